@@ -1,0 +1,75 @@
+import { Worker } from 'node:worker_threads';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { parseConfig } from '../src/server/config';
+import { openDatabase } from '../src/server/db/client';
+import { startPlatform } from '../src/server/runtime';
+
+/**
+ * `npm run bench`: figures for the platform's hot paths on this machine.
+ * Uses the embedded database (in memory) unless DATABASE_URL is set.
+ */
+const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 4000);
+
+async function httpLoad(url: string, connections: number) {
+  const worker = new Worker(new URL('./http-load.mjs', import.meta.url), {
+    workerData: { url, connections, durationMs: DURATION_MS },
+  });
+  const r = await new Promise<{ requests: number; errors: number; p50: number; p99: number }>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  return { ...r, rps: Math.round(r.requests / (DURATION_MS / 1000)) };
+}
+
+async function main() {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'savesora-bench-'));
+  const url = process.env.DATABASE_URL;
+  const database = await openDatabase(url ? { url } : {});
+  const config = {
+    ...parseConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'silent', NODE_ENV: 'production' }),
+    SESSION_SECRET: 'bench-secret-bench-secret-bench-secret',
+    embeddedDatabase: !url,
+  };
+  const t0 = performance.now();
+  const platform = await startPlatform({ config, logger: pino({ level: 'silent' }), role: 'all', database, pollingIntervalSeconds: 0.2 });
+  const startMs = performance.now() - t0;
+  console.log(`database: ${url ? 'PostgreSQL server' : 'embedded PGlite (in memory)'}; cores: ${os.cpus().length}; node ${process.version}`);
+  console.log(`platform start (migrations check + queue + http): ${startMs.toFixed(0)} ms`);
+
+  for (const [route, connections] of [
+    ['/healthz', 32],
+    ['/readyz', 16],
+    ['/api/meta', 32],
+  ] as const) {
+    const r = await httpLoad(`${platform.url}${route}`, connections);
+    console.log(
+      `GET ${route.padEnd(9)} ${String(r.rps).padStart(6)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}  (${connections} connections, load generator in a worker thread)`,
+    );
+  }
+
+  const { probes } = platform.ctx.services;
+  for (const count of [200, 1000]) {
+    const t1 = performance.now();
+    const token = await probes.send(count);
+    const result = await probes.waitFor(token, count, 120_000);
+    const ms = performance.now() - t1;
+    console.log(
+      `jobs: ${result.runs.length}/${count} probe jobs enqueued in one transaction and run in ${ms.toFixed(0)} ms = ${Math.round((result.runs.length / ms) * 1000)} jobs/s (1 process, concurrency ${config.WORKER_CONCURRENCY})`,
+    );
+  }
+
+  await platform.stop({ graceful: false });
+  await database.close();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,145 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { Database } from '../db/client';
+import { migrate } from '../db/migrate';
+import { userRoles } from '../db/schema';
+import { AppError } from '../errors';
+import type { Services } from '../context';
+
+/** What a CLI command may use; the same whether it runs in the CLI process or in a running server. */
+export interface CommandContext {
+  database: Database;
+  services: Services;
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  run(ctx: CommandContext, values: Record<string, string | boolean | undefined>): Promise<string>;
+}
+
+export class UsageError extends Error {}
+
+const json = { type: 'boolean', default: false } as const;
+
+export const commands: Command[] = [
+  {
+    name: 'migrate',
+    summary: 'Apply pending database migrations (start-up does this too).',
+    usage: 'migrate',
+    options: {},
+    async run({ database }) {
+      const { applied, total } = await migrate(database);
+      return applied.length ? `Applied ${applied.length} migration(s): ${applied.join(', ')}.` : `Database is up to date (${total} migrations).`;
+    },
+  },
+  {
+    name: 'user:create',
+    summary: 'Create a user with an email and password.',
+    usage: 'user:create --email E --password P [--name N] [--role user|support|moderator|admin] [--credits N] [--json]',
+    options: { email: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, credits: { type: 'string' }, json },
+    async run({ services }, v) {
+      if (!v.email) throw new UsageError('--email is required.');
+      if (!v.password) throw new UsageError('--password is required.');
+      if (v.role !== undefined && !(userRoles as readonly string[]).includes(String(v.role))) {
+        throw new UsageError(`--role must be one of ${userRoles.join(', ')}.`);
+      }
+      let credits = 0;
+      if (v.credits !== undefined) {
+        if (!/^\d+$/.test(String(v.credits))) throw new UsageError('--credits must be a whole number of credits (0 or more).');
+        credits = Number(v.credits);
+      }
+      const user = await services.users.create({
+        email: String(v.email),
+        password: String(v.password),
+        name: v.name === undefined ? '' : String(v.name),
+        role: (v.role as (typeof userRoles)[number] | undefined) ?? 'user',
+        credits,
+      });
+      if (v.json) return JSON.stringify(user);
+      return `Created ${user.role} ${user.email} (id ${user.id}) with ${user.credits} credits.`;
+    },
+  },
+  {
+    name: 'user:list',
+    summary: 'List users with their role, status and credit balance.',
+    usage: 'user:list [--limit N] [--offset N] [--json]',
+    options: { limit: { type: 'string' }, offset: { type: 'string' }, json },
+    async run({ services }, v) {
+      const num = (name: string, value: unknown, fallback: number) => {
+        if (value === undefined) return fallback;
+        if (!/^\d+$/.test(String(value))) throw new UsageError(`--${name} must be a whole number.`);
+        return Number(value);
+      };
+      const users = await services.users.list({ limit: num('limit', v.limit, 100), offset: num('offset', v.offset, 0) });
+      if (v.json) return JSON.stringify(users);
+      if (!users.length) return 'No users yet. Create one with: npm run cli -- user:create --email E --password P';
+      return table(
+        ['EMAIL', 'ROLE', 'STATUS', 'CREDITS', 'CREATED', 'ID'],
+        users.map((u) => [u.email, u.role, u.status, String(u.credits), u.createdAt.toISOString().slice(0, 19).replace('T', ' '), u.id]),
+      );
+    },
+  },
+  {
+    name: 'queue:probe',
+    summary: 'Send probe jobs and report which worker ran each (checks that workers are alive).',
+    usage: 'queue:probe [--count N] [--timeout SECONDS] [--json]',
+    options: { count: { type: 'string' }, timeout: { type: 'string' }, json },
+    async run({ services }, v) {
+      const count = v.count === undefined ? 1 : Number(v.count);
+      const timeout = v.timeout === undefined ? 15 : Number(v.timeout);
+      if (!Number.isInteger(count) || count < 1 || count > 1000) throw new UsageError('--count must be a whole number from 1 to 1000.');
+      if (!Number.isFinite(timeout) || timeout <= 0 || timeout > 600) throw new UsageError('--timeout must be a number of seconds from 1 to 600.');
+      const token = await services.probes.send(count);
+      const result = await services.probes.waitFor(token, count, timeout * 1000);
+      if (v.json) return JSON.stringify(result);
+      const byWorker = new Map<string, number>();
+      for (const r of result.runs) byWorker.set(r.workerId, (byWorker.get(r.workerId) ?? 0) + 1);
+      const lines = [...byWorker].map(([w, n]) => `  ${w}: ${n}`);
+      const head = `${result.runs.length} of ${count} probe job(s) ran within ${timeout}s.`;
+      if (result.runs.length < count) throw new AppError('probe_timeout', `${head} Is a worker running (npm start, or --role=worker)?`, 504);
+      return [head, ...lines].join('\n');
+    },
+  },
+];
+
+export function findCommand(name: string): Command | undefined {
+  return commands.find((c) => c.name === name);
+}
+
+export function parseCommandArgs(cmd: Command, argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: cmd.options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message.split('\n')[0]}\nUsage: npm run cli -- ${cmd.usage}`);
+  }
+}
+
+/** Parse and run; used by the CLI process and by the server's admin socket alike. */
+export async function runCommand(ctx: CommandContext, name: string, argv: string[]): Promise<string> {
+  const cmd = findCommand(name);
+  if (!cmd) throw new UsageError(`Unknown command "${name}". Run npm run cli -- --help for the list.`);
+  return cmd.run(ctx, parseCommandArgs(cmd, argv));
+}
+
+export function helpText(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    'Save Sora operator CLI',
+    '',
+    'Usage: npm run cli -- <command> [options]',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run npm run cli -- <command> --help for a command\'s options.',
+    'With the embedded database, commands go to the running server when there is one.',
+  ].join('\n');
+}
+
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(head), ...rows.map(line)].join('\n');
+}

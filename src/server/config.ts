@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { StartupError } from './errors';
+
+/**
+ * Every setting comes from the environment (and an optional `.env`, loaded by main.ts / the CLI
+ * before this runs). Parsed once, validated with zod, and a bad value stops start-up with one line
+ * that names the variable. Keep this table in sync with the README's configuration table.
+ */
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const intIn = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, { message: `must be a whole number between ${min} and ${max}` })
+    .transform(Number)
+    .pipe(z.number().int().min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` }));
+
+const postgresUrl = z
+  .string()
+  .refine((v) => /^postgres(ql)?:\/\/[^\s]+$/.test(v), { message: 'must be a postgres:// or postgresql:// URL' });
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: intIn(0, 65535).default(3000),
+  PUBLIC_URL: z.url({ message: 'must be an absolute URL such as https://video.example.com' }).optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: postgresUrl.optional(),
+  DATABASE_POOL_SIZE: intIn(1, 200).default(10),
+  SESSION_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRUST_PROXY: bool.default(false),
+  METRICS_TOKEN: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
+  WORKER_CONCURRENCY: intIn(1, 64).default(4),
+  ROLE: z.enum(['all', 'web', 'worker'], { message: 'must be all, web or worker' }).default('all'),
+});
+
+type Parsed = z.infer<typeof configSchema>;
+
+export interface Config extends Omit<Parsed, 'PUBLIC_URL' | 'SESSION_SECRET'> {
+  PUBLIC_URL: string;
+  SESSION_SECRET: string;
+  /** absolute path of DATA_DIR */
+  dataDir: string;
+  /** embedded PGlite when DATABASE_URL is unset */
+  embeddedDatabase: boolean;
+}
+
+/** Parse the environment. Throws StartupError naming the first bad variable. */
+export function parseConfig(env: NodeJS.ProcessEnv): Omit<Config, 'SESSION_SECRET'> & { SESSION_SECRET?: string } {
+  // Empty strings mean "unset" (a common result of `FOO= npm start` or a blank line in .env).
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value.trim() !== '') input[key] = value.trim();
+  }
+  const result = configSchema.safeParse(input);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'configuration');
+    const got = input[name];
+    const shown = got === undefined ? '' : ` (got ${JSON.stringify(redact(name, got))})`;
+    throw new StartupError(`Invalid setting ${name}: ${issue.message}${shown}.`);
+  }
+  const c = result.data;
+  const dataDir = path.resolve(c.DATA_DIR);
+  return {
+    ...c,
+    PUBLIC_URL: (c.PUBLIC_URL ?? `http://localhost:${c.PORT || 3000}`).replace(/\/+$/, ''),
+    dataDir,
+    embeddedDatabase: !c.DATABASE_URL,
+  };
+}
+
+function redact(name: string, value: string): string {
+  if (/SECRET|TOKEN|PASSWORD/.test(name)) return '***';
+  if (name === 'DATABASE_URL') return redactUrl(value);
+  return value;
+}
+
+/** postgres://user:pass@host/db -> postgres://user:***@host/db */
+export function redactUrl(url: string): string {
+  return url.replace(/(\/\/[^:/@]+):[^@]*@/, '$1:***@');
+}
+
+/**
+ * Load the configuration and make sure DATA_DIR exists. When SESSION_SECRET is unset a random one
+ * is generated once and persisted in DATA_DIR/secrets.json (mode 0600), so the embedded default
+ * needs no set-up and sessions survive restarts.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = parseConfig(env);
+  try {
+    fs.mkdirSync(parsed.dataDir, { recursive: true });
+  } catch (err) {
+    throw new StartupError(`Invalid setting DATA_DIR: cannot create ${parsed.dataDir} (${(err as Error).message}).`);
+  }
+  const SESSION_SECRET = parsed.SESSION_SECRET ?? persistedSecret(parsed.dataDir, 'sessionSecret');
+  return { ...parsed, SESSION_SECRET };
+}
+
+function persistedSecret(dataDir: string, key: string): string {
+  const file = path.join(dataDir, 'secrets.json');
+  let secrets: Record<string, string> = {};
+  try {
+    secrets = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new StartupError(`Cannot read ${file}: ${(err as Error).message}. Fix or delete the file.`);
+    }
+  }
+  const existing = secrets[key];
+  if (existing) return existing;
+  secrets[key] = randomBytes(32).toString('base64url');
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  fs.renameSync(tmp, file);
+  return secrets[key];
+}

@@ -1,0 +1,153 @@
+import path from 'node:path';
+import { PGlite, type Transaction as PGliteTransaction } from '@electric-sql/pglite';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
+import { redactUrl } from '../config';
+import { StartupError } from '../errors';
+import * as schema from './schema';
+
+export type Schema = typeof schema;
+export type Drizzle = PgDatabase<PgQueryResultHKT, Schema>;
+
+/** Raw SQL with positional parameters ($1, $2 ...). Same behaviour on PGlite and on a server. */
+export interface Sql {
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /** several statements, no parameters */
+  exec(text: string): Promise<void>;
+}
+
+/** What repositories and services receive: the root connection or an open transaction. */
+export interface DbHandle {
+  db: Drizzle;
+  sql: Sql;
+}
+
+export interface Database extends DbHandle {
+  kind: 'pglite' | 'pg';
+  /** Runs fn in one transaction: commit when it resolves, roll back when it throws. */
+  transaction<T>(fn: (tx: DbHandle) => Promise<T>): Promise<T>;
+  /** The executeSql hook pg-boss uses (multi-statement SQL goes through `exec` on PGlite). */
+  bossDb: { executeSql(text: string, values?: unknown[]): Promise<{ rows: any[] }> };
+  close(): Promise<void>;
+  /** PGlite only: the whole data dir as a gzipped tarball (test templates, backups) */
+  dumpDataDir?(): Promise<Blob>;
+}
+
+export interface OpenDatabaseOptions {
+  /** postgres:// URL; when absent the embedded PGlite is used */
+  url?: string | undefined;
+  /** PGlite data directory; `memory://` or undefined for in-memory */
+  pgliteDataDir?: string | undefined;
+  /** PGlite data-dir tarball to start from (test templates) */
+  loadDataDir?: Blob | File | undefined;
+  poolSize?: number;
+  applicationName?: string;
+}
+
+/** Open the database and prove it answers. Fails with a StartupError naming the problem. */
+export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
+  const database = opts.url ? await openPg(opts.url, opts) : await openPglite(opts);
+  // closing twice (a stopping app and its owner, say) is harmless
+  const close = database.close;
+  let closing: Promise<void> | null = null;
+  database.close = () => (closing ??= close());
+  return database;
+}
+
+export function pgliteDir(dataDir: string): string {
+  return path.join(dataDir, 'pglite');
+}
+
+async function openPglite(opts: OpenDatabaseOptions): Promise<Database> {
+  let client: PGlite;
+  try {
+    client = await PGlite.create(opts.pgliteDataDir ?? 'memory://', opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {});
+  } catch (err) {
+    throw new StartupError(`Cannot open the embedded database in ${opts.pgliteDataDir}: ${describe(err)}.`);
+  }
+  const sqlOf = (c: PGlite | PGliteTransaction): Sql => ({
+    async query<T>(text: string, params?: unknown[]) {
+      return (await c.query<T>(text, params as any[])).rows;
+    },
+    async exec(text: string) {
+      await c.exec(text);
+    },
+  });
+  const db = drizzlePglite(client, { schema }) as unknown as Drizzle;
+  return {
+    kind: 'pglite',
+    db,
+    sql: sqlOf(client),
+    transaction: (fn) =>
+      client.transaction((t) => fn({ db: drizzlePglite(t as unknown as PGlite, { schema }) as unknown as Drizzle, sql: sqlOf(t) })),
+    bossDb: {
+      async executeSql(text, values) {
+        if (values && values.length > 0) return { rows: (await client.query(text, values)).rows };
+        const results = await client.exec(text);
+        return { rows: results.flatMap((r) => r.rows) };
+      },
+    },
+    close: () => client.close(),
+    dumpDataDir: async () => client.dumpDataDir('gzip'),
+  };
+}
+
+async function openPg(url: string, opts: OpenDatabaseOptions): Promise<Database> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.poolSize ?? 10,
+    connectionTimeoutMillis: 5_000,
+    application_name: opts.applicationName ?? 'save-sora',
+  });
+  // An idle client that loses its server must not crash the process; the next query reconnects.
+  pool.on('error', () => {});
+  try {
+    await pool.query('select 1');
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw new StartupError(`Cannot connect to the database at DATABASE_URL ${redactUrl(url)}: ${describe(err)}.`);
+  }
+  const sqlOf = (c: pg.Pool | pg.PoolClient): Sql => ({
+    async query<T>(text: string, params?: unknown[]) {
+      return (await c.query(text, params)).rows as T[];
+    },
+    async exec(text: string) {
+      await c.query(text);
+    },
+  });
+  return {
+    kind: 'pg',
+    db: drizzlePg(pool, { schema }) as unknown as Drizzle,
+    sql: sqlOf(pool),
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn({ db: drizzlePg(client, { schema }) as unknown as Drizzle, sql: sqlOf(client) });
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    bossDb: {
+      async executeSql(text, values) {
+        const result = (await pool.query(text, values)) as unknown as pg.QueryResult | pg.QueryResult[];
+        return { rows: Array.isArray(result) ? result.flatMap((r) => r.rows ?? []) : result.rows };
+      },
+    },
+    close: () => pool.end(),
+  };
+}
+
+/** A one-line description of a connection or database error (AggregateError has no message). */
+export function describe(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) return describe(err.errors[0]);
+  if (err instanceof Error) return err.message || (err as NodeJS.ErrnoException).code || err.name;
+  return String(err);
+}

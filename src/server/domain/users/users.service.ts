@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import type { Database } from '../../db/client';
+import { userRoles, type UserRole, type UserStatus } from '../../db/schema';
+import { AppError } from '../../errors';
+import { applyLedgerEntry } from '../credits/credits.repo';
+import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './password';
+
+export const createUserInput = z.object({
+  email: z.email({ message: 'must be a valid email address' }).max(254).transform((e) => e.trim()),
+  password: z
+    .string()
+    .min(PASSWORD_MIN_LENGTH, { message: `must be at least ${PASSWORD_MIN_LENGTH} characters` })
+    .max(PASSWORD_MAX_LENGTH, { message: `must be at most ${PASSWORD_MAX_LENGTH} characters` }),
+  name: z.string().trim().max(100).default(''),
+  role: z.enum(userRoles).default('user'),
+  credits: z.number().int().min(0).max(100_000_000).default(0),
+  /** operator-created accounts are trusted to own their address */
+  emailVerified: z.boolean().default(true),
+});
+export type CreateUserInput = z.input<typeof createUserInput>;
+
+export interface UserSummary {
+  id: string;
+  email: string;
+  name: string;
+  role: UserRole;
+  status: UserStatus;
+  credits: number;
+  createdAt: Date;
+}
+
+export interface UsersServiceDeps {
+  database: Database;
+}
+
+export function createUsersService({ database }: UsersServiceDeps) {
+  return {
+    /** Creates a user with an email + password account and optional starting credits, atomically. */
+    async create(input: CreateUserInput): Promise<UserSummary> {
+      const parsed = createUserInput.safeParse(input);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        throw new AppError('invalid_input', `${issue.path.join('.') || 'input'} ${issue.message}`, 400);
+      }
+      const u = parsed.data;
+      const passwordHash = await hashPassword(u.password);
+      try {
+        return await database.transaction(async (tx) => {
+          const [row] = await tx.sql.query<{ id: string; created_at: Date | string }>(
+            `insert into users (email, name, role, email_verified) values ($1, $2, $3, $4) returning id, created_at`,
+            [u.email, u.name, u.role, u.emailVerified],
+          );
+          const id = row!.id;
+          await tx.sql.query(`insert into accounts (user_id, provider_id, account_id, password) values ($1, 'credential', $1, $2)`, [
+            id,
+            passwordHash,
+          ]);
+          await tx.sql.query('insert into credit_balances (user_id) values ($1)', [id]);
+          if (u.credits > 0) {
+            await applyLedgerEntry(tx, { userId: id, kind: 'grant', amount: u.credits, reason: 'Granted by an operator at account creation', reference: 'cli' });
+          }
+          return { id, email: u.email, name: u.name, role: u.role, status: 'active' as const, credits: u.credits, createdAt: new Date(row!.created_at) };
+        });
+      } catch (err) {
+        if ((err as { code?: string }).code === '23505') throw new AppError('email_taken', `A user with the email ${u.email} already exists.`, 409);
+        throw err;
+      }
+    },
+
+    async list(opts: { limit?: number; offset?: number } = {}): Promise<UserSummary[]> {
+      const rows = await database.sql.query<{
+        id: string;
+        email: string;
+        name: string;
+        role: UserRole;
+        status: UserStatus;
+        credits: string | number | null;
+        created_at: string | Date;
+      }>(
+        `select u.id, u.email, u.name, u.role, u.status, coalesce(b.balance, 0) as credits, u.created_at
+           from users u left join credit_balances b on b.user_id = u.id
+          order by u.created_at, u.id
+          limit $1 offset $2`,
+        [opts.limit ?? 1000, opts.offset ?? 0],
+      );
+      return rows.map((r) => ({ ...r, credits: Number(r.credits ?? 0), createdAt: new Date(r.created_at) }));
+    },
+  };
+}
+
+export type UsersService = ReturnType<typeof createUsersService>;

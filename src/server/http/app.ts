@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import helmet from '@fastify/helmet';
+import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { AppContext } from '../context';
+import { APP_VERSION } from '../version';
+import { errorPayload, installErrorHandler } from './errors';
+import { createMetrics } from './metrics';
+import { systemRoutes } from './routes/system';
+
+export const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../dist/web');
+
+/** Path prefixes that are never the single-page app: unknown paths there are JSON 404s. */
+const API_PREFIXES = ['/api/', '/v1/', '/webhooks/', '/docs', '/openapi.json', '/metrics', '/healthz', '/readyz', '/assets/'];
+
+export type HttpApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
+
+export interface HttpAppOptions {
+  /** directory of the built web app; defaults to dist/web */
+  webDist?: string;
+}
+
+export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions = {}): Promise<HttpApp> {
+  const app = Fastify({
+    loggerInstance: ctx.logger as FastifyBaseLogger,
+    trustProxy: ctx.config.TRUST_PROXY,
+    // Accept a caller's request id when it is a sane token, otherwise make one.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
+    },
+    bodyLimit: 1024 * 1024,
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandler(app);
+
+  const metrics = createMetrics();
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.httpDuration.observe(
+      { method: req.method, route: req.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        mediaSrc: ["'self'", 'blob:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'", 'data:'],
+        objectSrc: ["'none'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        upgradeInsecureRequests: ctx.config.PUBLIC_URL.startsWith('https://') ? [] : null,
+      },
+    },
+    // HSTS only makes sense behind https
+    strictTransportSecurity: ctx.config.PUBLIC_URL.startsWith('https://'),
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Save Sora API',
+        version: APP_VERSION,
+        description: 'AI video generation platform. Every error answers `{"error":{"code","message"}}`.',
+      },
+      servers: [{ url: ctx.config.PUBLIC_URL }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { docExpansion: 'list', deepLinking: true } });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(systemRoutes, { ctx, metrics });
+
+  // ---- the web app (single-page, built by Vite into dist/web) ----
+  const webDist = opts.webDist ?? WEB_DIST;
+  const indexFile = path.join(webDist, 'index.html');
+  const hasWeb = fs.existsSync(indexFile);
+  if (hasWeb) {
+    await app.register(fastifyStatic, {
+      root: webDist,
+      prefix: '/',
+      index: false,
+      wildcard: true,
+      setHeaders(res, filePath) {
+        // Vite puts content hashes in asset names: they never change, cache them for a year.
+        if (filePath.includes(`${path.sep}assets${path.sep}`)) res.header('cache-control', 'public, max-age=31536000, immutable');
+        else res.header('cache-control', 'no-cache');
+      },
+    });
+  }
+  const sendIndex = (reply: import('fastify').FastifyReply) => {
+    if (!hasWeb) {
+      return reply
+        .status(503)
+        .type('text/html; charset=utf-8')
+        .send('<!doctype html><title>Save Sora</title><p>The web app is not built yet. Run <code>npm run build</code> (npm start does it for you).</p>');
+    }
+    return reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(fs.createReadStream(indexFile));
+  };
+  app.get('/', { schema: { hide: true } }, async (_req, reply) => sendIndex(reply));
+
+  app.setNotFoundHandler(async (req, reply) => {
+    const url = req.url.split('?')[0]!;
+    const wantsHtml = (req.method === 'GET' || req.method === 'HEAD') && (req.headers.accept ?? '').includes('text/html');
+    if (wantsHtml && !API_PREFIXES.some((p) => url === p.replace(/\/$/, '') || url.startsWith(p))) {
+      // client-side route: the app renders it (or its own not-found page)
+      return sendIndex(reply);
+    }
+    return reply.status(404).send(errorPayload('not_found', `No route matches ${req.method} ${url}.`));
+  });
+
+  return app;
+}

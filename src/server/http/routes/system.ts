@@ -1,0 +1,95 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { errorBody, healthResponse, metaResponse, notReadyResponse, readyResponse } from '../../../shared/api';
+import type { AppContext } from '../../context';
+import { APP_VERSION } from '../../version';
+import type { Metrics } from '../metrics';
+import { errorPayload } from '../errors';
+
+export interface SystemRoutesOptions {
+  ctx: AppContext;
+  metrics: Metrics;
+}
+
+export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (app, { ctx, metrics }) => {
+  app.get(
+    '/healthz',
+    { schema: { tags: ['system'], summary: 'Liveness: the process answers', response: { 200: healthResponse } }, logLevel: 'warn' },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        tags: ['system'],
+        summary: 'Readiness: the database and the job queue answer',
+        response: { 200: readyResponse, 503: notReadyResponse },
+      },
+      logLevel: 'warn',
+    },
+    async (_req, reply) => {
+      const check = async (fn: () => Promise<unknown>) => {
+        try {
+          await withTimeout(fn(), 3000);
+          return 'ok' as const;
+        } catch {
+          return 'fail' as const;
+        }
+      };
+      const checks = {
+        database: await check(() => ctx.database.sql.query('select 1')),
+        queue: await check(async () => {
+          if (!(await ctx.queue.ping())) throw new Error('queue not installed');
+        }),
+      };
+      if (checks.database === 'ok' && checks.queue === 'ok') return reply.send({ status: 'ready' as const, checks });
+      const failing = Object.entries(checks)
+        .filter(([, v]) => v === 'fail')
+        .map(([k]) => k);
+      return reply.status(503).send({ ...errorPayload('not_ready', `Not ready: ${failing.join(' and ')} unavailable.`), checks } as never);
+    },
+  );
+
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        tags: ['system'],
+        summary: 'Prometheus metrics (Bearer METRICS_TOKEN when that setting is set)',
+        response: { 200: z.string().describe('Prometheus text exposition format'), 401: errorBody },
+      },
+      logLevel: 'warn',
+    },
+    async (req, reply) => {
+      const token = ctx.config.METRICS_TOKEN;
+      if (token && !bearerMatches(req.headers.authorization, token)) {
+        return reply.status(401).send(errorPayload('unauthorized', 'Metrics need the METRICS_TOKEN bearer token.'));
+      }
+      return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    },
+  );
+
+  app.get(
+    '/api/meta',
+    { schema: { tags: ['system'], summary: 'Public facts about this installation', response: { 200: metaResponse } } },
+    async () => ({ name: 'Save Sora', version: APP_VERSION }),
+  );
+};
+
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('timeout')), ms);
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      (e) => (clearTimeout(t), reject(e)),
+    );
+  });
+}

@@ -1,0 +1,13 @@
+import { z } from 'zod';
+import { defineJob } from './define';
+
+/**
+ * Every job of the platform, declared once. The worker refuses to start when one of these has no
+ * handler (registry.ts), and nothing can enqueue a job that is not declared here.
+ */
+export const systemProbe = defineJob('system.probe', z.object({ token: z.string().min(8).max(100) }), {
+  retryLimit: 0,
+  expireInSeconds: 60,
+});
+
+export const jobDefinitions = [systemProbe] as const;

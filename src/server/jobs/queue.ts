@@ -1,0 +1,186 @@
+import PgBoss from 'pg-boss';
+import type { Logger } from 'pino';
+import type { Database, DbHandle } from '../db/client';
+import { BOSS_SCHEMA } from '../db/migrate';
+import type { JobDefinition, JobHandler } from './define';
+import { jobDefinitions } from './names';
+
+export interface EnqueueOptions {
+  /** enqueue inside this transaction: the job exists only if the transaction commits */
+  tx?: DbHandle;
+  /** at most one queued job per key (pg-boss singletonKey) */
+  singletonKey?: string;
+  startAfterSeconds?: number;
+}
+
+export interface WorkOptions {
+  concurrency: number;
+  pollingIntervalSeconds?: number;
+}
+
+/** The job queue: pg-boss on the application's own database (PGlite or PostgreSQL). */
+export class JobQueue {
+  readonly boss: PgBoss;
+  private started = false;
+  private readonly loops: WorkLoop<any>[] = [];
+
+  constructor(
+    private readonly database: Database,
+    private readonly logger: Logger,
+    private readonly role: { supervise: boolean },
+  ) {
+    this.boss = new PgBoss({
+      db: database.bossDb as PgBoss.Db,
+      schema: BOSS_SCHEMA,
+      // Schema is installed by migrate(); pg-boss only checks it here.
+      migrate: false,
+      supervise: role.supervise,
+      schedule: role.supervise,
+    });
+    this.boss.on('error', (err) => this.logger.error({ err }, 'job queue error'));
+  }
+
+  async start(): Promise<void> {
+    await this.boss.start();
+    for (const def of jobDefinitions) {
+      // createQueue is idempotent; the options are the queue's defaults for every job in it.
+      await this.boss.createQueue(def.name, {
+        name: def.name,
+        retryLimit: def.options.retryLimit ?? 3,
+        retryDelay: def.options.retryDelaySeconds ?? 10,
+        retryBackoff: def.options.retryBackoff ?? true,
+        expireInSeconds: def.options.expireInSeconds ?? 15 * 60,
+      });
+    }
+    this.started = true;
+  }
+
+  async enqueue<P>(def: JobDefinition<P>, payload: P, opts: EnqueueOptions = {}): Promise<string | null> {
+    const data = def.payload.parse(payload);
+    const options: PgBoss.SendOptions = {};
+    if (opts.singletonKey) options.singletonKey = opts.singletonKey;
+    if (opts.startAfterSeconds) options.startAfter = opts.startAfterSeconds;
+    if (opts.tx) {
+      const sql = opts.tx.sql;
+      options.db = { executeSql: async (text: string, values: unknown[]) => ({ rows: await sql.query(text, values) }) };
+    }
+    return this.boss.send(def.name, data as object, options);
+  }
+
+  /**
+   * Run jobs of one kind with up to `concurrency` at a time in this process. Our own loop over
+   * pg-boss's fetch/complete/fail: it fetches as many jobs as it has free slots (SKIP LOCKED, so
+   * other processes never get the same job), fetches again at once while jobs keep coming, and
+   * sleeps for the polling interval only when the queue is empty. (pg-boss 10's `work()` waits the
+   * interval between every fetch, which caps a worker at batchSize jobs per interval.)
+   */
+  async work<P>(def: JobDefinition<P>, handler: JobHandler<P>, opts: WorkOptions): Promise<void> {
+    const loop = new WorkLoop(this.boss, def, handler, opts, this.logger);
+    this.loops.push(loop);
+    loop.start();
+  }
+
+  /** true when the queue's tables answer */
+  async ping(): Promise<boolean> {
+    const rows = await this.database.sql.query<{ version: string }>(`select version from ${BOSS_SCHEMA}.version`);
+    return rows.length === 1;
+  }
+
+  async stop(opts: { graceful: boolean; timeoutMs?: number } = { graceful: true }): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    // Stop fetching; let running jobs finish (graceful) for up to the timeout. A job still running
+    // after that stays active in the queue and is retried once it expires: at-least-once delivery.
+    const timeoutMs = opts.graceful ? (opts.timeoutMs ?? 10_000) : 0;
+    await Promise.all(this.loops.map((l) => l.stop(timeoutMs)));
+    // close:false: the database belongs to the app, which closes it after the queue.
+    await this.boss.stop({ graceful: opts.graceful, wait: true, close: false, timeout: opts.timeoutMs ?? 10_000 });
+  }
+}
+
+class WorkLoop<P> {
+  private active = 0;
+  private stopping = false;
+  private wake: (() => void) | null = null;
+  private done: Promise<void> = Promise.resolve();
+  private readonly running = new Set<Promise<void>>();
+
+  constructor(
+    private readonly boss: PgBoss,
+    private readonly def: JobDefinition<P>,
+    private readonly handler: JobHandler<P>,
+    private readonly opts: WorkOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    this.done = this.run();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+    });
+  }
+
+  private async run(): Promise<void> {
+    const idleMs = (this.opts.pollingIntervalSeconds ?? 1) * 1000;
+    while (!this.stopping) {
+      const free = this.opts.concurrency - this.active;
+      if (free <= 0) {
+        await this.sleep(idleMs); // woken early when a job finishes
+        continue;
+      }
+      let jobs: PgBoss.JobWithMetadata<object>[] = [];
+      try {
+        jobs = (await this.boss.fetch<object>(this.def.name, { batchSize: free, includeMetadata: true })) ?? [];
+      } catch (err) {
+        this.logger.error({ err, job: this.def.name }, 'fetching jobs failed');
+      }
+      if (this.stopping) break;
+      if (!jobs.length) {
+        await this.sleep(idleMs);
+        continue;
+      }
+      for (const job of jobs) {
+        this.active++;
+        const p = this.execute(job).finally(() => {
+          this.active--;
+          this.running.delete(p);
+          this.wake?.();
+        });
+        this.running.add(p);
+      }
+    }
+  }
+
+  private async execute(job: PgBoss.JobWithMetadata<object>): Promise<void> {
+    const log = this.logger.child({ job: this.def.name, jobId: job.id });
+    try {
+      const payload = this.def.payload.parse(job.data);
+      await this.handler(payload, { jobId: job.id, attempt: job.retryCount + 1 });
+      await this.boss.complete(this.def.name, job.id);
+    } catch (err) {
+      log.warn({ err, attempt: job.retryCount + 1 }, 'job failed');
+      await this.boss
+        .fail(this.def.name, job.id, { message: (err as Error)?.message ?? String(err) })
+        .catch((e: unknown) => log.error({ err: e }, 'could not record the job failure; it will expire and be retried'));
+    }
+  }
+
+  async stop(timeoutMs: number): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.done;
+    if (this.running.size === 0) return;
+    await Promise.race([Promise.allSettled([...this.running]), new Promise((r) => setTimeout(r, timeoutMs))]);
+  }
+}

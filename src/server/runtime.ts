@@ -1,0 +1,104 @@
+import type { Logger } from 'pino';
+import type { Config } from './config';
+import { createJobRegistry, createServices, defaultWorkerId, type AppContext } from './context';
+import { openDatabase, pgliteDir, type Database } from './db/client';
+import { migrate } from './db/migrate';
+import { StartupError } from './errors';
+import { buildHttpApp, type HttpApp, type HttpAppOptions } from './http/app';
+import { JobQueue } from './jobs/queue';
+
+export type Role = 'all' | 'web' | 'worker';
+
+export interface StartOptions {
+  config: Config;
+  logger: Logger;
+  role: Role;
+  /** an already open database (tests); otherwise opened from the config */
+  database?: Database;
+  http?: HttpAppOptions;
+  /** how often idle workers look for jobs */
+  pollingIntervalSeconds?: number;
+}
+
+export interface Platform {
+  ctx: AppContext;
+  http: HttpApp | null;
+  /** http://host:port the web role listens on */
+  url: string | null;
+  stop(opts?: { graceful?: boolean }): Promise<void>;
+}
+
+/**
+ * Start the platform in one process: database -> migrations -> job queue -> services -> HTTP
+ * (web role) and job workers (worker role). Used by main.ts and by the tests' in-process app.
+ */
+export async function startPlatform(opts: StartOptions): Promise<Platform> {
+  const { config, logger, role } = opts;
+  const database =
+    opts.database ??
+    (await openDatabase({
+      url: config.DATABASE_URL,
+      pgliteDataDir: config.embeddedDatabase ? pgliteDir(config.dataDir) : undefined,
+      poolSize: config.DATABASE_POOL_SIZE,
+      applicationName: `save-sora:${role}`,
+    }));
+  const ownsDatabase = !opts.database;
+  let queue: JobQueue | null = null;
+  let http: HttpApp | null = null;
+  try {
+    const { applied } = await migrate(database);
+    if (applied.length) logger.info({ applied }, 'database migrated');
+
+    const runsWorkers = role !== 'web';
+    queue = new JobQueue(database, logger.child({ component: 'queue' }), { supervise: runsWorkers });
+    await queue.start();
+
+    const ctx: AppContext = { config, database, logger, queue, services: createServices(database, queue), workerId: defaultWorkerId() };
+    const registry = createJobRegistry(ctx);
+    registry.assertComplete();
+    if (runsWorkers) {
+      await registry.startWorkers(queue, {
+        concurrency: config.WORKER_CONCURRENCY,
+        ...(opts.pollingIntervalSeconds ? { pollingIntervalSeconds: opts.pollingIntervalSeconds } : {}),
+      });
+    }
+
+    let url: string | null = null;
+    if (role !== 'worker') {
+      http = await buildHttpApp(ctx, opts.http);
+      try {
+        await http.listen({ port: config.PORT, host: config.HOST });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE') throw new StartupError(`Port ${config.PORT} is already in use; stop the other program or set PORT to a free port.`);
+        if (code === 'EACCES') throw new StartupError(`Not allowed to listen on port ${config.PORT}; set PORT to a port above 1023.`);
+        if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new StartupError(`Invalid setting HOST: cannot listen on ${config.HOST}.`);
+        throw err;
+      }
+      const addr = http.server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
+      url = `http://${config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST}:${port}`;
+    }
+
+    let stopped = false;
+    const q = queue;
+    const h = http;
+    return {
+      ctx,
+      http,
+      url,
+      async stop({ graceful = true } = {}) {
+        if (stopped) return;
+        stopped = true;
+        await h?.close();
+        await q.stop({ graceful, timeoutMs: graceful ? 10_000 : 0 });
+        if (ownsDatabase) await database.close();
+      },
+    };
+  } catch (err) {
+    await http?.close().catch(() => {});
+    await queue?.stop({ graceful: false }).catch(() => {});
+    if (ownsDatabase) await database.close().catch(() => {});
+    throw err;
+  }
+}

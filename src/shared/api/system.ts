@@ -1,0 +1,21 @@
+import { z } from 'zod';
+
+export const healthResponse = z.object({ status: z.literal('ok') });
+
+export const readyChecks = z.object({
+  database: z.enum(['ok', 'fail']),
+  queue: z.enum(['ok', 'fail']),
+});
+
+export const readyResponse = z.object({ status: z.literal('ready'), checks: readyChecks });
+
+export const notReadyResponse = z.object({
+  error: z.object({ code: z.literal('not_ready'), message: z.string() }),
+  checks: readyChecks,
+});
+
+export const metaResponse = z.object({
+  name: z.string(),
+  version: z.string(),
+});
+export type Meta = z.infer<typeof metaResponse>;

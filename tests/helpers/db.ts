@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { openDatabase, type Database } from '../../src/server/db/client';
+import { withDatabase } from '../setup/template';
+
+export interface TestDatabase extends Database {
+  /** connection URL on the PostgreSQL run; undefined on PGlite */
+  url: string | undefined;
+  /** closes and, on the PostgreSQL run, drops the database */
+  drop(): Promise<void>;
+}
+
+export const onPostgresServer = () => Boolean(inject('databaseUrl'));
+
+/**
+ * A fresh, migrated database for one test file: an in-memory PGlite loaded from the template
+ * tarball, or (when DATABASE_URL is set) a new PostgreSQL database cloned from the template.
+ */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const url = inject('databaseUrl');
+  if (!url) {
+    const tar = fs.readFileSync(inject('pgliteTemplate'));
+    const db = await openDatabase({ loadDataDir: new Blob([tar]) });
+    return Object.assign(db, { url: undefined, drop: () => db.close() });
+  }
+  const template = inject('pgTemplate');
+  const name = `${template}_t_${randomBytes(5).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    await admin.query(`create database "${name}" template "${template}"`);
+  } finally {
+    await admin.end();
+  }
+  const dbUrl = withDatabase(url, name);
+  const db = await openDatabase({ url: dbUrl, poolSize: 5 });
+  return Object.assign(db, {
+    url: dbUrl,
+    async drop() {
+      await db.close();
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      await c.query(`drop database if exists "${name}" with (force)`);
+      await c.end();
+    },
+  });
+}
