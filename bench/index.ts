@@ -29,12 +29,12 @@ async function main() {
   const url = process.env.DATABASE_URL;
   const database = await openDatabase(url ? { url } : {});
   const config = {
-    ...parseConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'silent', NODE_ENV: 'production' }),
+    ...parseConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'silent', NODE_ENV: 'production', WORKER_POLL_INTERVAL_MS: '200' }),
     SESSION_SECRET: 'bench-secret-bench-secret-bench-secret',
     embeddedDatabase: !url,
   };
   const t0 = performance.now();
-  const platform = await startPlatform({ config, logger: pino({ level: 'silent' }), role: 'all', database, pollingIntervalSeconds: 0.2 });
+  const platform = await startPlatform({ config, logger: pino({ level: 'silent' }), role: 'all', database });
   const startMs = performance.now() - t0;
   console.log(`database: ${url ? 'PostgreSQL server' : 'embedded PGlite (in memory)'}; cores: ${os.cpus().length}; node ${process.version}`);
   console.log(`platform start (migrations check + queue + http): ${startMs.toFixed(0)} ms`);

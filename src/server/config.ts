@@ -37,6 +37,7 @@ export const configSchema = z.object({
   TRUST_PROXY: bool.default(false),
   METRICS_TOKEN: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
   WORKER_CONCURRENCY: intIn(1, 64).default(4),
+  WORKER_POLL_INTERVAL_MS: intIn(50, 60_000).default(1000),
   ROLE: z.enum(['all', 'web', 'worker'], { message: 'must be all, web or worker' }).default('all'),
 });
 

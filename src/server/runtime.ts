@@ -16,8 +16,6 @@ export interface StartOptions {
   /** an already open database (tests); otherwise opened from the config */
   database?: Database;
   http?: HttpAppOptions;
-  /** how often idle workers look for jobs */
-  pollingIntervalSeconds?: number;
 }
 
 export interface Platform {
@@ -59,7 +57,7 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
     if (runsWorkers) {
       await registry.startWorkers(queue, {
         concurrency: config.WORKER_CONCURRENCY,
-        ...(opts.pollingIntervalSeconds ? { pollingIntervalSeconds: opts.pollingIntervalSeconds } : {}),
+        pollingIntervalSeconds: config.WORKER_POLL_INTERVAL_MS / 1000,
       });
     }
 

@@ -21,7 +21,7 @@ export async function startTestApp(opts: { env?: Record<string, string>; role?: 
   const db = await createTestDatabase();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'savesora-test-'));
   const config: Config = {
-    ...parseConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'silent', NODE_ENV: 'test', ...opts.env }),
+    ...parseConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'silent', NODE_ENV: 'test', WORKER_POLL_INTERVAL_MS: '200', ...opts.env }),
     SESSION_SECRET: 'test-session-secret-that-is-long-enough-000',
     embeddedDatabase: !db.url,
   };
@@ -30,7 +30,6 @@ export async function startTestApp(opts: { env?: Record<string, string>; role?: 
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     role: opts.role ?? 'all',
     database: db,
-    pollingIntervalSeconds: 0.5,
     ...(opts.webDist ? { http: { webDist: opts.webDist } } : {}),
   });
   const url = platform.url!;
