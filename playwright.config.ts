@@ -1,0 +1,67 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { defineConfig } from '@playwright/test';
+
+const PORT = 3107;
+const baseURL = `http://127.0.0.1:${PORT}`;
+
+// A fresh, throw-away data directory for the server under test, so runs never share state.
+// Playwright loads this config in the runner and in each worker; only the runner starts the
+// web server, so make the directory once and hand it down through the environment.
+let dataDir = process.env.SAVESORA_E2E_DATA_DIR;
+if (!dataDir) {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'savesora-e2e-'));
+  process.env.SAVESORA_E2E_DATA_DIR = dataDir;
+  // The process that made it removes it when it exits (after Playwright has stopped the server).
+  const made = dataDir;
+  process.once('exit', () => fs.rmSync(made, { recursive: true, force: true }));
+}
+
+export default defineConfig({
+  testDir: 'tests/e2e',
+  fullyParallel: false,
+  workers: 1,
+  retries: process.env.CI ? 1 : 0,
+  forbidOnly: !!process.env.CI,
+  reporter: 'list',
+  timeout: 30_000,
+  expect: { timeout: 5_000 },
+  outputDir: 'test-results',
+  use: {
+    baseURL,
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+  },
+  projects: [
+    {
+      name: 'chromium',
+      use: {
+        browserName: 'chromium',
+        viewport: { width: 1280, height: 800 },
+        launchOptions: {
+          executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+          args: [
+            '--headless',
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--disable-sync',
+            '--no-first-run',
+            '--disable-quic',
+          ],
+        },
+      },
+    },
+  ],
+  webServer: {
+    command: 'node scripts/start.mjs',
+    url: `${baseURL}/healthz`,
+    env: { PORT: String(PORT), DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    timeout: 120_000,
+    reuseExistingServer: false,
+    stdout: 'pipe',
+    stderr: 'pipe',
+  },
+});

@@ -1,0 +1,101 @@
+import { useQuery } from '@tanstack/react-query';
+import { Link } from '@tanstack/react-router';
+import { useTranslation } from 'react-i18next';
+import type { Meta } from '../../../shared/api/system';
+import { changeLanguage, isSupportedLanguage, supportedLanguages } from '../../i18n';
+import { apiFetch } from '../../lib/api';
+import { LogoMark } from '../icons';
+
+const footerLink = 'text-sm text-zinc-600 transition-colors hover:text-zinc-900 dark:text-zinc-400 dark:hover:text-white';
+
+export function Footer() {
+  const { t, i18n } = useTranslation();
+  const year = new Date().getFullYear();
+  const meta = useQuery({
+    queryKey: ['meta'],
+    queryFn: ({ signal }) => apiFetch<Meta>('/api/meta', { signal }),
+    staleTime: Infinity,
+    retry: false,
+  });
+
+  return (
+    <footer className="border-t border-zinc-200 bg-zinc-50 dark:border-zinc-800 dark:bg-zinc-950">
+      <div className="mx-auto grid max-w-6xl gap-10 px-4 py-12 sm:px-6 grid-cols-2 md:grid-cols-[2fr_1fr_1fr]">
+        <div className="col-span-2 max-w-sm md:col-span-1">
+          <div className="flex items-center gap-2.5">
+            <LogoMark className="size-7" />
+            <span className="font-semibold text-zinc-900 dark:text-white">{t('app.name')}</span>
+          </div>
+          <p className="mt-3 text-sm leading-relaxed text-zinc-600 dark:text-zinc-400">{t('footer.blurb')}</p>
+        </div>
+
+        <nav aria-label={t('footer.productLabel')}>
+          <h2 className="text-sm font-semibold text-zinc-900 dark:text-white">{t('footer.productLabel')}</h2>
+          <ul className="mt-3 space-y-2">
+            <li>
+              <Link to="/" hash="models" className={footerLink}>
+                {t('nav.models')}
+              </Link>
+            </li>
+            <li>
+              <Link to="/" hash="pricing" className={footerLink}>
+                {t('nav.pricing')}
+              </Link>
+            </li>
+            <li>
+              <a href="/docs" className={footerLink}>
+                {t('footer.apiReference')}
+              </a>
+            </li>
+          </ul>
+        </nav>
+
+        <nav aria-label={t('footer.legalLabel')}>
+          <h2 className="text-sm font-semibold text-zinc-900 dark:text-white">{t('footer.legalLabel')}</h2>
+          <ul className="mt-3 space-y-2">
+            <li>
+              <Link to="/legal/privacy" className={footerLink}>
+                {t('footer.privacy')}
+              </Link>
+            </li>
+            <li>
+              <Link to="/legal/terms" className={footerLink}>
+                {t('footer.terms')}
+              </Link>
+            </li>
+            <li>
+              <Link to="/legal/acceptable-use" className={footerLink}>
+                {t('footer.acceptableUse')}
+              </Link>
+            </li>
+          </ul>
+        </nav>
+      </div>
+
+      <div className="border-t border-zinc-200 dark:border-zinc-800">
+        <div className="mx-auto flex max-w-6xl flex-col gap-3 px-4 py-6 text-xs text-zinc-500 sm:flex-row sm:items-center sm:justify-between sm:px-6 dark:text-zinc-500">
+          <p>{t('footer.copyright', { year })}</p>
+          <div className="flex items-center gap-4">
+            {supportedLanguages.length > 1 && (
+              <label className="flex items-center gap-2">
+                <span>{t('language.label')}</span>
+                <select
+                  value={i18n.resolvedLanguage}
+                  onChange={(e) => isSupportedLanguage(e.target.value) && void changeLanguage(e.target.value)}
+                  className="rounded-md border border-zinc-300 bg-white px-2 py-1 text-xs text-zinc-700 dark:border-zinc-700 dark:bg-zinc-900 dark:text-zinc-300"
+                >
+                  {supportedLanguages.map((lng) => (
+                    <option key={lng} value={lng}>
+                      {t(`language.names.${lng}`)}
+                    </option>
+                  ))}
+                </select>
+              </label>
+            )}
+            {meta.data && <p data-testid="app-version">{t('footer.version', { version: meta.data.version })}</p>}
+          </div>
+        </div>
+      </div>
+    </footer>
+  );
+}

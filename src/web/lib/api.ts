@@ -1,0 +1,80 @@
+import type { ErrorBody } from '../../shared/api/errors';
+
+/** A failed API call: the server's `{"error":{"code","message"}}`, or a network/parse failure. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    /** stable machine-readable code, e.g. `not_found`; `network_error` / `invalid_response` for client-side failures */
+    readonly code: string,
+    message: string,
+    /** HTTP status; 0 when the request never got an answer */
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+function isErrorBody(value: unknown): value is ErrorBody {
+  if (typeof value !== 'object' || value === null || !('error' in value)) return false;
+  const error = (value as { error: unknown }).error;
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as { code?: unknown }).code === 'string' &&
+    typeof (error as { message?: unknown }).message === 'string'
+  );
+}
+
+export interface ApiFetchInit extends Omit<RequestInit, 'body'> {
+  /** a plain object is sent as JSON; anything else (FormData, Blob, string) as is */
+  body?: BodyInit | Record<string, unknown> | unknown[] | null;
+}
+
+function isJsonBody(body: ApiFetchInit['body']): body is Record<string, unknown> | unknown[] {
+  if (body === null || body === undefined || typeof body !== 'object') return false;
+  if (Array.isArray(body)) return true;
+  const proto = Object.getPrototypeOf(body);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Call the Save Sora server. Sends cookies of this origin, parses a JSON answer, and throws
+ * `ApiError` for any non-2xx answer or network failure. A 204 resolves to `undefined`.
+ */
+export async function apiFetch<T>(path: string, init: ApiFetchInit = {}): Promise<T> {
+  const headers = new Headers(init.headers);
+  if (!headers.has('accept')) headers.set('accept', 'application/json');
+  let body: BodyInit | null | undefined;
+  if (isJsonBody(init.body)) {
+    headers.set('content-type', 'application/json');
+    body = JSON.stringify(init.body);
+  } else {
+    body = init.body as BodyInit | null | undefined;
+  }
+
+  let res: Response;
+  try {
+    res = await fetch(path, { ...init, headers, body, credentials: 'same-origin' });
+  } catch (err) {
+    if (err instanceof DOMException && err.name === 'AbortError') throw err;
+    throw new ApiError('network_error', 'Could not reach the server.', 0);
+  }
+
+  if (res.status === 204 || res.status === 205) return undefined as T;
+
+  const text = await res.text();
+  let data: unknown = undefined;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      if (res.ok) throw new ApiError('invalid_response', 'The server sent a response that is not JSON.', res.status);
+    }
+  }
+
+  if (!res.ok) {
+    if (isErrorBody(data)) throw new ApiError(data.error.code, data.error.message, res.status);
+    throw new ApiError(`http_${res.status}`, res.statusText || `Request failed with status ${res.status}.`, res.status);
+  }
+  return data as T;
+}
