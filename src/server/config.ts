@@ -38,6 +38,18 @@ export const configSchema = z.object({
   METRICS_TOKEN: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
   WORKER_CONCURRENCY: intIn(1, 64).default(4),
   WORKER_POLL_INTERVAL_MS: intIn(50, 60_000).default(1000),
+  SMTP_URL: z
+    .string()
+    .refine((v) => /^smtps?:\/\/[^\s]+$/.test(v), { message: 'must be an smtp:// or smtps:// URL' })
+    .optional(),
+  MAIL_FROM: z.string().min(3).default('Save Sora <no-reply@localhost>'),
+  SUPPORT_EMAIL: z.email({ message: 'must be an email address' }).default('support@savesora.com'),
+  GOOGLE_CLIENT_ID: z.string().min(1).optional(),
+  GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
+  GOOGLE_DISCOVERY_URL: z.url({ message: 'must be an absolute URL' }).default('https://accounts.google.com/.well-known/openid-configuration'),
+  SESSION_IDLE_DAYS: intIn(1, 365).default(7),
+  SESSION_ABSOLUTE_DAYS: intIn(1, 3650).default(30),
+  REGION_HEADER: z.string().regex(/^[A-Za-z0-9-]+$/, { message: 'must be an HTTP header name' }).default('cf-ipcountry'),
   ROLE: z.enum(['all', 'web', 'worker'], { message: 'must be all, web or worker' }).default('all'),
 });
 
@@ -69,6 +81,13 @@ export function parseConfig(env: NodeJS.ProcessEnv): Omit<Config, 'SESSION_SECRE
     throw new StartupError(`Invalid setting ${name}: ${issue.message}${shown}.`);
   }
   const c = result.data;
+  if (Boolean(c.GOOGLE_CLIENT_ID) !== Boolean(c.GOOGLE_CLIENT_SECRET)) {
+    const missing = c.GOOGLE_CLIENT_ID ? 'GOOGLE_CLIENT_SECRET' : 'GOOGLE_CLIENT_ID';
+    throw new StartupError(`Invalid setting ${missing}: Google sign-in needs both GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET.`);
+  }
+  if (c.SESSION_ABSOLUTE_DAYS < c.SESSION_IDLE_DAYS) {
+    throw new StartupError('Invalid setting SESSION_ABSOLUTE_DAYS: must be at least SESSION_IDLE_DAYS.');
+  }
   const dataDir = path.resolve(c.DATA_DIR);
   return {
     ...c,
@@ -80,7 +99,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Omit<Config, 'SESSION_SECRE
 
 function redact(name: string, value: string): string {
   if (/SECRET|TOKEN|PASSWORD/.test(name)) return '***';
-  if (name === 'DATABASE_URL') return redactUrl(value);
+  if (name === 'DATABASE_URL' || name === 'SMTP_URL') return redactUrl(value);
   return value;
 }
 

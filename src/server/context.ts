@@ -1,16 +1,22 @@
 import os from 'node:os';
 import type { Logger } from 'pino';
+import type { Mailer } from './adapters/mail/mailer';
 import type { Config } from './config';
 import type { Database } from './db/client';
+import type { Auth } from './domain/auth/auth';
+import { createCleanupHandler } from './domain/system/cleanup';
 import { createProbeHandler, createProbeService, type ProbeService } from './domain/system/probe';
+import { createProfileService, type ProfileService } from './domain/users/profile.service';
 import { createUsersService, type UsersService } from './domain/users/users.service';
-import { systemProbe } from './jobs/names';
+import { createRateLimiter, type RateLimiter } from './lib/rate-limit';
+import { maintenanceCleanup, systemProbe } from './jobs/names';
 import type { JobQueue } from './jobs/queue';
 import { JobRegistry } from './jobs/registry';
 
 export interface Services {
   users: UsersService;
   probes: ProbeService;
+  profile: ProfileService;
 }
 
 /** Everything a route, a job handler or a CLI command may use. Built once per process. */
@@ -20,20 +26,35 @@ export interface AppContext {
   logger: Logger;
   queue: JobQueue;
   services: Services;
+  mailer: Mailer;
+  auth: Auth;
+  rateLimiter: RateLimiter;
   /** identifies this process in job records and logs */
   workerId: string;
 }
 
-export function createServices(database: Database, queue: JobQueue): Services {
+export interface ServiceDeps {
+  database: Database;
+  queue: JobQueue;
+  mailer: Mailer;
+  config: Config;
+}
+
+export function createServices({ database, queue, mailer, config }: ServiceDeps): Services {
   return {
     users: createUsersService({ database }),
     probes: createProbeService(database, queue),
+    profile: createProfileService({ database, mailer, config }),
   };
 }
 
+export { createRateLimiter };
+
 /** One handler per declared job (names.ts); startup fails if one is missing. */
-export function createJobRegistry(ctx: Pick<AppContext, 'database' | 'workerId'>): JobRegistry {
-  return new JobRegistry().register(systemProbe, createProbeHandler(ctx.database, ctx.workerId));
+export function createJobRegistry(ctx: Pick<AppContext, 'database' | 'workerId' | 'logger'>): JobRegistry {
+  return new JobRegistry()
+    .register(systemProbe, createProbeHandler(ctx.database, ctx.workerId))
+    .register(maintenanceCleanup, createCleanupHandler(ctx.database, (result) => ctx.logger.info(result, 'expired records removed')));
 }
 
 export const defaultWorkerId = () => `${os.hostname()}:${process.pid}`;

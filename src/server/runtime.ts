@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { Config } from './config';
-import { createJobRegistry, createServices, defaultWorkerId, type AppContext } from './context';
+import { createMailer } from './adapters/mail';
+import { createJobRegistry, createRateLimiter, createServices, defaultWorkerId, type AppContext } from './context';
+import { createAuth } from './domain/auth/auth';
 import { openDatabase, pgliteDir, type Database } from './db/client';
 import { migrate } from './db/migrate';
 import { StartupError } from './errors';
@@ -51,10 +53,22 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
     queue = new JobQueue(database, logger.child({ component: 'queue' }), { supervise: runsWorkers });
     await queue.start();
 
-    const ctx: AppContext = { config, database, logger, queue, services: createServices(database, queue), workerId: defaultWorkerId() };
+    const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, dataDir: config.dataDir });
+    const ctx: AppContext = {
+      config,
+      database,
+      logger,
+      queue,
+      mailer,
+      auth: createAuth({ config, database, mailer, logger: logger.child({ component: 'auth' }) }),
+      rateLimiter: createRateLimiter(database),
+      services: createServices({ database, queue, mailer, config }),
+      workerId: defaultWorkerId(),
+    };
     const registry = createJobRegistry(ctx);
     registry.assertComplete();
     if (runsWorkers) {
+      await queue.installSchedules();
       await registry.startWorkers(queue, {
         concurrency: config.WORKER_CONCURRENCY,
         pollingIntervalSeconds: config.WORKER_POLL_INTERVAL_MS / 1000,
@@ -90,6 +104,7 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
         stopped = true;
         await h?.close();
         await q.stop({ graceful, timeoutMs: graceful ? 10_000 : 0 });
+        await ctx.mailer.close();
         if (ownsDatabase) await database.close();
       },
     };

@@ -1,13 +1,33 @@
 import type { QueryClient } from '@tanstack/react-query';
-import { createRootRouteWithContext, createRoute, createRouter } from '@tanstack/react-router';
+import { createRootRouteWithContext, createRoute, createRouter, redirect } from '@tanstack/react-router';
 import { AppLayout } from './components/layout/AppLayout';
-import { ComingSoonPage } from './pages/ComingSoonPage';
+import { meQuery, safeNext } from './lib/auth';
+import { AccountPage } from './pages/account/AccountPage';
+import { DevMailboxPage } from './pages/DevMailboxPage';
+import { ForgotPasswordPage } from './pages/ForgotPasswordPage';
 import { LandingPage } from './pages/LandingPage';
 import { LegalPage } from './pages/LegalPage';
 import { NotFoundPage } from './pages/NotFoundPage';
+import { ResetPasswordPage } from './pages/ResetPasswordPage';
+import { SignInPage } from './pages/SignInPage';
+import { SignUpPage } from './pages/SignUpPage';
+import { VerifyEmailPage } from './pages/VerifyEmailPage';
 
 export interface RouterContext {
   queryClient: QueryClient;
+}
+
+/** A query-string value as text (the router parses `?ref=1234` as a number), or undefined. */
+const text = (value: unknown): string | undefined =>
+  value === undefined || value === null || value === '' ? undefined : typeof value === 'object' ? undefined : String(value);
+
+/** The signed-in user for a route guard; null when signed out or when the server cannot say. */
+async function currentUser(queryClient: QueryClient) {
+  try {
+    return await queryClient.ensureQueryData(meQuery);
+  } catch {
+    return null;
+  }
 }
 
 // Code-based route tree: one root layout, pages as children.
@@ -21,13 +41,63 @@ const indexRoute = createRoute({ getParentRoute: () => rootRoute, path: '/', com
 const signInRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/sign-in',
-  component: () => <ComingSoonPage kind="signIn" />,
+  validateSearch: (s: Record<string, unknown>): { next?: string; error?: string; emailChanged?: string; reset?: string } => ({
+    next: text(s.next),
+    error: text(s.error),
+    emailChanged: text(s.emailChanged),
+    reset: text(s.reset),
+  }),
+  beforeLoad: async ({ context, search }) => {
+    if (await currentUser(context.queryClient)) throw redirect({ href: safeNext(search.next), replace: true });
+  },
+  component: SignInPage,
 });
 
 const signUpRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/sign-up',
-  component: () => <ComingSoonPage kind="signUp" />,
+  validateSearch: (s: Record<string, unknown>): { ref?: string } => ({ ref: text(s.ref) }),
+  beforeLoad: async ({ context }) => {
+    if (await currentUser(context.queryClient)) throw redirect({ to: '/account', replace: true });
+  },
+  component: SignUpPage,
+});
+
+const forgotPasswordRoute = createRoute({ getParentRoute: () => rootRoute, path: '/forgot-password', component: ForgotPasswordPage });
+
+const resetPasswordRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/reset-password',
+  validateSearch: (s: Record<string, unknown>): { token?: string; error?: string } => ({ token: text(s.token), error: text(s.error) }),
+  component: ResetPasswordPage,
+});
+
+const verifyEmailRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/verify-email',
+  validateSearch: (s: Record<string, unknown>): { email?: string; error?: string } => ({ email: text(s.email), error: text(s.error) }),
+  component: VerifyEmailPage,
+});
+
+const accountRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/account',
+  validateSearch: (s: Record<string, unknown>): { error?: string } => ({ error: text(s.error) }),
+  beforeLoad: async ({ context, location, search }) => {
+    const me = await context.queryClient.ensureQueryData(meQuery);
+    if (me) return;
+    // a verification link that failed comes back here with ?error=, signed out: say so there
+    if (search.error) throw redirect({ to: '/verify-email', search: { error: search.error }, replace: true });
+    throw redirect({ to: '/sign-in', search: { next: location.pathname }, replace: true });
+  },
+  component: AccountPage,
+});
+
+const devMailboxRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/dev/mailbox',
+  validateSearch: (s: Record<string, unknown>): { id?: string } => ({ id: text(s.id) }),
+  component: DevMailboxPage,
 });
 
 const privacyRoute = createRoute({
@@ -48,7 +118,19 @@ const acceptableUseRoute = createRoute({
   component: () => <LegalPage doc="acceptableUse" />,
 });
 
-export const routeTree = rootRoute.addChildren([indexRoute, signInRoute, signUpRoute, privacyRoute, termsRoute, acceptableUseRoute]);
+export const routeTree = rootRoute.addChildren([
+  indexRoute,
+  signInRoute,
+  signUpRoute,
+  forgotPasswordRoute,
+  resetPasswordRoute,
+  verifyEmailRoute,
+  accountRoute,
+  devMailboxRoute,
+  privacyRoute,
+  termsRoute,
+  acceptableUseRoute,
+]);
 
 export function createAppRouter(queryClient: QueryClient) {
   return createRouter({

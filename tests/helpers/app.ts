@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -16,12 +17,30 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** The whole platform in this process on a random port, on a fresh database. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** The whole platform in this process on a free port, on a fresh database. */
 export async function startTestApp(opts: { env?: Record<string, string>; role?: Role; webDist?: string } = {}): Promise<TestApp> {
   const db = await createTestDatabase();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'savesora-test-'));
+  const port = String(await freePort());
   const config: Config = {
-    ...parseConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'silent', NODE_ENV: 'test', WORKER_POLL_INTERVAL_MS: '200', ...opts.env }),
+    ...parseConfig({
+      PORT: port,
+      HOST: '127.0.0.1',
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'silent',
+      NODE_ENV: 'test',
+      WORKER_POLL_INTERVAL_MS: '200',
+      ...opts.env,
+    }),
     SESSION_SECRET: 'test-session-secret-that-is-long-enough-000',
     embeddedDatabase: !db.url,
   };

@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Database } from '../db/client';
 import { migrate } from '../db/migrate';
-import { userRoles } from '../db/schema';
+import { userRoles, type UserStatus } from '../db/schema';
 import { AppError } from '../errors';
 import type { Services } from '../context';
 
@@ -79,6 +79,41 @@ export const commands: Command[] = [
         ['EMAIL', 'ROLE', 'STATUS', 'CREDITS', 'CREATED', 'ID'],
         users.map((u) => [u.email, u.role, u.status, String(u.credits), u.createdAt.toISOString().slice(0, 19).replace('T', ' '), u.id]),
       );
+    },
+  },
+  {
+    name: 'user:role',
+    summary: 'Give a user a role (user, support, moderator, admin).',
+    usage: 'user:role --email E --role user|support|moderator|admin',
+    options: { email: { type: 'string' }, role: { type: 'string' } },
+    async run({ services }, v) {
+      if (!v.email) throw new UsageError('--email is required.');
+      if (!(userRoles as readonly string[]).includes(String(v.role))) throw new UsageError(`--role must be one of ${userRoles.join(', ')}.`);
+      const u = await services.users.setRole(String(v.email), v.role as (typeof userRoles)[number]);
+      return `${u.email} is now ${u.role}.`;
+    },
+  },
+  {
+    name: 'user:suspend',
+    summary: 'Suspend (or with --terminate, terminate) an account: signs it out and blocks sign-in and generation.',
+    usage: 'user:suspend --email E [--reason TEXT] [--terminate]',
+    options: { email: { type: 'string' }, reason: { type: 'string' }, terminate: { type: 'boolean', default: false } },
+    async run({ services }, v) {
+      if (!v.email) throw new UsageError('--email is required.');
+      const status: UserStatus = v.terminate ? 'terminated' : 'suspended';
+      const u = await services.users.setStatus(String(v.email), status, v.reason === undefined ? undefined : String(v.reason));
+      return `${u.email} is now ${u.status}; all of its sessions were ended.`;
+    },
+  },
+  {
+    name: 'user:reactivate',
+    summary: 'Lift a suspension or termination.',
+    usage: 'user:reactivate --email E',
+    options: { email: { type: 'string' } },
+    async run({ services }, v) {
+      if (!v.email) throw new UsageError('--email is required.');
+      const u = await services.users.setStatus(String(v.email), 'active');
+      return `${u.email} is active again.`;
     },
   },
   {

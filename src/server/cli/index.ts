@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { createMailer } from '../adapters/mail';
 import { createServices } from '../context';
 import { loadConfig, type Config } from '../config';
 import { openDatabase, pgliteDir } from '../db/client';
@@ -73,7 +74,8 @@ async function locally(config: Config, name: string, argv: string[]): Promise<nu
   try {
     await migrate(database);
     await queue.start();
-    const output = await runCommand({ database, services: createServices(database, queue) }, name, argv);
+    const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, dataDir: config.dataDir });
+    const output = await runCommand({ database, services: createServices({ database, queue, mailer, config }) }, name, argv).finally(() => mailer.close());
     process.stdout.write(output + '\n');
     return 0;
   } finally {

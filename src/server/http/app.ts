@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
@@ -13,6 +14,11 @@ import type { AppContext } from '../context';
 import { APP_VERSION } from '../version';
 import { errorPayload, installErrorHandler } from './errors';
 import { createMetrics } from './metrics';
+import { installCsrfProtection } from './plugins/csrf';
+import { adminRoutes } from './routes/admin';
+import { authRoutes } from './routes/auth';
+import { devMailboxRoutes } from './routes/dev-mailbox';
+import { meRoutes } from './routes/me';
 import { systemRoutes } from './routes/system';
 
 export const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../dist/web');
@@ -62,7 +68,8 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions = {}): 
         defaultSrc: ["'self'"],
         scriptSrc: ["'self'"],
         styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:', 'blob:'],
+        // Google profile photos are shown as they come from Google
+        imgSrc: ["'self'", 'data:', 'blob:', 'https://lh3.googleusercontent.com'],
         mediaSrc: ["'self'", 'blob:'],
         connectSrc: ["'self'"],
         fontSrc: ["'self'", 'data:'],
@@ -92,7 +99,14 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions = {}): 
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { docExpansion: 'list', deepLinking: true } });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  await app.register(cookie);
+  installCsrfProtection(app, ctx.config.PUBLIC_URL);
+
   await app.register(systemRoutes, { ctx, metrics });
+  await app.register(authRoutes, { ctx });
+  await app.register(meRoutes, { ctx });
+  await app.register(adminRoutes, { ctx });
+  if (ctx.config.NODE_ENV !== 'production' && ctx.mailer.kind === 'outbox') await app.register(devMailboxRoutes, { ctx });
 
   // ---- the web app (single-page, built by Vite into dist/web) ----
   const webDist = opts.webDist ?? WEB_DIST;

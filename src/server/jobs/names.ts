@@ -10,4 +10,10 @@ export const systemProbe = defineJob('system.probe', z.object({ token: z.string(
   expireInSeconds: 60,
 });
 
-export const jobDefinitions = [systemProbe] as const;
+/** Removes expired sessions, one-time tokens and rate-limit windows. Scheduled every 15 minutes. */
+export const maintenanceCleanup = defineJob('maintenance.cleanup', z.object({}), { retryLimit: 1, expireInSeconds: 300 });
+
+export const jobDefinitions = [systemProbe, maintenanceCleanup] as const;
+
+/** Cron schedules (UTC), installed by worker processes. */
+export const jobSchedules = [{ job: maintenanceCleanup, cron: '*/15 * * * *' }] as const;

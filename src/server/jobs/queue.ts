@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Database, DbHandle } from '../db/client';
 import { BOSS_SCHEMA } from '../db/migrate';
 import type { JobDefinition, JobHandler } from './define';
-import { jobDefinitions } from './names';
+import { jobDefinitions, jobSchedules } from './names';
 
 export interface EnqueueOptions {
   /** enqueue inside this transaction: the job exists only if the transaction commits */
@@ -78,6 +78,11 @@ export class JobQueue {
     const loop = new WorkLoop(this.boss, def, handler, opts, this.logger);
     this.loops.push(loop);
     loop.start();
+  }
+
+  /** Install the cron schedules (idempotent; pg-boss runs each schedule once across all workers). */
+  async installSchedules(): Promise<void> {
+    for (const s of jobSchedules) await this.boss.schedule(s.job.name, s.cron, {}, { tz: 'UTC' });
   }
 
   /** true when the queue's tables answer */

@@ -8,7 +8,7 @@ import en from './locales/en.json';
  * own chunk by Vite and loaded only when chosen. To add a language: add `locales/<code>.json`,
  * add the code to `supportedLanguages` and its name under `language.names` in every catalogue.
  */
-export const supportedLanguages = ['en'] as const;
+export const supportedLanguages = ['en', 'es'] as const;
 export type Language = (typeof supportedLanguages)[number];
 export const fallbackLanguage: Language = 'en';
 export const LANGUAGE_STORAGE_KEY = 'savesora.lang';

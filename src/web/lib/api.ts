@@ -9,9 +9,20 @@ export class ApiError extends Error {
     message: string,
     /** HTTP status; 0 when the request never got an answer */
     readonly status: number,
+    /** seconds to wait before trying again, from a 429's Retry-After header */
+    readonly retryAfter?: number,
   ) {
     super(message);
   }
+}
+
+function retryAfterSeconds(res: Response): number | undefined {
+  const value = res.headers.get('retry-after');
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.round((date - Date.now()) / 1000));
 }
 
 function isErrorBody(value: unknown): value is ErrorBody {
@@ -73,8 +84,9 @@ export async function apiFetch<T>(path: string, init: ApiFetchInit = {}): Promis
   }
 
   if (!res.ok) {
-    if (isErrorBody(data)) throw new ApiError(data.error.code, data.error.message, res.status);
-    throw new ApiError(`http_${res.status}`, res.statusText || `Request failed with status ${res.status}.`, res.status);
+    const retryAfter = retryAfterSeconds(res);
+    if (isErrorBody(data)) throw new ApiError(data.error.code, data.error.message, res.status, retryAfter);
+    throw new ApiError(`http_${res.status}`, res.statusText || `Request failed with status ${res.status}.`, res.status, retryAfter);
   }
   return data as T;
 }

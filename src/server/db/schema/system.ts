@@ -1,4 +1,4 @@
-import { bigserial, index, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigserial, index, integer, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
  * Records of `system.probe` jobs: which worker process handled which probe. Operators use
@@ -15,4 +15,18 @@ export const jobProbeRuns = pgTable(
     handledAt: timestamp('handled_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('job_probe_runs_token_idx').on(t.token), index('job_probe_runs_handled_at_idx').on(t.handledAt)],
+);
+
+/**
+ * Fixed-window counters for rate limits, shared by every web process (one guarded upsert per hit).
+ * Expired rows are removed by a maintenance job.
+ */
+export const rateLimitBuckets = pgTable(
+  'rate_limit_buckets',
+  {
+    key: text('key').primaryKey(),
+    count: integer('count').notNull(),
+    resetAt: timestamp('reset_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('rate_limit_buckets_reset_idx').on(t.resetAt)],
 );

@@ -67,7 +67,31 @@ export function createUsersService({ database }: UsersServiceDeps) {
       }
     },
 
-    async list(opts: { limit?: number; offset?: number } = {}): Promise<UserSummary[]> {
+    /** Operators: change a user's role. */
+    async setRole(email: string, role: UserRole): Promise<UserSummary> {
+      const rows = await database.sql.query<{ id: string }>('update users set role = $2, updated_at = now() where lower(email) = lower($1) returning id', [email, role]);
+      if (!rows.length) throw new AppError('not_found', `No user with the email ${email}.`, 404);
+      return (await this.list({ ids: [rows[0]!.id] }))[0]!;
+    },
+
+    /**
+     * Operators: suspend, terminate or reactivate an account. Anything but active ends every
+     * session at once; sign-in and generation are refused with the reason.
+     */
+    async setStatus(email: string, status: UserStatus, reason?: string): Promise<UserSummary> {
+      const id = await database.transaction(async (tx) => {
+        const rows = await tx.sql.query<{ id: string }>(
+          'update users set status = $2, status_reason = $3, updated_at = now() where lower(email) = lower($1) returning id',
+          [email, status, status === 'active' ? null : (reason ?? null)],
+        );
+        if (!rows.length) throw new AppError('not_found', `No user with the email ${email}.`, 404);
+        if (status !== 'active') await tx.sql.query('delete from sessions where user_id = $1', [rows[0]!.id]);
+        return rows[0]!.id;
+      });
+      return (await this.list({ ids: [id] }))[0]!;
+    },
+
+    async list(opts: { limit?: number; offset?: number; ids?: string[] } = {}): Promise<UserSummary[]> {
       const rows = await database.sql.query<{
         id: string;
         email: string;
@@ -79,9 +103,10 @@ export function createUsersService({ database }: UsersServiceDeps) {
       }>(
         `select u.id, u.email, u.name, u.role, u.status, coalesce(b.balance, 0) as credits, u.created_at
            from users u left join credit_balances b on b.user_id = u.id
+          where $3::text[] is null or u.id = any($3::text[])
           order by u.created_at, u.id
           limit $1 offset $2`,
-        [opts.limit ?? 1000, opts.offset ?? 0],
+        [opts.limit ?? 1000, opts.offset ?? 0, opts.ids ?? null],
       );
       return rows.map((r) => ({ ...r, credits: Number(r.credits ?? 0), createdAt: new Date(r.created_at) }));
     },

@@ -1,10 +1,25 @@
 import { Outlet } from '@tanstack/react-router';
+import { useEffect } from 'react';
 import { useTranslation } from 'react-i18next';
+import { changeLanguage, isSupportedLanguage } from '../../i18n';
+import { useMe } from '../../lib/auth';
 import { Footer } from './Footer';
 import { Header } from './Header';
 
+/** The signed-in user's language (stored on the account) wins over this browser's choice. */
+function useAccountLanguage() {
+  const { i18n } = useTranslation();
+  const language = useMe().data?.language;
+  useEffect(() => {
+    if (isSupportedLanguage(language) && language !== i18n.resolvedLanguage) void changeLanguage(language);
+    // only when the account's language arrives or changes, not when the UI language changes
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [language]);
+}
+
 export function AppLayout() {
   const { t } = useTranslation();
+  useAccountLanguage();
   return (
     <div className="flex min-h-dvh flex-col">
       <a

@@ -4,6 +4,7 @@ import { useTranslation } from 'react-i18next';
 import type { Meta } from '../../../shared/api/system';
 import { changeLanguage, isSupportedLanguage, supportedLanguages } from '../../i18n';
 import { apiFetch } from '../../lib/api';
+import { useMe } from '../../lib/auth';
 import { LogoMark } from '../icons';
 
 const footerLink = 'text-sm text-zinc-600 transition-colors hover:text-zinc-900 dark:text-zinc-400 dark:hover:text-white';
@@ -11,6 +12,8 @@ const footerLink = 'text-sm text-zinc-600 transition-colors hover:text-zinc-900 
 export function Footer() {
   const { t, i18n } = useTranslation();
   const year = new Date().getFullYear();
+  // signed-in users choose their language on the account page, where it is saved to the account
+  const signedOut = useMe().data === null;
   const meta = useQuery({
     queryKey: ['meta'],
     queryFn: ({ signal }) => apiFetch<Meta>('/api/meta', { signal }),
@@ -76,16 +79,17 @@ export function Footer() {
         <div className="mx-auto flex max-w-6xl flex-col gap-3 px-4 py-6 text-xs text-zinc-500 sm:flex-row sm:items-center sm:justify-between sm:px-6 dark:text-zinc-500">
           <p>{t('footer.copyright', { year })}</p>
           <div className="flex items-center gap-4">
-            {supportedLanguages.length > 1 && (
+            {signedOut && supportedLanguages.length > 1 && (
               <label className="flex items-center gap-2">
                 <span>{t('language.label')}</span>
                 <select
+                  data-testid="footer-language"
                   value={i18n.resolvedLanguage}
                   onChange={(e) => isSupportedLanguage(e.target.value) && void changeLanguage(e.target.value)}
                   className="rounded-md border border-zinc-300 bg-white px-2 py-1 text-xs text-zinc-700 dark:border-zinc-700 dark:bg-zinc-900 dark:text-zinc-300"
                 >
                   {supportedLanguages.map((lng) => (
-                    <option key={lng} value={lng}>
+                    <option key={lng} value={lng} lang={lng}>
                       {t(`language.names.${lng}`)}
                     </option>
                   ))}

@@ -1,10 +1,12 @@
 import { Link, useLocation } from '@tanstack/react-router';
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { useMe, useSignOut } from '../../lib/auth';
 import { cn } from '../../lib/cn';
 import { focusableWithin } from '../../lib/focus';
-import { CloseIcon, MenuIcon } from '../icons';
-import { buttonClasses } from '../ui';
+import { CloseIcon, LogOutIcon, MenuIcon, UserIcon } from '../icons';
+import { Avatar, buttonClasses } from '../ui';
+import { AccountMenu } from './AccountMenu';
 import { Logo } from './Logo';
 import { ThemeToggle } from './ThemeToggle';
 
@@ -24,6 +26,11 @@ export function Header() {
   const toggleRef = useRef<HTMLButtonElement>(null);
   const panelRef = useRef<HTMLDivElement>(null);
   const pathname = useLocation({ select: (l) => l.pathname });
+  const me = useMe();
+  const signOut = useSignOut();
+  const user = me.data;
+  // until the server has said who is signed in, show neither the sign-in links nor the menu
+  const signedOut = me.data === null || me.isError;
 
   const closeMenu = useCallback((restoreFocus: boolean) => {
     setMenuOpen(false);
@@ -84,12 +91,21 @@ export function Header() {
 
         <div className="ms-auto hidden items-center gap-2 md:flex">
           <ThemeToggle />
-          <Link to="/sign-in" className={buttonClasses({ variant: 'ghost', size: 'sm', className: 'ms-2' })}>
-            {t('nav.signIn')}
-          </Link>
-          <Link to="/sign-up" className={buttonClasses({ variant: 'primary', size: 'sm' })}>
-            {t('nav.signUp')}
-          </Link>
+          {user && (
+            <div className="ms-2">
+              <AccountMenu me={user} />
+            </div>
+          )}
+          {signedOut && (
+            <>
+              <Link to="/sign-in" className={buttonClasses({ variant: 'ghost', size: 'sm', className: 'ms-2' })}>
+                {t('nav.signIn')}
+              </Link>
+              <Link to="/sign-up" className={buttonClasses({ variant: 'primary', size: 'sm' })}>
+                {t('nav.signUp')}
+              </Link>
+            </>
+          )}
         </div>
 
         <button
@@ -141,14 +157,46 @@ export function Header() {
           <span className="text-sm font-medium text-zinc-600 dark:text-zinc-400">{t('theme.label')}</span>
           <ThemeToggle />
         </div>
-        <div className="mt-4 grid grid-cols-2 gap-3">
-          <Link to="/sign-in" className={buttonClasses({ variant: 'secondary' })} onClick={() => closeMenu(false)}>
-            {t('nav.signIn')}
-          </Link>
-          <Link to="/sign-up" className={buttonClasses({ variant: 'primary' })} onClick={() => closeMenu(false)}>
-            {t('nav.signUp')}
-          </Link>
-        </div>
+        {user && (
+          <div className="mt-4 border-t border-zinc-200 pt-4 dark:border-zinc-800">
+            <div className="flex items-center gap-3 px-3 pb-3">
+              <Avatar src={user.image} name={user.name} email={user.email} className="size-9 text-sm" />
+              <div className="min-w-0">
+                <p className="truncate text-sm font-semibold text-zinc-900 dark:text-white">{user.name}</p>
+                <p className="truncate text-xs text-zinc-500 dark:text-zinc-400">{user.email}</p>
+              </div>
+            </div>
+            <ul className="space-y-1">
+              <li>
+                <Link to="/account" className={cn(mobileLink, 'flex items-center gap-3')} onClick={() => closeMenu(false)}>
+                  <UserIcon className="size-5" />
+                  {t('nav.account')}
+                </Link>
+              </li>
+              <li>
+                <button
+                  type="button"
+                  className={cn(mobileLink, 'flex w-full items-center gap-3 text-start')}
+                  onClick={() => signOut.mutate()}
+                  disabled={signOut.isPending}
+                >
+                  <LogOutIcon className="size-5" />
+                  {t('nav.signOut')}
+                </button>
+              </li>
+            </ul>
+          </div>
+        )}
+        {signedOut && (
+          <div className="mt-4 grid grid-cols-2 gap-3">
+            <Link to="/sign-in" className={buttonClasses({ variant: 'secondary' })} onClick={() => closeMenu(false)}>
+              {t('nav.signIn')}
+            </Link>
+            <Link to="/sign-up" className={buttonClasses({ variant: 'primary' })} onClick={() => closeMenu(false)}>
+              {t('nav.signUp')}
+            </Link>
+          </div>
+        )}
       </div>
     </header>
   );

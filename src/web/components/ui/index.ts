@@ -5,3 +5,7 @@ export { EmptyState, type EmptyStateProps } from './EmptyState';
 export { Input, type InputProps } from './Input';
 export { Spinner } from './Spinner';
 export { ToastProvider, useToast, type ToastOptions, type ToastTone } from './Toast';
+export { Alert, type AlertProps, type AlertTone } from './Alert';
+export { Avatar, initials } from './Avatar';
+export { Badge } from './Badge';
+export { Checkbox, PasswordInput, Select, fieldClasses, type CheckboxProps, type PasswordInputProps, type SelectProps } from './Field';

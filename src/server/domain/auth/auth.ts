@@ -1,0 +1,290 @@
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { betterAuth } from 'better-auth';
+import { drizzleAdapter } from 'better-auth/adapters/drizzle';
+import { APIError } from 'better-auth/api';
+import { genericOAuth } from 'better-auth/plugins';
+import type { Logger } from 'pino';
+import type { Mailer } from '../../adapters/mail/mailer';
+import type { Config } from '../../config';
+import type { Database } from '../../db/client';
+import { accounts, sessions, users, verifications } from '../../db/schema';
+import { renderEmail } from '../../mail/templates';
+import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, verifyPassword } from '../users/password';
+import { isRegionCode, minimumAgeFor } from './age';
+import { deviceFingerprint, parseUserAgent, regionFromHeaders } from './request-info';
+
+/** Header our HTTP layer sets to the client IP (as Fastify resolved it) before calling Better Auth. */
+export const CLIENT_IP_HEADER = 'x-savesora-client-ip';
+/** Signed cookie carrying a Google sign-up's age confirmation, region and referral code. */
+export const SIGNUP_INTENT_COOKIE = 'savesora.signup_intent';
+export const SUPPORTED_LANGUAGES = ['en', 'es'] as const;
+
+export interface SignupIntent {
+  region: string;
+  ageConfirmed: true;
+  referralCode?: string | undefined;
+  language?: string | undefined;
+}
+
+export interface AuthDeps {
+  config: Config;
+  database: Database;
+  mailer: Mailer;
+  logger: Logger;
+}
+
+export function signIntent(secret: string, intent: SignupIntent, now = Date.now()): string {
+  const payload = Buffer.from(JSON.stringify({ ...intent, exp: now + 30 * 60_000 })).toString('base64url');
+  const mac = createHmac('sha256', secret).update(`signup-intent.${payload}`).digest('base64url');
+  return `${payload}.${mac}`;
+}
+
+export function readIntent(secret: string, value: string | undefined, now = Date.now()): SignupIntent | null {
+  if (!value) return null;
+  const [payload, mac] = value.split('.');
+  if (!payload || !mac) return null;
+  const want = createHmac('sha256', secret).update(`signup-intent.${payload}`).digest();
+  const got = Buffer.from(mac, 'base64url');
+  if (got.length !== want.length || !timingSafeEqual(got, want)) return null;
+  try {
+    const data = JSON.parse(Buffer.from(payload, 'base64url').toString()) as SignupIntent & { exp: number };
+    return data.exp > now ? data : null;
+  } catch {
+    return null;
+  }
+}
+
+function cookieValue(headers: Headers | undefined, name: string): string | undefined {
+  const cookie = headers?.get('cookie');
+  if (!cookie) return undefined;
+  for (const part of cookie.split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return decodeURIComponent(v.join('='));
+  }
+  return undefined;
+}
+
+export const normalizeLanguage = (v: unknown): (typeof SUPPORTED_LANGUAGES)[number] => {
+  const base = typeof v === 'string' ? v.toLowerCase().split(/[-_]/)[0] : '';
+  return (SUPPORTED_LANGUAGES as readonly string[]).includes(base ?? '') ? (base as (typeof SUPPORTED_LANGUAGES)[number]) : 'en';
+};
+
+/**
+ * Better Auth, configured for Save Sora: our tables, our password hashing (scrypt at OWASP
+ * parameters), our mail templates, the age gate and referrals at sign-up, device facts on every
+ * session, account status enforced at sign-in, and Google through OpenID Connect discovery.
+ */
+export function createAuth({ config, database, mailer, logger }: AuthDeps) {
+  const https = config.PUBLIC_URL.startsWith('https://');
+  const send = async <N extends Parameters<typeof renderEmail>[0]>(to: string, name: N, language: string, vars: Parameters<typeof renderEmail<N>>[2]) => {
+    const mail = renderEmail(name, normalizeLanguage(language), vars);
+    await mailer.send({ to, ...mail });
+  };
+  const languageOf = (user: unknown) => normalizeLanguage((user as { language?: string }).language);
+  const google = config.GOOGLE_CLIENT_ID && config.GOOGLE_CLIENT_SECRET;
+
+  return betterAuth({
+    appName: 'Save Sora',
+    baseURL: config.PUBLIC_URL,
+    basePath: '/api/auth',
+    secret: config.SESSION_SECRET,
+    trustedOrigins: [new URL(config.PUBLIC_URL).origin],
+    telemetry: { enabled: false },
+    // Our own limiter (shared by all processes, per IP and per account) guards these routes.
+    rateLimit: { enabled: false },
+    logger: {
+      log: (level, message, ...args) => logger[level]({ args }, `auth: ${message}`),
+    },
+    database: drizzleAdapter(database.db, {
+      provider: 'pg',
+      schema: { user: users, account: accounts, session: sessions, verification: verifications },
+    }),
+    user: {
+      additionalFields: {
+        role: { type: 'string', input: false, required: false },
+        status: { type: 'string', input: false, required: false },
+        region: { type: 'string', input: true, required: false },
+        language: { type: 'string', input: true, required: false },
+        ageConfirmedMinimum: { type: 'number', input: false, required: false },
+        signupUserAgent: { type: 'string', input: false, required: false },
+        signupDeviceType: { type: 'string', input: false, required: false },
+      },
+    },
+    session: {
+      expiresIn: config.SESSION_IDLE_DAYS * 86_400,
+      // sliding expiry: a session used at least once a day stays alive up to the absolute limit
+      updateAge: 86_400,
+      additionalFields: {
+        deviceType: { type: 'string', input: false, required: false },
+        browser: { type: 'string', input: false, required: false },
+        os: { type: 'string', input: false, required: false },
+        region: { type: 'string', input: false, required: false },
+      },
+    },
+    emailAndPassword: {
+      enabled: true,
+      minPasswordLength: PASSWORD_MIN_LENGTH,
+      maxPasswordLength: PASSWORD_MAX_LENGTH,
+      // No session at sign-up: the reply is the same whether or not the email is taken.
+      autoSignIn: false,
+      requireEmailVerification: false,
+      password: { hash: hashPassword, verify: ({ hash, password }) => verifyPassword(password, hash) },
+      resetPasswordTokenExpiresIn: 3600,
+      revokeSessionsOnPasswordReset: true,
+      async sendResetPassword({ user, url }) {
+        await send(user.email, 'reset-password', languageOf(user), { name: user.name || user.email, url, expiresInMinutes: 60 });
+      },
+      async onPasswordReset({ user }) {
+        await send(user.email, 'password-changed', languageOf(user), { name: user.name || user.email, when: new Date(), supportEmail: config.SUPPORT_EMAIL });
+      },
+    },
+    emailVerification: {
+      sendOnSignUp: true,
+      autoSignInAfterVerification: true,
+      expiresIn: 24 * 3600,
+      async sendVerificationEmail({ user, url }) {
+        await send(user.email, 'verify-email', languageOf(user), { name: user.name || user.email, url });
+      },
+    },
+    account: {
+      // Link a Google account to an existing email account only when Google says the email is verified.
+      accountLinking: { enabled: true, trustedProviders: [], requireLocalEmailVerified: false },
+    },
+    advanced: {
+      cookiePrefix: 'savesora',
+      useSecureCookies: https,
+      defaultCookieAttributes: { httpOnly: true, sameSite: 'lax', secure: https },
+      ipAddress: { ipAddressHeaders: [CLIENT_IP_HEADER] },
+      database: { generateId: () => randomUUID() },
+    },
+    databaseHooks: {
+      user: {
+        create: {
+          async before(user, ctx) {
+            const body = (ctx?.body ?? {}) as Record<string, unknown>;
+            const headers = ctx?.request?.headers ?? ctx?.headers;
+            const viaEmail = ctx?.path === '/sign-up/email';
+            const intent = viaEmail
+              ? { region: body.region, ageConfirmed: body.ageConfirmed, referralCode: body.referralCode, language: body.language }
+              : readIntent(config.SESSION_SECRET, cookieValue(headers, SIGNUP_INTENT_COOKIE));
+            if (!intent || !isRegionCode(intent.region)) {
+              throw new APIError('BAD_REQUEST', { code: 'REGION_REQUIRED', message: 'Choose your country or region to create an account.' });
+            }
+            if (intent.ageConfirmed !== true) {
+              throw new APIError('BAD_REQUEST', {
+                code: 'AGE_CONFIRMATION_REQUIRED',
+                message: `You must confirm that you are at least ${minimumAgeFor(intent.region)} years old to use Save Sora.`,
+              });
+            }
+            const ua = headers?.get('user-agent') ?? null;
+            return {
+              data: {
+                ...user,
+                region: intent.region,
+                language: normalizeLanguage(intent.language ?? (user as { language?: string }).language ?? headers?.get('accept-language')),
+                ageConfirmedMinimum: minimumAgeFor(intent.region),
+                signupUserAgent: ua?.slice(0, 512) ?? null,
+                signupDeviceType: parseUserAgent(ua).deviceType,
+                // keep only what we store: role and status are never taken from input
+                role: 'user',
+                status: 'active',
+              } as typeof user,
+            };
+          },
+          async after(user, ctx) {
+            const body = (ctx?.body ?? {}) as Record<string, unknown>;
+            const headers = ctx?.request?.headers ?? ctx?.headers;
+            const code = ctx?.path === '/sign-up/email' ? body.referralCode : readIntent(config.SESSION_SECRET, cookieValue(headers, SIGNUP_INTENT_COOKIE))?.referralCode;
+            await database.sql.query('insert into credit_balances (user_id) values ($1) on conflict do nothing', [user.id]);
+            if (typeof code === 'string' && /^[A-Za-z0-9]{4,32}$/.test(code)) {
+              await database.sql.query(
+                `insert into referrals (referred_user_id, referrer_user_id, code)
+                 select $1, id, referral_code from users where referral_code = $2 and id <> $1
+                 on conflict do nothing`,
+                [user.id, code.toLowerCase()],
+              );
+            }
+          },
+        },
+      },
+      session: {
+        create: {
+          async before(session, ctx) {
+            const [u] = await database.sql.query<{ status: string; status_reason: string | null }>('select status, status_reason from users where id = $1', [
+              session.userId,
+            ]);
+            if (u && u.status !== 'active') {
+              const reason = u.status_reason ? ` Reason: ${u.status_reason}` : '';
+              throw new APIError('FORBIDDEN', {
+                code: u.status === 'suspended' ? 'ACCOUNT_SUSPENDED' : 'ACCOUNT_TERMINATED',
+                message: `This account is ${u.status}.${reason} Contact ${config.SUPPORT_EMAIL} if you think this is a mistake.`,
+              });
+            }
+            const headers = ctx?.request?.headers ?? ctx?.headers;
+            const device = parseUserAgent(session.userAgent ?? headers?.get('user-agent'));
+            return {
+              data: {
+                ...session,
+                deviceType: device.deviceType,
+                browser: device.browser,
+                os: device.os,
+                region: config.TRUST_PROXY && headers ? regionFromHeaders(headers, config.REGION_HEADER) : null,
+              },
+            };
+          },
+          async after(session) {
+            const s = session as typeof session & { deviceType: string; browser: string | null; os: string | null; region: string | null };
+            const device = { deviceType: s.deviceType as 'desktop', browser: s.browser, os: s.os };
+            const fp = deviceFingerprint(device);
+            const [known] = await database.sql.query<{ n: number }>('select count(*)::int as n from user_devices where user_id = $1', [s.userId]);
+            const inserted = await database.sql.query(
+              `insert into user_devices (user_id, fingerprint) values ($1, $2)
+               on conflict (user_id, fingerprint) do update set last_seen_at = now()
+               returning (xmax = 0) as inserted`,
+              [s.userId, fp],
+            );
+            await database.sql.query('update users set last_sign_in_at = now() where id = $1', [s.userId]);
+            const isNewDevice = (inserted[0] as { inserted: boolean } | undefined)?.inserted === true;
+            if (isNewDevice && known!.n > 0) {
+              const [u] = await database.sql.query<{ email: string; name: string; language: string }>('select email, name, language from users where id = $1', [s.userId]);
+              if (u) {
+                await send(u.email, 'new-sign-in', u.language, {
+                  name: u.name || u.email,
+                  when: new Date(),
+                  device: s.deviceType,
+                  browser: s.browser ?? '',
+                  region: s.region ?? '',
+                  ip: s.ipAddress ?? '',
+                }).catch((err: unknown) => logger.error({ err }, 'could not send the new sign-in alert'));
+              }
+            }
+          },
+        },
+      },
+    },
+    plugins: google
+      ? [
+          genericOAuth({
+            config: [
+              {
+                providerId: 'google',
+                clientId: config.GOOGLE_CLIENT_ID!,
+                clientSecret: config.GOOGLE_CLIENT_SECRET!,
+                discoveryUrl: config.GOOGLE_DISCOVERY_URL,
+                scopes: ['openid', 'email', 'profile'],
+                pkce: true,
+                requireIdTokenVerification: true,
+                mapProfileToUser: (p) => ({
+                  name: typeof p.name === 'string' ? p.name : '',
+                  image: typeof p.picture === 'string' ? p.picture : undefined,
+                  emailVerified: p.email_verified === true,
+                }),
+              },
+            ],
+          }),
+        ]
+      : [],
+  });
+}
+
+export type Auth = ReturnType<typeof createAuth>;

@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupExpired } from '../../src/server/domain/system/cleanup';
+import { createUsersService } from '../../src/server/domain/users/users.service';
+import { createRateLimiter } from '../../src/server/lib/rate-limit';
+import { createTestDatabase, type TestDatabase } from '../helpers/db';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(() => db?.drop());
+
+describe('maintenance cleanup', () => {
+  it('removes expired sessions, tokens and rate-limit windows and keeps live ones', async () => {
+    const u = await createUsersService({ database: db }).create({ email: 'cleanup@example.com', password: 'long enough' });
+    await db.sql.query(
+      `insert into sessions (id, user_id, token, expires_at) values
+         ('s-old', $1, 't-old', now() - interval '1 minute'), ('s-live', $1, 't-live', now() + interval '1 day')`,
+      [u.id],
+    );
+    await db.sql.query(
+      `insert into verifications (id, identifier, value, expires_at) values
+         ('v-old', 'x', 'y', now() - interval '1 minute'), ('v-live', 'x', 'y', now() + interval '1 hour')`,
+    );
+    await db.sql.query(
+      `insert into rate_limit_buckets (key, count, reset_at) values ('old', 3, now() - interval '2 hours'), ('live', 3, now() + interval '1 minute')`,
+    );
+    expect(await cleanupExpired(db)).toEqual({ sessions: 1, verifications: 1, rateLimitBuckets: 1 });
+    expect((await db.sql.query<{ id: string }>('select id from sessions')).map((r) => r.id)).toEqual(['s-live']);
+    expect((await db.sql.query<{ id: string }>('select id from verifications')).map((r) => r.id)).toEqual(['v-live']);
+    expect((await db.sql.query<{ key: string }>('select key from rate_limit_buckets')).map((r) => r.key)).toEqual(['live']);
+  });
+});
+
+describe('rate limiter', () => {
+  it('counts per key in a fixed window and tells when to retry', async () => {
+    const limiter = createRateLimiter(db);
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push(await limiter.hit('test:key', 3, 60));
+    expect(results.map((r) => r.allowed)).toEqual([true, true, true, false]);
+    expect(results[3]!.retryAfterSeconds).toBeGreaterThan(0);
+    expect(results[3]!.retryAfterSeconds).toBeLessThanOrEqual(60);
+    expect((await limiter.hit('test:other', 3, 60)).allowed).toBe(true);
+    // an elapsed window starts again at 1
+    await db.sql.query(`update rate_limit_buckets set reset_at = now() - interval '1 second' where key = 'test:key'`);
+    expect((await limiter.hit('test:key', 3, 60)).count).toBe(1);
+  });
+
+  it('stays exact under concurrent hits', async () => {
+    const limiter = createRateLimiter(db);
+    const results = await Promise.all(Array.from({ length: 20 }, () => limiter.hit('test:burst', 5, 60)));
+    expect(results.filter((r) => r.allowed)).toHaveLength(5);
+    expect(results.map((r) => r.count).sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+  });
+});
