@@ -42,17 +42,36 @@ export class JobQueue {
 
   async start(): Promise<void> {
     await this.boss.start();
-    for (const def of jobDefinitions) {
-      // createQueue is idempotent; the options are the queue's defaults for every job in it.
-      await this.boss.createQueue(def.name, {
-        name: def.name,
-        retryLimit: def.options.retryLimit ?? 3,
-        retryDelay: def.options.retryDelaySeconds ?? 10,
-        retryBackoff: def.options.retryBackoff ?? true,
-        expireInSeconds: def.options.expireInSeconds ?? 15 * 60,
-      });
-    }
+    await this.createQueues();
     this.started = true;
+  }
+
+  /**
+   * Create the queues of every declared job that does not exist yet. pg-boss's createQueue runs
+   * partition DDL that deadlocks when several processes start at once, so we call its SQL
+   * function ourselves, in one transaction, behind an advisory lock: one process creates, the
+   * others wait and then find nothing to do.
+   */
+  private async createQueues(): Promise<void> {
+    await this.database.transaction(async (tx) => {
+      await tx.sql.query(`select pg_advisory_xact_lock(hashtext('savesora.job-queues'))`);
+      const existing = new Set(
+        (await tx.sql.query<{ name: string }>(`select name from ${BOSS_SCHEMA}.queue where name = any($1::text[])`, [jobDefinitions.map((d) => d.name)])).map(
+          (r) => r.name,
+        ),
+      );
+      for (const def of jobDefinitions) {
+        if (existing.has(def.name)) continue;
+        const options = {
+          policy: 'standard',
+          retryLimit: def.options.retryLimit ?? 3,
+          retryDelay: def.options.retryDelaySeconds ?? 10,
+          retryBackoff: def.options.retryBackoff ?? true,
+          expireInSeconds: def.options.expireInSeconds ?? 15 * 60,
+        };
+        await tx.sql.query(`select ${BOSS_SCHEMA}.create_queue($1, $2::json)`, [def.name, JSON.stringify(options)]);
+      }
+    });
   }
 
   async enqueue<P>(def: JobDefinition<P>, payload: P, opts: EnqueueOptions = {}): Promise<string | null> {
