@@ -24,6 +24,8 @@ describe('password reset', () => {
   it('works once with an emailed link, signs out every session and tells the user', async () => {
     const signedIn = await signUpVerified(a, 'reset@example.com', 'old password 111');
     const { token, link } = await requestReset('reset@example.com');
+    const common = await a.client().post('/api/auth/reset-password', { token, newPassword: 'iloveyou' });
+    expect(common.json().error.code).toBe('password_too_common');
     const done = await a.client().post('/api/auth/reset-password', { token, newPassword: 'new password 222' });
     expect(done.status).toBe(200);
     expect((await signedIn.get('/api/me')).status).toBe(401); // sessions revoked
@@ -67,6 +69,9 @@ describe('changing the password', () => {
     expect(wrong.status).toBe(400);
     expect(wrong.json().error.code).toBe('invalid_password');
 
+    const common = await here.post('/api/me/password', { currentPassword: 'first password 1', newPassword: 'sunshine' });
+    expect(common.status).toBe(400);
+    expect(common.json().error.code).toBe('password_too_common');
     const ok = await here.post('/api/me/password', { currentPassword: 'first password 1', newPassword: 'second password 2' });
     expect(ok.status).toBe(204);
     expect((await here.get('/api/me')).status).toBe(200);

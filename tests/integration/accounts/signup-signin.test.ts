@@ -70,6 +70,9 @@ describe('sign-up with email and password', () => {
     expect(short.json().error.code).toBe('password_too_short');
     const long = await a.client().post('/api/auth/sign-up/email', { email: 'long@example.com', password: 'x'.repeat(129), name: 's', region: 'US', ageConfirmed: true });
     expect(long.json().error.code).toBe('password_too_long');
+    const common = await a.client().post('/api/auth/sign-up/email', { email: 'common@example.com', password: 'Password1', name: 's', region: 'US', ageConfirmed: true });
+    expect(common.status).toBe(400);
+    expect(common.json().error.code).toBe('password_too_common');
     const max = await a.client().post('/api/auth/sign-up/email', { email: 'max@example.com', password: 'x'.repeat(128), name: 's', region: 'US', ageConfirmed: true });
     expect(max.status).toBe(200);
   });

@@ -3,6 +3,7 @@ import type { Database } from '../../db/client';
 import { userRoles, type UserRole, type UserStatus } from '../../db/schema';
 import { AppError } from '../../errors';
 import { applyLedgerEntry } from '../credits/credits.repo';
+import { assertNotCommonPassword } from './common-passwords';
 import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './password';
 
 export const createUserInput = z.object({
@@ -43,6 +44,7 @@ export function createUsersService({ database }: UsersServiceDeps) {
         throw new AppError('invalid_input', `${issue.path.join('.') || 'input'} ${issue.message}`, 400);
       }
       const u = parsed.data;
+      assertNotCommonPassword(u.password);
       const passwordHash = await hashPassword(u.password);
       try {
         return await database.transaction(async (tx) => {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context';
+import { assertNotCommonPassword } from '../../domain/users/common-passwords';
 import { errorPayload } from '../errors';
 import { webHeaders } from '../plugins/session';
 
@@ -78,6 +79,10 @@ export const authRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
     async handler(req, reply) {
       const path = req.url.split('?')[0]!;
       if (!(await applyLimits(req, reply, path))) return reply;
+      if (req.method === 'POST' && (path === '/api/auth/sign-up/email' || path === '/api/auth/reset-password')) {
+        const b = (req.body ?? {}) as { password?: unknown; newPassword?: unknown };
+        assertNotCommonPassword(path === '/api/auth/sign-up/email' ? b.password : b.newPassword);
+      }
       const url = new URL(req.url, ctx.config.PUBLIC_URL);
       const headers = webHeaders(req);
       let body: string | undefined;

@@ -14,6 +14,7 @@ import {
 import type { AppContext } from '../../context';
 import { EEA_AND_UK, minimumAgeFor } from '../../domain/auth/age';
 import { SIGNUP_INTENT_COOKIE, signIntent } from '../../domain/auth/auth';
+import { assertNotCommonPassword } from '../../domain/users/common-passwords';
 import { AVATAR_MAX_BYTES } from '../../domain/users/profile.service';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../domain/users/password';
 import { AppError } from '../../errors';
@@ -121,6 +122,7 @@ export const meRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, 
     async (req, reply) => {
       const s = await requireUser(ctx, req, reply);
       await profile.checkPassword(s.user.id, req.body.currentPassword);
+      assertNotCommonPassword(req.body.newPassword);
       const { headers } = await ctx.auth.api.changePassword({
         body: { currentPassword: req.body.currentPassword, newPassword: req.body.newPassword, revokeOtherSessions: true },
         headers: webHeaders(req),
