@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUsersService } from '../../src/server/domain/users/users.service';
+import { startFakeOidc } from '../fakes/oidc';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { PHONE_UA } from '../helpers/client';
+import { signUpVerified, startAccountsApp } from '../integration/accounts/setup';
 
 // Privacy policy section 1: what we collect. One test per promise; `todo` until it is built.
 let db: TestDatabase;
@@ -27,8 +30,39 @@ describe('1.1 Account information', () => {
     const hashes = await db.sql.query<{ password: string }>(`select password from accounts where provider_id = 'credential'`);
     expect(new Set(hashes.map((h) => h.password)).size).toBe(hashes.length); // salted: all different
   });
-  it.todo('1.1 Google sign-in stores the email, name, photo and Google account id, and no Google password');
-  it.todo('1.1 keeps profile metadata: region, preferred language, device type, referral code');
+  it('1.1 Google sign-in stores the email, name, photo and Google account id, and no Google password', async () => {
+    const oidc = await startFakeOidc({ clientId: 'policy-client', clientSecret: 'policy-secret' });
+    const a = await startAccountsApp({ GOOGLE_CLIENT_ID: 'policy-client', GOOGLE_CLIENT_SECRET: 'policy-secret', GOOGLE_DISCOVERY_URL: oidc.discoveryUrl });
+    try {
+      oidc.setUser({ sub: '987654321098765432109', email: 'grace@example.com', email_verified: true, name: 'Grace Hopper', picture: 'https://lh3.googleusercontent.com/a/grace.png' });
+      const c = a.client();
+      await c.post('/api/signup-intent', { region: 'US', ageConfirmed: true });
+      const start = await c.post('/api/auth/sign-in/social', { provider: 'google', callbackURL: '/account' });
+      const back = new URL((await fetch(start.json().url, { redirect: 'manual' })).headers.get('location')!);
+      await c.get(back.pathname + back.search);
+      const [row] = await a.app.db.sql.query<Record<string, unknown>>(
+        `select u.email, u.name, u.image, a.account_id, a.password from users u join accounts a on a.user_id = u.id where u.email = 'grace@example.com'`,
+      );
+      expect(row).toEqual({ email: 'grace@example.com', name: 'Grace Hopper', image: 'https://lh3.googleusercontent.com/a/grace.png', account_id: '987654321098765432109', password: null });
+    } finally {
+      await a.close();
+      await oidc.close();
+    }
+  });
+
+  it('1.1 keeps profile metadata: region, preferred language, device type, referral code', async () => {
+    const a = await startAccountsApp();
+    try {
+      const c = await signUpVerified(a, 'meta@example.com', 'metadata password 1', { region: 'BR', language: 'es' }, { userAgent: PHONE_UA });
+      const [u] = await a.app.db.sql.query<Record<string, unknown>>(
+        `select region, language, signup_device_type, signup_user_agent, referral_code from users where email = 'meta@example.com'`,
+      );
+      expect(u).toMatchObject({ region: 'BR', language: 'es', signup_device_type: 'mobile', signup_user_agent: PHONE_UA });
+      expect((await c.get('/api/me')).json().referralCode).toBe(u!.referral_code);
+    } finally {
+      await a.close();
+    }
+  });
 });
 
 describe('1.2 Generation inputs and outputs', () => {
@@ -43,7 +77,21 @@ describe('1.3 Billing and transaction data', () => {
 });
 
 describe('1.4 Technical and usage data', () => {
-  it.todo('1.4 records IP, user agent, device type, operating system and approximate region');
+  it('1.4 records IP, user agent, device type, operating system and approximate region', async () => {
+    const a = await startAccountsApp();
+    try {
+      await signUpVerified(a, 'net@example.com', 'network password 1');
+      const phone = a.client({ ip: '203.0.113.44', userAgent: PHONE_UA, headers: { 'cf-ipcountry': 'JP' } });
+      expect((await phone.post('/api/auth/sign-in/email', { email: 'net@example.com', password: 'network password 1' })).status).toBe(200);
+      const rows = await a.app.db.sql.query<Record<string, unknown>>(
+        `select s.ip_address, s.user_agent, s.device_type, s.os, s.region from sessions s join users u on u.id = s.user_id
+          where u.email = 'net@example.com' and s.ip_address = '203.0.113.44'`,
+      );
+      expect(rows).toEqual([{ ip_address: '203.0.113.44', user_agent: PHONE_UA, device_type: 'mobile', os: 'iOS', region: 'JP' }]);
+    } finally {
+      await a.close();
+    }
+  });
   it.todo('1.4 records usage events: pages, features, generation success/failure, credit consumption');
   it.todo('1.4 logs API requests per key: endpoint, timestamp, response code, bytes transferred');
 });

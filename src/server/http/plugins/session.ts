@@ -74,6 +74,15 @@ export async function requireUser(ctx: AppContext, req: FastifyRequest, reply?: 
   return session;
 }
 
+/** The signed-in user with a verified email, or 401/403: generation needs a verified address. */
+export async function requireVerifiedUser(ctx: AppContext, req: FastifyRequest, reply?: FastifyReply): Promise<RequestSession> {
+  const session = await requireUser(ctx, req, reply);
+  if (!session.user.emailVerified) {
+    throw new AppError('email_not_verified', 'Verify your email address first: open the link we sent you, or request a new one from your account page.', 403);
+  }
+  return session;
+}
+
 const rank: Record<UserRole, number> = { user: 0, support: 1, moderator: 2, admin: 3 };
 
 /**
