@@ -1,49 +1,19 @@
-import fs from 'node:fs';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { publicModels } from '../../src/shared/catalog/public-models';
-
-// The English catalogue is the source of the texts the tests look for.
-const en = JSON.parse(fs.readFileSync(new URL('../../src/web/i18n/locales/en.json', import.meta.url), 'utf8'));
+import { en, watch } from './support';
 
 /**
  * Every test watches the page for console errors, uncaught exceptions, failed requests, error
  * responses and requests leaving the app's own origin, and fails if any happened.
  */
-let problems: string[] = [];
-
-function watch(page: Page, baseURL: string) {
-  const origin = new URL(baseURL).origin;
-  // A signed-out visitor's GET /api/me is answered 401: that is how the app learns nobody is
-  // signed in (the browser logs the 401 as "Failed to load resource"). Nothing else may fail.
-  const isSessionProbe = (url: string) => new URL(url).pathname === '/api/me';
-  page.on('console', (msg) => {
-    if (msg.type() !== 'error') return;
-    if (msg.text().includes('status of 401') && isSessionProbe(msg.location()?.url || origin)) return;
-    problems.push(`console error: ${msg.text()}`);
-  });
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('requestfailed', (req) => {
-    // navigating away cancels in-flight requests; that is not a failure of the app
-    if (req.failure()?.errorText === 'net::ERR_ABORTED') return;
-    problems.push(`request failed: ${req.method()} ${req.url()} (${req.failure()?.errorText})`);
-  });
-  page.on('request', (req) => {
-    const url = req.url();
-    if (!url.startsWith('data:') && !url.startsWith('blob:') && new URL(url).origin !== origin) problems.push(`external request: ${url}`);
-  });
-  page.on('response', (res) => {
-    if (res.status() === 401 && res.request().method() === 'GET' && isSessionProbe(res.url())) return;
-    if (res.status() >= 400) problems.push(`HTTP ${res.status()}: ${res.request().method()} ${res.url()}`);
-  });
-}
+let watcher: ReturnType<typeof watch>;
 
 test.beforeEach(async ({ page, baseURL }) => {
-  problems = [];
-  watch(page, baseURL!);
+  watcher = watch(page, baseURL!);
 });
 
 test.afterEach(async () => {
-  expect(problems, 'console errors, page errors or failed requests').toEqual([]);
+  expect(watcher.problems, 'console errors, page errors or failed requests').toEqual([]);
 });
 
 test('the landing page renders its sections, the four models and the footer', async ({ page }) => {

@@ -4,7 +4,8 @@ import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { AuthShell, authLink } from '../components/auth/AuthShell';
 import { AlertIcon, CheckCircleIcon, KeyIcon } from '../components/icons';
-import { Alert, Button, buttonClasses, PasswordInput } from '../components/ui';
+import { NewPasswordFields } from '../components/auth/NewPasswordFields';
+import { Alert, Button, buttonClasses } from '../components/ui';
 import { ApiError, apiFetch } from '../lib/api';
 import { useAuthConfig } from '../lib/auth';
 import { errorText } from '../lib/errors';
@@ -77,24 +78,13 @@ export function ResetPasswordPage() {
     <AuthShell testId="reset-password" icon={<KeyIcon className="size-6" />} title={t('auth.reset.title')} description={t('auth.reset.lead')}>
       <form onSubmit={onSubmit} noValidate className="space-y-5">
         {formError && <Alert tone="error">{formError}</Alert>}
-        <PasswordInput
-          label={t('auth.fields.newPassword')}
-          name="newPassword"
-          autoComplete="new-password"
-          required
-          value={password}
-          onChange={(e) => setPassword(e.target.value)}
-          hint={t('auth.fields.passwordHint', { count: minLength })}
-          error={errors.password}
-        />
-        <PasswordInput
-          label={t('auth.fields.confirmPassword')}
-          name="confirmPassword"
-          autoComplete="new-password"
-          required
-          value={confirm}
-          onChange={(e) => setConfirm(e.target.value)}
-          error={errors.confirm}
+        <NewPasswordFields
+          password={password}
+          confirm={confirm}
+          onPasswordChange={setPassword}
+          onConfirmChange={setConfirm}
+          minLength={minLength}
+          errors={{ password: errors.password, confirm: errors.confirm }}
         />
         <Button type="submit" size="lg" className="w-full" loading={reset.isPending}>
           {t('auth.reset.submit')}

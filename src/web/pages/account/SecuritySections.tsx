@@ -3,6 +3,7 @@ import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Me } from '../../../shared/api/account';
 import { KeyIcon, MailIcon } from '../../components/icons';
+import { NewPasswordFields } from '../../components/auth/NewPasswordFields';
 import { Alert, Badge, Button, Input, PasswordInput, useToast } from '../../components/ui';
 import { apiFetch } from '../../lib/api';
 import { useAuthConfig } from '../../lib/auth';
@@ -167,27 +168,15 @@ function ChangePasswordForm() {
         error={errors.current}
         className="sm:max-w-[calc(50%-0.5rem)]"
       />
-      <div className="grid gap-4 sm:grid-cols-2">
-        <PasswordInput
-          label={t('auth.fields.newPassword')}
-          name="newPassword"
-          autoComplete="new-password"
-          required
-          value={next}
-          onChange={(e) => setNext(e.target.value)}
-          hint={t('auth.fields.passwordHint', { count: minLength })}
-          error={errors.next}
-        />
-        <PasswordInput
-          label={t('auth.fields.confirmPassword')}
-          name="confirmPassword"
-          autoComplete="new-password"
-          required
-          value={confirm}
-          onChange={(e) => setConfirm(e.target.value)}
-          error={errors.confirm}
-        />
-      </div>
+      <NewPasswordFields
+        className="grid gap-4 sm:grid-cols-2"
+        password={next}
+        confirm={confirm}
+        onPasswordChange={setNext}
+        onConfirmChange={setConfirm}
+        minLength={minLength}
+        errors={{ password: errors.next, confirm: errors.confirm }}
+      />
       <p className="text-xs text-zinc-500 dark:text-zinc-400">{t('account.password.help')}</p>
       <Button type="submit" variant="secondary" loading={change.isPending}>
         {t('account.password.submit')}
