@@ -10,6 +10,16 @@ beforeAll(async () => {
 });
 afterAll(() => a?.close());
 
+describe('sign-in options', () => {
+  it('offers Google only when its client id and secret are set', async () => {
+    const cfg = (await a.client().get('/api/auth-config')).json();
+    expect(cfg).toMatchObject({ google: false, devMailbox: false, passwordMinLength: 8, passwordMaxLength: 128 });
+    const res = await a.client().post('/api/auth/sign-in/social', { provider: 'google', callbackURL: '/account' });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.json().error.code).toBeTruthy();
+  });
+});
+
 describe('CSRF', () => {
   it('refuses a cookie-authenticated state change from another origin, or with no origin at all', async () => {
     const c = await signUpVerified(a, 'csrf@example.com');
