@@ -120,8 +120,8 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions = {}): 
       wildcard: true,
       setHeaders(res, filePath) {
         // Vite puts content hashes in asset names: they never change, cache them for a year.
-        if (filePath.includes(`${path.sep}assets${path.sep}`)) res.setHeader('cache-control', 'public, max-age=31536000, immutable');
-        else res.setHeader('cache-control', 'no-cache');
+        if (filePath.includes(`${path.sep}assets${path.sep}`)) res.header('cache-control', 'public, max-age=31536000, immutable');
+        else res.header('cache-control', 'no-cache');
       },
     });
   }
