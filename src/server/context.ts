@@ -8,7 +8,7 @@ import { createCleanupHandler } from './domain/system/cleanup';
 import { createProbeHandler, createProbeService, type ProbeService } from './domain/system/probe';
 import { createProfileService, type ProfileService } from './domain/users/profile.service';
 import { createUsersService, type UsersService } from './domain/users/users.service';
-import { createRateLimiter, type RateLimiter } from './lib/rate-limit';
+import type { RateLimiter } from './lib/rate-limit';
 import { maintenanceCleanup, systemProbe } from './jobs/names';
 import type { JobQueue } from './jobs/queue';
 import { JobRegistry } from './jobs/registry';
@@ -48,7 +48,6 @@ export function createServices({ database, queue, mailer, config }: ServiceDeps)
   };
 }
 
-export { createRateLimiter };
 
 /** One handler per declared job (names.ts); startup fails if one is missing. */
 export function createJobRegistry(ctx: Pick<AppContext, 'database' | 'workerId' | 'logger'>): JobRegistry {

@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import { createMailer } from './adapters/mail';
-import { createJobRegistry, createRateLimiter, createServices, defaultWorkerId, type AppContext } from './context';
+import { createJobRegistry, createServices, defaultWorkerId, type AppContext } from './context';
 import { createAuth } from './domain/auth/auth';
+import { createRateLimiter } from './lib/rate-limit';
 import { openDatabase, pgliteDir, type Database } from './db/client';
 import { migrate } from './db/migrate';
 import { StartupError } from './errors';

@@ -12,7 +12,8 @@ export interface RateLimitResult {
 
 /**
  * Fixed-window rate limiter in the database: one atomic upsert per hit, so the limit holds across
- * every web process. A key is any string, e.g. `signin:ip:1.2.3.4`.
+ * every web process. A key is any string, e.g. `signin:ip:1.2.3.4`. Expired windows are removed by
+ * the maintenance.cleanup job.
  */
 export function createRateLimiter(database: Pick<Database, 'sql'>) {
   return {
@@ -31,11 +32,6 @@ export function createRateLimiter(database: Pick<Database, 'sql'>) {
     },
     async reset(key: string): Promise<void> {
       await database.sql.query('delete from rate_limit_buckets where key = $1', [key]);
-    },
-    /** remove expired windows (maintenance job) */
-    async prune(): Promise<number> {
-      const rows = await database.sql.query(`delete from rate_limit_buckets where reset_at < now() - interval '1 hour' returning 1`);
-      return rows.length;
     },
   };
 }

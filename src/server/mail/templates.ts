@@ -1,3 +1,4 @@
+import { normalizeLanguage, supportedLanguages, type Language } from '../../shared/languages';
 import { en, type MailCatalogue } from './locales/en';
 import { es } from './locales/es';
 
@@ -7,8 +8,9 @@ import { es } from './locales/es';
  * ./locales; every variable is HTML-escaped in the HTML body, and links must be http(s).
  */
 
-export const supportedMailLocales = ['en', 'es'] as const;
-export type MailLocale = (typeof supportedMailLocales)[number];
+/** Mail goes out in every UI language: the Record type below makes a missing catalogue a compile error. */
+export const supportedMailLocales = supportedLanguages;
+export type MailLocale = Language;
 
 export const mailCatalogues: Readonly<Record<MailLocale, MailCatalogue>> = { en, es };
 
@@ -33,10 +35,7 @@ export interface RenderedEmail {
 export const PRODUCT_NAME = 'Save Sora';
 
 /** `es-MX` → `es`; anything unknown → `en`. */
-export function resolveMailLocale(locale: string | null | undefined): MailLocale {
-  const base = String(locale ?? '').trim().toLowerCase().split(/[-_]/)[0] ?? '';
-  return (supportedMailLocales as readonly string[]).includes(base) ? (base as MailLocale) : 'en';
-}
+export const resolveMailLocale = (locale: string | null | undefined): MailLocale => normalizeLanguage(locale);
 
 /** What a template says, before it is laid out as text and HTML (every string is plain text). */
 interface Content {

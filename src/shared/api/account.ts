@@ -1,9 +1,8 @@
 import { z } from 'zod';
+import { supportedLanguages } from '../languages';
 
-/** Languages the UI and emails are available in. */
-export const supportedLanguages = ['en', 'es'] as const;
+export { normalizeLanguage, supportedLanguages, type Language } from '../languages';
 export const language = z.enum(supportedLanguages);
-export type Language = z.infer<typeof language>;
 
 /** ISO 3166-1 alpha-2 country code, upper case */
 export const regionCode = z.string().regex(/^[A-Z]{2}$/, { message: 'must be a two-letter country code' });

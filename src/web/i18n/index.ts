@@ -1,15 +1,16 @@
 import i18n from 'i18next';
 import { initReactI18next } from 'react-i18next';
+import { isSupportedLanguage, supportedLanguages, type Language } from '../../shared/languages';
 import en from './locales/en.json';
 
 /**
  * Translations. One JSON catalogue per language in ./locales (`<code>.json`, namespace
  * "translation"). English is bundled as the fallback; every other language is split into its
  * own chunk by Vite and loaded only when chosen. To add a language: add `locales/<code>.json`,
- * add the code to `supportedLanguages` and its name under `language.names` in every catalogue.
+ * add the code to `supportedLanguages` (src/shared/languages.ts) and its name under `language.names`
+ * in every catalogue.
  */
-export const supportedLanguages = ['en', 'es'] as const;
-export type Language = (typeof supportedLanguages)[number];
+export { isSupportedLanguage, supportedLanguages, type Language };
 export const fallbackLanguage: Language = 'en';
 export const LANGUAGE_STORAGE_KEY = 'savesora.lang';
 export const defaultNS = 'translation';
@@ -25,10 +26,6 @@ declare module 'i18next' {
 
 // Lazy chunks for every catalogue except the bundled fallback.
 const lazyCatalogues = import.meta.glob<Catalogue>(['./locales/*.json', '!./locales/en.json'], { import: 'default' });
-
-export function isSupportedLanguage(value: unknown): value is Language {
-  return typeof value === 'string' && (supportedLanguages as readonly string[]).includes(value);
-}
 
 function readStoredLanguage(): string | null {
   try {

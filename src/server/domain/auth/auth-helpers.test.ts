@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { maskIp } from '../users/profile.service';
 import { minimumAgeFor } from './age';
-import { normalizeLanguage, readIntent, signIntent } from './auth';
+import { normalizeLanguage } from '../../../shared/api/account';
+import { readIntent, signIntent } from './auth';
 import { deviceFingerprint, parseUserAgent, regionFromHeaders } from './request-info';
 
 const IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';

@@ -8,7 +8,8 @@ import type { Mailer } from '../../adapters/mail/mailer';
 import type { Config } from '../../config';
 import type { Database } from '../../db/client';
 import { accounts, sessions, users, verifications } from '../../db/schema';
-import { renderEmail } from '../../mail/templates';
+import { normalizeLanguage } from '../../../shared/api/account';
+import { sendTemplateMail } from '../../mail/send';
 import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, verifyPassword } from '../users/password';
 import { isRegionCode, minimumAgeFor } from './age';
 import { deviceFingerprint, parseUserAgent, regionFromHeaders } from './request-info';
@@ -17,7 +18,6 @@ import { deviceFingerprint, parseUserAgent, regionFromHeaders } from './request-
 export const CLIENT_IP_HEADER = 'x-savesora-client-ip';
 /** Signed cookie carrying a Google sign-up's age confirmation, region and referral code. */
 export const SIGNUP_INTENT_COOKIE = 'savesora.signup_intent';
-export const SUPPORTED_LANGUAGES = ['en', 'es'] as const;
 
 export interface SignupIntent {
   region: string;
@@ -64,11 +64,6 @@ function cookieValue(headers: Headers | undefined, name: string): string | undef
   return undefined;
 }
 
-export const normalizeLanguage = (v: unknown): (typeof SUPPORTED_LANGUAGES)[number] => {
-  const base = typeof v === 'string' ? v.toLowerCase().split(/[-_]/)[0] : '';
-  return (SUPPORTED_LANGUAGES as readonly string[]).includes(base ?? '') ? (base as (typeof SUPPORTED_LANGUAGES)[number]) : 'en';
-};
-
 /**
  * Better Auth, configured for Save Sora: our tables, our password hashing (scrypt at OWASP
  * parameters), our mail templates, the age gate and referrals at sign-up, device facts on every
@@ -76,10 +71,7 @@ export const normalizeLanguage = (v: unknown): (typeof SUPPORTED_LANGUAGES)[numb
  */
 export function createAuth({ config, database, mailer, logger }: AuthDeps) {
   const https = config.PUBLIC_URL.startsWith('https://');
-  const send = async <N extends Parameters<typeof renderEmail>[0]>(to: string, name: N, language: string, vars: Parameters<typeof renderEmail<N>>[2]) => {
-    const mail = renderEmail(name, normalizeLanguage(language), vars);
-    await mailer.send({ to, ...mail });
-  };
+  const send = sendTemplateMail.bind(null, mailer);
   const languageOf = (user: unknown) => normalizeLanguage((user as { language?: string }).language);
   const google = config.GOOGLE_CLIENT_ID && config.GOOGLE_CLIENT_SECRET;
 

@@ -1,12 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import sharp from 'sharp';
-import type { Language } from '../../../shared/api/account';
+import { normalizeLanguage, type Language } from '../../../shared/api/account';
 import type { Mailer } from '../../adapters/mail/mailer';
 import type { Config } from '../../config';
 import type { Database } from '../../db/client';
 import { AppError } from '../../errors';
-import { renderEmail } from '../../mail/templates';
-import { normalizeLanguage } from '../auth/auth';
+import { sendTemplateMail } from '../../mail/send';
 import { verifyPassword } from './password';
 
 export const AVATAR_MAX_BYTES = 5 * 1024 * 1024;
@@ -98,9 +97,7 @@ export function createProfileService({ database, mailer, config }: ProfileDeps) 
     return a?.password ?? null;
   }
 
-  async function send<N extends Parameters<typeof renderEmail>[0]>(to: string, name: N, language: string, vars: Parameters<typeof renderEmail<N>>[2]) {
-    await mailer.send({ to, ...renderEmail(name, normalizeLanguage(language), vars) });
-  }
+  const send = sendTemplateMail.bind(null, mailer);
 
   return {
     me,
