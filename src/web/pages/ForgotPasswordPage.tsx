@@ -4,7 +4,7 @@ import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { AuthShell, authLink } from '../components/auth/AuthShell';
 import { KeyIcon, MailIcon } from '../components/icons';
-import { Alert, Button, Input } from '../components/ui';
+import { Alert, Button, EmailInput } from '../components/ui';
 import { apiFetch } from '../lib/api';
 import { errorText } from '../lib/errors';
 import { usePageTitle } from '../lib/usePageTitle';
@@ -45,14 +45,8 @@ export function ForgotPasswordPage() {
     <AuthShell testId="forgot-password" icon={<KeyIcon className="size-6" />} title={t('auth.forgot.title')} description={t('auth.forgot.lead')} footer={back}>
       <form onSubmit={onSubmit} noValidate className="space-y-5">
         {request.isError && <Alert tone="error">{errorText(request.error, t, i18n.language)}</Alert>}
-        <Input
+        <EmailInput
           label={t('auth.fields.email')}
-          type="email"
-          name="email"
-          autoComplete="email"
-          inputMode="email"
-          spellCheck={false}
-          autoCapitalize="off"
           required
           value={email}
           onChange={(e) => setEmail(e.target.value)}

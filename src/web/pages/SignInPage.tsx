@@ -5,7 +5,7 @@ import { useTranslation } from 'react-i18next';
 import { AuthShell, authLink, OrDivider } from '../components/auth/AuthShell';
 import { GoogleButton } from '../components/auth/GoogleButton';
 import { startGoogleSignIn } from '../components/auth/google';
-import { Alert, Button, Input, PasswordInput } from '../components/ui';
+import { Alert, Button, EmailInput, PasswordInput } from '../components/ui';
 import { apiFetch } from '../lib/api';
 import { refreshMe, safeNext, useAuthConfig } from '../lib/auth';
 import { errorText } from '../lib/errors';
@@ -106,15 +106,9 @@ export function SignInPage() {
               {formError}
             </Alert>
           )}
-          <Input
+          <EmailInput
             ref={emailRef}
             label={t('auth.fields.email')}
-            type="email"
-            name="email"
-            autoComplete="email"
-            inputMode="email"
-            spellCheck={false}
-            autoCapitalize="off"
             required
             value={email}
             onChange={(e) => setEmail(e.target.value)}

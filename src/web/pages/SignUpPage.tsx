@@ -7,7 +7,7 @@ import { ResendVerification } from '../components/auth/CheckInbox';
 import { GoogleButton } from '../components/auth/GoogleButton';
 import { startGoogleSignIn } from '../components/auth/google';
 import { MailIcon } from '../components/icons';
-import { Alert, Button, Checkbox, Input, PasswordInput, Select } from '../components/ui';
+import { Alert, Button, Checkbox, EmailInput, Input, PasswordInput, Select } from '../components/ui';
 import { isSupportedLanguage } from '../i18n';
 import { apiFetch } from '../lib/api';
 import { minimumAge, useAuthConfig } from '../lib/auth';
@@ -171,14 +171,8 @@ export function SignUpPage() {
           onChange={(e) => (setName(e.target.value), clear('name'))}
           error={errors.name}
         />
-        <Input
+        <EmailInput
           label={t('auth.fields.email')}
-          type="email"
-          name="email"
-          autoComplete="email"
-          inputMode="email"
-          spellCheck={false}
-          autoCapitalize="off"
           required
           value={email}
           onChange={(e) => (setEmail(e.target.value), clear('email'))}

@@ -3,7 +3,7 @@ import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { apiFetch } from '../../lib/api';
 import { errorText } from '../../lib/errors';
-import { Alert, Button, Input } from '../ui';
+import { Alert, Button, EmailInput } from '../ui';
 
 /** Ask the server to send the verification mail again. */
 export function useResendVerification() {
@@ -31,12 +31,8 @@ export function ResendVerification({ email: knownEmail }: { email?: string }) {
   return (
     <form onSubmit={onSubmit} noValidate className="space-y-4" data-testid="resend-verification">
       {!knownEmail && (
-        <Input
+        <EmailInput
           label={t('auth.fields.email')}
-          type="email"
-          name="email"
-          autoComplete="email"
-          inputMode="email"
           required
           value={email}
           onChange={(e) => setEmail(e.target.value)}

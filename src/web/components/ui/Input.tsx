@@ -58,3 +58,8 @@ export function Input({ label, hint, error, id, hideLabel, className, required, 
     </div>
   );
 }
+
+/** An email field: the right keyboard, autofill, and no autocorrect or auto-capitalization. */
+export function EmailInput(props: Omit<InputProps, 'type' | 'autoComplete' | 'inputMode' | 'spellCheck' | 'autoCapitalize'>) {
+  return <Input type="email" name="email" autoComplete="email" inputMode="email" spellCheck={false} autoCapitalize="off" {...props} />;
+}

@@ -2,7 +2,7 @@ export { Button, buttonClasses, type ButtonProps, type ButtonSize, type ButtonVa
 export { Card, CardDescription, CardTitle, type CardProps } from './Card';
 export { Dialog, type DialogProps } from './Dialog';
 export { EmptyState, type EmptyStateProps } from './EmptyState';
-export { Input, type InputProps } from './Input';
+export { EmailInput, Input, type InputProps } from './Input';
 export { Spinner } from './Spinner';
 export { ToastProvider, useToast, type ToastOptions, type ToastTone } from './Toast';
 export { Alert, type AlertProps, type AlertTone } from './Alert';

@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import type { Me } from '../../../shared/api/account';
 import { KeyIcon, MailIcon } from '../../components/icons';
 import { NewPasswordFields } from '../../components/auth/NewPasswordFields';
-import { Alert, Badge, Button, Input, PasswordInput, useToast } from '../../components/ui';
+import { Alert, Badge, Button, EmailInput, PasswordInput, useToast } from '../../components/ui';
 import { apiFetch } from '../../lib/api';
 import { useAuthConfig } from '../../lib/auth';
 import { errorText, fieldOf } from '../../lib/errors';
@@ -69,14 +69,9 @@ export function EmailSection({ me }: { me: Me }) {
           {me.hasPassword ? (
             <>
               <div className="grid gap-4 sm:grid-cols-2">
-                <Input
+                <EmailInput
                   label={t('account.email.new')}
-                  type="email"
                   name="newEmail"
-                  autoComplete="email"
-                  inputMode="email"
-                  spellCheck={false}
-                  autoCapitalize="off"
                   required
                   value={newEmail}
                   onChange={(e) => setNewEmail(e.target.value)}
