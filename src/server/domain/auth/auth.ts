@@ -74,6 +74,17 @@ export function createAuth({ config, database, mailer, logger }: AuthDeps) {
   const send = sendTemplateMail.bind(null, mailer);
   const languageOf = (user: unknown) => normalizeLanguage((user as { language?: string }).language);
   const google = config.GOOGLE_CLIENT_ID && config.GOOGLE_CLIENT_SECRET;
+  /**
+   * What a sign-up said about age, region, referral and language: the request body for email
+   * sign-ups, the signed cookie from POST /api/signup-intent for Google sign-ups (unchecked here).
+   */
+  const intentOf = (ctx: { path?: string; body?: unknown; headers?: Headers; request?: Request } | null | undefined): Partial<Record<keyof SignupIntent, unknown>> | null => {
+    if (ctx?.path === '/sign-up/email') {
+      const body = (ctx.body ?? {}) as Record<string, unknown>;
+      return { region: body.region, ageConfirmed: body.ageConfirmed, referralCode: body.referralCode, language: body.language };
+    }
+    return readIntent(config.SESSION_SECRET, cookieValue(ctx?.request?.headers ?? ctx?.headers, SIGNUP_INTENT_COOKIE));
+  };
 
   return betterAuth({
     appName: 'Save Sora',
@@ -153,12 +164,8 @@ export function createAuth({ config, database, mailer, logger }: AuthDeps) {
       user: {
         create: {
           async before(user, ctx) {
-            const body = (ctx?.body ?? {}) as Record<string, unknown>;
             const headers = ctx?.request?.headers ?? ctx?.headers;
-            const viaEmail = ctx?.path === '/sign-up/email';
-            const intent = viaEmail
-              ? { region: body.region, ageConfirmed: body.ageConfirmed, referralCode: body.referralCode, language: body.language }
-              : readIntent(config.SESSION_SECRET, cookieValue(headers, SIGNUP_INTENT_COOKIE));
+            const intent = intentOf(ctx);
             if (!intent || !isRegionCode(intent.region)) {
               throw new APIError('BAD_REQUEST', { code: 'REGION_REQUIRED', message: 'Choose your country or region to create an account.' });
             }
@@ -184,9 +191,7 @@ export function createAuth({ config, database, mailer, logger }: AuthDeps) {
             };
           },
           async after(user, ctx) {
-            const body = (ctx?.body ?? {}) as Record<string, unknown>;
-            const headers = ctx?.request?.headers ?? ctx?.headers;
-            const code = ctx?.path === '/sign-up/email' ? body.referralCode : readIntent(config.SESSION_SECRET, cookieValue(headers, SIGNUP_INTENT_COOKIE))?.referralCode;
+            const code = intentOf(ctx)?.referralCode;
             await database.sql.query('insert into credit_balances (user_id) values ($1) on conflict do nothing', [user.id]);
             if (typeof code === 'string' && /^[A-Za-z0-9]{4,32}$/.test(code)) {
               await database.sql.query(
