@@ -20,6 +20,11 @@ const intIn = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` }));
 
+const httpUrl = z
+  .string()
+  .refine((v) => /^https?:\/\/[^\s]+$/.test(v), { message: 'must be an http:// or https:// URL' })
+  .transform((v) => v.replace(/\/+$/, ''));
+
 const postgresUrl = z
   .string()
   .refine((v) => /^postgres(ql)?:\/\/[^\s]+$/.test(v), { message: 'must be a postgres:// or postgresql:// URL' });
@@ -51,6 +56,25 @@ export const configSchema = z.object({
   SESSION_ABSOLUTE_DAYS: intIn(1, 3650).default(30),
   REGION_HEADER: z.string().regex(/^[A-Za-z0-9-]+$/, { message: 'must be an HTTP header name' }).default('cf-ipcountry'),
   ROLE: z.enum(['all', 'web', 'worker'], { message: 'must be all, web or worker' }).default('all'),
+  // Video providers. A provider without its key is unavailable; its routes are skipped.
+  FFMPEG_PATH: z.string().min(1).optional(),
+  FFPROBE_PATH: z.string().min(1).optional(),
+  LOCAL_PROVIDER: bool.default(true),
+  LOCAL_RENDER_CONCURRENCY: intIn(1, 16).default(1),
+  KIE_API_KEY: z.string().min(1).optional(),
+  KIE_BASE_URL: httpUrl.default('https://api.kie.ai'),
+  KIE_UPLOAD_URL: httpUrl.default('https://kieai.redpandaai.co'),
+  KIE_WEBHOOK_HMAC_KEY: z.string().min(1).optional(),
+  KIE_MAX_CONCURRENCY: intIn(1, 1000).default(20),
+  KIE_RATE_PER_MINUTE: intIn(1, 100_000).default(120),
+  FAL_KEY: z.string().min(1).optional(),
+  FAL_QUEUE_URL: httpUrl.default('https://queue.fal.run'),
+  FAL_JWKS_URL: httpUrl.default('https://rest.fal.ai/.well-known/jwks.json'),
+  FAL_MAX_CONCURRENCY: intIn(1, 1000).default(20),
+  FAL_RATE_PER_MINUTE: intIn(1, 100_000).default(120),
+  PROVIDER_TIMEOUT_MS: intIn(1000, 600_000).default(30_000),
+  ROUTE_FAILURE_THRESHOLD: intIn(1, 1000).default(3),
+  ROUTE_COOLDOWN_SECONDS: intIn(1, 86_400).default(120),
 });
 
 type Parsed = z.infer<typeof configSchema>;
@@ -98,7 +122,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Omit<Config, 'SESSION_SECRE
 }
 
 function redact(name: string, value: string): string {
-  if (/SECRET|TOKEN|PASSWORD/.test(name)) return '***';
+  if (/SECRET|TOKEN|PASSWORD|KEY/.test(name)) return '***';
   if (name === 'DATABASE_URL' || name === 'SMTP_URL') return redactUrl(value);
   return value;
 }

@@ -1,0 +1,139 @@
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+/**
+ * Where ffmpeg, ffprobe and a font come from. Order: an explicit setting (FFMPEG_PATH /
+ * FFPROBE_PATH), then a system binary on PATH (a distribution build is newer and faster), then the
+ * static build that `npm install` brings (@ffmpeg-installer/ffmpeg, @ffprobe-installer/ffprobe), so
+ * a fresh clone renders with no system packages. The npm ffmpeg has no fontconfig, so drawtext
+ * always gets an explicit font file (DejaVu Sans from the dejavu-fonts-ttf package).
+ */
+const require = createRequire(import.meta.url);
+
+function onPath(name: string): string | undefined {
+  const result = spawnSync(name, ['-version'], { stdio: 'ignore', timeout: 10_000 });
+  return result.status === 0 ? name : undefined;
+}
+
+function fromPackage(pkg: string): string | undefined {
+  try {
+    const p = (require(pkg) as { path: string }).path;
+    return fs.existsSync(p) ? p : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const cache = new Map<string, string>();
+
+function resolveBinary(kind: 'ffmpeg' | 'ffprobe', explicit: string | undefined): string {
+  const key = `${kind}:${explicit ?? ''}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const found =
+    explicit ?? onPath(kind) ?? fromPackage(kind === 'ffmpeg' ? '@ffmpeg-installer/ffmpeg' : '@ffprobe-installer/ffprobe');
+  if (!found) {
+    const setting = kind === 'ffmpeg' ? 'FFMPEG_PATH' : 'FFPROBE_PATH';
+    throw new Error(`${kind} was not found: install it, run npm install, or set ${setting}.`);
+  }
+  cache.set(key, found);
+  return found;
+}
+
+/** The ffmpeg to run; `explicit` is the FFMPEG_PATH setting. */
+export const ffmpegPath = (explicit?: string) => resolveBinary('ffmpeg', explicit);
+/** The ffprobe to run; `explicit` is the FFPROBE_PATH setting. */
+export const ffprobePath = (explicit?: string) => resolveBinary('ffprobe', explicit);
+
+/** A TrueType font for drawtext: the npm DejaVu package, else a system DejaVu. */
+export function fontFile(): string {
+  const candidates: string[] = [];
+  try {
+    candidates.push(path.join(path.dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf', 'DejaVuSans-Bold.ttf'));
+  } catch {
+    /* package missing: fall through to system fonts */
+  }
+  candidates.push('/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf', '/usr/share/fonts/TTF/DejaVuSans-Bold.ttf');
+  const found = candidates.find((c) => fs.existsSync(c));
+  if (!found) throw new Error('No DejaVu font found for video captions: run npm install.');
+  return found;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Run ffmpeg/ffprobe with arguments (no shell). Rejects with the last stderr lines on a non-zero
+ * exit. `signal` kills the child; `onStderrLine` sees progress output as it comes.
+ */
+export function runTool(
+  binary: string,
+  args: string[],
+  opts: { signal?: AbortSignal; timeoutMs?: number; onStdoutLine?: (line: string) => void } = {},
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], signal: opts.signal });
+    let stdout = '';
+    let stderr = '';
+    let pending = '';
+    const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      if (opts.onStdoutLine) {
+        pending += chunk;
+        const lines = pending.split('\n');
+        pending = lines.pop() ?? '';
+        for (const line of lines) opts.onStdoutLine(line);
+      }
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-8000);
+    });
+    child.on('error', (err) => {
+      if (timer) clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      if (code === 0) resolve({ stdout, stderr });
+      else {
+        const tail = stderr.trim().split('\n').slice(-4).join(' | ');
+        reject(new Error(`${path.basename(binary)} exited with ${code ?? signal}: ${tail}`));
+      }
+    });
+  });
+}
+
+export interface ProbeResult {
+  durationSeconds: number;
+  width: number;
+  height: number;
+  videoCodec: string;
+  audioCodec?: string;
+  formatName: string;
+}
+
+/** ffprobe a media file: duration, size and codecs. */
+export async function probeMedia(file: string, opts: { ffprobe?: string } = {}): Promise<ProbeResult> {
+  const { stdout } = await runTool(ffprobePath(opts.ffprobe), [
+    '-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file,
+  ], { timeoutMs: 30_000 });
+  const info = JSON.parse(stdout) as {
+    format: { duration?: string; format_name: string };
+    streams: { codec_type: string; codec_name: string; width?: number; height?: number }[];
+  };
+  const video = info.streams.find((s) => s.codec_type === 'video');
+  const audio = info.streams.find((s) => s.codec_type === 'audio');
+  return {
+    durationSeconds: Number(info.format.duration ?? 0),
+    width: video?.width ?? 0,
+    height: video?.height ?? 0,
+    videoCodec: video?.codec_name ?? '',
+    audioCodec: audio?.codec_name,
+    formatName: info.format.format_name,
+  };
+}
