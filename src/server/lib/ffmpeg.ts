@@ -68,15 +68,22 @@ export interface RunResult {
 
 /**
  * Run ffmpeg/ffprobe with arguments (no shell). Rejects with the last stderr lines on a non-zero
- * exit. `signal` kills the child; `onStderrLine` sees progress output as it comes.
+ * exit. `signal` kills the child (with `killSignal`) and rejects once it has exited;
+ * `onStdoutLine` sees progress output as it comes.
  */
 export function runTool(
   binary: string,
   args: string[],
-  opts: { signal?: AbortSignal; timeoutMs?: number; onStdoutLine?: (line: string) => void } = {},
+  opts: {
+    signal?: AbortSignal;
+    timeoutMs?: number;
+    onStdoutLine?: (line: string) => void;
+    /** what `signal` sends the child (default SIGTERM: ffmpeg then flushes and finalizes its output) */
+    killSignal?: NodeJS.Signals;
+  } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], signal: opts.signal });
+    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], signal: opts.signal, killSignal: opts.killSignal });
     let stdout = '';
     let stderr = '';
     let pending = '';
@@ -93,13 +100,21 @@ export function runTool(
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-8000);
     });
+    let aborted: Error | undefined;
     child.on('error', (err) => {
+      // on abort the child was just signalled: settle once it has really exited, so a caller that
+      // awaits us (shutdown, cleanup of its output file) knows the process is gone
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+        aborted = err;
+        return;
+      }
       if (timer) clearTimeout(timer);
       reject(err);
     });
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
-      if (code === 0) resolve({ stdout, stderr });
+      if (aborted) reject(aborted);
+      else if (code === 0) resolve({ stdout, stderr });
       else {
         const tail = stderr.trim().split('\n').slice(-4).join(' | ');
         reject(new Error(`${path.basename(binary)} exited with ${code ?? signal}: ${tail}`));

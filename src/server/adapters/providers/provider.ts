@@ -11,15 +11,15 @@
 export const providerIds = ['local', 'kie', 'fal'] as const;
 export type ProviderId = (typeof providerIds)[number];
 
-export const generationModes = ['text-to-video', 'image-to-video', 'first-last-frame', 'reference'] as const;
-export type GenerationMode = (typeof generationModes)[number];
-
-export const referenceKinds = ['image', 'video', 'audio'] as const;
-export type ReferenceKind = (typeof referenceKinds)[number];
-
-/** How a reference is used: the first or last frame, or material the prompt refers to (`@image1`). */
-export const referenceRoles = ['first_frame', 'last_frame', 'reference'] as const;
-export type ReferenceRole = (typeof referenceRoles)[number];
+export {
+  generationModes,
+  referenceKinds,
+  referenceRoles,
+  type GenerationMode,
+  type ReferenceKind,
+  type ReferenceRole,
+} from '../../../shared/catalog/vocabulary';
+import type { GenerationMode, ReferenceKind, ReferenceRole } from '../../../shared/catalog/vocabulary';
 
 export interface ProviderReference {
   kind: ReferenceKind;
@@ -163,7 +163,9 @@ export interface VideoProvider {
    * Create the upstream task. `idempotencyKey` is stable for one of our tasks: adapters pass it
    * upstream where the API supports it, and the local renderer derives its task id from it, so a
    * retried submit never creates a second task where the upstream allows us to prevent it.
-   * Throws ProviderError.
+   * Throws ProviderError. When it throws with `maybeAccepted`, the upstream may hold a task we have
+   * no id for (KIE and FAL have neither idempotency keys nor a way to list tasks): never resubmit
+   * such a task blindly; wait for a callback that names it, or end it after its deadline.
    */
   submit(request: ProviderRequest, idempotencyKey: string): Promise<SubmitResult>;
 
@@ -175,6 +177,13 @@ export interface VideoProvider {
    * signature, stale timestamp or unparseable body is `{ok:false, reason}`.
    */
   verifyCallback(rawBody: Buffer, headers: Record<string, string | string[] | undefined>): Promise<CallbackVerdict>;
+
+  /**
+   * The id a verified callback reports for this task (`CallbackEvent.upstreamId`). Usually the
+   * upstream id itself; fal webhooks carry only the bare request id. Store it with the task to
+   * find the task a callback is about.
+   */
+  callbackKey(upstreamId: string): string;
 
   /** Cancel where supported (throws ProviderError `invalid_input` when not cancellable). */
   cancel(upstreamId: string): Promise<void>;

@@ -1,0 +1,112 @@
+import type { Config } from '../../config';
+import { createFalProvider } from './fal';
+import { createKieProvider } from './kie';
+import { withLimits } from './limits';
+import { createLocalProvider } from './local';
+import { ProviderError, providerIds, type ProviderId, type VideoProvider } from './provider';
+
+/**
+ * The provider registry: one adapter per provider id, built from settings. A provider whose key is
+ * missing is still registered but reports `available: false`, so its routes are skipped and the
+ * models that depend on it show as unavailable rather than broken.
+ */
+export interface ProviderRegistry {
+  get(id: ProviderId): VideoProvider;
+  /** for the catalog: is this provider configured? */
+  status(id: ProviderId): { available: boolean; reason?: string };
+  list(): VideoProvider[];
+  close(): Promise<void>;
+}
+
+type ProviderSettings = Pick<
+  Config,
+  | 'dataDir'
+  | 'FFMPEG_PATH'
+  | 'LOCAL_PROVIDER'
+  | 'LOCAL_RENDER_CONCURRENCY'
+  | 'KIE_API_KEY'
+  | 'KIE_BASE_URL'
+  | 'KIE_UPLOAD_URL'
+  | 'KIE_WEBHOOK_HMAC_KEY'
+  | 'KIE_MAX_CONCURRENCY'
+  | 'KIE_RATE_PER_MINUTE'
+  | 'FAL_KEY'
+  | 'FAL_QUEUE_URL'
+  | 'FAL_JWKS_URL'
+  | 'FAL_MAX_CONCURRENCY'
+  | 'FAL_RATE_PER_MINUTE'
+  | 'PROVIDER_TIMEOUT_MS'
+>;
+
+export function createProviderRegistry(
+  config: ProviderSettings,
+  logger?: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void },
+): ProviderRegistry {
+  const providers = new Map<ProviderId, VideoProvider>();
+  providers.set(
+    'local',
+    config.LOCAL_PROVIDER
+      ? createLocalProvider({ dataDir: config.dataDir, ffmpegPath: config.FFMPEG_PATH, concurrency: config.LOCAL_RENDER_CONCURRENCY, logger })
+      : disabled('local', 'LOCAL_PROVIDER is false'),
+  );
+  providers.set(
+    'kie',
+    withLimits(
+      createKieProvider({
+        apiKey: config.KIE_API_KEY,
+        baseUrl: config.KIE_BASE_URL,
+        uploadUrl: config.KIE_UPLOAD_URL,
+        webhookHmacKey: config.KIE_WEBHOOK_HMAC_KEY,
+        timeoutMs: config.PROVIDER_TIMEOUT_MS,
+      }),
+      { maxConcurrent: config.KIE_MAX_CONCURRENCY, submitsPerMinute: config.KIE_RATE_PER_MINUTE },
+    ),
+  );
+  providers.set(
+    'fal',
+    withLimits(
+      createFalProvider({ apiKey: config.FAL_KEY, queueUrl: config.FAL_QUEUE_URL, jwksUrl: config.FAL_JWKS_URL, timeoutMs: config.PROVIDER_TIMEOUT_MS }),
+      { maxConcurrent: config.FAL_MAX_CONCURRENCY, submitsPerMinute: config.FAL_RATE_PER_MINUTE },
+    ),
+  );
+  return registryOf(providers);
+}
+
+/** A registry over given adapters (tests, or a custom wiring). */
+export function registryOf(providers: Map<ProviderId, VideoProvider>): ProviderRegistry {
+  return {
+    get(id) {
+      const p = providers.get(id);
+      if (!p) throw new Error(`no provider registered as ${id}`);
+      return p;
+    },
+    status(id) {
+      const p = providers.get(id);
+      if (!p) return { available: false, reason: `${id} is not registered` };
+      return p.available ? { available: true } : { available: false, reason: p.unavailableReason };
+    },
+    list: () => providerIds.flatMap((id) => providers.get(id) ?? []),
+    close: async () => {
+      await Promise.all([...providers.values()].map((p) => p.close()));
+    },
+  };
+}
+
+function disabled(id: ProviderId, reason: string): VideoProvider {
+  const fail = async (): Promise<never> => {
+    throw new ProviderError(id, 'auth_config', reason);
+  };
+  return {
+    id,
+    available: false,
+    unavailableReason: reason,
+    supportsCallbacks: false,
+    supportsCancel: false,
+    submit: fail,
+    poll: fail,
+    cancel: fail,
+    verifyCallback: async () => ({ ok: false, reason }),
+    callbackKey: (upstreamId) => upstreamId,
+    close: async () => undefined,
+  };
+}
