@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, parseConfig } from './config';
+import { fileURLToPath } from 'node:url';
+import { configSchema, loadConfig, parseConfig } from './config';
 import { StartupError } from './errors';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'savesora-config-'));
@@ -63,5 +64,13 @@ describe('config', () => {
     const c = loadConfig({ DATA_DIR: dir, SESSION_SECRET: 'x'.repeat(40) });
     expect(c.SESSION_SECRET).toBe('x'.repeat(40));
     expect(fs.existsSync(path.join(dir, 'secrets.json'))).toBe(false);
+  });
+});
+
+describe('documentation', () => {
+  it('the README configuration table lists every setting', () => {
+    const readme = fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), '../../README.md'), 'utf8');
+    const missing = Object.keys(configSchema.shape).filter((key) => !readme.includes(`\`${key}\``));
+    expect(missing).toEqual([]);
   });
 });

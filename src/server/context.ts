@@ -1,9 +1,12 @@
 import os from 'node:os';
 import type { Logger } from 'pino';
 import type { Mailer } from './adapters/mail/mailer';
+import type { ProviderRegistry } from './adapters/providers';
 import type { Config } from './config';
 import type { Database } from './db/client';
 import type { Auth } from './domain/auth/auth';
+import { createCatalogService, type CatalogService } from './domain/catalog/catalog.service';
+import { createProviderRouter, type ProviderRouter } from './domain/catalog/router';
 import { createCleanupHandler } from './domain/system/cleanup';
 import { createProbeHandler, createProbeService, type ProbeService } from './domain/system/probe';
 import { createProfileService, type ProfileService } from './domain/users/profile.service';
@@ -17,6 +20,8 @@ export interface Services {
   users: UsersService;
   probes: ProbeService;
   profile: ProfileService;
+  catalog: CatalogService;
+  router: ProviderRouter;
 }
 
 /** Everything a route, a job handler or a CLI command may use. Built once per process. */
@@ -27,6 +32,7 @@ export interface AppContext {
   queue: JobQueue;
   services: Services;
   mailer: Mailer;
+  providers: ProviderRegistry;
   auth: Auth;
   rateLimiter: RateLimiter;
   /** identifies this process in job records and logs */
@@ -38,13 +44,22 @@ export interface ServiceDeps {
   queue: JobQueue;
   mailer: Mailer;
   config: Config;
+  providers: ProviderRegistry;
 }
 
-export function createServices({ database, queue, mailer, config }: ServiceDeps): Services {
+export function createServices({ database, queue, mailer, config, providers }: ServiceDeps): Services {
   return {
     users: createUsersService({ database }),
     probes: createProbeService(database, queue),
     profile: createProfileService({ database, mailer, config }),
+    catalog: createCatalogService({ database, providerStatus: (id) => providers.status(id) }),
+    router: createProviderRouter({
+      database,
+      providers,
+      failureThreshold: config.ROUTE_FAILURE_THRESHOLD,
+      cooldownSeconds: config.ROUTE_COOLDOWN_SECONDS,
+      callbackUrl: (provider) => `${config.PUBLIC_URL}/webhooks/${provider}`,
+    }),
   };
 }
 

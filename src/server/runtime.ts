@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import { createMailer } from './adapters/mail';
+import { createProviderRegistry } from './adapters/providers';
 import { createJobRegistry, createServices, defaultWorkerId, type AppContext } from './context';
 import { createAuth } from './domain/auth/auth';
 import { createRateLimiter } from './lib/rate-limit';
@@ -55,15 +56,17 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
     await queue.start();
 
     const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, dataDir: config.dataDir });
+    const providers = createProviderRegistry(config, logger.child({ component: 'providers' }));
     const ctx: AppContext = {
       config,
       database,
       logger,
       queue,
       mailer,
+      providers,
       auth: createAuth({ config, database, mailer, logger: logger.child({ component: 'auth' }) }),
       rateLimiter: createRateLimiter(database),
-      services: createServices({ database, queue, mailer, config }),
+      services: createServices({ database, queue, mailer, config, providers }),
       workerId: defaultWorkerId(),
     };
     const registry = createJobRegistry(ctx);
@@ -106,6 +109,7 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
         await h?.close();
         await q.stop({ graceful, timeoutMs: graceful ? 10_000 : 0 });
         await ctx.mailer.close();
+        await ctx.providers.close();
         if (ownsDatabase) await database.close();
       },
     };

@@ -1,8 +1,79 @@
-import { describe, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createProviderRegistry, type ProviderRegistry } from '../../src/server/adapters/providers';
+import { parseConfig } from '../../src/server/config';
+import { createCatalogService, type CatalogService } from '../../src/server/domain/catalog/catalog.service';
+import { createProviderRouter, type ProviderRouter } from '../../src/server/domain/catalog/router';
+import { startFakeFal, type FakeFal } from '../fakes/fal';
+import { startFakeKie, type FakeKie } from '../fakes/kie';
+import { createTestDatabase, type TestDatabase } from '../helpers/db';
 
 // Privacy policy section 4: sharing.
 describe('4 How we share information', () => {
-  it.todo('4.1 sends prompts and references only to the provider of the model the user selected');
+  let db: TestDatabase;
+  let kie: FakeKie;
+  let fal: FakeFal;
+  let registry: ProviderRegistry;
+  let catalog: CatalogService;
+  let router: ProviderRouter;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    [kie, fal] = await Promise.all([startFakeKie(), startFakeFal()]);
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'savesora-policy4-'));
+    registry = createProviderRegistry(
+      parseConfig({
+        DATA_DIR: dataDir,
+        KIE_API_KEY: kie.apiKey,
+        KIE_BASE_URL: kie.url,
+        KIE_UPLOAD_URL: kie.url,
+        FAL_KEY: fal.apiKey,
+        FAL_QUEUE_URL: fal.url,
+        FAL_JWKS_URL: fal.jwksUrl,
+      }),
+    );
+    catalog = createCatalogService({ database: db, providerStatus: (id) => registry.status(id) });
+    router = createProviderRouter({ database: db, providers: registry, failureThreshold: 3, cooldownSeconds: 60 });
+  });
+  afterAll(async () => {
+    await registry?.close();
+    await Promise.allSettled([kie?.close(), fal?.close()]);
+    await db?.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const reached = (marker: string) => ({
+    kie: kie.requests.some((r) => r.body.includes(marker)),
+    fal: fal.requests.some((r) => r.body.includes(marker)),
+  });
+
+  it.each([
+    ['veo-3.1', 'kie'],
+    ['kling-3.0', 'kie'],
+    ['seedance-2.0', 'kie'],
+    ['sora-2', 'fal'],
+    ['local-preview', 'local'],
+  ] as const)('4.1 sends prompts and references only to the provider of the model the user selected: %s -> %s', async (modelId, expected) => {
+    const marker = `policy-4-1-${modelId}-${Date.now()}`;
+    const { model, request } = await catalog.parseRequest({ model: modelId, prompt: `A kite over the dunes ${marker}` }, { requireAvailable: true });
+    const references =
+      modelId === 'seedance-2.0'
+        ? [{ kind: 'image' as const, role: 'first_frame' as const, url: `data:image/png;base64,${Buffer.from(marker).toString('base64')}`, mimeType: 'image/png' }]
+        : [];
+    const dispatched = await router.submit(model, { ...request, ...(references.length ? { mode: 'image-to-video' as const } : {}) }, references, marker);
+    expect(dispatched.provider).toBe(expected);
+    expect(reached(marker)).toEqual({ kie: expected === 'kie', fal: expected === 'fal' });
+    if (modelId === 'seedance-2.0') {
+      // the reference went to KIE's upload API and nowhere else
+      const uploaded = [...kie.files.values()].some((f) => f.data.toString() === marker);
+      expect(uploaded).toBe(true);
+      expect(fal.requests.some((r) => r.body.includes(Buffer.from(marker).toString('base64')))).toBe(false);
+    }
+  });
+
   it.todo('4.2 shares only amount, currency, order id and customer email with payment processors');
   it.todo('4.4 preserves and discloses records for lawful requests (legal hold)');
 });

@@ -60,5 +60,5 @@ describe('embedded database lifecycle', () => {
       await server?.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
-  });
+  }, 90_000); // many child processes (server starts, CLI runs) on 2 cores
 });

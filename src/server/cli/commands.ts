@@ -137,6 +137,103 @@ export const commands: Command[] = [
       return [head, ...lines].join('\n');
     },
   },
+  {
+    name: 'models:list',
+    summary: 'List the video models with availability, price rule, lifecycle and route order.',
+    usage: 'models:list [--json]',
+    options: { json },
+    async run({ services }, v) {
+      const models = await services.catalog.list();
+      if (v.json) return JSON.stringify(models);
+      return table(
+        ['MODEL', 'AVAILABLE', 'LIFECYCLE', 'PRICE/S', 'ROUTES'],
+        models.map((m) => [
+          m.id,
+          m.available ? 'yes' : `no (${m.unavailableReason})`,
+          m.lifecycle.state + (m.lifecycle.replacement ? ` -> ${m.lifecycle.replacement}` : ''),
+          Object.entries(m.price.perSecond).map(([r, c]) => `${r}=${c}`).join(' ') + (m.overridden.price ? ' *' : ''),
+          m.routes.map((r) => `${r.provider}${r.available ? '' : '(off)'}${r.unhealthyUntil ? '(resting)' : ''}`).join(' > ') || '-',
+        ]),
+      ) + '\n(* = price changed by an operator)';
+    },
+  },
+  {
+    name: 'models:set',
+    summary: 'Change a model at run time: enable/disable, price, lifecycle, route order.',
+    usage:
+      'models:set --model ID [--enable|--disable] [--price 720p=10,1080p=14] [--audio-per-second N] [--per-reference N] [--minimum N]\n' +
+      '           [--lifecycle active|deprecated|retired] [--replacement ID] [--sunset YYYY-MM-DD] [--note TEXT] [--routes kie,fal] [--by NAME]',
+    options: {
+      model: { type: 'string' },
+      enable: { type: 'boolean' },
+      disable: { type: 'boolean' },
+      price: { type: 'string' },
+      'audio-per-second': { type: 'string' },
+      'per-reference': { type: 'string' },
+      minimum: { type: 'string' },
+      lifecycle: { type: 'string' },
+      replacement: { type: 'string' },
+      sunset: { type: 'string' },
+      note: { type: 'string' },
+      routes: { type: 'string' },
+      by: { type: 'string' },
+    },
+    async run({ services }, v) {
+      if (!v.model) throw new UsageError('--model is required.');
+      const id = String(v.model);
+      const current = await services.catalog.get(id);
+      if (!current) throw new UsageError(`Unknown model ${id}.`);
+      if (v.enable && v.disable) throw new UsageError('Use --enable or --disable, not both.');
+      const number = (name: string, value: unknown) => {
+        const n = Number(value);
+        if (!/^\d+(\.\d+)?$/.test(String(value)) || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number (0 or more).`);
+        return n;
+      };
+      const patch: Parameters<Services['catalog']['update']>[1] = {};
+      if (v.enable) patch.enabled = true;
+      if (v.disable) patch.enabled = false;
+      const priceFlags = ['price', 'audio-per-second', 'per-reference', 'minimum'] as const;
+      if (priceFlags.some((f) => v[f] !== undefined)) {
+        const price = structuredClone(current.price);
+        if (v.price !== undefined) {
+          price.perSecond = { ...price.perSecond };
+          for (const pair of String(v.price).split(',')) {
+            const [res, rate] = pair.split('=');
+            if (!res || rate === undefined) throw new UsageError('--price takes RESOLUTION=CREDITS pairs, e.g. 720p=10,1080p=14.');
+            price.perSecond[res.trim()] = number('price', rate.trim());
+          }
+        }
+        if (v['audio-per-second'] !== undefined) price.audioPerSecond = number('audio-per-second', v['audio-per-second']);
+        if (v['per-reference'] !== undefined) price.perReference = number('per-reference', v['per-reference']);
+        if (v.minimum !== undefined) price.minimum = number('minimum', v.minimum);
+        patch.price = price;
+      }
+      if (['lifecycle', 'replacement', 'sunset', 'note'].some((f) => v[f] !== undefined)) {
+        const lifecycle = { ...current.lifecycle };
+        if (v.lifecycle !== undefined) lifecycle.state = String(v.lifecycle) as typeof lifecycle.state;
+        if (v.replacement !== undefined) lifecycle.replacement = String(v.replacement);
+        if (v.sunset !== undefined) lifecycle.sunsetDate = String(v.sunset);
+        if (v.note !== undefined) lifecycle.note = String(v.note);
+        patch.lifecycle = lifecycle;
+      }
+      if (v.routes !== undefined) patch.routeOrder = String(v.routes).split(',').map((p) => p.trim()).filter(Boolean);
+      if (Object.keys(patch).length === 0) throw new UsageError('Nothing to change; see the usage.');
+      const m = await services.catalog.update(id, patch, v.by ? String(v.by) : 'cli');
+      return `${m.id}: ${m.available ? 'available' : `unavailable (${m.unavailableReason})`}, ${m.lifecycle.state}, ` +
+        `price ${Object.entries(m.price.perSecond).map(([r, c]) => `${r}=${c}`).join(' ')} credits/s, routes ${m.routes.map((r) => r.provider).join(' > ') || 'none'}.`;
+    },
+  },
+  {
+    name: 'models:reset',
+    summary: "Drop an operator's changes to a model (back to the built-in catalog).",
+    usage: 'models:reset --model ID',
+    options: { model: { type: 'string' } },
+    async run({ services }, v) {
+      if (!v.model) throw new UsageError('--model is required.');
+      const m = await services.catalog.reset(String(v.model));
+      return `${m.id} is back to its built-in settings.`;
+    },
+  },
 ];
 
 export function findCommand(name: string): Command | undefined {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { createMailer } from '../adapters/mail';
 import { createServices } from '../context';
+import { createProviderRegistry } from '../adapters/providers';
 import { loadConfig, type Config } from '../config';
 import { openDatabase, pgliteDir } from '../db/client';
 import { migrate } from '../db/migrate';
@@ -75,7 +76,11 @@ async function locally(config: Config, name: string, argv: string[]): Promise<nu
     await migrate(database);
     await queue.start();
     const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, dataDir: config.dataDir });
-    const output = await runCommand({ database, services: createServices({ database, queue, mailer, config }) }, name, argv).finally(() => mailer.close());
+    const providers = createProviderRegistry(config);
+    const output = await runCommand({ database, services: createServices({ database, queue, mailer, config, providers }) }, name, argv).finally(async () => {
+      await mailer.close();
+      await providers.close();
+    });
     process.stdout.write(output + '\n');
     return 0;
   } finally {

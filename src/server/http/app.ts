@@ -16,6 +16,7 @@ import { errorPayload, installErrorHandler } from './errors';
 import { createMetrics } from './metrics';
 import { installCsrfProtection } from './plugins/csrf';
 import { adminRoutes } from './routes/admin';
+import { modelRoutes } from './routes/models';
 import { authRoutes } from './routes/auth';
 import { devMailboxRoutes } from './routes/dev-mailbox';
 import { meRoutes } from './routes/me';
@@ -106,6 +107,7 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions = {}): 
   await app.register(authRoutes, { ctx });
   await app.register(meRoutes, { ctx });
   await app.register(adminRoutes, { ctx });
+  await app.register(modelRoutes, { ctx });
   if (ctx.config.NODE_ENV !== 'production' && ctx.mailer.kind === 'outbox') await app.register(devMailboxRoutes, { ctx });
 
   // ---- the web app (single-page, built by Vite into dist/web) ----

@@ -23,14 +23,19 @@ export const errorPayload = (code: string, message: string) => ({ error: { code,
 export function installErrorHandler(app: Pick<FastifyInstance, 'setErrorHandler'>): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof AppError) {
-      return reply.status(err.status).send(errorPayload(err.code, err.message));
+      const fields = (err.details as { fields?: unknown } | undefined)?.fields;
+      const body = errorPayload(err.code, err.message);
+      return reply.status(err.status).send(Array.isArray(fields) ? { error: { ...body.error, fields } } : body);
     }
     if (hasZodFastifySchemaValidationErrors(err)) {
-      const issues = err.validation.map((v) => {
-        const where = [err.validationContext, ...String(v.instancePath ?? '').split('/').filter(Boolean)].join('.');
-        return `${where}: ${v.message}`;
-      });
-      return reply.status(400).send(errorPayload('invalid_request', issues.join('; ')));
+      const fields = err.validation.map((v) => ({
+        field: String(v.instancePath ?? '').split('/').filter(Boolean).join('.') || String(err.validationContext ?? 'body'),
+        message: String(v.message),
+      }));
+      const message = err.validation
+        .map((v) => `${[err.validationContext, ...String(v.instancePath ?? '').split('/').filter(Boolean)].join('.')}: ${v.message}`)
+        .join('; ');
+      return reply.status(400).send({ error: { ...errorPayload('invalid_request', message).error, fields } });
     }
     if (err.validation) {
       return reply.status(400).send(errorPayload('invalid_request', err.message));

@@ -1,3 +1,4 @@
 export * from './errors';
 export * from './system';
 export * from './account';
+export * from './models';

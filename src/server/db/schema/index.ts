@@ -1,3 +1,4 @@
 export * from './users';
 export * from './credits';
 export * from './system';
+export * from './catalog';
