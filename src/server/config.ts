@@ -75,6 +75,12 @@ export const configSchema = z.object({
   PROVIDER_TIMEOUT_MS: intIn(1000, 600_000).default(30_000),
   ROUTE_FAILURE_THRESHOLD: intIn(1, 1000).default(3),
   ROUTE_COOLDOWN_SECONDS: intIn(1, 86_400).default(120),
+  // Credits and generations
+  SIGNUP_FREE_CREDITS: intIn(0, 1_000_000).default(20),
+  GENERATION_MAX_IN_FLIGHT: intIn(1, 100_000).default(10),
+  GENERATION_POLL_CONCURRENCY: intIn(1, 1000).default(32),
+  GENERATION_POLL_MAX_INTERVAL_SECONDS: intIn(2, 3600).default(30),
+  GENERATION_UNKNOWN_OUTCOME_GRACE_SECONDS: intIn(1, 86_400).default(300),
 });
 
 type Parsed = z.infer<typeof configSchema>;

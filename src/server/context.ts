@@ -7,12 +7,15 @@ import type { Database } from './db/client';
 import type { Auth } from './domain/auth/auth';
 import { createCatalogService, type CatalogService } from './domain/catalog/catalog.service';
 import { createProviderRouter, type ProviderRouter } from './domain/catalog/router';
+import { createGenerationEngine, type GenerationEngine } from './domain/generations/engine';
+import { createGenerationsService, type GenerationsService } from './domain/generations/generations.service';
+import { keepUpstreamLocation, type OutputHandoff } from './domain/generations/output';
 import { createCleanupHandler } from './domain/system/cleanup';
 import { createProbeHandler, createProbeService, type ProbeService } from './domain/system/probe';
 import { createProfileService, type ProfileService } from './domain/users/profile.service';
 import { createUsersService, type UsersService } from './domain/users/users.service';
 import type { RateLimiter } from './lib/rate-limit';
-import { maintenanceCleanup, systemProbe } from './jobs/names';
+import { generationDispatch, generationFinalize, maintenanceCleanup, systemProbe } from './jobs/names';
 import type { JobQueue } from './jobs/queue';
 import { JobRegistry } from './jobs/registry';
 
@@ -22,6 +25,9 @@ export interface Services {
   profile: ProfileService;
   catalog: CatalogService;
   router: ProviderRouter;
+  /** the lifecycle after submit (dispatch, tracking, settlement); its tracker runs in workers */
+  engine: GenerationEngine;
+  generations: GenerationsService;
 }
 
 /** Everything a route, a job handler or a CLI command may use. Built once per process. */
@@ -45,30 +51,57 @@ export interface ServiceDeps {
   mailer: Mailer;
   config: Config;
   providers: ProviderRegistry;
+  logger: Logger;
+  /** where finished outputs go (the media pipeline replaces the default) */
+  handoff?: OutputHandoff;
 }
 
-export function createServices({ database, queue, mailer, config, providers }: ServiceDeps): Services {
+export function createServices({ database, queue, mailer, config, providers, logger, handoff = keepUpstreamLocation }: ServiceDeps): Services {
+  const catalog = createCatalogService({ database, providerStatus: (id) => providers.status(id) });
+  const router = createProviderRouter({
+    database,
+    providers,
+    failureThreshold: config.ROUTE_FAILURE_THRESHOLD,
+    cooldownSeconds: config.ROUTE_COOLDOWN_SECONDS,
+    callbackUrl: (provider) => `${config.PUBLIC_URL}/webhooks/${provider}`,
+  });
+  const engine = createGenerationEngine({
+    database,
+    queue,
+    catalog,
+    router,
+    providers,
+    handoff,
+    logger: logger.child({ component: 'generations' }),
+    settings: {
+      publicUrl: config.PUBLIC_URL,
+      pollConcurrency: config.GENERATION_POLL_CONCURRENCY,
+      pollMaxIntervalSeconds: config.GENERATION_POLL_MAX_INTERVAL_SECONDS,
+      unknownOutcomeGraceSeconds: config.GENERATION_UNKNOWN_OUTCOME_GRACE_SECONDS,
+      // every route may take the full provider timeout, plus a margin
+      submitStaleSeconds: Math.ceil((config.PROVIDER_TIMEOUT_MS * 3) / 1000) + 30,
+    },
+  });
   return {
     users: createUsersService({ database }),
     probes: createProbeService(database, queue),
     profile: createProfileService({ database, mailer, config }),
-    catalog: createCatalogService({ database, providerStatus: (id) => providers.status(id) }),
-    router: createProviderRouter({
-      database,
-      providers,
-      failureThreshold: config.ROUTE_FAILURE_THRESHOLD,
-      cooldownSeconds: config.ROUTE_COOLDOWN_SECONDS,
-      callbackUrl: (provider) => `${config.PUBLIC_URL}/webhooks/${provider}`,
-    }),
+    catalog,
+    router,
+    engine,
+    generations: createGenerationsService({ database, queue, catalog, providers, engine, maxInFlight: config.GENERATION_MAX_IN_FLIGHT }),
   };
 }
 
 
 /** One handler per declared job (names.ts); startup fails if one is missing. */
-export function createJobRegistry(ctx: Pick<AppContext, 'database' | 'workerId' | 'logger'>): JobRegistry {
+export function createJobRegistry(ctx: Pick<AppContext, 'database' | 'workerId' | 'logger' | 'services'>): JobRegistry {
+  const engine = ctx.services.engine;
   return new JobRegistry()
     .register(systemProbe, createProbeHandler(ctx.database, ctx.workerId))
-    .register(maintenanceCleanup, createCleanupHandler(ctx.database, (result) => ctx.logger.info(result, 'expired records removed')));
+    .register(maintenanceCleanup, createCleanupHandler(ctx.database, (result) => ctx.logger.info(result, 'expired records removed')))
+    .register(generationDispatch, ({ id }) => engine.dispatch(id))
+    .register(generationFinalize, ({ id }) => engine.finalize(id));
 }
 
 export const defaultWorkerId = () => `${os.hostname()}:${process.pid}`;

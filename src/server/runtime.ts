@@ -66,7 +66,7 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
       providers,
       auth: createAuth({ config, database, mailer, logger: logger.child({ component: 'auth' }) }),
       rateLimiter: createRateLimiter(database),
-      services: createServices({ database, queue, mailer, config, providers }),
+      services: createServices({ database, queue, mailer, config, providers, logger }),
       workerId: defaultWorkerId(),
     };
     const registry = createJobRegistry(ctx);
@@ -77,6 +77,7 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
         concurrency: config.WORKER_CONCURRENCY,
         pollingIntervalSeconds: config.WORKER_POLL_INTERVAL_MS / 1000,
       });
+      ctx.services.engine.startTracker();
     }
 
     let url: string | null = null;
@@ -107,6 +108,7 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
         if (stopped) return;
         stopped = true;
         await h?.close();
+        await ctx.services.engine.stop();
         await q.stop({ graceful, timeoutMs: graceful ? 10_000 : 0 });
         await ctx.mailer.close();
         await ctx.providers.close();

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createKieProvider, type KieProviderOptions } from '../../src/server/adapters/providers/kie';
 import { isFinalState, ProviderError, type NormalizedStatus, type ProviderRequest, type VideoProvider } from '../../src/server/adapters/providers/provider';
 import { fakeFailureKinds, type FakeFailure } from './failures';
@@ -596,7 +596,8 @@ describe('callbacks', () => {
     const { data } = (await res.json()) as { data: { taskId: string } };
     const [hook] = await receiver.waitFor(progressUrl, 1);
     expect(await kie.verifyCallback(hook!.body, hook!.headers)).toMatchObject({ ok: true, event: { upstreamId: `job:${data.taskId}`, status: { state: 'running', upstreamStatus: 'generating' } } });
-    expect(fake.callbacks.filter((c) => c.url === progressUrl)).toEqual([expect.objectContaining({ status: 200 })]);
+    // the fake records a delivery once our receiver has answered it
+    await vi.waitFor(() => expect(fake.callbacks.filter((c) => c.url === progressUrl)).toEqual([expect.objectContaining({ status: 200 })]));
   });
 });
 

@@ -11,7 +11,7 @@ beforeAll(async () => {
 afterAll(() => db?.drop());
 
 describe('maintenance cleanup', () => {
-  it('removes expired sessions, tokens and rate-limit windows and keeps live ones', async () => {
+  it('removes expired sessions, tokens and rate-limit windows, forgets day-old idempotency keys, and keeps live ones', async () => {
     const u = await createUsersService({ database: db }).create({ email: 'cleanup@example.com', password: 'long enough' });
     await db.sql.query(
       `insert into sessions (id, user_id, token, expires_at) values
@@ -25,7 +25,17 @@ describe('maintenance cleanup', () => {
     await db.sql.query(
       `insert into rate_limit_buckets (key, count, reset_at) values ('old', 3, now() - interval '2 hours'), ('live', 3, now() + interval '1 minute')`,
     );
-    expect(await cleanupExpired(db)).toEqual({ sessions: 1, verifications: 1, rateLimitBuckets: 1 });
+    const generation = (id: string, key: string, age: string) =>
+      db.sql.query(
+        `insert into generations (id, user_id, model_id, mode, prompt, duration_seconds, resolution, aspect_ratio, audio, price_credits,
+                                  idempotency_key, deadline_at, created_at)
+         values ($1, $2, 'local-preview', 'text-to-video', 'p', 2, '480p', '16:9', false, 2, $3, now(), now() - $4::interval)`,
+        [id, u.id, key, age],
+      );
+    await generation('00000000-0000-4000-8000-000000000001', 'old-key', '25 hours');
+    await generation('00000000-0000-4000-8000-000000000002', 'live-key', '1 hour');
+    expect(await cleanupExpired(db)).toEqual({ sessions: 1, verifications: 1, rateLimitBuckets: 1, idempotencyKeys: 1 });
+    expect((await db.sql.query<{ k: string | null }>('select idempotency_key as k from generations order by id')).map((r) => r.k)).toEqual([null, 'live-key']);
     expect((await db.sql.query<{ id: string }>('select id from sessions')).map((r) => r.id)).toEqual(['s-live']);
     expect((await db.sql.query<{ id: string }>('select id from verifications')).map((r) => r.id)).toEqual(['v-live']);
     expect((await db.sql.query<{ key: string }>('select key from rate_limit_buckets')).map((r) => r.key)).toEqual(['live']);

@@ -4,6 +4,7 @@ import { migrate } from '../db/migrate';
 import { userRoles, type UserStatus } from '../db/schema';
 import { AppError } from '../errors';
 import type { Services } from '../context';
+import { applyLedgerEntry, InsufficientCredits } from '../domain/credits/credits.repo';
 
 /** What a CLI command may use; the same whether it runs in the CLI process or in a running server. */
 export interface CommandContext {
@@ -114,6 +115,30 @@ export const commands: Command[] = [
       if (!v.email) throw new UsageError('--email is required.');
       const u = await services.users.setStatus(String(v.email), 'active');
       return `${u.email} is active again.`;
+    },
+  },
+  {
+    name: 'credits:grant',
+    summary: "Add credits to a user's balance (a ledger row with the reason; use a negative --amount to take some back).",
+    usage: 'credits:grant --email E --amount N --reason TEXT',
+    options: { email: { type: 'string' }, amount: { type: 'string' }, reason: { type: 'string' } },
+    async run({ database }, v) {
+      if (!v.email) throw new UsageError('--email is required.');
+      if (!v.reason || !String(v.reason).trim()) throw new UsageError('--reason is required (it is kept in the ledger).');
+      if (!/^-?\d{1,9}$/.test(String(v.amount ?? '')) || Number(v.amount) === 0) throw new UsageError('--amount must be a whole number of credits other than 0.');
+      const amount = Number(v.amount);
+      const [user] = await database.sql.query<{ id: string; email: string }>('select id, email from users where lower(email) = lower($1)', [String(v.email)]);
+      if (!user) throw new AppError('not_found', `No user with the email ${String(v.email)}.`, 404);
+      let balance: number | null;
+      try {
+        balance = await database.transaction((tx) =>
+          applyLedgerEntry(tx, { userId: user.id, kind: amount > 0 ? 'grant' : 'adjustment', amount, reason: String(v.reason).trim(), reference: 'cli' }),
+        );
+      } catch (err) {
+        if (err instanceof InsufficientCredits) throw new AppError('insufficient_credits', `${user.email} has fewer than ${-amount} spendable credits.`, 409);
+        throw err;
+      }
+      return `${amount > 0 ? 'Granted' : 'Took back'} ${Math.abs(amount)} credits ${amount > 0 ? 'to' : 'from'} ${user.email}; balance ${balance}.`;
     },
   },
   {

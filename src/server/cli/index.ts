@@ -77,7 +77,7 @@ async function locally(config: Config, name: string, argv: string[]): Promise<nu
     await queue.start();
     const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, dataDir: config.dataDir });
     const providers = createProviderRegistry(config);
-    const output = await runCommand({ database, services: createServices({ database, queue, mailer, config, providers }) }, name, argv).finally(async () => {
+    const output = await runCommand({ database, services: createServices({ database, queue, mailer, config, providers, logger }) }, name, argv).finally(async () => {
       await mailer.close();
       await providers.close();
     });

@@ -30,6 +30,11 @@ export interface Database extends DbHandle {
   transaction<T>(fn: (tx: DbHandle) => Promise<T>): Promise<T>;
   /** The executeSql hook pg-boss uses (multi-statement SQL goes through `exec` on PGlite). */
   bossDb: { executeSql(text: string, values?: unknown[]): Promise<{ rows: any[] }> };
+  /**
+   * LISTEN on a channel (NOTIFY from any process on this database reaches every listener).
+   * Resolves to a function that stops listening.
+   */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
   /** PGlite only: the whole data dir as a gzipped tarball (test templates, backups) */
   dumpDataDir?(): Promise<Blob>;
@@ -89,6 +94,10 @@ async function openPglite(opts: OpenDatabaseOptions): Promise<Database> {
         return { rows: results.flatMap((r) => r.rows) };
       },
     },
+    listen: async (channel, onPayload) => {
+      assertChannel(channel);
+      return client.listen(channel, onPayload);
+    },
     close: () => client.close(),
     dumpDataDir: async () => client.dumpDataDir('gzip'),
   };
@@ -109,6 +118,7 @@ async function openPg(url: string, opts: OpenDatabaseOptions): Promise<Database>
     await pool.end().catch(() => {});
     throw new StartupError(`Cannot connect to the database at DATABASE_URL ${redactUrl(url)}: ${describe(err)}.`);
   }
+  const listener = pgListener(url, opts.applicationName ?? 'save-sora');
   const sqlOf = (c: pg.Pool | pg.PoolClient): Sql => ({
     async query<T>(text: string, params?: unknown[]) {
       return (await c.query(text, params)).rows as T[];
@@ -141,7 +151,82 @@ async function openPg(url: string, opts: OpenDatabaseOptions): Promise<Database>
         return { rows: Array.isArray(result) ? result.flatMap((r) => r.rows ?? []) : result.rows };
       },
     },
-    close: () => pool.end(),
+    listen: (channel, onPayload) => {
+      assertChannel(channel);
+      return listener.add(channel, onPayload);
+    },
+    close: async () => {
+      await listener.close();
+      await pool.end();
+    },
+  };
+}
+
+const assertChannel = (channel: string) => {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new Error(`invalid channel name ${channel}`);
+};
+
+/**
+ * One dedicated connection per process for LISTEN (a pooled connection would drop its LISTENs when
+ * released). Opened on first use; after a lost connection it reconnects and listens again.
+ */
+function pgListener(url: string, applicationName: string) {
+  const handlers = new Map<string, Set<(payload: string) => void>>();
+  let client: pg.Client | null = null;
+  let connecting: Promise<pg.Client> | null = null;
+  let closed = false;
+
+  const connect = (): Promise<pg.Client> =>
+    (connecting ??= (async () => {
+      const c = new pg.Client({ connectionString: url, application_name: `${applicationName}:listen` });
+      c.on('notification', (n) => {
+        for (const h of handlers.get(n.channel) ?? []) h(n.payload ?? '');
+      });
+      c.on('error', () => {
+        client = null;
+        connecting = null;
+        if (!closed) setTimeout(() => void reconnect(), 1000).unref();
+      });
+      await c.connect();
+      for (const channel of handlers.keys()) await c.query(`LISTEN ${channel}`);
+      client = c;
+      return c;
+    })().catch((err: unknown) => {
+      connecting = null;
+      throw err;
+    }));
+
+  const reconnect = async () => {
+    if (closed || handlers.size === 0) return;
+    try {
+      await connect();
+    } catch {
+      if (!closed) setTimeout(() => void reconnect(), 2000).unref();
+    }
+  };
+
+  return {
+    async add(channel: string, handler: (payload: string) => void) {
+      const set = handlers.get(channel) ?? new Set();
+      const first = set.size === 0;
+      set.add(handler);
+      handlers.set(channel, set);
+      const c = client ?? (await connect());
+      if (first) await c.query(`LISTEN ${channel}`);
+      return async () => {
+        set.delete(handler);
+        if (set.size === 0) {
+          handlers.delete(channel);
+          await client?.query(`UNLISTEN ${channel}`).catch(() => {});
+        }
+      };
+    },
+    async close() {
+      closed = true;
+      const c = client;
+      client = null;
+      await c?.end().catch(() => {});
+    },
   };
 }
 

@@ -17,6 +17,8 @@ import { createMetrics } from './metrics';
 import { installCsrfProtection } from './plugins/csrf';
 import { adminRoutes } from './routes/admin';
 import { modelRoutes } from './routes/models';
+import { generationRoutes, webhookRoutes } from './routes/generations';
+import { createGenerationEvents } from '../domain/generations/events';
 import { authRoutes } from './routes/auth';
 import { devMailboxRoutes } from './routes/dev-mailbox';
 import { meRoutes } from './routes/me';
@@ -108,6 +110,10 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions = {}): 
   await app.register(meRoutes, { ctx });
   await app.register(adminRoutes, { ctx });
   await app.register(modelRoutes, { ctx });
+  const generationEvents = createGenerationEvents(ctx.database, ctx.services.generations.toView, app.log as never);
+  app.addHook('onClose', async () => generationEvents.close());
+  await app.register(generationRoutes, { ctx, events: generationEvents });
+  await app.register(webhookRoutes, { ctx });
   if (ctx.config.NODE_ENV !== 'production' && ctx.mailer.kind === 'outbox') await app.register(devMailboxRoutes, { ctx });
 
   // ---- the web app (single-page, built by Vite into dist/web) ----

@@ -23,9 +23,12 @@ export const errorPayload = (code: string, message: string) => ({ error: { code,
 export function installErrorHandler(app: Pick<FastifyInstance, 'setErrorHandler'>): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof AppError) {
-      const fields = (err.details as { fields?: unknown } | undefined)?.fields;
+      // details.fields: one entry per bad field; details.extra: more machine-readable facts (e.g. balance and price)
+      const details = (err.details ?? {}) as { fields?: unknown; extra?: Record<string, unknown> };
       const body = errorPayload(err.code, err.message);
-      return reply.status(err.status).send(Array.isArray(fields) ? { error: { ...body.error, fields } } : body);
+      return reply.status(err.status).send({
+        error: { ...body.error, ...(Array.isArray(details.fields) ? { fields: details.fields } : {}), ...(details.extra ?? {}) },
+      });
     }
     if (hasZodFastifySchemaValidationErrors(err)) {
       const fields = err.validation.map((v) => ({

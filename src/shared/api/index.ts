@@ -2,3 +2,5 @@ export * from './errors';
 export * from './system';
 export * from './account';
 export * from './models';
+export * from './generations';
+export * from './credits';

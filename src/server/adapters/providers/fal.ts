@@ -333,7 +333,9 @@ export function createFalProvider(opts: FalProviderOptions): VideoProvider {
     ...(apiKey ? {} : { unavailableReason: MISSING_KEY }),
     supportsCallbacks: true,
     supportsCancel: true,
+    idempotentSubmit: false,
     callbackKey: (upstreamId) => falRequestId(upstreamId),
+    upstreamIdFor: (callbackKey, upstreamModel) => `${falAppOf(upstreamModel)}:${callbackKey}`,
 
     async submit(request) {
       const key = requireKey();

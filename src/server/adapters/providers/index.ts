@@ -102,11 +102,13 @@ function disabled(id: ProviderId, reason: string): VideoProvider {
     unavailableReason: reason,
     supportsCallbacks: false,
     supportsCancel: false,
+    idempotentSubmit: false,
     submit: fail,
     poll: fail,
     cancel: fail,
     verifyCallback: async () => ({ ok: false, reason }),
     callbackKey: (upstreamId) => upstreamId,
+    upstreamIdFor: (key) => key,
     close: async () => undefined,
   };
 }

@@ -432,7 +432,9 @@ export function createKieProvider(opts: KieProviderOptions): VideoProvider {
     ...(apiKey ? {} : { unavailableReason: MISSING_KEY }),
     supportsCallbacks: true,
     supportsCancel: false,
+    idempotentSubmit: false,
     callbackKey: (upstreamId) => upstreamId,
+    upstreamIdFor: (callbackKey) => callbackKey,
 
     async submit(request) {
       const key = requireKey();

@@ -86,6 +86,9 @@ export function withLimits(provider: VideoProvider, limits: ProviderLimits): Lim
     get supportsCancel() {
       return provider.supportsCancel;
     },
+    get idempotentSubmit() {
+      return provider.idempotentSubmit;
+    },
     submit: async (request, key) => {
       await window.take();
       return gate.run(() => provider.submit(request, key));
@@ -94,6 +97,7 @@ export function withLimits(provider: VideoProvider, limits: ProviderLimits): Lim
     cancel: (id) => gate.run(() => provider.cancel(id)),
     verifyCallback: (raw, headers) => provider.verifyCallback(raw, headers),
     callbackKey: (id) => provider.callbackKey(id),
+    upstreamIdFor: (key, model) => provider.upstreamIdFor(key, model),
     close: () => provider.close(),
     stats: () => ({ inFlight: gate.inFlight, queued: gate.queued }),
   };

@@ -504,7 +504,9 @@ export function createLocalProvider(opts: LocalProviderOptions): VideoProvider {
     available: true,
     supportsCallbacks: false,
     supportsCancel: true,
+    idempotentSubmit: true,
     callbackKey: (upstreamId) => upstreamId,
+    upstreamIdFor: (callbackKey) => callbackKey,
 
     async submit(request, idempotencyKey) {
       if (closed) throw err('retryable', 'the local renderer is shutting down');

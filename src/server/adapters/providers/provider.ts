@@ -158,6 +158,11 @@ export interface VideoProvider {
   /** whether the provider pushes callbacks (the caller still polls as a fallback) */
   readonly supportsCallbacks: boolean;
   readonly supportsCancel: boolean;
+  /**
+   * Submitting twice with the same idempotency key yields the same task (no duplicate upstream
+   * work), so a submit interrupted by a crash can simply be repeated.
+   */
+  readonly idempotentSubmit: boolean;
 
   /**
    * Create the upstream task. `idempotencyKey` is stable for one of our tasks: adapters pass it
@@ -184,6 +189,9 @@ export interface VideoProvider {
    * find the task a callback is about.
    */
   callbackKey(upstreamId: string): string;
+
+  /** The inverse of callbackKey: the upstream id of a task a callback names (to adopt a task whose create call's answer was lost). */
+  upstreamIdFor(callbackKey: string, upstreamModel: string): string;
 
   /** Cancel where supported (throws ProviderError `invalid_input` when not cancellable). */
   cancel(upstreamId: string): Promise<void>;

@@ -35,6 +35,8 @@ export const creditLedger = pgTable(
     kind: text('kind', { enum: ledgerKinds }).notNull(),
     /** signed change of the spendable balance */
     amount: bigint('amount', { mode: 'number' }).notNull(),
+    /** signed change of the held (reserved) credits: hold +, capture and release - */
+    heldDelta: bigint('held_delta', { mode: 'number' }).notNull().default(0),
     /** balance after this row */
     balanceAfter: bigint('balance_after', { mode: 'number' }).notNull(),
     reason: text('reason').notNull(),

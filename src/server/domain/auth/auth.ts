@@ -10,6 +10,7 @@ import type { Database } from '../../db/client';
 import { accounts, sessions, users, verifications } from '../../db/schema';
 import { normalizeLanguage } from '../../../shared/api/account';
 import { sendTemplateMail } from '../../mail/send';
+import { applyLedgerEntry } from '../credits/credits.repo';
 import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, verifyPassword } from '../users/password';
 import { isRegionCode, minimumAgeFor } from './age';
 import { deviceFingerprint, parseUserAgent, regionFromHeaders } from './request-info';
@@ -193,6 +194,19 @@ export function createAuth({ config, database, mailer, logger }: AuthDeps) {
           async after(user, ctx) {
             const code = intentOf(ctx)?.referralCode;
             await database.sql.query('insert into credit_balances (user_id) values ($1) on conflict do nothing', [user.id]);
+            if (config.SIGNUP_FREE_CREDITS > 0) {
+              // once per account: the idempotency key makes a repeated hook a no-op
+              await database.transaction((tx) =>
+                applyLedgerEntry(tx, {
+                  userId: user.id,
+                  kind: 'grant',
+                  amount: config.SIGNUP_FREE_CREDITS,
+                  reason: 'Welcome credits',
+                  reference: 'signup',
+                  idempotencyKey: `signup-grant:${user.id}`,
+                }),
+              );
+            }
             if (typeof code === 'string' && /^[A-Za-z0-9]{4,32}$/.test(code)) {
               await database.sql.query(
                 `insert into referrals (referred_user_id, referrer_user_id, code)

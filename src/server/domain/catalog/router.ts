@@ -62,10 +62,17 @@ export interface RouterDeps {
   now?: () => Date;
 }
 
+export interface SubmitOptions {
+  /** called before each route is tried (record it: after a crash we must know where a create went) */
+  onAttempt?: (provider: ProviderId, upstreamModel: string) => Promise<void>;
+  /** overrides the router's callback URL for this task (e.g. with the task id in it) */
+  callbackUrl?: (provider: ProviderId) => string | undefined;
+}
+
 export interface ProviderRouter {
   /** The routes a request would try, in order. */
   plan(model: EffectiveModel, request: GenerationRequest): EffectiveRoute[];
-  submit(model: EffectiveModel, request: GenerationRequest, references: ProviderReference[], idempotencyKey: string): Promise<Dispatched>;
+  submit(model: EffectiveModel, request: GenerationRequest, references: ProviderReference[], idempotencyKey: string, opts?: SubmitOptions): Promise<Dispatched>;
 }
 
 /** Failures that say "this route, not this request": try the next route. */
@@ -82,7 +89,14 @@ export function createProviderRouter(deps: RouterDeps): ProviderRouter {
     return [...healthy, ...resting];
   }
 
-  async function submit(model: EffectiveModel, request: GenerationRequest, references: ProviderReference[], idempotencyKey: string): Promise<Dispatched> {
+  async function submit(
+    model: EffectiveModel,
+    request: GenerationRequest,
+    references: ProviderReference[],
+    idempotencyKey: string,
+    opts: SubmitOptions = {},
+  ): Promise<Dispatched> {
+    const callbackUrl = opts.callbackUrl ?? deps.callbackUrl;
     const routes = plan(model, request);
     if (routes.length === 0) {
       throw new AppError('model_unavailable', `${model.name} has no available route for ${request.mode}.`, 503);
@@ -94,6 +108,7 @@ export function createProviderRouter(deps: RouterDeps): ProviderRouter {
       const provider = deps.providers.get(route.provider);
       const healthKey = { modelId: model.id, provider: route.provider };
       try {
+        await opts.onAttempt?.(route.provider, upstreamModel);
         const { upstreamId } = await provider.submit(
           {
             modelId: model.id,
@@ -107,7 +122,7 @@ export function createProviderRouter(deps: RouterDeps): ProviderRouter {
             audio: request.audio,
             ...(request.seed !== undefined ? { seed: request.seed } : {}),
             references,
-            callbackUrl: provider.supportsCallbacks ? deps.callbackUrl?.(route.provider) : undefined,
+            callbackUrl: provider.supportsCallbacks ? callbackUrl?.(route.provider) : undefined,
           },
           idempotencyKey,
         );

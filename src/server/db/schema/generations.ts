@@ -1,0 +1,77 @@
+import { sql } from 'drizzle-orm';
+import { boolean, check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { users } from './users';
+
+export const generationStatuses = ['queued', 'submitting', 'running', 'finalizing', 'succeeded', 'failed', 'canceled', 'blocked'] as const;
+
+/**
+ * One generation task. Every status change is a compare-and-set UPDATE (`where status = <expected>`),
+ * so duplicate callbacks, overlapping pollers, the deadline sweep and several workers can never move
+ * a task twice; settling (capture or release of its credit hold) happens in the same transaction as
+ * the move to a final status.
+ */
+export const generations = pgTable(
+  'generations',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    modelId: text('model_id').notNull(),
+    mode: text('mode').notNull(),
+    prompt: text('prompt').notNull(),
+    negativePrompt: text('negative_prompt'),
+    durationSeconds: integer('duration_seconds').notNull(),
+    resolution: text('resolution').notNull(),
+    aspectRatio: text('aspect_ratio').notNull(),
+    audio: boolean('audio').notNull(),
+    seed: integer('seed'),
+    /** GenerationReference[] as validated */
+    references: jsonb('references').notNull().default(sql`'[]'::jsonb`),
+    status: text('status', { enum: generationStatuses }).notNull().default('queued'),
+    progress: integer('progress').notNull().default(0),
+    /** credits held at submit and captured on success: the submit-time price */
+    priceCredits: integer('price_credits').notNull(),
+    failureCode: text('failure_code'),
+    failureMessage: text('failure_message'),
+    /** upstream's own words, for operators only */
+    failureDetail: text('failure_detail'),
+    refunded: boolean('refunded').notNull().default(false),
+    provider: text('provider'),
+    upstreamModel: text('upstream_model'),
+    upstreamId: text('upstream_id'),
+    /** the id the provider's callbacks carry (VideoProvider.callbackKey) */
+    callbackKey: text('callback_key'),
+    /** set when a create call's fate is unknown; reconciled by callback or ended after a grace period */
+    outcomeUnknownSince: timestamp('outcome_unknown_since', { withTimezone: true }),
+    routeAttempts: jsonb('route_attempts').notNull().default(sql`'[]'::jsonb`),
+    dispatchAttempts: integer('dispatch_attempts').notNull().default(0),
+    nextPollAt: timestamp('next_poll_at', { withTimezone: true }),
+    pollCount: integer('poll_count').notNull().default(0),
+    outputUrl: text('output_url'),
+    outputThumbnailUrl: text('output_thumbnail_url'),
+    outputContentType: text('output_content_type'),
+    idempotencyKey: text('idempotency_key'),
+    requestHash: text('request_hash'),
+    source: text('source').notNull().default('web'),
+    deadlineAt: timestamp('deadline_at', { withTimezone: true }).notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [
+    check('generations_status_check', sql.raw(`status in (${generationStatuses.map((s) => `'${s}'`).join(', ')})`)),
+    check('generations_progress_check', sql`${t.progress} between 0 and 100`),
+    check('generations_price_check', sql`${t.priceCredits} >= 0`),
+    index('generations_user_created_idx').on(t.userId, t.createdAt, t.id),
+    uniqueIndex('generations_user_idempotency_idx').on(t.userId, t.idempotencyKey),
+    uniqueIndex('generations_callback_idx').on(t.provider, t.callbackKey),
+    index('generations_poll_idx')
+      .on(t.nextPollAt)
+      .where(sql`status in ('submitting', 'running', 'finalizing')`),
+    index('generations_active_idx')
+      .on(t.status, t.updatedAt)
+      .where(sql`status in ('queued', 'submitting', 'running', 'finalizing')`),
+  ],
+);

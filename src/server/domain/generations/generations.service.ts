@@ -1,0 +1,279 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { ProviderRegistry } from '../../adapters/providers';
+import type { ProviderId } from '../../adapters/providers/provider';
+import type { Database } from '../../db/client';
+import { AppError, notFound } from '../../errors';
+import { generationDispatch } from '../../jobs/names';
+import type { JobQueue } from '../../jobs/queue';
+import { assertPublicHttpUrl } from '../../lib/public-url';
+import type { CreditsResponse } from '../../../shared/api/credits';
+import type { GenerationList, GenerationStatus, GenerationView } from '../../../shared/api/generations';
+import type { CatalogService } from '../catalog/catalog.service';
+import { invalidRequest } from '../catalog/catalog.service';
+import { applyLedgerEntry, InsufficientCredits } from '../credits/credits.repo';
+import type { GenerationEngine } from './engine';
+import {
+  countInFlight,
+  findByIdempotencyKey,
+  getUserGeneration,
+  insertGeneration,
+  listUserGenerations,
+  notifyChange,
+  type GenerationRow,
+} from './generations.repo';
+import { failureMessage } from './messages';
+
+/**
+ * What users do with generations: submit (validate, price, hold, insert, enqueue — one
+ * transaction), read, list, cancel; and their credit balance and history. The lifecycle after
+ * submit lives in engine.ts.
+ */
+
+export interface SubmitResult {
+  view: GenerationView;
+  /** true when an Idempotency-Key matched an earlier submit: nothing new was created */
+  replayed: boolean;
+}
+
+export interface GenerationsService {
+  submit(userId: string, body: unknown, opts?: { idempotencyKey?: string; source?: string }): Promise<SubmitResult>;
+  get(userId: string, id: string): Promise<GenerationView>;
+  /** the stored output location of a user's succeeded generation (for the download route) */
+  output(userId: string, id: string): Promise<{ videoUrl: string; thumbnailUrl: string | null; contentType: string | null }>;
+  list(userId: string, query: { limit: number; cursor?: string; status?: GenerationStatus; model?: string }): Promise<GenerationList>;
+  cancel(userId: string, id: string): Promise<GenerationView>;
+  credits(userId: string, query: { limit: number; cursor?: string }): Promise<CreditsResponse>;
+  toView(row: GenerationRow): GenerationView;
+}
+
+export interface GenerationsDeps {
+  database: Database;
+  queue: JobQueue;
+  catalog: CatalogService;
+  providers: ProviderRegistry;
+  engine: GenerationEngine;
+  maxInFlight: number;
+}
+
+/** Stable JSON (sorted keys) for request hashing. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+const isUniqueViolation = (err: unknown, constraint: string) =>
+  (err as { code?: string }).code === '23505' && String((err as { constraint?: string; message?: string }).constraint ?? (err as Error).message).includes(constraint);
+
+export function toView(row: GenerationRow): GenerationView {
+  const succeeded = row.status === 'succeeded' && row.outputUrl;
+  return {
+    id: row.id,
+    model: row.modelId,
+    mode: row.mode,
+    prompt: row.prompt,
+    negativePrompt: row.negativePrompt,
+    durationSeconds: row.durationSeconds,
+    resolution: row.resolution,
+    aspectRatio: row.aspectRatio,
+    audio: row.audio,
+    seed: row.seed,
+    references: row.references.map((r) => ({ kind: r.kind, role: r.role, ...(r.url ? { url: r.url } : {}), ...(r.mediaId ? { mediaId: r.mediaId } : {}) })),
+    status: row.status,
+    progress: row.status === 'succeeded' ? 100 : row.progress,
+    price: row.priceCredits,
+    failure: row.failureCode
+      ? { code: row.failureCode, message: failureMessage(row.failureCode, row.refunded ? row.priceCredits : null), refunded: row.refunded }
+      : null,
+    output: succeeded
+      ? { videoUrl: `/api/generations/${row.id}/video`, thumbnailUrl: row.outputThumbnailUrl ? `/api/generations/${row.id}/thumbnail` : null }
+      : null,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+    startedAt: row.startedAt?.toISOString() ?? null,
+    finishedAt: row.finishedAt?.toISOString() ?? null,
+    deadlineAt: row.deadlineAt.toISOString(),
+  };
+}
+
+export function createGenerationsService(deps: GenerationsDeps): GenerationsService {
+  const { database, queue, catalog, providers, maxInFlight } = deps;
+
+  async function replay(userId: string, key: string, hash: string): Promise<SubmitResult | null> {
+    const existing = await findByIdempotencyKey(database, userId, key);
+    if (!existing) return null;
+    if (existing.requestHash !== hash) {
+      throw new AppError('idempotency_key_reused', 'This Idempotency-Key was already used with a different request. Use a new key for a new request.', 409);
+    }
+    return { view: toView(existing), replayed: true };
+  }
+
+  async function submit(userId: string, body: unknown, opts: { idempotencyKey?: string; source?: string } = {}): Promise<SubmitResult> {
+    const key = opts.idempotencyKey;
+    if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key)) {
+      throw new AppError('invalid_request', 'Idempotency-Key must be 1-255 visible ASCII characters.', 400);
+    }
+    const hash = createHash('sha256').update(canonical(body)).digest('hex');
+    if (key) {
+      const earlier = await replay(userId, key, hash);
+      if (earlier) return earlier;
+    }
+    const { model, request, quote } = await catalog.parseRequest(body, { requireAvailable: true });
+    for (const [i, ref] of request.references.entries()) {
+      if (!ref.url) throw invalidRequest([{ field: `references.${i}.mediaId`, message: 'Uploaded reference files are not available yet; pass references by url.' }]);
+      try {
+        await assertPublicHttpUrl(ref.url);
+      } catch (err) {
+        throw invalidRequest([{ field: `references.${i}.url`, message: `The reference URL ${(err as Error).message}.` }]);
+      }
+    }
+    const id = randomUUID();
+    const price = quote.credits;
+    try {
+      const row = await database.transaction(async (tx) => {
+        // one row lock per user serializes their submits: the in-flight count and the balance agree
+        await tx.sql.query('insert into credit_balances (user_id) values ($1) on conflict (user_id) do nothing', [userId]);
+        const [balanceRow] = await tx.sql.query<{ balance: string | number }>('select balance from credit_balances where user_id = $1 for update', [userId]);
+        const balance = Number(balanceRow!.balance);
+        const inFlight = await countInFlight(tx, userId);
+        if (inFlight >= maxInFlight) {
+          throw new AppError('rate_limited', `You have ${inFlight} videos in progress, the most at one time. Wait for one to finish, then try again.`, 429);
+        }
+        if (balance < price) throw insufficient(balance, price);
+        await applyLedgerEntry(tx, {
+          userId,
+          kind: 'hold',
+          amount: -price,
+          heldDelta: price,
+          reason: `Held for a video (${model.name})`,
+          reference: `generation:${id}`,
+          idempotencyKey: `hold:${id}`,
+        });
+        const inserted = await insertGeneration(tx, {
+          id,
+          userId,
+          modelId: model.id,
+          mode: request.mode,
+          prompt: request.prompt,
+          ...(request.negativePrompt ? { negativePrompt: request.negativePrompt } : {}),
+          durationSeconds: request.durationSeconds,
+          resolution: request.resolution,
+          aspectRatio: request.aspectRatio,
+          audio: request.audio,
+          ...(request.seed !== undefined ? { seed: request.seed } : {}),
+          references: request.references,
+          priceCredits: price,
+          ...(key ? { idempotencyKey: key, requestHash: hash } : {}),
+          source: opts.source ?? 'web',
+          deadlineSeconds: model.deadlineSeconds,
+        });
+        await queue.enqueue(generationDispatch, { id }, { tx });
+        await notifyChange(tx, inserted);
+        return inserted;
+      });
+      return { view: toView(row), replayed: false };
+    } catch (err) {
+      if (err instanceof InsufficientCredits) {
+        const [b] = await database.sql.query<{ balance: string | number }>('select balance from credit_balances where user_id = $1', [userId]);
+        throw insufficient(Number(b?.balance ?? 0), price);
+      }
+      if (key && isUniqueViolation(err, 'generations_user_idempotency_idx')) {
+        const earlier = await replay(userId, key, hash);
+        if (earlier) return earlier;
+      }
+      throw err;
+    }
+  }
+
+  function insufficient(balance: number, price: number) {
+    return new AppError('insufficient_credits', `This video costs ${price} credits and your balance is ${balance}.`, 402, { extra: { balance, price } });
+  }
+
+  async function own(userId: string, id: string): Promise<GenerationRow> {
+    const row = /^[0-9a-f-]{36}$/i.test(id) ? await getUserGeneration(database, userId, id) : null;
+    if (!row) throw notFound('That generation');
+    return row;
+  }
+
+  async function cancel(userId: string, id: string): Promise<GenerationView> {
+    const row = await own(userId, id);
+    if (row.status === 'queued') {
+      const settled = await deps.engine.settle(row, ['queued'], { status: 'canceled', code: 'canceled', detail: 'canceled by the user' });
+      if (settled) return toView(settled);
+    } else if (row.status === 'running' && row.provider && row.upstreamId) {
+      const p = providers.get(row.provider as ProviderId);
+      if (p.supportsCancel) {
+        try {
+          await p.cancel(row.upstreamId);
+          const settled = await deps.engine.settle(row, ['running'], { status: 'canceled', code: 'canceled', detail: 'canceled by the user' });
+          if (settled) return toView(settled);
+        } catch {
+          /* started already: fall through to 409 */
+        }
+      }
+    }
+    const now = await own(userId, id);
+    if (now.status === 'canceled') return toView(now);
+    throw new AppError('cannot_cancel', now.status === 'succeeded' || now.status === 'failed' ? 'This generation has already finished.' : 'This generation has already started and can no longer be canceled.', 409);
+  }
+
+  async function credits(userId: string, query: { limit: number; cursor?: string }): Promise<CreditsResponse> {
+    const [b] = await database.sql.query<{ balance: string | number; held: string | number }>('select balance, held from credit_balances where user_id = $1', [userId]);
+    const params: unknown[] = [userId, query.limit + 1];
+    let where = 'user_id = $1';
+    if (query.cursor !== undefined) {
+      if (!/^\d{1,18}$/.test(query.cursor)) throw new AppError('invalid_request', 'cursor is not valid.', 400);
+      params.push(query.cursor);
+      where += ' and id < $3';
+    }
+    const rows = await database.sql.query<{
+      id: string | number;
+      kind: CreditsResponse['history']['items'][number]['kind'];
+      amount: string | number;
+      held_delta: string | number;
+      balance_after: string | number;
+      reason: string;
+      reference: string | null;
+      created_at: string | Date;
+    }>(`select id, kind, amount, held_delta, balance_after, reason, reference, created_at from credit_ledger where ${where} order by id desc limit $2`, params);
+    const items = rows.slice(0, query.limit).map((r) => ({
+      id: String(r.id),
+      kind: r.kind,
+      amount: Number(r.amount),
+      heldChange: Number(r.held_delta),
+      balanceAfter: Number(r.balance_after),
+      reason: r.reason,
+      reference: r.reference,
+      createdAt: new Date(r.created_at).toISOString(),
+    }));
+    return {
+      balance: Number(b?.balance ?? 0),
+      held: Number(b?.held ?? 0),
+      history: { items, nextCursor: rows.length > query.limit ? items.at(-1)!.id : null },
+    };
+  }
+
+  return {
+    submit,
+    get: async (userId, id) => toView(await own(userId, id)),
+    async output(userId, id) {
+      const row = await own(userId, id);
+      if (row.status !== 'succeeded' || !row.outputUrl) throw notFound('That video');
+      return { videoUrl: row.outputUrl, thumbnailUrl: row.outputThumbnailUrl, contentType: row.outputContentType };
+    },
+    async list(userId, query) {
+      const page = await listUserGenerations(database, userId, query);
+      if (!page) throw new AppError('invalid_request', 'cursor is not valid.', 400);
+      return { items: page.items.map(toView), nextCursor: page.nextCursor };
+    },
+    cancel,
+    credits,
+    toView,
+  };
+}
+

@@ -1,0 +1,70 @@
+import { startTestApp, type TestApp } from '../../helpers/app';
+import { TestClient } from '../../helpers/client';
+import { startFakeFal, type FakeFal } from '../../fakes/fal';
+import { startFakeKie, type FakeKie } from '../../fakes/kie';
+import type { GenerationView } from '../../../src/shared/api';
+
+/** The platform with the fake KIE and fal servers configured, and helpers to make signed-in users. */
+export interface GenerationsApp {
+  app: TestApp;
+  kie: FakeKie;
+  fal: FakeFal;
+  /** a verified user with this balance, signed in */
+  user(email: string, credits: number): Promise<TestClient & { userId: string }>;
+  close(): Promise<void>;
+}
+
+let n = 0;
+
+export async function startGenerationsApp(env: Record<string, string> = {}, opts: { role?: 'all' | 'web' } = {}): Promise<GenerationsApp> {
+  const [kie, fal] = await Promise.all([startFakeKie({ stepMs: 100 }), startFakeFal({ stepMs: 100 })]);
+  const app = await startTestApp({
+    role: opts.role ?? 'all',
+    env: {
+      KIE_API_KEY: kie.apiKey,
+      KIE_BASE_URL: kie.url,
+      KIE_UPLOAD_URL: kie.url,
+      KIE_WEBHOOK_HMAC_KEY: kie.hmacKey!,
+      FAL_KEY: fal.apiKey,
+      FAL_QUEUE_URL: fal.url,
+      FAL_JWKS_URL: fal.jwksUrl,
+      PROVIDER_TIMEOUT_MS: '2000',
+      SIGNUP_FREE_CREDITS: '0',
+      ...env,
+    },
+  });
+  return {
+    app,
+    kie,
+    fal,
+    async user(email, credits) {
+      const password = 'a fine password 1';
+      const u = await app.platform.ctx.services.users.create({ email, password, name: 'Gen User', credits });
+      const c = new TestClient(app.url, { ip: `203.0.113.${(n++ % 250) + 1}` });
+      const res = await c.post('/api/auth/sign-in/email', { email, password });
+      if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${res.body}`);
+      return Object.assign(c, { userId: u.id });
+    },
+    async close() {
+      await app.close();
+      await Promise.allSettled([kie.close(), fal.close()]);
+    },
+  };
+}
+
+/** Poll GET /api/generations/:id until it is final. */
+export async function waitFinal(c: TestClient, id: string, timeoutMs = 30_000): Promise<GenerationView> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await c.get(`/api/generations/${id}`);
+    const view = res.json() as GenerationView;
+    if (['succeeded', 'failed', 'canceled', 'blocked'].includes(view.status)) return view;
+    if (Date.now() > until) throw new Error(`generation ${id} still ${view.status} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function balances(c: TestClient): Promise<{ balance: number; held: number }> {
+  const body = (await c.get('/api/credits')).json() as { balance: number; held: number };
+  return { balance: body.balance, held: body.held };
+}
