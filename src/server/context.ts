@@ -79,7 +79,8 @@ export function createServices({ database, queue, mailer, config, providers, log
       pollMaxIntervalSeconds: config.GENERATION_POLL_MAX_INTERVAL_SECONDS,
       unknownOutcomeGraceSeconds: config.GENERATION_UNKNOWN_OUTCOME_GRACE_SECONDS,
       // every route may take the full provider timeout, plus a margin
-      submitStaleSeconds: Math.ceil((config.PROVIDER_TIMEOUT_MS * 3) / 1000) + 30,
+      submitStaleSeconds: Math.ceil((config.PROVIDER_TIMEOUT_MS * 3) / 1000) + 10,
+      pollLeaseSeconds: Math.ceil(config.PROVIDER_TIMEOUT_MS / 1000) + 5,
     },
   });
   return {

@@ -76,6 +76,8 @@ export interface FakeFal {
   requests: FakeFalRequest[];
   /** every webhook delivery attempt, oldest first */
   webhooks: FakeFalWebhook[];
+  /** requests the fake accepted (created), by request id: endpoint and webhook URL */
+  created: ReadonlyMap<string, { endpoint: string; webhookUrl?: string }>;
   /** resolves once at least `count` webhooks were delivered (rejects after `timeoutMs`, default 10 s) */
   waitForWebhooks(count: number, timeoutMs?: number): Promise<FakeFalWebhook[]>;
   /** a new Ed25519 signing key; the JWKS then lists the new key and the previous one */
@@ -460,6 +462,7 @@ export async function startFakeFal(opts: FakeFalOptions = {}): Promise<FakeFal> 
     clearInjections: () => failures.clear(),
     requests,
     webhooks,
+    created: queue,
     waitForWebhooks(count, timeoutMs = 10_000) {
       if (webhooks.length >= count) return Promise.resolve([...webhooks]);
       return new Promise((resolve, reject) => {

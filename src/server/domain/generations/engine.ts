@@ -37,6 +37,8 @@ export interface EngineSettings {
   unknownOutcomeGraceSeconds: number;
   /** a submit running longer than this was interrupted (crash) */
   submitStaleSeconds: number;
+  /** a claimed poll not finished by then (crashed poller) is claimed again */
+  pollLeaseSeconds: number;
 }
 
 export interface EngineDeps {
@@ -385,7 +387,7 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
   }
 
   async function pollDue(): Promise<number> {
-    const due = await claimDuePolls(database, settings.pollConcurrency * 4, 60);
+    const due = await claimDuePolls(database, settings.pollConcurrency * 4, settings.pollLeaseSeconds);
     await mapLimit(due, settings.pollConcurrency, pollOne);
     return due.length;
   }

@@ -1,0 +1,146 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GenerationView } from '../../../src/shared/api';
+import { balances, startGenerationsApp, waitFinal, type GenerationsApp } from './setup';
+
+/** Submit-side guarantees, measured on a web-only process (no workers: tasks stay queued). */
+describe('submitting without workers', () => {
+  let g: GenerationsApp;
+  beforeAll(async () => {
+    g = await startGenerationsApp({ GENERATION_MAX_IN_FLIGHT: '1000' }, { role: 'web' });
+  });
+  afterAll(() => g?.close());
+
+  it('200 concurrent submissions against a balance that covers exactly 20: 20 accepted, the rest 402, nothing lost', async () => {
+    const c = await g.user('burst@example.com', 40); // 20 x 2 credits
+    const body = { model: 'local-preview', prompt: 'burst', duration: 2, resolution: '480p' };
+    const results = await Promise.all(Array.from({ length: 200 }, () => c.post('/api/generations', body)));
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 202)).toHaveLength(20);
+    expect(statuses.filter((s) => s === 402)).toHaveLength(180);
+    expect(await balances(c)).toEqual({ balance: 0, held: 40 });
+    const [sums] = await g.app.db.sql.query<{ amount: string; held: string; holds: string }>(
+      `select sum(amount) as amount, sum(held_delta) as held, count(*) filter (where kind = 'hold') as holds from credit_ledger where user_id = $1`,
+      [c.userId],
+    );
+    expect([Number(sums!.amount), Number(sums!.held), Number(sums!.holds)]).toEqual([0, 40, 20]);
+    const [tasks] = await g.app.db.sql.query<{ n: string }>('select count(*) as n from generations where user_id = $1', [c.userId]);
+    expect(Number(tasks!.n)).toBe(20);
+  });
+
+  it('caps the generations one user has in flight (429)', async () => {
+    const local = await startGenerationsApp({ GENERATION_MAX_IN_FLIGHT: '2' }, { role: 'web' });
+    try {
+      const c = await local.user('cap@example.com', 100);
+      const body = { model: 'local-preview', prompt: 'cap', duration: 2, resolution: '480p' };
+      const statuses = [];
+      for (let i = 0; i < 3; i++) statuses.push((await c.post('/api/generations', body)).status);
+      expect(statuses).toEqual([202, 202, 429]);
+      expect(await balances(c)).toEqual({ balance: 96, held: 4 });
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('cancels a queued generation and returns its credits', async () => {
+    const c = await g.user('cancel@example.com', 10);
+    const v = (await c.post('/api/generations', { model: 'local-preview', prompt: 'never mind', duration: 4, resolution: '480p' })).json() as GenerationView;
+    expect(await balances(c)).toEqual({ balance: 6, held: 4 });
+    const res = await c.post(`/api/generations/${v.id}/cancel`);
+    expect(res.status).toBe(200);
+    expect(res.json()).toMatchObject({ status: 'canceled', failure: { code: 'canceled', refunded: true, message: 'Canceled before it started. Your 4 credits were returned.' } });
+    expect(await balances(c)).toEqual({ balance: 10, held: 0 });
+    // a second cancel changes nothing
+    expect((await c.post(`/api/generations/${v.id}/cancel`)).status).toBe(200);
+    expect(await balances(c)).toEqual({ balance: 10, held: 0 });
+  });
+
+  it('pages through generations and credit history with cursors, and filters by status and model', async () => {
+    const c = await g.user('pages@example.com', 100);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(((await c.post('/api/generations', { model: 'local-preview', prompt: `p${i}`, duration: 2, resolution: '480p' })).json() as GenerationView).id);
+    await c.post(`/api/generations/${ids[0]}/cancel`);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = (await c.get(`/api/generations?limit=2${cursor ? `&cursor=${cursor}` : ''}`)).json() as { items: GenerationView[]; nextCursor: string | null };
+      expect(page.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.items.map((i) => i.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual([...ids].reverse());
+    const canceled = (await c.get('/api/generations?status=canceled')).json() as { items: GenerationView[] };
+    expect(canceled.items.map((i) => i.id)).toEqual([ids[0]]);
+    expect(((await c.get('/api/generations?model=sora-2')).json() as { items: unknown[] }).items).toEqual([]);
+    expect((await c.get('/api/generations?cursor=not-a-cursor')).status).toBe(400);
+
+    const first = (await c.get('/api/credits?limit=3')).json() as { balance: number; held: number; history: { items: { kind: string }[]; nextCursor: string } };
+    expect(first).toMatchObject({ balance: 92, held: 8 });
+    expect(first.history.items.map((i) => i.kind)).toEqual(['release', 'hold', 'hold']);
+    const rest = (await c.get(`/api/credits?limit=10&cursor=${first.history.nextCursor}`)).json() as { history: { items: { kind: string }[]; nextCursor: null } };
+    expect(rest.history.items.map((i) => i.kind)).toEqual(['hold', 'hold', 'hold', 'grant']);
+    expect(rest.history.nextCursor).toBeNull();
+  });
+});
+
+describe('tracking, with workers', () => {
+  let g: GenerationsApp;
+  beforeAll(async () => {
+    g = await startGenerationsApp({ GENERATION_UNKNOWN_OUTCOME_GRACE_SECONDS: '60' });
+  });
+  afterAll(() => g?.close());
+
+  it('streams progress over Server-Sent Events until the video is ready', async () => {
+    const c = await g.user('sse@example.com', 10);
+    const controller = new AbortController();
+    const res = await fetch(`${g.app.url}/api/generations/events`, { headers: { cookie: c.cookieHeader() }, signal: controller.signal });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    const v = (await c.post('/api/generations', { model: 'local-preview', prompt: 'live', duration: 2, resolution: '480p' })).json() as GenerationView;
+    const statuses: string[] = [];
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    const deadline = Date.now() + 20_000;
+    while (!statuses.includes('succeeded') && Date.now() < deadline) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      let end;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const frame = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const data = /^event: generation\n(?:id: .*\n)?data: (.*)$/m.exec(frame);
+        if (data) {
+          const view = JSON.parse(data[1]!) as GenerationView;
+          expect(view.id).toBe(v.id);
+          if (statuses.at(-1) !== view.status) statuses.push(view.status);
+        }
+      }
+    }
+    controller.abort();
+    expect(statuses.at(-1)).toBe('succeeded');
+    expect(statuses).toContain('running');
+  });
+
+  it('ends a generation past its deadline and returns the credits', async () => {
+    const c = await g.user('deadline@example.com', 100);
+    const v = (await c.post('/api/generations', { model: 'kling-3.0', prompt: 'forever [fake:never-finish]', duration: 3, resolution: '720p', audio: false })).json() as GenerationView;
+    for (let i = 0; i < 100 && ((await c.get(`/api/generations/${v.id}`)).json() as GenerationView).status !== 'running'; i++) await new Promise((r) => setTimeout(r, 100));
+    await g.app.db.sql.query(`update generations set deadline_at = now() - interval '1 second' where id = $1`, [v.id]);
+    await g.app.platform.ctx.services.engine.sweep();
+    const done = await waitFinal(c, v.id);
+    expect([done.status, done.failure?.code, done.failure?.refunded]).toEqual(['failed', 'deadline', true]);
+    expect(await balances(c)).toEqual({ balance: 100, held: 0 });
+  });
+
+  it('when the create call times out after KIE accepted, it waits for the callback, adopts the task and does not create another', async () => {
+    const c = await g.user('unknown@example.com', 100);
+    const before = g.kie.tasks.size;
+    const v = (await c.post('/api/generations', { model: 'kling-3.0', prompt: 'lost answer [fake:accept-then-timeout]', duration: 3, resolution: '720p', audio: false })).json() as GenerationView;
+    const done = await waitFinal(c, v.id, 30_000);
+    expect(done.status).toBe('succeeded');
+    expect(g.kie.tasks.size).toBe(before + 1); // exactly one upstream task
+    expect(await balances(c)).toEqual({ balance: 70, held: 0 });
+    const [row] = await g.app.db.sql.query<{ upstream_id: string }>('select upstream_id from generations where id = $1', [v.id]);
+    expect(row!.upstream_id).toMatch(/^job:/);
+  });
+});
