@@ -11,6 +11,7 @@ import { NotFoundPage } from './pages/NotFoundPage';
 import { ResetPasswordPage } from './pages/ResetPasswordPage';
 import { SignInPage } from './pages/SignInPage';
 import { SignUpPage } from './pages/SignUpPage';
+import { StudioPage } from './pages/studio/StudioPage';
 import { VerifyEmailPage } from './pages/VerifyEmailPage';
 
 export interface RouterContext {
@@ -93,6 +94,16 @@ const accountRoute = createRoute({
   component: AccountPage,
 });
 
+const studioRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/studio',
+  beforeLoad: async ({ context, location }) => {
+    if (await context.queryClient.ensureQueryData(meQuery)) return;
+    throw redirect({ to: '/sign-in', search: { next: location.pathname }, replace: true });
+  },
+  component: StudioPage,
+});
+
 const devMailboxRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/dev/mailbox',
@@ -126,6 +137,7 @@ export const routeTree = rootRoute.addChildren([
   resetPasswordRoute,
   verifyEmailRoute,
   accountRoute,
+  studioRoute,
   devMailboxRoute,
   privacyRoute,
   termsRoute,

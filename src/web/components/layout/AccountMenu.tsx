@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import type { Me } from '../../../shared/api/account';
 import { useSignOut } from '../../lib/auth';
 import { cn } from '../../lib/cn';
-import { ChevronDownIcon, LogOutIcon, UserIcon } from '../icons';
+import { ChevronDownIcon, LogOutIcon, SparklesIcon, UserIcon } from '../icons';
 import { Avatar, Spinner } from '../ui';
 
 const item =
@@ -91,6 +91,12 @@ export function AccountMenu({ me }: { me: Me }) {
           <p className="truncate text-xs text-zinc-500 dark:text-zinc-400">{me.email}</p>
         </div>
         <ul className="pt-1.5">
+          <li>
+            <Link to="/studio" className={item} onClick={() => close(false)}>
+              <SparklesIcon className="size-4" />
+              {t('nav.studio')}
+            </Link>
+          </li>
           <li>
             <Link to="/account" className={item} onClick={() => close(false)}>
               <UserIcon className="size-4" />

@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { useMe, useSignOut } from '../../lib/auth';
 import { cn } from '../../lib/cn';
 import { focusableWithin } from '../../lib/focus';
-import { CloseIcon, LogOutIcon, MenuIcon, UserIcon } from '../icons';
+import { CloseIcon, LogOutIcon, MenuIcon, SparklesIcon, UserIcon } from '../icons';
 import { Avatar, buttonClasses } from '../ui';
 import { AccountMenu } from './AccountMenu';
 import { Logo } from './Logo';
@@ -78,6 +78,11 @@ export function Header() {
           <Link to="/" className={navLink} activeOptions={{ exact: true, includeHash: false }} activeProps={{ className: activeNavLink }}>
             {t('nav.home')}
           </Link>
+          {user && (
+            <Link to="/studio" className={navLink} activeProps={{ className: activeNavLink }}>
+              {t('nav.studio')}
+            </Link>
+          )}
           <Link to="/" hash="models" className={navLink}>
             {t('nav.models')}
           </Link>
@@ -167,6 +172,12 @@ export function Header() {
               </div>
             </div>
             <ul className="space-y-1">
+              <li>
+                <Link to="/studio" className={cn(mobileLink, 'flex items-center gap-3')} onClick={() => closeMenu(false)}>
+                  <SparklesIcon className="size-5" />
+                  {t('nav.studio')}
+                </Link>
+              </li>
               <li>
                 <Link to="/account" className={cn(mobileLink, 'flex items-center gap-3')} onClick={() => closeMenu(false)}>
                   <UserIcon className="size-5" />

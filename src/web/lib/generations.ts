@@ -1,0 +1,205 @@
+import { infiniteQueryOptions, useQueryClient, type InfiniteData, type QueryClient } from '@tanstack/react-query';
+import { useEffect, useRef, useState } from 'react';
+import type { FieldIssue } from '../../shared/catalog/request-schema';
+import type { GenerationInput } from '../../shared/catalog/request-schema';
+import { isFinalStatus, type GenerationList, type GenerationStatus, type GenerationView } from '../../shared/api/generations';
+import { ApiError, apiFetch } from './api';
+import { creditsQuery } from './credits';
+
+export type { GenerationList, GenerationStatus, GenerationView };
+export { isFinalStatus };
+
+const PAGE_SIZE = 12;
+
+export const generationsKey = ['generations'] as const;
+export const generationListKey = ['generations', 'list'] as const;
+
+/** The user's generations, newest first, a page at a time ("Load more" follows `nextCursor`). */
+export const generationListQuery = infiniteQueryOptions({
+  queryKey: generationListKey,
+  queryFn: ({ pageParam, signal }) => {
+    const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    if (pageParam) params.set('cursor', pageParam);
+    return apiFetch<GenerationList>(`/api/generations?${params}`, { signal });
+  },
+  initialPageParam: null as string | null,
+  getNextPageParam: (last) => last.nextCursor ?? undefined,
+  staleTime: 10_000,
+});
+
+/** Still on its way: queued, being submitted, rendering or finishing. */
+export const isActive = (g: Pick<GenerationView, 'status'>) => !isFinalStatus(g.status);
+
+/**
+ * A failed generation request with what the server said in detail: the bad fields of a 400, or
+ * the balance and price of a 402. Still an ApiError, so `errorText` works on it.
+ */
+export class GenerationRequestError extends ApiError {
+  constructor(
+    code: string,
+    message: string,
+    status: number,
+    retryAfter: number | undefined,
+    readonly fields: FieldIssue[],
+    readonly balance?: number,
+    readonly price?: number,
+  ) {
+    super(code, message, status, retryAfter);
+  }
+}
+
+/**
+ * A fresh idempotency key. `crypto.randomUUID` exists only in secure contexts (https or
+ * localhost); a self-hosted server reached over plain http on a LAN address still gets a v4 UUID.
+ */
+export function newIdempotencyKey(): string {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6]! & 0x0f) | 0x40;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const hex = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * POST /api/generations. `apiFetch` keeps only the code and message of an error; this keeps the
+ * rest of the body too (per-field messages, balance and price), as a GenerationRequestError.
+ */
+export async function createGeneration(input: GenerationInput, idempotencyKey: string): Promise<GenerationView> {
+  let res: Response;
+  try {
+    res = await fetch('/api/generations', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { accept: 'application/json', 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
+      body: JSON.stringify(input),
+    });
+  } catch {
+    throw new ApiError('network_error', 'Could not reach the server.', 0);
+  }
+  const text = await res.text();
+  let data: unknown;
+  try {
+    data = text ? JSON.parse(text) : undefined;
+  } catch {
+    data = undefined;
+  }
+  if (res.ok) {
+    if (!data || typeof data !== 'object') throw new ApiError('invalid_response', 'The server sent a response that is not JSON.', res.status);
+    return data as GenerationView;
+  }
+  const header = res.headers.get('retry-after');
+  const retryAfter = header && Number.isFinite(Number(header)) ? Number(header) : undefined;
+  const error = (data as { error?: Record<string, unknown> } | undefined)?.error;
+  if (!error || typeof error.code !== 'string') {
+    throw new GenerationRequestError(`http_${res.status}`, res.statusText || `Request failed with status ${res.status}.`, res.status, retryAfter, []);
+  }
+  const fields = Array.isArray(error.fields)
+    ? (error.fields as unknown[]).filter((f): f is FieldIssue => !!f && typeof (f as FieldIssue).field === 'string' && typeof (f as FieldIssue).message === 'string')
+    : [];
+  const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+  throw new GenerationRequestError(
+    error.code,
+    typeof error.message === 'string' ? error.message : '',
+    res.status,
+    retryAfter,
+    fields,
+    num(error.balance),
+    num(error.price),
+  );
+}
+
+/** POST /api/generations/:id/cancel (409 when it has started already). */
+export function cancelGeneration(id: string): Promise<GenerationView> {
+  return apiFetch<GenerationView>(`/api/generations/${encodeURIComponent(id)}/cancel`, { method: 'POST', body: {} });
+}
+
+/**
+ * Put a newer state of a generation into the caches: replaced where the list has it, added at
+ * the top when it is new. Answers (the POST's and the event stream's) can arrive out of order, so
+ * an older state never replaces a newer one. Returns the state it replaced, if any.
+ */
+export function applyGeneration(queryClient: QueryClient, next: GenerationView): GenerationView | undefined {
+  let previous: GenerationView | undefined;
+  queryClient.setQueryData<InfiniteData<GenerationList, string | null>>(generationListKey, (data) => {
+    if (!data) return data;
+    for (const page of data.pages) {
+      const found = page.items.find((g) => g.id === next.id);
+      if (found) {
+        previous = found;
+        if (found.updatedAt > next.updatedAt) return data;
+        return { ...data, pages: data.pages.map((p) => (p === page ? { ...p, items: p.items.map((g) => (g.id === next.id ? next : g)) } : p)) };
+      }
+    }
+    // new to this list: it belongs on the first page unless it is older than everything loaded
+    const [first, ...rest] = data.pages;
+    if (!first) return data;
+    const loaded = data.pages.flatMap((p) => p.items);
+    const oldest = loaded.at(-1);
+    const hasMore = data.pages.at(-1)?.nextCursor != null;
+    if (hasMore && oldest && next.createdAt < oldest.createdAt) return data;
+    const items = [...first.items, next].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+    return { ...data, pages: [{ ...first, items }, ...rest] };
+  });
+  // a page that shows this one generation (none yet) keeps it under its own key
+  const oneKey = [...generationsKey, 'one', next.id];
+  if (queryClient.getQueryData(oneKey)) {
+    queryClient.setQueryData<GenerationView>(oneKey, (old) => (old && old.updatedAt > next.updatedAt ? old : next));
+  }
+  return previous;
+}
+
+/**
+ * Follow the user's generations live (GET /api/generations/events, Server-Sent Events) and keep
+ * the caches current. EventSource reconnects by itself; whatever changed while it was away is
+ * fetched again when it is back. `onChange` hears every update with the state it replaced.
+ * Returns whether the stream is connected, so callers can poll while it is not.
+ */
+export function useGenerationEvents(onChange?: (next: GenerationView, previous: GenerationView | undefined) => void): boolean {
+  const queryClient = useQueryClient();
+  const [connected, setConnected] = useState(false);
+  const onChangeRef = useRef(onChange);
+  onChangeRef.current = onChange;
+
+  useEffect(() => {
+    if (typeof EventSource === 'undefined') return;
+    const source = new EventSource('/api/generations/events');
+    let lostContact = false;
+    const onOpen = () => {
+      setConnected(true);
+      if (lostContact) {
+        lostContact = false;
+        void queryClient.invalidateQueries({ queryKey: generationsKey });
+        void queryClient.invalidateQueries({ queryKey: creditsQuery.queryKey });
+      }
+    };
+    const onError = () => {
+      setConnected(false);
+      lostContact = true;
+    };
+    const onGeneration = (event: MessageEvent<string>) => {
+      let next: GenerationView;
+      try {
+        next = JSON.parse(event.data) as GenerationView;
+      } catch {
+        return;
+      }
+      if (!next || typeof next.id !== 'string') return;
+      const previous = applyGeneration(queryClient, next);
+      // credits move when a generation is held, charged or refunded
+      if (!previous || previous.status !== next.status) void queryClient.invalidateQueries({ queryKey: creditsQuery.queryKey });
+      onChangeRef.current?.(next, previous);
+    };
+    source.addEventListener('open', onOpen);
+    source.addEventListener('error', onError);
+    source.addEventListener('generation', onGeneration as EventListener);
+    return () => {
+      source.removeEventListener('open', onOpen);
+      source.removeEventListener('error', onError);
+      source.removeEventListener('generation', onGeneration as EventListener);
+      source.close();
+    };
+  }, [queryClient]);
+
+  return connected;
+}

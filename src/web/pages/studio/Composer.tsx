@@ -1,0 +1,498 @@
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useId, useRef, useState, type FormEvent, type Ref } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { Me } from '../../../shared/api/account';
+import type { GenerationInput } from '../../../shared/catalog/request-schema';
+import { SparklesIcon } from '../../components/icons';
+import { Alert, Button, Checkbox, Select, useToast } from '../../components/ui';
+import { ApiError } from '../../lib/api';
+import { meQuery } from '../../lib/auth';
+import { cn } from '../../lib/cn';
+import { creditsQuery } from '../../lib/credits';
+import { applyGeneration, createGeneration, GenerationRequestError, newIdempotencyKey } from '../../lib/generations';
+import { effectiveAudio, modelsQuery, priceOf, type ModelView } from '../../lib/models';
+import { ModelPicker } from './ModelPicker';
+import { studioErrorText, VerifyNotice } from './shared';
+
+/** The fields of the form, in the order the eye meets them (the first one with an error gets the focus). */
+const fieldOrder = ['prompt', 'negativePrompt', 'duration', 'resolution', 'aspectRatio', 'audio'] as const;
+type FieldName = (typeof fieldOrder)[number];
+type FieldErrors = Partial<Record<FieldName, string>>;
+const isFieldName = (f: string): f is FieldName => (fieldOrder as readonly string[]).includes(f);
+
+interface Options {
+  duration: number;
+  resolution: string;
+  aspectRatio: string;
+  audio: boolean;
+}
+
+const defaultsOf = (m: ModelView): Options => ({
+  duration: m.defaultDuration,
+  resolution: m.defaultResolution,
+  aspectRatio: m.defaultAspectRatio,
+  audio: m.defaultAudio,
+});
+
+interface FormError {
+  message: string;
+  detail?: string;
+  code: string;
+}
+
+const textareaClasses = (error: unknown) =>
+  cn(
+    'block w-full resize-y rounded-lg border bg-white px-3 py-2 text-sm leading-relaxed text-zinc-900 shadow-sm transition-colors placeholder:text-zinc-400',
+    'focus:outline-2 focus:outline-offset-0 disabled:cursor-not-allowed disabled:opacity-60',
+    'dark:bg-zinc-900 dark:text-zinc-100 dark:placeholder:text-zinc-500',
+    error ? 'border-red-500 focus:outline-red-500 dark:border-red-400' : 'border-zinc-300 focus:border-brand-500 focus:outline-brand-500/40 dark:border-zinc-700',
+  );
+
+/** Which way a frame of this ratio faces. */
+function orientationKey(ratio: string): 'landscape' | 'portrait' | 'square' {
+  const [w, h] = ratio.split(':').map(Number);
+  if (!w || !h || w === h) return 'square';
+  return w > h ? 'landscape' : 'portrait';
+}
+
+export interface ComposerProps {
+  me: Me;
+  models: ModelView[];
+  /** spendable credits, when known */
+  balance: number | undefined;
+}
+
+/** The form that starts a text-to-video generation with the chosen model's options. */
+export function Composer({ me, models, balance }: ComposerProps) {
+  const { t, i18n } = useTranslation();
+  const { toast } = useToast();
+  const queryClient = useQueryClient();
+  const formId = useId();
+  const ids = {
+    prompt: `${formId}-prompt`,
+    counter: `${formId}-prompt-count`,
+    promptError: `${formId}-prompt-error`,
+    negative: `${formId}-negative`,
+    negativeHint: `${formId}-negative-hint`,
+    negativeError: `${formId}-negative-error`,
+    price: `${formId}-price`,
+    blocked: `${formId}-blocked`,
+  };
+
+  const firstAvailable = models.find((m) => m.available);
+  const [modelId, setModelId] = useState<string | undefined>(firstAvailable?.id);
+  const model = models.find((m) => m.id === modelId) ?? firstAvailable;
+  const [options, setOptions] = useState<Options | null>(model ? defaultsOf(model) : null);
+  const [prompt, setPrompt] = useState('');
+  const [negativePrompt, setNegativePrompt] = useState('');
+  const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
+  const [formError, setFormError] = useState<FormError | null>(null);
+  const [verifyNeeded, setVerifyNeeded] = useState(false);
+
+  const refs = {
+    prompt: useRef<HTMLTextAreaElement>(null),
+    negativePrompt: useRef<HTMLTextAreaElement>(null),
+    duration: useRef<HTMLSelectElement>(null),
+    resolution: useRef<HTMLSelectElement>(null),
+    aspectRatio: useRef<HTMLInputElement>(null),
+    audio: useRef<HTMLInputElement>(null),
+  } satisfies Record<FieldName, unknown>;
+  const formErrorRef = useRef<HTMLDivElement>(null);
+  // where the focus goes once an error is on screen (a field, or the message by the button)
+  const [focusRequest, setFocusRequest] = useState<{ target: FieldName | 'form'; n: number } | null>(null);
+  const requestFocus = (target: FieldName | 'form') => setFocusRequest((r) => ({ target, n: (r?.n ?? 0) + 1 }));
+
+  // the models arrive after the first render, or the chosen one left the list: start from its defaults
+  useEffect(() => {
+    if (!modelId && firstAvailable) setModelId(firstAvailable.id);
+  }, [modelId, firstAvailable]);
+  useEffect(() => {
+    if (!focusRequest) return;
+    const el = focusRequest.target === 'form' ? formErrorRef.current : refs[focusRequest.target].current;
+    el?.focus();
+    // refs are stable; only a new request moves the focus
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [focusRequest]);
+
+  const chooseModel = (id: string) => {
+    const next = models.find((m) => m.id === id);
+    setModelId(id);
+    // another model: start from its defaults (the prompts stay)
+    if (next) setOptions(defaultsOf(next));
+    setFieldErrors({});
+    setFormError(null);
+  };
+
+  // the choices, each one checked against the model (a refetched list may allow other values)
+  const opts: Options | null = model
+    ? {
+        duration: options && model.durations.includes(options.duration) ? options.duration : model.defaultDuration,
+        resolution: options && model.resolutions.includes(options.resolution) ? options.resolution : model.defaultResolution,
+        aspectRatio: options && model.aspectRatios.includes(options.aspectRatio) ? options.aspectRatio : model.defaultAspectRatio,
+        audio: options ? options.audio : model.defaultAudio,
+      }
+    : null;
+  const audio = model && opts ? effectiveAudio(model, opts.audio) : false;
+  const price = model && opts ? priceOf(model, { durationSeconds: opts.duration, resolution: opts.resolution, audio }) : null;
+  const promptLength = prompt.trim().length;
+  const promptMax = model?.promptMaxLength ?? 0;
+  const tooLong = !!model && promptLength > promptMax;
+  const short = balance !== undefined && price !== null && price > balance;
+  const unavailable = !!model && !model.available;
+
+  /**
+   * The request being sent, or the last one whose answer never came (network failure, 5xx). Each
+   * press gets a fresh Idempotency-Key, except a press that repeats such an unanswered request
+   * unchanged: it reuses the key, so if the first one did arrive, the server answers with that
+   * generation instead of starting a second one.
+   */
+  const attempt = useRef<{ key: string; body: string; inFlight: boolean; unanswered: boolean } | null>(null);
+
+  const submit = useMutation({
+    mutationFn: ({ input, key }: { input: GenerationInput; key: string }) => createGeneration(input, key),
+    onSuccess: (generation) => {
+      attempt.current = null;
+      applyGeneration(queryClient, generation);
+      void queryClient.invalidateQueries({ queryKey: creditsQuery.queryKey });
+      setFieldErrors({});
+      setFormError(null);
+      setVerifyNeeded(false);
+      toast({ title: t('studio.started'), description: t('studio.startedBody'), tone: 'success' });
+    },
+    onError: (err) => {
+      const status = err instanceof ApiError ? err.status : 0;
+      if (attempt.current) attempt.current = { ...attempt.current, inFlight: false, unanswered: status === 0 || status >= 500 };
+      const code = err instanceof ApiError ? err.code : 'unexpected';
+      if (code === 'email_not_verified') {
+        void queryClient.invalidateQueries({ queryKey: meQuery.queryKey });
+        setVerifyNeeded(true);
+        setFormError(null);
+        requestFocus('form');
+        return;
+      }
+      if (code === 'insufficient_credits') void queryClient.invalidateQueries({ queryKey: creditsQuery.queryKey });
+      if (code === 'model_unavailable' || code === 'model_retired') void queryClient.invalidateQueries({ queryKey: modelsQuery.queryKey });
+
+      const found: FieldErrors = {};
+      const others: string[] = [];
+      if (err instanceof GenerationRequestError) {
+        for (const issue of err.fields) {
+          const field = issue.field;
+          if (isFieldName(field) && fieldShown(field)) found[field] ??= issue.message;
+          else others.push(issue.message);
+        }
+      }
+      setFieldErrors(found);
+      const firstField = fieldOrder.find((f) => found[f]);
+      let detail: string | undefined;
+      if (err instanceof GenerationRequestError && code === 'insufficient_credits' && err.price !== undefined && err.balance !== undefined) {
+        detail = t('studio.errors.insufficientDetail', { price: err.price, balance: err.balance });
+      } else if (others.length) detail = others.join(' ');
+      const message = firstField && !others.length ? t('studio.errors.fixFields') : studioErrorText(err, t, i18n.language);
+      setFormError({ code, message, detail });
+      requestFocus(firstField ?? 'form');
+    },
+  });
+
+  /** whether a field is on screen for this model (the server may name one we do not show) */
+  function fieldShown(field: FieldName): boolean {
+    if (field === 'negativePrompt') return !!model?.negativePrompt;
+    if (field === 'audio') return model?.audio === 'optional';
+    return true;
+  }
+
+  const onSubmit = (e: FormEvent) => {
+    e.preventDefault();
+    // a second Enter or click in the same moment, before React has re-rendered the button as busy
+    if (!model || !opts || attempt.current?.inFlight) return;
+    const found: FieldErrors = {};
+    if (!promptLength) found.prompt = t('studio.fields.promptRequired');
+    else if (tooLong) found.prompt = t('studio.fields.promptTooLong', { model: model.name, max: promptMax, count: promptLength });
+    setFieldErrors(found);
+    setFormError(null);
+    setVerifyNeeded(false);
+    if (found.prompt) {
+      requestFocus('prompt');
+      return;
+    }
+    const input: GenerationInput = {
+      model: model.id,
+      mode: 'text-to-video',
+      prompt: prompt.trim(),
+      duration: opts.duration,
+      resolution: opts.resolution,
+      aspectRatio: opts.aspectRatio,
+      ...(model.audio === 'optional' ? { audio: opts.audio } : {}),
+      ...(model.negativePrompt && negativePrompt.trim() ? { negativePrompt: negativePrompt.trim() } : {}),
+    };
+    const body = JSON.stringify(input);
+    const previous = attempt.current;
+    const key = previous?.unanswered && previous.body === body ? previous.key : newIdempotencyKey();
+    attempt.current = { key, body, inFlight: true, unanswered: false };
+    submit.mutate({ input, key });
+  };
+
+  const setOption = <K extends keyof Options>(key: K, value: Options[K]) => {
+    if (!opts) return;
+    setOptions({ ...opts, [key]: value });
+    setFieldErrors((f) => (f[key as FieldName] ? { ...f, [key]: undefined } : f));
+  };
+
+  if (!model || !opts) {
+    return <Alert tone="warning">{t('studio.composer.noModels')}</Alert>;
+  }
+
+  const blockedReason = unavailable
+    ? t('studio.modelUnavailable', { model: model.name })
+    : short
+      ? t('studio.price.notEnough', { price, balance })
+      : undefined;
+
+  return (
+    <form onSubmit={onSubmit} noValidate className="space-y-6" data-testid="composer">
+      <ModelPicker models={models} value={model.id} onChange={chooseModel} />
+
+      <div className="flex flex-col gap-1.5">
+        <div className="flex items-baseline justify-between gap-3">
+          <label htmlFor={ids.prompt} className="text-sm font-medium text-zinc-800 dark:text-zinc-200">
+            {t('studio.fields.prompt')}
+            <span className="ms-0.5 text-red-600 dark:text-red-400" aria-hidden="true">
+              *
+            </span>
+          </label>
+          <p
+            id={ids.counter}
+            data-testid="prompt-counter"
+            className={cn('text-xs tabular-nums', tooLong ? 'font-semibold text-red-600 dark:text-red-400' : 'text-zinc-500 dark:text-zinc-400')}
+          >
+            <span aria-hidden="true">{t('studio.fields.promptCount', { count: promptLength, max: promptMax })}</span>
+            <span className="sr-only">{t('studio.fields.promptCountLabel', { count: promptLength, max: promptMax })}</span>
+          </p>
+        </div>
+        <textarea
+          ref={refs.prompt}
+          id={ids.prompt}
+          name="prompt"
+          rows={5}
+          required
+          value={prompt}
+          onChange={(e) => {
+            setPrompt(e.target.value);
+            if (fieldErrors.prompt) setFieldErrors((f) => ({ ...f, prompt: undefined }));
+          }}
+          onKeyDown={(e) => {
+            // Ctrl+Enter / Cmd+Enter generates from the prompt, as in most editors
+            if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+              e.preventDefault();
+              e.currentTarget.form?.requestSubmit();
+            }
+          }}
+          placeholder={t('studio.fields.promptPlaceholder')}
+          aria-invalid={fieldErrors.prompt || tooLong ? true : undefined}
+          aria-describedby={[fieldErrors.prompt && ids.promptError, ids.counter].filter(Boolean).join(' ')}
+          className={textareaClasses(fieldErrors.prompt || tooLong)}
+        />
+        {fieldErrors.prompt && (
+          <p id={ids.promptError} className="text-xs font-medium text-red-600 dark:text-red-400">
+            {fieldErrors.prompt}
+          </p>
+        )}
+      </div>
+
+      {model.negativePrompt && (
+        <div className="flex flex-col gap-1.5">
+          <label htmlFor={ids.negative} className="text-sm font-medium text-zinc-800 dark:text-zinc-200">
+            {t('studio.fields.negativePrompt')}
+          </label>
+          <textarea
+            ref={refs.negativePrompt}
+            id={ids.negative}
+            name="negativePrompt"
+            rows={2}
+            maxLength={1000}
+            value={negativePrompt}
+            onChange={(e) => setNegativePrompt(e.target.value)}
+            aria-invalid={fieldErrors.negativePrompt ? true : undefined}
+            aria-describedby={[fieldErrors.negativePrompt && ids.negativeError, ids.negativeHint].filter(Boolean).join(' ')}
+            className={textareaClasses(fieldErrors.negativePrompt)}
+          />
+          <p id={ids.negativeHint} className="text-xs text-zinc-500 dark:text-zinc-400">
+            {t('studio.fields.negativePromptHint')}
+          </p>
+          {fieldErrors.negativePrompt && (
+            <p id={ids.negativeError} className="text-xs font-medium text-red-600 dark:text-red-400">
+              {fieldErrors.negativePrompt}
+            </p>
+          )}
+        </div>
+      )}
+
+      <div className="grid grid-cols-2 gap-4">
+        <Select
+          ref={refs.duration}
+          label={t('studio.fields.duration')}
+          name="duration"
+          value={String(opts.duration)}
+          onChange={(e) => setOption('duration', Number(e.target.value))}
+          error={fieldErrors.duration}
+        >
+          {model.durations.map((d) => (
+            <option key={d} value={String(d)}>
+              {t('studio.fields.seconds', { count: d })}
+            </option>
+          ))}
+        </Select>
+        <Select
+          ref={refs.resolution}
+          label={t('studio.fields.resolution')}
+          name="resolution"
+          value={opts.resolution}
+          onChange={(e) => setOption('resolution', e.target.value)}
+          error={fieldErrors.resolution}
+        >
+          {model.resolutions.map((r) => (
+            <option key={r} value={r}>
+              {r}
+            </option>
+          ))}
+        </Select>
+      </div>
+
+      <AspectRatioPicker
+        ratios={model.aspectRatios}
+        value={opts.aspectRatio}
+        onChange={(r) => setOption('aspectRatio', r)}
+        error={fieldErrors.aspectRatio}
+        checkedRef={refs.aspectRatio}
+      />
+
+      {model.audio === 'optional' ? (
+        <Checkbox
+          ref={refs.audio}
+          label={t('studio.fields.audio')}
+          name="audio"
+          checked={opts.audio}
+          onChange={(e) => setOption('audio', e.target.checked)}
+          error={fieldErrors.audio}
+        />
+      ) : (
+        <p className="text-sm text-zinc-600 dark:text-zinc-400" data-testid="audio-note">
+          {model.audio === 'always' ? t('studio.fields.audioAlways') : t('studio.fields.audioNever')}
+        </p>
+      )}
+
+      <div className="space-y-3 border-t border-zinc-200 pt-5 dark:border-zinc-800">
+        {(verifyNeeded || !me.emailVerified) && (
+          <div ref={verifyNeeded ? formErrorRef : undefined} tabIndex={-1} className="outline-none">
+            <VerifyNotice me={me} tone={verifyNeeded ? 'error' : 'warning'} />
+          </div>
+        )}
+        {formError && (
+          <div ref={formErrorRef} tabIndex={-1} className="outline-none">
+            <Alert tone="error" data-testid="composer-error">
+              <p>{formError.message}</p>
+              {formError.detail && <p className="mt-1">{formError.detail}</p>}
+            </Alert>
+          </div>
+        )}
+        <div className="flex flex-col gap-3 sm:flex-row sm:items-center sm:justify-between">
+          <div role="status" className="min-w-0 text-sm">
+            <p id={ids.price} className="font-medium text-zinc-900 dark:text-white" data-testid="price" data-credits={price ?? undefined}>
+              {price === null ? t('studio.price.unknown') : t('studio.price.cost', { count: price })}
+            </p>
+            {blockedReason && (
+              <p id={ids.blocked} className="mt-1 text-red-700 dark:text-red-300" data-testid="submit-blocked">
+                {blockedReason}
+                {short && !unavailable && <span className="block text-xs text-zinc-600 dark:text-zinc-400">{t('studio.price.notEnoughHint')}</span>}
+              </p>
+            )}
+          </div>
+          <Button
+            type="submit"
+            size="lg"
+            className="shrink-0"
+            loading={submit.isPending}
+            loadingText={t('studio.submitting')}
+            disabled={!!blockedReason}
+            aria-describedby={blockedReason ? ids.blocked : ids.price}
+          >
+            <SparklesIcon className="size-5" />
+            {t('studio.submit')}
+          </Button>
+        </div>
+      </div>
+    </form>
+  );
+}
+
+/** The frame's shape, drawn: a small outline box in the ratio's proportions. */
+function RatioShape({ ratio }: { ratio: string }) {
+  const [w = 1, h = 1] = ratio.split(':').map(Number);
+  const scale = 16 / Math.max(w, h);
+  return (
+    <span className="flex size-5 items-center justify-center" aria-hidden="true">
+      <span className="rounded-[3px] border-[1.5px] border-current" style={{ width: `${Math.max(6, w * scale)}px`, height: `${Math.max(6, h * scale)}px` }} />
+    </span>
+  );
+}
+
+/** Aspect ratios as a row of radio chips, each showing the frame's shape. */
+function AspectRatioPicker({
+  ratios,
+  value,
+  onChange,
+  error,
+  checkedRef,
+}: {
+  ratios: string[];
+  value: string;
+  onChange: (ratio: string) => void;
+  error?: string;
+  checkedRef: Ref<HTMLInputElement>;
+}) {
+  const { t } = useTranslation();
+  const name = useId();
+  const errorId = `${name}-error`;
+  return (
+    <fieldset aria-describedby={error ? errorId : undefined} data-testid="aspect-ratio">
+      <legend className="mb-1.5 text-sm font-medium text-zinc-800 dark:text-zinc-200">{t('studio.fields.aspectRatio')}</legend>
+      <div className="flex flex-wrap gap-2">
+        {ratios.map((r) => {
+          const checked = r === value;
+          return (
+            <label
+              key={r}
+              className={cn(
+                'inline-flex h-10 cursor-pointer items-center gap-2 rounded-lg border px-3 text-sm font-medium tabular-nums transition-colors',
+                'has-[input:focus-visible]:outline-2 has-[input:focus-visible]:outline-offset-2 has-[input:focus-visible]:outline-brand-500',
+                checked
+                  ? 'border-brand-500 bg-brand-50 text-brand-800 ring-1 ring-brand-500 dark:border-brand-400 dark:bg-brand-950/50 dark:text-brand-100 dark:ring-brand-400'
+                  : 'border-zinc-300 bg-white text-zinc-700 hover:bg-zinc-50 dark:border-zinc-700 dark:bg-zinc-900 dark:text-zinc-300 dark:hover:bg-zinc-800',
+                error && !checked && 'border-red-500 dark:border-red-400',
+              )}
+            >
+              <input
+                ref={checked ? checkedRef : undefined}
+                type="radio"
+                name={name}
+                value={r}
+                checked={checked}
+                onChange={() => onChange(r)}
+                aria-invalid={error ? true : undefined}
+                className="sr-only"
+              />
+              <RatioShape ratio={r} />
+              <span>{r}</span>
+              <span className="sr-only">{t(`studio.fields.orientation.${orientationKey(r)}`)}</span>
+            </label>
+          );
+        })}
+      </div>
+      {error && (
+        <p id={errorId} className="mt-1.5 text-xs font-medium text-red-600 dark:text-red-400">
+          {error}
+        </p>
+      )}
+    </fieldset>
+  );
+}
