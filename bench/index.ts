@@ -6,10 +6,13 @@ import pino from 'pino';
 import { parseConfig } from '../src/server/config';
 import { openDatabase } from '../src/server/db/client';
 import { startPlatform } from '../src/server/runtime';
+import { generationsBench } from './generations';
 
 /**
- * `npm run bench`: figures for the platform's hot paths on this machine.
- * Uses the embedded database (in memory) unless DATABASE_URL is set.
+ * `npm run bench`: figures for the platform's hot paths on this machine; `npm run bench -- NAME...`
+ * runs only the named benchmarks (platform, generations).
+ * `platform` uses the embedded database (in memory) unless DATABASE_URL is set; see
+ * generations.ts for how that one picks its databases.
  */
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 4000);
 
@@ -24,7 +27,7 @@ async function httpLoad(url: string, connections: number) {
   return { ...r, rps: Math.round(r.requests / (DURATION_MS / 1000)) };
 }
 
-async function main() {
+async function platformBench() {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'savesora-bench-'));
   const url = process.env.DATABASE_URL;
   const database = await openDatabase(url ? { url } : {});
@@ -64,6 +67,19 @@ async function main() {
   await platform.stop({ graceful: false });
   await database.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
+}
+
+const benchmarks: Record<string, () => Promise<void>> = { platform: platformBench, generations: generationsBench };
+
+async function main() {
+  const names = process.argv.slice(2);
+  const unknown = names.filter((n) => !(n in benchmarks));
+  if (unknown.length) throw new Error(`unknown benchmark ${unknown.join(', ')}; choose from ${Object.keys(benchmarks).join(', ')}`);
+  const selected = names.length ? names : Object.keys(benchmarks);
+  for (const [i, name] of selected.entries()) {
+    if (i > 0) console.log('');
+    await benchmarks[name]!();
+  }
 }
 
 main().then(
