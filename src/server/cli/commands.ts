@@ -119,7 +119,7 @@ export const commands: Command[] = [
   },
   {
     name: 'credits:grant',
-    summary: "Add credits to a user's balance (a ledger row with the reason; use a negative --amount to take some back).",
+    summary: "Add credits to a user's balance (a ledger row with the reason; --amount=-N takes some back).",
     usage: 'credits:grant --email E --amount N --reason TEXT',
     options: { email: { type: 'string' }, amount: { type: 'string' }, reason: { type: 'string' } },
     async run({ database }, v) {
