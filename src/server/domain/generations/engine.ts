@@ -365,7 +365,9 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
     return { status: 200, message: 'ok' };
   }
 
-  const nextPollSeconds = (pollCount: number) => Math.min(settings.pollMaxIntervalSeconds, Math.round(2 * 1.5 ** Math.min(pollCount, 20)));
+  // back-off from 2 s, capped at three quarters of the max interval: the rest is slack for queueing
+  // behind other polls, so every task is still checked within the max interval under load
+  const nextPollSeconds = (pollCount: number) => Math.min(settings.pollMaxIntervalSeconds * 0.75, 2 * 1.5 ** Math.min(pollCount, 20));
 
   async function pollOne(task: GenerationRow): Promise<void> {
     const p = provider(task.provider!);
