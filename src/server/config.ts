@@ -75,6 +75,17 @@ export const configSchema = z.object({
   PROVIDER_TIMEOUT_MS: intIn(1000, 600_000).default(30_000),
   ROUTE_FAILURE_THRESHOLD: intIn(1, 1000).default(3),
   ROUTE_COOLDOWN_SECONDS: intIn(1, 86_400).default(120),
+  // Object storage (references and generated videos)
+  STORAGE_DRIVER: z.enum(['disk', 's3'], { message: 'must be disk or s3' }).optional(),
+  STORAGE_DIR: z.string().min(1).optional(),
+  FILES_SIGNING_SECRET: z.string().min(32, { message: 'must be at least 32 characters (comma-separate several to rotate)' }).optional(),
+  S3_BUCKET: z.string().min(3).optional(),
+  S3_REGION: z.string().min(1).default('auto'),
+  S3_ENDPOINT: httpUrl.optional(),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  S3_FORCE_PATH_STYLE: bool.default(false),
+  S3_PUBLIC_ENDPOINT: httpUrl.optional(),
   // Credits and generations
   SIGNUP_FREE_CREDITS: intIn(0, 1_000_000).default(20),
   GENERATION_MAX_IN_FLIGHT: intIn(1, 100_000).default(10),

@@ -2,6 +2,7 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import type { Mailer } from './adapters/mail/mailer';
 import type { ProviderRegistry } from './adapters/providers';
+import type { ObjectStore } from './adapters/storage';
 import type { Config } from './config';
 import type { Database } from './db/client';
 import type { Auth } from './domain/auth/auth';
@@ -39,6 +40,8 @@ export interface AppContext {
   services: Services;
   mailer: Mailer;
   providers: ProviderRegistry;
+  /** references and generated videos */
+  store: ObjectStore;
   auth: Auth;
   rateLimiter: RateLimiter;
   /** identifies this process in job records and logs */

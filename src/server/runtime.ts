@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import { createMailer } from './adapters/mail';
 import { createProviderRegistry } from './adapters/providers';
+import { createObjectStore, deriveFilesSigningSecret } from './adapters/storage';
 import { createJobRegistry, createServices, defaultWorkerId, type AppContext } from './context';
 import { createAuth } from './domain/auth/auth';
 import { createRateLimiter } from './lib/rate-limit';
@@ -57,6 +58,10 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
 
     const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, dataDir: config.dataDir });
     const providers = createProviderRegistry(config, logger.child({ component: 'providers' }));
+    const store = createObjectStore({
+      ...config,
+      FILES_SIGNING_SECRET: config.FILES_SIGNING_SECRET?.split(',').map((s) => s.trim()) ?? deriveFilesSigningSecret(config.SESSION_SECRET),
+    });
     const ctx: AppContext = {
       config,
       database,
@@ -64,6 +69,7 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
       queue,
       mailer,
       providers,
+      store,
       auth: createAuth({ config, database, mailer, logger: logger.child({ component: 'auth' }) }),
       rateLimiter: createRateLimiter(database),
       services: createServices({ database, queue, mailer, config, providers, logger }),
@@ -112,6 +118,7 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
         await q.stop({ graceful, timeoutMs: graceful ? 10_000 : 0 });
         await ctx.mailer.close();
         await ctx.providers.close();
+        await ctx.store.close();
         if (ownsDatabase) await database.close();
       },
     };

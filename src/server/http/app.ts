@@ -18,6 +18,7 @@ import { installCsrfProtection } from './plugins/csrf';
 import { adminRoutes } from './routes/admin';
 import { modelRoutes } from './routes/models';
 import { generationRoutes, webhookRoutes } from './routes/generations';
+import { filesRoutes } from './routes/files';
 import { createGenerationEvents } from '../domain/generations/events';
 import { authRoutes } from './routes/auth';
 import { devMailboxRoutes } from './routes/dev-mailbox';
@@ -114,6 +115,8 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions = {}): 
   app.addHook('onClose', async () => generationEvents.close());
   await app.register(generationRoutes, { ctx, events: generationEvents });
   await app.register(webhookRoutes, { ctx });
+  // signed file URLs of the disk store (an S3 store presigns its own)
+  if (ctx.store.kind === 'disk') await app.register(filesRoutes, { store: ctx.store });
   if (ctx.config.NODE_ENV !== 'production' && ctx.mailer.kind === 'outbox') await app.register(devMailboxRoutes, { ctx });
 
   // ---- the web app (single-page, built by Vite into dist/web) ----
