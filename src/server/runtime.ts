@@ -113,13 +113,20 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
       async stop({ graceful = true } = {}) {
         if (stopped) return;
         stopped = true;
-        await h?.close();
-        await ctx.services.engine.stop();
-        await q.stop({ graceful, timeoutMs: graceful ? 10_000 : 0 });
-        await ctx.mailer.close();
-        await ctx.providers.close();
-        await ctx.store.close();
-        if (ownsDatabase) await database.close();
+        // each step gets a bounded time: a stuck step is named in the log and the shutdown goes on
+        const step = async (name: string, fn: () => Promise<unknown>, ms = 20_000) => {
+          let timer: NodeJS.Timeout | undefined;
+          const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
+          const result = await Promise.race([fn().then(() => 'done' as const), late]).finally(() => clearTimeout(timer));
+          if (result === 'late') logger.warn({ step: name, ms }, 'shutdown step did not finish in time; going on');
+        };
+        if (h) await step('http', () => h.close());
+        await step('generation tracker', () => ctx.services.engine.stop());
+        await step('job queue', () => q.stop({ graceful, timeoutMs: graceful ? 10_000 : 0 }));
+        await step('mailer', () => ctx.mailer.close());
+        await step('providers', () => ctx.providers.close());
+        await step('object store', () => ctx.store.close());
+        if (ownsDatabase) await step('database', () => database.close());
       },
     };
   } catch (err) {

@@ -53,6 +53,8 @@ export interface EngineDeps {
 }
 
 const ACTIVE: readonly GenerationStatus[] = ['queued', 'submitting', 'running', 'finalizing'];
+/** a finalizing task without a heartbeat for this long was interrupted (crash) and is resumed */
+const FINALIZE_STALE_SECONDS = 30;
 /** finalizing gets this long past the deadline to store a video the provider already made */
 const FINALIZE_GRACE_MS = 10 * 60_000;
 
@@ -323,12 +325,21 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
   async function finalize(taskId: string): Promise<void> {
     const task = await getGeneration(database, taskId);
     if (!task || task.status !== 'finalizing' || !task.outputUrl) return;
-    const stored = await handoff.accept(task, {
-      videoUrl: task.outputUrl,
-      ...(task.outputThumbnailUrl ? { thumbnailUrl: task.outputThumbnailUrl } : {}),
-      ...(task.outputContentType ? { contentType: task.outputContentType } : {}),
-    });
-    await settle(task, ['finalizing'], { status: 'succeeded', ...stored });
+    // a heartbeat while the output is being taken in, so the sweep can tell a live hand-off from a
+    // crashed one (FINALIZE_STALE_SECONDS without one)
+    const heartbeat = setInterval(() => {
+      transition(database, task.id, ['finalizing'], undefined).catch(() => undefined);
+    }, (FINALIZE_STALE_SECONDS * 1000) / 3);
+    try {
+      const stored = await handoff.accept(task, {
+        videoUrl: task.outputUrl,
+        ...(task.outputThumbnailUrl ? { thumbnailUrl: task.outputThumbnailUrl } : {}),
+        ...(task.outputContentType ? { contentType: task.outputContentType } : {}),
+      });
+      await settle(task, ['finalizing'], { status: 'succeeded', ...stored });
+    } finally {
+      clearInterval(heartbeat);
+    }
   }
 
   async function handleCallback(providerId: string, rawBody: Buffer, headers: Record<string, string | string[] | undefined>, taskHint?: string): Promise<CallbackResult> {
@@ -417,7 +428,7 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
       // longer than the longest dispatch back-off, so a scheduled retry is not doubled
       queuedSeconds: 360,
       submittingSeconds: settings.submitStaleSeconds,
-      finalizingSeconds: 300,
+      finalizingSeconds: FINALIZE_STALE_SECONDS,
       limit: 200,
     });
     for (const task of stale) {
