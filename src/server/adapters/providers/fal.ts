@@ -2,7 +2,7 @@ import { createHash, createPublicKey, verify as verifySignature, type KeyObject 
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { clip, kindForStatus, looksLikePolicy, providerFetch, retryAfterMs, type FetchLike } from './http';
+import { clip, type FetchLike, header, kindForStatus, looksLikePolicy, providerFetch, retryAfterMs } from './http';
 import {
   ProviderError,
   type CallbackVerdict,
@@ -247,15 +247,6 @@ function parseJwks(body: unknown): KeyObject[] {
     }
   }
   return keys;
-}
-
-function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  for (const [k, v] of Object.entries(headers)) {
-    if (k.toLowerCase() !== name) continue;
-    const value = Array.isArray(v) ? v[0] : v;
-    if (typeof value === 'string') return value.trim();
-  }
-  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -77,3 +77,13 @@ export const looksLikePolicy = (text: string | undefined | null) => Boolean(text
 
 /** Trim upstream text for logs/records (never echoed raw to users). */
 export const clip = (text: unknown, max = 300) => String(text ?? '').replace(/\s+/g, ' ').trim().slice(0, max);
+
+/** A request header by lower-case name from a Node/Fastify headers object (first value, trimmed). */
+export function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  for (const [k, v] of Object.entries(headers)) {
+    if (k.toLowerCase() !== name) continue;
+    const value = Array.isArray(v) ? v[0] : v;
+    if (typeof value === 'string') return value.trim();
+  }
+  return undefined;
+}

@@ -2,7 +2,7 @@ import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { clip, kindForStatus, looksLikePolicy, providerFetch, retryAfterMs } from './http';
+import { clip, header, kindForStatus, looksLikePolicy, providerFetch, retryAfterMs } from './http';
 import {
   ProviderError,
   type CallbackVerdict,
@@ -372,15 +372,6 @@ async function referenceFile(ref: ProviderReference): Promise<{ bytes: Buffer; m
 }
 
 // ---------------------------------------------------------------------------------------------
-
-function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  for (const [k, v] of Object.entries(headers)) {
-    if (k.toLowerCase() !== name) continue;
-    const value = Array.isArray(v) ? v[0] : v;
-    if (typeof value === 'string') return value.trim();
-  }
-  return undefined;
-}
 
 /** The KIE video provider: Veo 3.1 through its own endpoints, Kling, Seedance and Sora 2 through the jobs API. */
 export function createKieProvider(opts: KieProviderOptions): VideoProvider {
