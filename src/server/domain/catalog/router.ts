@@ -97,6 +97,8 @@ export function createProviderRouter(deps: RouterDeps): ProviderRouter {
     opts: SubmitOptions = {},
   ): Promise<Dispatched> {
     const callbackUrl = opts.callbackUrl ?? deps.callbackUrl;
+    // the validated options go to the provider as they are; model and references are mapped per route
+    const { model: _model, references: _references, ...options } = request;
     const routes = plan(model, request);
     if (routes.length === 0) {
       throw new AppError('model_unavailable', `${model.name} has no available route for ${request.mode}.`, 503);
@@ -111,16 +113,9 @@ export function createProviderRouter(deps: RouterDeps): ProviderRouter {
         await opts.onAttempt?.(route.provider, upstreamModel);
         const { upstreamId } = await provider.submit(
           {
+            ...options,
             modelId: model.id,
             upstreamModel,
-            mode: request.mode,
-            prompt: request.prompt,
-            ...(request.negativePrompt ? { negativePrompt: request.negativePrompt } : {}),
-            durationSeconds: request.durationSeconds,
-            resolution: request.resolution,
-            aspectRatio: request.aspectRatio,
-            audio: request.audio,
-            ...(request.seed !== undefined ? { seed: request.seed } : {}),
             references,
             callbackUrl: provider.supportsCallbacks ? callbackUrl?.(route.provider) : undefined,
           },

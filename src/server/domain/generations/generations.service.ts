@@ -134,6 +134,7 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
     }
     const id = randomUUID();
     const price = quote.credits;
+    const { model: _model, ...fields } = request;
     try {
       const row = await database.transaction(async (tx) => {
         // one row lock per user serializes their submits: the in-flight count and the balance agree
@@ -157,16 +158,8 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
         const inserted = await insertGeneration(tx, {
           id,
           userId,
+          ...fields,
           modelId: model.id,
-          mode: request.mode,
-          prompt: request.prompt,
-          ...(request.negativePrompt ? { negativePrompt: request.negativePrompt } : {}),
-          durationSeconds: request.durationSeconds,
-          resolution: request.resolution,
-          aspectRatio: request.aspectRatio,
-          audio: request.audio,
-          ...(request.seed !== undefined ? { seed: request.seed } : {}),
-          references: request.references,
           priceCredits: price,
           ...(key ? { idempotencyKey: key, requestHash: hash } : {}),
           source: opts.source ?? 'web',
