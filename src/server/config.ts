@@ -86,6 +86,15 @@ export const configSchema = z.object({
   S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   S3_FORCE_PATH_STYLE: bool.default(false),
   S3_PUBLIC_ENDPOINT: httpUrl.optional(),
+  // Media: provenance, uploads, deletion
+  C2PA_CERT_PATH: z.string().min(1).optional(),
+  C2PA_KEY_PATH: z.string().min(1).optional(),
+  OUTPUT_WATERMARK: z.string().max(60).optional(),
+  OUTPUT_MAX_BYTES: intIn(1024 * 1024, 20 * 1024 ** 3).default(2 * 1024 ** 3),
+  REFERENCE_FETCH_TIMEOUT_MS: intIn(1000, 600_000).default(30_000),
+  REFERENCE_FETCH_ALLOW_HOSTS: z.string().optional(),
+  UPLOADS_PER_HOUR: intIn(1, 100_000).default(200),
+  MEDIA_PURGE_DAYS: intIn(0, 3650).default(30),
   // Credits and generations
   SIGNUP_FREE_CREDITS: intIn(0, 1_000_000).default(20),
   GENERATION_MAX_IN_FLIGHT: intIn(1, 100_000).default(10),

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Mailer } from './adapters/mail/mailer';
 import type { ProviderRegistry } from './adapters/providers';
@@ -10,13 +11,21 @@ import { createCatalogService, type CatalogService } from './domain/catalog/cata
 import { createProviderRouter, type ProviderRouter } from './domain/catalog/router';
 import { createGenerationEngine, type GenerationEngine } from './domain/generations/engine';
 import { createGenerationsService, type GenerationsService } from './domain/generations/generations.service';
-import { keepUpstreamLocation, type OutputHandoff } from './domain/generations/output';
+import type { OutputHandoff } from './domain/generations/output';
+import { createIngestHandoff } from './domain/media/ingest';
+import { createCreationsService, type CreationsService } from './domain/media/creations.service';
+import { createMediaService, type MediaService } from './domain/media/media.service';
+import { deleteObjects, purgeDeleted } from './domain/media/purge';
+import { createReferenceResolver } from './domain/media/references';
+import { parseAllowHosts } from './lib/safe-fetch';
+import { createProvenance, loadOrCreateSigningIdentity } from './domain/media/provenance';
+import { builtinCatalog } from './domain/catalog/catalog-data';
 import { createCleanupHandler } from './domain/system/cleanup';
 import { createProbeHandler, createProbeService, type ProbeService } from './domain/system/probe';
 import { createProfileService, type ProfileService } from './domain/users/profile.service';
 import { createUsersService, type UsersService } from './domain/users/users.service';
 import type { RateLimiter } from './lib/rate-limit';
-import { generationDispatch, generationFinalize, maintenanceCleanup, systemProbe } from './jobs/names';
+import { generationDispatch, generationFinalize, maintenanceCleanup, mediaDeleteObjects, mediaPurge, systemProbe } from './jobs/names';
 import type { JobQueue } from './jobs/queue';
 import { JobRegistry } from './jobs/registry';
 
@@ -29,6 +38,10 @@ export interface Services {
   /** the lifecycle after submit (dispatch, tracking, settlement); its tracker runs in workers */
   engine: GenerationEngine;
   generations: GenerationsService;
+  /** My Creations: listing and deleting finished videos */
+  creations: CreationsService;
+  /** the user's reference files (uploads, URL imports, creations reused as references) */
+  media: MediaService;
 }
 
 /** Everything a route, a job handler or a CLI command may use. Built once per process. */
@@ -55,11 +68,32 @@ export interface ServiceDeps {
   config: Config;
   providers: ProviderRegistry;
   logger: Logger;
-  /** where finished outputs go (the media pipeline replaces the default) */
+  store: ObjectStore;
+  /** where finished outputs go; default: ingest into the store with C2PA provenance */
   handoff?: OutputHandoff;
 }
 
-export function createServices({ database, queue, mailer, config, providers, logger, handoff = keepUpstreamLocation }: ServiceDeps): Services {
+/** The default output hand-off: copy into our store, probe, poster, preview, C2PA-sign. */
+export async function createDefaultHandoff(config: Config, store: ObjectStore): Promise<OutputHandoff> {
+  const identity = await loadOrCreateSigningIdentity(config.dataDir, {
+    ...(config.C2PA_CERT_PATH ? { certPath: config.C2PA_CERT_PATH } : {}),
+    ...(config.C2PA_KEY_PATH ? { keyPath: config.C2PA_KEY_PATH } : {}),
+  });
+  const names = new Map(builtinCatalog.map((m) => [m.id, m.name]));
+  return createIngestHandoff({
+    store,
+    provenance: await createProvenance(identity),
+    workDir: path.join(config.dataDir, 'tmp'),
+    modelName: (id) => names.get(id) ?? id,
+    maxBytes: config.OUTPUT_MAX_BYTES,
+    ...(config.OUTPUT_WATERMARK ? { watermark: config.OUTPUT_WATERMARK } : {}),
+    ...(config.FFMPEG_PATH ? { ffmpeg: config.FFMPEG_PATH } : {}),
+    ...(config.FFPROBE_PATH ? { ffprobe: config.FFPROBE_PATH } : {}),
+  });
+}
+
+export async function createServices({ database, queue, mailer, config, providers, store, logger, handoff }: ServiceDeps): Promise<Services> {
+  handoff ??= await createDefaultHandoff(config, store);
   const catalog = createCatalogService({ database, providerStatus: (id) => providers.status(id) });
   const router = createProviderRouter({
     database,
@@ -68,7 +102,9 @@ export function createServices({ database, queue, mailer, config, providers, log
     cooldownSeconds: config.ROUTE_COOLDOWN_SECONDS,
     callbackUrl: (provider) => `${config.PUBLIC_URL}/webhooks/${provider}`,
   });
+  const media = createMediaService({ database, queue, store, config, logger: logger.child({ component: 'media' }) });
   const engine = createGenerationEngine({
+    references: createReferenceResolver({ database, store, importUrl: (userId, url) => media.importForTask(userId, url) }),
     database,
     queue,
     catalog,
@@ -93,19 +129,33 @@ export function createServices({ database, queue, mailer, config, providers, log
     catalog,
     router,
     engine,
-    generations: createGenerationsService({ database, queue, catalog, providers, engine, maxInFlight: config.GENERATION_MAX_IN_FLIGHT }),
+    generations: createGenerationsService({
+      database,
+      queue,
+      catalog,
+      providers,
+      engine,
+      maxInFlight: config.GENERATION_MAX_IN_FLIGHT,
+      referenceAllowHosts: parseAllowHosts(config.REFERENCE_FETCH_ALLOW_HOSTS),
+    }),
+    creations: createCreationsService({ database, queue, store, logger: logger.child({ component: 'creations' }) }),
+    media,
   };
 }
 
 
 /** One handler per declared job (names.ts); startup fails if one is missing. */
-export function createJobRegistry(ctx: Pick<AppContext, 'database' | 'workerId' | 'logger' | 'services'>): JobRegistry {
+export function createJobRegistry(ctx: Pick<AppContext, 'database' | 'workerId' | 'logger' | 'services' | 'store' | 'config'>): JobRegistry {
   const engine = ctx.services.engine;
   return new JobRegistry()
     .register(systemProbe, createProbeHandler(ctx.database, ctx.workerId))
     .register(maintenanceCleanup, createCleanupHandler(ctx.database, (result) => ctx.logger.info(result, 'expired records removed')))
     .register(generationDispatch, ({ id }) => engine.dispatch(id))
-    .register(generationFinalize, ({ id }) => engine.finalize(id));
+    .register(generationFinalize, ({ id }) => engine.finalize(id))
+    .register(mediaDeleteObjects, ({ keys }) => deleteObjects(ctx.store, keys))
+    .register(mediaPurge, async () => {
+      await purgeDeleted({ database: ctx.database, store: ctx.store, logger: ctx.logger }, { purgeDays: ctx.config.MEDIA_PURGE_DAYS });
+    });
 }
 
 export const defaultWorkerId = () => `${os.hostname()}:${process.pid}`;

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import { createMailer } from './adapters/mail';
 import { createProviderRegistry } from './adapters/providers';
-import { createObjectStore, deriveFilesSigningSecret } from './adapters/storage';
+import { storeFromConfig } from './adapters/storage';
 import { createJobRegistry, createServices, defaultWorkerId, type AppContext } from './context';
 import { createAuth } from './domain/auth/auth';
 import { createRateLimiter } from './lib/rate-limit';
@@ -58,10 +58,7 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
 
     const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, dataDir: config.dataDir });
     const providers = createProviderRegistry(config, logger.child({ component: 'providers' }));
-    const store = createObjectStore({
-      ...config,
-      FILES_SIGNING_SECRET: config.FILES_SIGNING_SECRET?.split(',').map((s) => s.trim()) ?? deriveFilesSigningSecret(config.SESSION_SECRET),
-    });
+    const store = storeFromConfig(config);
     const ctx: AppContext = {
       config,
       database,
@@ -72,7 +69,7 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
       store,
       auth: createAuth({ config, database, mailer, logger: logger.child({ component: 'auth' }) }),
       rateLimiter: createRateLimiter(database),
-      services: createServices({ database, queue, mailer, config, providers, logger }),
+      services: await createServices({ database, queue, mailer, config, providers, store, logger }),
       workerId: defaultWorkerId(),
     };
     const registry = createJobRegistry(ctx);

@@ -2,7 +2,10 @@ import type { QueryClient } from '@tanstack/react-query';
 import { createRootRouteWithContext, createRoute, createRouter, redirect } from '@tanstack/react-router';
 import { AppLayout } from './components/layout/AppLayout';
 import { meQuery, safeNext } from './lib/auth';
+import { parseStudioDraft, type StudioDraft } from './lib/creations';
 import { AccountPage } from './pages/account/AccountPage';
+import { CreationDetailPage } from './pages/creations/CreationDetailPage';
+import { CreationsPage } from './pages/creations/CreationsPage';
 import { DevMailboxPage } from './pages/DevMailboxPage';
 import { ForgotPasswordPage } from './pages/ForgotPasswordPage';
 import { LandingPage } from './pages/LandingPage';
@@ -94,14 +97,33 @@ const accountRoute = createRoute({
   component: AccountPage,
 });
 
+/** Signed-out visitors of a page for members go to sign in first, and come back afterwards. */
+async function requireSignedIn({ context, location }: { context: RouterContext; location: { pathname: string } }) {
+  if (await context.queryClient.ensureQueryData(meQuery)) return;
+  throw redirect({ to: '/sign-in', search: { next: location.pathname }, replace: true });
+}
+
 const studioRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/studio',
-  beforeLoad: async ({ context, location }) => {
-    if (await context.queryClient.ensureQueryData(meQuery)) return;
-    throw redirect({ to: '/sign-in', search: { next: location.pathname }, replace: true });
-  },
+  // a request to start from (Regenerate, Use as reference): read once by the composer
+  validateSearch: (s: Record<string, unknown>): StudioDraft => parseStudioDraft(s),
+  beforeLoad: requireSignedIn,
   component: StudioPage,
+});
+
+const creationsRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/creations',
+  beforeLoad: requireSignedIn,
+  component: CreationsPage,
+});
+
+const creationRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/creations/$id',
+  beforeLoad: requireSignedIn,
+  component: CreationDetailPage,
 });
 
 const devMailboxRoute = createRoute({
@@ -138,6 +160,8 @@ export const routeTree = rootRoute.addChildren([
   verifyEmailRoute,
   accountRoute,
   studioRoute,
+  creationsRoute,
+  creationRoute,
   devMailboxRoute,
   privacyRoute,
   termsRoute,

@@ -1,7 +1,7 @@
 import type { Page } from '@playwright/test';
 import type { ModelView } from '../../src/shared/api/models';
 import { quotePrice } from '../../src/shared/catalog/spec';
-import { en, expect, label, test, uniqueEmail } from './support';
+import { E2E_PASSWORD, en, expect, label, signUpAndVerify, test, uniqueEmail } from './support';
 
 /*
  * The studio, end to end, on a fresh installation: no provider keys, so the embedded local
@@ -9,40 +9,8 @@ import { en, expect, label, test, uniqueEmail } from './support';
  * New accounts get SIGNUP_FREE_CREDITS (20 by default) once, at sign-up.
  */
 
-const PASSWORD = 'correct horse battery';
+const PASSWORD = E2E_PASSWORD;
 const FREE_CREDITS = 20;
-
-/**
- * A new account, signed up through the API and verified with the link of its verification mail
- * (read from the dev mailbox, as in accounts.spec.ts); opening the link signs the browser in.
- */
-async function signUpAndVerify(page: Page, labelText: string): Promise<string> {
-  const email = uniqueEmail(labelText);
-  const res = await page.request.post('/api/auth/sign-up/email', {
-    // as the sign-up page does: the verification link signs the new user in and lands on /account
-    data: { email, password: PASSWORD, name: 'Studio Tester', region: 'US', ageConfirmed: true, callbackURL: '/account' },
-  });
-  expect(res.status(), await res.text()).toBe(200);
-
-  let link: string | undefined;
-  await expect
-    .poll(
-      async () => {
-        const list = (await (await page.request.get('/api/dev/mailbox')).json()) as { messages: Array<{ id: string; to: string; subject: string }> };
-        const mail = list.messages.find((m) => m.to.includes(email) && /verify/i.test(m.subject));
-        if (!mail) return undefined;
-        const message = (await (await page.request.get(`/api/dev/mailbox/${encodeURIComponent(mail.id)}`)).json()) as { text: string };
-        link = /https?:\/\/\S+\/api\/auth\/verify-email\?\S+/.exec(message.text)?.[0];
-        return link;
-      },
-      { message: 'the verification mail arrives', timeout: 15_000 },
-    )
-    .toBeTruthy();
-  await page.goto(link!);
-  await expect(page).toHaveURL(/\/account$/);
-  await expect(page.getByTestId('email-verified')).toBeVisible();
-  return email;
-}
 
 async function models(page: Page): Promise<ModelView[]> {
   const res = await page.request.get('/api/models');

@@ -119,3 +119,36 @@ export function uniqueEmail(label: string): string {
 export function label(text: string): RegExp {
   return new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\*?$`);
 }
+
+export const E2E_PASSWORD = 'correct horse battery';
+
+/**
+ * A new account, signed up through the API and verified with the link of its verification mail
+ * (read from the dev mailbox); opening the link signs the browser in and lands on /account.
+ */
+export async function signUpAndVerify(page: Page, labelText: string, name = 'E2E Tester'): Promise<string> {
+  const email = uniqueEmail(labelText);
+  const res = await page.request.post('/api/auth/sign-up/email', {
+    data: { email, password: E2E_PASSWORD, name, region: 'US', ageConfirmed: true, callbackURL: '/account' },
+  });
+  expect(res.status(), await res.text()).toBe(200);
+
+  let link: string | undefined;
+  await expect
+    .poll(
+      async () => {
+        const list = (await (await page.request.get('/api/dev/mailbox')).json()) as { messages: Array<{ id: string; to: string; subject: string }> };
+        const mail = list.messages.find((m) => m.to.includes(email) && /verify/i.test(m.subject));
+        if (!mail) return undefined;
+        const message = (await (await page.request.get(`/api/dev/mailbox/${encodeURIComponent(mail.id)}`)).json()) as { text: string };
+        link = /https?:\/\/\S+\/api\/auth\/verify-email\?\S+/.exec(message.text)?.[0];
+        return link;
+      },
+      { message: 'the verification mail arrives', timeout: 15_000 },
+    )
+    .toBeTruthy();
+  await page.goto(link!);
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByTestId('email-verified')).toBeVisible();
+  return email;
+}

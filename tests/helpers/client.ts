@@ -41,7 +41,8 @@ export class TestClient {
     const origin = this.opts.origin === undefined ? new URL(this.baseUrl).origin : this.opts.origin;
     if (origin !== null && method !== 'GET' && method !== 'HEAD') h.origin = origin;
     let payload: BodyInit | undefined;
-    if (body instanceof Uint8Array) payload = body as unknown as BodyInit;
+    if (body instanceof FormData) payload = body; // fetch sets multipart/form-data with its boundary
+    else if (body instanceof Uint8Array) payload = body as unknown as BodyInit;
     else if (body !== undefined) {
       payload = JSON.stringify(body);
       h['content-type'] ??= 'application/json';
@@ -75,5 +76,17 @@ export class TestClient {
   }
   delete(path: string, headers?: Record<string, string>) {
     return this.request('DELETE', path, undefined, headers);
+  }
+  /** multipart/form-data POST of one file (field `file` by default) plus optional text fields */
+  upload(
+    path: string,
+    file: { data: Uint8Array; name: string; type?: string; field?: string },
+    fields: Record<string, string> = {},
+    headers?: Record<string, string>,
+  ) {
+    const form = new FormData();
+    for (const [k, v] of Object.entries(fields)) form.append(k, v);
+    form.append(file.field ?? 'file', new Blob([file.data as Uint8Array<ArrayBuffer>], { type: file.type ?? 'application/octet-stream' }), file.name);
+    return this.request('POST', path, form, headers);
   }
 }

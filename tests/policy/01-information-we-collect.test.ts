@@ -1,4 +1,7 @@
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GenerationView, MediaView } from '../../src/shared/api';
+import { startGenerationsApp, waitFinal } from '../integration/generations/setup';
 import { createUsersService } from '../../src/server/domain/users/users.service';
 import { startFakeOidc } from '../fakes/oidc';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
@@ -66,8 +69,42 @@ describe('1.1 Account information', () => {
 });
 
 describe('1.2 Generation inputs and outputs', () => {
-  it.todo('1.2 stores prompts, reference media and outputs with task metadata (model, parameters, duration, resolution, timestamps)');
-  it.todo('1.2 lists past tasks in My Creations, linked to the account');
+  it('1.2 stores prompts, reference media and outputs with task metadata (model, parameters, duration, resolution, timestamps)', async () => {
+    const g = await startGenerationsApp();
+    try {
+      const c = await g.user('policy-12@example.com', 10);
+      const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#884422' } }).png().toBuffer();
+      const media = (await c.upload('/api/uploads', { data: png, name: 'me.png', type: 'image/png' })).json<MediaView>();
+      const res = await c.post('/api/generations', { model: 'local-preview', mode: 'image-to-video', prompt: 'policy 1.2 prompt', duration: 2, resolution: '480p', aspectRatio: '9:16', references: [{ kind: 'image', mediaId: media.id }] });
+      expect(res.status, res.body).toBe(202);
+      const v = await waitFinal(c, res.json<GenerationView>().id);
+      expect(v).toMatchObject({ model: 'local-preview', mode: 'image-to-video', prompt: 'policy 1.2 prompt', durationSeconds: 2, resolution: '480p', aspectRatio: '9:16', status: 'succeeded' });
+      expect(v.references).toEqual([expect.objectContaining({ kind: 'image', mediaId: media.id })]);
+      expect(v.output).toMatchObject({ width: 480, height: 854, codec: 'h264' });
+      for (const t of [v.createdAt, v.startedAt, v.finishedAt]) expect(Number.isNaN(Date.parse(t!))).toBe(false);
+      // the reference and the output are files in our store, tied to the account by their keys
+      const [row] = await g.app.db.sql.query<{ output_url: string }>('select output_url from generations where id = $1', [v.id]);
+      expect(row!.output_url).toBe(`store:generations/${c.userId.toLowerCase()}/${v.id}/video.mp4`);
+      const [ref] = await g.app.db.sql.query<{ storage_key: string }>('select storage_key from media where id = $1', [media.id]);
+      await expect(g.app.platform.ctx.store.head(ref!.storage_key)).resolves.toMatchObject({ size: media.sizeBytes });
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('1.2 lists past tasks in My Creations, linked to the account', async () => {
+    const g = await startGenerationsApp();
+    try {
+      const a = await g.user('policy-12-list-a@example.com', 10);
+      const b = await g.user('policy-12-list-b@example.com', 10);
+      const mine = (await a.post('/api/generations', { model: 'local-preview', prompt: 'only mine', duration: 2, resolution: '480p' })).json<GenerationView>();
+      await waitFinal(a, mine.id);
+      expect((await a.get('/api/creations')).json<{ items: GenerationView[] }>().items.map((i) => i.id)).toEqual([mine.id]);
+      expect((await b.get('/api/creations')).json<{ items: GenerationView[] }>().items).toEqual([]);
+    } finally {
+      await g.close();
+    }
+  });
 });
 
 describe('1.3 Billing and transaction data', () => {

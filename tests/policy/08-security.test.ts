@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GenerationView } from '../../src/shared/api';
 import { startTestApp, type TestApp } from '../helpers/app';
+import { startGenerationsApp, waitFinal } from '../integration/generations/setup';
 import { signUpVerified, startAccountsApp } from '../integration/accounts/setup';
 
 // Privacy policy section 8: data security.
@@ -15,7 +17,38 @@ describe('8 Data security', () => {
     expect(res.headers.get('strict-transport-security')).toMatch(/max-age=\d{7,}/);
     expect(res.headers.get('content-security-policy')).toContain('upgrade-insecure-requests');
   });
-  it.todo('8 signed download URLs that expire and carry no session');
+  it('8 signed download URLs that expire and carry no session', async () => {
+    const g = await startGenerationsApp();
+    try {
+      const c = await g.user('policy-8-urls@example.com', 10);
+      const res = await c.post('/api/generations', { model: 'local-preview', prompt: 'policy 8 urls', duration: 2, resolution: '480p' });
+      const v = await waitFinal(c, res.json<GenerationView>().id);
+      const location = (await c.get(v.output!.videoUrl)).headers.get('location')!;
+      const url = new URL(location);
+      // no session in it: only the object, an expiry and a signature; it works without cookies
+      expect([...url.searchParams.keys()].every((k) => ['exp', 'sig', 'ct', 'dl'].includes(k))).toBe(true);
+      expect(c.cookies.size).toBeGreaterThan(0);
+      for (const value of c.cookies.values()) expect(location).not.toContain(value.split('.')[0]!);
+      expect((await fetch(location)).status).toBe(200);
+      const exp = Number(url.searchParams.get('exp'));
+      expect(exp * 1000 - Date.now()).toBeGreaterThan(3500_000);
+      expect(exp * 1000 - Date.now()).toBeLessThanOrEqual(3600_000 + 2000);
+      // tampered, or moved to another object: refused
+      url.searchParams.set('exp', String(exp + 3600));
+      expect((await fetch(url)).status).toBe(403);
+      expect((await fetch(location.replace('/video.mp4', '/poster.jpg'))).status).toBe(403);
+      // expired: refused
+      const key = location.slice(location.indexOf('/files/') + '/files/'.length).split('?')[0]!;
+      const short = await g.app.platform.ctx.store.signedUrl(decodeURIComponent(key), { expiresInSeconds: 1 });
+      expect((await fetch(short)).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 2100));
+      const expired = await fetch(short);
+      expect(expired.status).toBe(403);
+      expect(((await expired.json()) as { error: { code: string } }).error.code).toBe('url_expired');
+    } finally {
+      await g.close();
+    }
+  });
   it("8 scoped access: a user cannot read or change another user's data", async () => {
     const a = await startAccountsApp();
     try {

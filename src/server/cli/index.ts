@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { createMailer } from '../adapters/mail';
 import { createServices } from '../context';
+import { storeFromConfig } from '../adapters/storage';
 import { createProviderRegistry } from '../adapters/providers';
 import { loadConfig, type Config } from '../config';
 import { openDatabase, pgliteDir } from '../db/client';
@@ -77,9 +78,12 @@ async function locally(config: Config, name: string, argv: string[]): Promise<nu
     await queue.start();
     const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, dataDir: config.dataDir });
     const providers = createProviderRegistry(config);
-    const output = await runCommand({ database, services: createServices({ database, queue, mailer, config, providers, logger }) }, name, argv).finally(async () => {
+    const store = storeFromConfig(config);
+    const services = await createServices({ database, queue, mailer, config, providers, store, logger });
+    const output = await runCommand({ database, services }, name, argv).finally(async () => {
       await mailer.close();
       await providers.close();
+      await store.close();
     });
     process.stdout.write(output + '\n');
     return 0;

@@ -18,7 +18,9 @@ import { installCsrfProtection } from './plugins/csrf';
 import { adminRoutes } from './routes/admin';
 import { modelRoutes } from './routes/models';
 import { generationRoutes, webhookRoutes } from './routes/generations';
+import { uploadRoutes } from './routes/uploads';
 import { filesRoutes } from './routes/files';
+import { creationRoutes } from './routes/creations';
 import { createGenerationEvents } from '../domain/generations/events';
 import { authRoutes } from './routes/auth';
 import { devMailboxRoutes } from './routes/dev-mailbox';
@@ -114,7 +116,9 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions = {}): 
   const generationEvents = createGenerationEvents(ctx.database, ctx.services.generations.toView, app.log as never);
   app.addHook('onClose', async () => generationEvents.close());
   await app.register(generationRoutes, { ctx, events: generationEvents });
+  await app.register(uploadRoutes, { ctx });
   await app.register(webhookRoutes, { ctx });
+  await app.register(creationRoutes, { ctx });
   // signed file URLs of the disk store (an S3 store presigns its own)
   if (ctx.store.kind === 'disk') await app.register(filesRoutes, { store: ctx.store });
   if (ctx.config.NODE_ENV !== 'production' && ctx.mailer.kind === 'outbox') await app.register(devMailboxRoutes, { ctx });

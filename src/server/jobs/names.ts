@@ -28,7 +28,20 @@ export const generationFinalize = defineJob('generation.finalize', z.object({ id
   expireInSeconds: 900,
 });
 
-export const jobDefinitions = [systemProbe, maintenanceCleanup, generationDispatch, generationFinalize] as const;
+/** Remove stored objects of deleted creations and references (media/deletion.ts). */
+export const mediaDeleteObjects = defineJob('media.delete-objects', z.object({ keys: z.array(z.string().min(1).max(300)).max(1000) }), {
+  retryLimit: 10,
+  retryDelaySeconds: 30,
+  retryBackoff: true,
+  expireInSeconds: 600,
+});
+/** Purge rows deleted longer ago than the purge window and stored objects nothing refers to. Daily. */
+export const mediaPurge = defineJob('media.purge', z.object({}), { retryLimit: 2, expireInSeconds: 3600 });
+
+export const jobDefinitions = [systemProbe, maintenanceCleanup, generationDispatch, generationFinalize, mediaDeleteObjects, mediaPurge] as const;
 
 /** Cron schedules (UTC), installed by worker processes. */
-export const jobSchedules = [{ job: maintenanceCleanup, cron: '*/15 * * * *' }] as const;
+export const jobSchedules = [
+  { job: maintenanceCleanup, cron: '*/15 * * * *' },
+  { job: mediaPurge, cron: '17 3 * * *' },
+] as const;

@@ -1,10 +1,8 @@
-import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 
 /**
- * SSRF guard for URLs users give us (reference media): only http(s), no credentials, and every
- * address the host resolves to must be public (no loopback, private, link-local, CGNAT, multicast
- * or reserved ranges, IPv4 or IPv6).
+ * Which addresses count as public for URLs users give us (safe-fetch.ts): no loopback, private,
+ * link-local, CGNAT, multicast or reserved ranges, IPv4 or IPv6.
  */
 const blocked = new net.BlockList();
 for (const [addr, prefix] of [
@@ -25,20 +23,4 @@ export function isPublicAddress(address: string): boolean {
     return !blocked.check(address, 'ipv6');
   }
   return !blocked.check(address, 'ipv4');
-}
-
-/** Resolves when `url` is an http(s) URL whose host resolves only to public addresses; throws a readable Error otherwise. */
-export async function assertPublicHttpUrl(url: string): Promise<void> {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new Error('is not a valid URL');
-  }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('must be an http(s) URL');
-  if (u.username || u.password) throw new Error('must not contain credentials');
-  const host = u.hostname.replace(/^\[|\]$/g, '');
-  const addresses = net.isIP(host) ? [host] : (await lookup(host, { all: true, verbatim: true }).catch(() => [])).map((a) => a.address);
-  if (addresses.length === 0) throw new Error(`host ${host} could not be resolved`);
-  if (!addresses.every(isPublicAddress)) throw new Error('points to a private or reserved network address');
 }

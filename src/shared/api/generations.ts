@@ -48,7 +48,22 @@ export const generationView = z.object({
       refunded: z.boolean(),
     })
     .nullable(),
-  output: z.object({ videoUrl: z.string(), thumbnailUrl: z.string().nullable() }).nullable(),
+  output: z
+    .object({
+      /** plays or downloads it (add `?download=1`): answers with a redirect to a short-lived signed URL */
+      videoUrl: z.string(),
+      thumbnailUrl: z.string().nullable(),
+      /** a few seconds, small and silent, for hover previews */
+      previewUrl: z.string().nullable(),
+      durationSeconds: z.number().nullable(),
+      width: z.number().int().nullable(),
+      height: z.number().int().nullable(),
+      codec: z.string().nullable(),
+      sizeBytes: z.number().int().nullable(),
+      /** sha256 of the stored file */
+      sha256: z.string().nullable(),
+    })
+    .nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
   startedAt: z.string().nullable(),

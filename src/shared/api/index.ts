@@ -4,3 +4,4 @@ export * from './account';
 export * from './models';
 export * from './generations';
 export * from './credits';
+export * from './media';

@@ -114,40 +114,115 @@ export function cancelGeneration(id: string): Promise<GenerationView> {
   return apiFetch<GenerationView>(`/api/generations/${encodeURIComponent(id)}/cancel`, { method: 'POST', body: {} });
 }
 
+/** Filters of a list of creations (My Creations); empty for the studio's plain list. */
+export interface GenerationFilters {
+  status?: GenerationStatus;
+  model?: string;
+  /** ISO date (YYYY-MM-DD): created on or after */
+  from?: string;
+  /** ISO date (YYYY-MM-DD): created on or before that day */
+  to?: string;
+  /** words of the prompt */
+  q?: string;
+}
+
+/** Every list of creations lives under this key, followed by its filters. */
+export const creationListsKey = ['generations', 'creations'] as const;
+
+/** Whether these filters narrow the list (for empty states: "nothing matches" vs "nothing yet"). */
+export const hasFilters = (f: GenerationFilters | undefined) => !!f && Object.values(f).some((v) => v !== undefined && v !== '');
+
 /**
- * Put a newer state of a generation into the caches: replaced where the list has it, added at
- * the top when it is new. Answers (the POST's and the event stream's) can arrive out of order, so
- * an older state never replaces a newer one. Returns the state it replaced, if any.
+ * Whether a generation belongs in a list with these filters, as far as the browser can tell
+ * (the search words are matched loosely: the server decides on the next fetch).
+ */
+function matchesFilters(g: GenerationView, f: GenerationFilters | undefined): boolean {
+  if (!f) return true;
+  if (f.status && g.status !== f.status) return false;
+  if (f.model && g.model !== f.model) return false;
+  const day = g.createdAt.slice(0, 10);
+  if (f.from && day < f.from) return false;
+  if (f.to && day > f.to) return false;
+  if (f.q) {
+    const prompt = g.prompt.toLowerCase();
+    if (!f.q.toLowerCase().split(/\s+/).filter(Boolean).every((w) => prompt.includes(w))) return false;
+  }
+  return true;
+}
+
+type ListData = InfiniteData<GenerationList, string | null>;
+
+/**
+ * One list with a newer state of a generation: replaced where the list has it (or dropped when it
+ * no longer matches the filters), added in date order when it is new and belongs there.
+ */
+function mergeIntoList(data: ListData, next: GenerationView, filters: GenerationFilters | undefined, found: (g: GenerationView) => void): ListData {
+  for (const page of data.pages) {
+    const existing = page.items.find((g) => g.id === next.id);
+    if (existing) {
+      found(existing);
+      if (existing.updatedAt > next.updatedAt) return data;
+      const keep = matchesFilters(next, filters);
+      return {
+        ...data,
+        pages: data.pages.map((p) =>
+          p === page ? { ...p, items: keep ? p.items.map((g) => (g.id === next.id ? next : g)) : p.items.filter((g) => g.id !== next.id) } : p,
+        ),
+      };
+    }
+  }
+  if (!matchesFilters(next, filters)) return data;
+  // new to this list: it belongs on the first page unless it is older than everything loaded
+  const [first, ...rest] = data.pages;
+  if (!first) return data;
+  const loaded = data.pages.flatMap((p) => p.items);
+  const oldest = loaded.at(-1);
+  const hasMore = data.pages.at(-1)?.nextCursor != null;
+  if (hasMore && oldest && next.createdAt < oldest.createdAt) return data;
+  const items = [...first.items, next].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+  return { ...data, pages: [{ ...first, items }, ...rest] };
+}
+
+/**
+ * Put a newer state of a generation into the caches: the studio's list, every list of creations
+ * (My Creations, with its filters) and the one-generation view. Answers (the POST's and the event
+ * stream's) can arrive out of order, so an older state never replaces a newer one. Returns the
+ * state it replaced, if any.
  */
 export function applyGeneration(queryClient: QueryClient, next: GenerationView): GenerationView | undefined {
   let previous: GenerationView | undefined;
-  queryClient.setQueryData<InfiniteData<GenerationList, string | null>>(generationListKey, (data) => {
-    if (!data) return data;
-    for (const page of data.pages) {
-      const found = page.items.find((g) => g.id === next.id);
-      if (found) {
-        previous = found;
-        if (found.updatedAt > next.updatedAt) return data;
-        return { ...data, pages: data.pages.map((p) => (p === page ? { ...p, items: p.items.map((g) => (g.id === next.id ? next : g)) } : p)) };
-      }
-    }
-    // new to this list: it belongs on the first page unless it is older than everything loaded
-    const [first, ...rest] = data.pages;
-    if (!first) return data;
-    const loaded = data.pages.flatMap((p) => p.items);
-    const oldest = loaded.at(-1);
-    const hasMore = data.pages.at(-1)?.nextCursor != null;
-    if (hasMore && oldest && next.createdAt < oldest.createdAt) return data;
-    const items = [...first.items, next].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
-    return { ...data, pages: [{ ...first, items }, ...rest] };
-  });
-  // a page that shows this one generation (none yet) keeps it under its own key
-  const oneKey = [...generationsKey, 'one', next.id];
-  if (queryClient.getQueryData(oneKey)) {
+  const found = (g: GenerationView) => {
+    if (!previous || g.updatedAt > previous.updatedAt) previous = g;
+  };
+  queryClient.setQueryData<ListData>(generationListKey, (data) => (data ? mergeIntoList(data, next, undefined, found) : data));
+  for (const [key, data] of queryClient.getQueriesData<ListData>({ queryKey: creationListsKey })) {
+    if (!data || !Array.isArray((data as Partial<ListData>).pages)) continue;
+    const filters = key[2] as GenerationFilters | undefined;
+    queryClient.setQueryData<ListData>(key, (d) => (d ? mergeIntoList(d, next, filters, found) : d));
+  }
+  // a page that shows this one generation keeps it under its own key
+  const oneKey = generationKey(next.id);
+  const one = queryClient.getQueryData<GenerationView>(oneKey);
+  if (one) {
+    found(one);
     queryClient.setQueryData<GenerationView>(oneKey, (old) => (old && old.updatedAt > next.updatedAt ? old : next));
   }
   return previous;
 }
+
+/** Take deleted generations out of every cached list, and forget their own views. */
+export function removeGenerations(queryClient: QueryClient, ids: readonly string[]): void {
+  const gone = new Set(ids);
+  const strip = (data: ListData | undefined) =>
+    data && Array.isArray(data.pages) ? { ...data, pages: data.pages.map((p) => ({ ...p, items: p.items.filter((g) => !gone.has(g.id)) })) } : data;
+  queryClient.setQueryData<ListData>(generationListKey, strip);
+  for (const [key] of queryClient.getQueriesData<ListData>({ queryKey: creationListsKey })) queryClient.setQueryData<ListData>(key, strip);
+  // a page still showing one of them leaves first (then forgets it); the others are forgotten now
+  for (const id of ids) queryClient.removeQueries({ queryKey: generationKey(id), exact: true, type: 'inactive' });
+}
+
+/** The query key of one generation (GET /api/generations/:id). */
+export const generationKey = (id: string) => [...generationsKey, 'one', id] as const;
 
 /**
  * Follow the user's generations live (GET /api/generations/events, Server-Sent Events) and keep

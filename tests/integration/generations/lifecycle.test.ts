@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationView } from '../../../src/shared/api';
 import { balances, startGenerationsApp, waitFinal, type GenerationsApp } from './setup';
@@ -25,7 +26,16 @@ describe('a generation from submit to a playable video', () => {
     const done = await waitFinal(c, created.id);
     expect(done.status).toBe('succeeded');
     expect(done.progress).toBe(100);
-    expect(done.output).toEqual({ videoUrl: `/api/generations/${created.id}/video`, thumbnailUrl: `/api/generations/${created.id}/thumbnail` });
+    expect(done.output).toMatchObject({
+      videoUrl: `/api/generations/${created.id}/video`,
+      thumbnailUrl: `/api/generations/${created.id}/thumbnail`,
+      previewUrl: `/api/generations/${created.id}/preview`,
+      width: 854,
+      height: 480,
+      codec: 'h264',
+    });
+    expect(done.output!.durationSeconds).toBeCloseTo(2, 0);
+    expect(done.output!.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(await balances(c)).toEqual({ balance: 8, held: 0 });
     expect(await ledger(c.userId)).toEqual([
       ['grant', 10, 0],
@@ -33,16 +43,29 @@ describe('a generation from submit to a playable video', () => {
       ['capture', 0, -2],
     ]);
 
-    const video = await c.get(done.output!.videoUrl);
+    // the API answers with a short-lived signed URL that needs no session
+    const redirect = await c.get(done.output!.videoUrl);
+    expect(redirect.status).toBe(302);
+    const signed = redirect.headers.get('location')!;
+    expect(signed).toMatch(/\/files\/generations\/.+\/video\.mp4\?exp=\d+&.*sig=/);
+    const video = await fetch(signed);
     expect(video.status).toBe(200);
     expect(video.headers.get('content-type')).toBe('video/mp4');
-    const size = Number(video.headers.get('content-length'));
-    expect(size).toBeGreaterThan(1000);
-    const part = await c.get(done.output!.videoUrl, { range: 'bytes=4-11' });
+    const bytes = Buffer.from(await video.arrayBuffer());
+    expect(bytes.length).toBe(done.output!.sizeBytes);
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(done.output!.sha256);
+    const part = await fetch(signed, { headers: { range: 'bytes=4-11' } });
     expect(part.status).toBe(206);
-    expect(part.headers.get('content-range')).toBe(`bytes 4-11/${size}`);
-    expect(part.body).toBe('ftypisom');
-    expect((await c.get(done.output!.thumbnailUrl!)).headers.get('content-type')).toBe('image/jpeg');
+    expect(part.headers.get('content-range')).toBe(`bytes 4-11/${bytes.length}`);
+    expect(await part.text()).toBe('ftypisom');
+    const download = await c.get(`${done.output!.videoUrl}?download=1`);
+    expect((await fetch(download.headers.get('location')!)).headers.get('content-disposition')).toMatch(/^attachment; filename="savesora-[0-9a-f]{8}\.mp4"/);
+    const poster = await fetch((await c.get(done.output!.thumbnailUrl!)).headers.get('location')!);
+    expect(poster.headers.get('content-type')).toBe('image/jpeg');
+    const preview = await fetch((await c.get(done.output!.previewUrl!)).headers.get('location')!);
+    expect([preview.status, preview.headers.get('content-type')]).toEqual([200, 'video/mp4']);
+    // a tampered signature is refused
+    expect((await fetch(signed.replace(/sig=([^&])/, (_m, ch: string) => `sig=${ch === 'A' ? 'B' : 'A'}`))).status).toBe(403);
 
     const list = (await c.get('/api/generations')).json() as { items: GenerationView[]; nextCursor: string | null };
     expect(list.items.map((i) => i.id)).toEqual([created.id]);
@@ -174,7 +197,8 @@ describe('per-user authorization', () => {
       expect(res.status).toBe(404);
     }
     expect(((await b.get('/api/generations')).json() as { items: unknown[] }).items).toEqual([]);
-    expect((await a.get(`/api/generations/${v.id}/video`)).status).toBe(200);
+    expect((await a.get(`/api/generations/${v.id}/video`)).status).toBe(302);
+    for (const which of ['video', 'thumbnail', 'preview']) expect((await b.get(`/api/generations/${v.id}/${which}?download=1`)).status).toBe(404);
     // signed out: 401
     expect((await fetch(`${g.app.url}/api/generations/${v.id}`)).status).toBe(401);
   });

@@ -73,3 +73,11 @@ export function createObjectStore(settings: StorageSettings): ObjectStore {
 export function deriveFilesSigningSecret(sessionSecret: string): string {
   return createHmac('sha256', sessionSecret).update('savesora/files-url/v1').digest('base64url');
 }
+
+/** The store the settings describe (FILES_SIGNING_SECRET may list several keys, comma-separated, to rotate). */
+export function storeFromConfig(config: Omit<StorageSettings, 'FILES_SIGNING_SECRET'> & { FILES_SIGNING_SECRET?: string; SESSION_SECRET: string }): ObjectStore {
+  return createObjectStore({
+    ...config,
+    FILES_SIGNING_SECRET: config.FILES_SIGNING_SECRET?.split(',').map((s) => s.trim()) ?? deriveFilesSigningSecret(config.SESSION_SECRET),
+  });
+}

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, index, integer, jsonb, pgTable, real, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import { users } from './users';
 
 export const generationStatuses = ['queued', 'submitting', 'running', 'finalizing', 'succeeded', 'failed', 'canceled', 'blocked'] as const;
@@ -51,6 +51,17 @@ export const generations = pgTable(
     outputUrl: text('output_url'),
     outputThumbnailUrl: text('output_thumbnail_url'),
     outputContentType: text('output_content_type'),
+    /** a short, small, silent MP4 for hover previews */
+    outputPreviewUrl: text('output_preview_url'),
+    /** what ffprobe found in the stored output */
+    outputDurationSeconds: real('output_duration_seconds'),
+    outputWidth: integer('output_width'),
+    outputHeight: integer('output_height'),
+    outputCodec: text('output_codec'),
+    outputSizeBytes: bigint('output_size_bytes', { mode: 'number' }),
+    outputSha256: text('output_sha256'),
+    /** deleted by its owner: gone from every listing and URL at once; files removed by a job, row purged later */
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
     idempotencyKey: text('idempotency_key'),
     requestHash: text('request_hash'),
     source: text('source').notNull().default('web'),
@@ -65,6 +76,9 @@ export const generations = pgTable(
     check('generations_progress_check', sql`${t.progress} between 0 and 100`),
     check('generations_price_check', sql`${t.priceCredits} >= 0`),
     index('generations_user_created_idx').on(t.userId, t.createdAt, t.id),
+    index('generations_deleted_idx')
+      .on(t.deletedAt)
+      .where(sql`deleted_at is not null`),
     uniqueIndex('generations_user_idempotency_idx').on(t.userId, t.idempotencyKey),
     uniqueIndex('generations_callback_idx').on(t.provider, t.callbackKey),
     index('generations_poll_idx')

@@ -3,3 +3,4 @@ export * from './credits';
 export * from './system';
 export * from './catalog';
 export * from './generations';
+export * from './media';

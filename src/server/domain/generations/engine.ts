@@ -20,7 +20,8 @@ import {
   type GenerationRow,
 } from './generations.repo';
 import { failureCodeFor, failureMessages } from './messages';
-import type { OutputHandoff } from './output';
+import type { OutputHandoff, StoredOutput } from './output';
+import { ReferenceUnavailable, type ReferenceResolver } from '../media/references';
 
 /**
  * The generation lifecycle after submit: dispatch to a provider, track progress (verified
@@ -48,6 +49,8 @@ export interface EngineDeps {
   router: ProviderRouter;
   providers: ProviderRegistry;
   handoff: OutputHandoff;
+  /** signed URLs of the task's references (URL references are fetched into our store first) */
+  references: ReferenceResolver;
   settings: EngineSettings;
   logger: Logger;
 }
@@ -59,7 +62,7 @@ const FINALIZE_STALE_SECONDS = 30;
 const FINALIZE_GRACE_MS = 10 * 60_000;
 
 export type SettleOutcome =
-  | { status: 'succeeded'; videoUrl: string; thumbnailUrl: string | null; contentType: string | null }
+  | ({ status: 'succeeded' } & StoredOutput)
   | { status: 'failed' | 'canceled' | 'blocked'; code: FailureCode; detail?: string };
 
 export interface CallbackResult {
@@ -98,14 +101,6 @@ export function requestOf(task: GenerationRow): GenerationRequest {
   };
 }
 
-function referencesOf(task: GenerationRow): ProviderReference[] {
-  return task.references.map((r) => {
-    // uploaded files (mediaId) are resolved to signed URLs by the media library; until then only URLs
-    if (!r.url) throw new AppError('invalid_request', 'Uploaded reference files are not available yet; pass references by URL.', 400);
-    return { kind: r.kind, role: r.role, url: r.url, ...(r.mimeType ? { mimeType: r.mimeType } : {}) };
-  });
-}
-
 async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
@@ -136,6 +131,17 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
               output_url: outcome.videoUrl,
               output_thumbnail_url: outcome.thumbnailUrl,
               output_content_type: outcome.contentType,
+              output_preview_url: outcome.previewUrl ?? null,
+              ...(outcome.media
+                ? {
+                    output_duration_seconds: outcome.media.durationSeconds,
+                    output_width: outcome.media.width,
+                    output_height: outcome.media.height,
+                    output_codec: outcome.media.codec,
+                    output_size_bytes: outcome.media.sizeBytes,
+                    output_sha256: outcome.media.sha256,
+                  }
+                : {}),
               next_poll_at: null,
             }
           : {
@@ -238,9 +244,10 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
     }
     let references: ProviderReference[];
     try {
-      references = referencesOf(task);
+      references = await deps.references.resolve(task);
     } catch (err) {
-      await fail(task, ['submitting'], 'invalid_input', (err as Error).message);
+      if (!(err instanceof ReferenceUnavailable)) throw err; // a store or database hiccup: the job retries
+      await fail(task, ['submitting'], 'invalid_input', err.message);
       return;
     }
     try {

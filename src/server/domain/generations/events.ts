@@ -30,7 +30,7 @@ export function createGenerationEvents(database: Database, toView: (row: Generat
     if (!listeners?.size || !msg.id) return;
     getGeneration(database, msg.id).then(
       (row) => {
-        if (!row || row.userId !== msg.userId) return;
+        if (!row || row.userId !== msg.userId || row.deletedAt) return;
         const view = toView(row);
         for (const l of listeners) l(view);
       },

@@ -1,4 +1,5 @@
 import type { DbHandle } from '../../db/client';
+import { keysetPage, type KeysetPage } from '../../db/keyset';
 import type { GenerationReference } from '../../../shared/catalog/request-schema';
 import type { GenerationMode } from '../../../shared/catalog/vocabulary';
 import type { FailureCode, GenerationStatus } from '../../../shared/api/generations';
@@ -36,6 +37,14 @@ export interface GenerationRow {
   outputUrl: string | null;
   outputThumbnailUrl: string | null;
   outputContentType: string | null;
+  outputPreviewUrl: string | null;
+  outputDurationSeconds: number | null;
+  outputWidth: number | null;
+  outputHeight: number | null;
+  outputCodec: string | null;
+  outputSizeBytes: number | null;
+  outputSha256: string | null;
+  deletedAt: Date | null;
   idempotencyKey: string | null;
   requestHash: string | null;
   source: string;
@@ -48,6 +57,7 @@ export interface GenerationRow {
 
 type Raw = Record<string, unknown>;
 const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
+const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
 
 export function mapGeneration(r: Raw): GenerationRow {
@@ -82,6 +92,14 @@ export function mapGeneration(r: Raw): GenerationRow {
     outputUrl: (r.output_url as string | null) ?? null,
     outputThumbnailUrl: (r.output_thumbnail_url as string | null) ?? null,
     outputContentType: (r.output_content_type as string | null) ?? null,
+    outputPreviewUrl: (r.output_preview_url as string | null) ?? null,
+    outputDurationSeconds: num(r.output_duration_seconds),
+    outputWidth: num(r.output_width),
+    outputHeight: num(r.output_height),
+    outputCodec: (r.output_codec as string | null) ?? null,
+    outputSizeBytes: num(r.output_size_bytes),
+    outputSha256: (r.output_sha256 as string | null) ?? null,
+    deletedAt: date(r.deleted_at),
     idempotencyKey: (r.idempotency_key as string | null) ?? null,
     requestHash: (r.request_hash as string | null) ?? null,
     source: r.source as string,
@@ -149,7 +167,7 @@ export async function getGeneration(db: DbHandle, id: string): Promise<Generatio
 }
 
 export async function getUserGeneration(db: DbHandle, userId: string, id: string): Promise<GenerationRow | null> {
-  const rows = await db.sql.query('select * from generations where id = $1 and user_id = $2', [id, userId]);
+  const rows = await db.sql.query('select * from generations where id = $1 and user_id = $2 and deleted_at is null', [id, userId]);
   return rows[0] ? mapGeneration(rows[0]) : null;
 }
 
@@ -175,25 +193,24 @@ export interface ListOptions {
   cursor?: string;
   status?: GenerationStatus;
   model?: string;
+  /** created at or after */
+  from?: Date;
+  /** created before */
+  to?: Date;
+  /** words that must all appear in the prompt (case-insensitive) */
+  q?: string;
 }
 
-const encodeCursor = (row: GenerationRow) => Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
-function decodeCursor(cursor: string): { at: string; id: string } | null {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  if (!at || !id || Number.isNaN(Date.parse(at))) return null;
-  return { at, id };
-}
+/** `%`, `_` and `\` are literal in a search */
+const likePattern = (word: string) => `%${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
-/** Newest first; keyset pagination on (created_at, id). A malformed cursor yields null. */
-export async function listUserGenerations(db: DbHandle, userId: string, opts: ListOptions): Promise<{ items: GenerationRow[]; nextCursor: string | null } | null> {
+/**
+ * The user's generations that are not deleted, newest first; keyset pagination on (created_at, id).
+ * A malformed cursor yields null.
+ */
+export async function listUserGenerations(db: DbHandle, userId: string, opts: ListOptions): Promise<KeysetPage<GenerationRow> | null> {
   const params: unknown[] = [userId];
-  const where = ['user_id = $1'];
-  if (opts.cursor) {
-    const c = decodeCursor(opts.cursor);
-    if (!c) return null;
-    params.push(c.at, c.id);
-    where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length})`);
-  }
+  const where = ['user_id = $1', 'deleted_at is null'];
   if (opts.status) {
     params.push(opts.status);
     where.push(`status = $${params.length}`);
@@ -202,12 +219,19 @@ export async function listUserGenerations(db: DbHandle, userId: string, opts: Li
     params.push(opts.model);
     where.push(`model_id = $${params.length}`);
   }
-  params.push(opts.limit + 1);
-  const rows = (await db.sql.query(`select * from generations where ${where.join(' and ')} order by created_at desc, id desc limit $${params.length}`, params)).map(
-    mapGeneration,
-  );
-  const items = rows.slice(0, opts.limit);
-  return { items, nextCursor: rows.length > opts.limit ? encodeCursor(items.at(-1)!) : null };
+  if (opts.from) {
+    params.push(opts.from.toISOString());
+    where.push(`created_at >= $${params.length}::timestamptz`);
+  }
+  if (opts.to) {
+    params.push(opts.to.toISOString());
+    where.push(`created_at < $${params.length}::timestamptz`);
+  }
+  for (const word of (opts.q ?? '').split(/\s+/).filter(Boolean).slice(0, 10)) {
+    params.push(likePattern(word));
+    where.push(`prompt ilike $${params.length}`);
+  }
+  return keysetPage(db, { table: 'generations', where, params, limit: opts.limit, cursor: opts.cursor, map: mapGeneration });
 }
 
 /** Columns a transition may set (snake_case), with their SQL casts. */
@@ -229,6 +253,13 @@ const settable = {
   output_url: '',
   output_thumbnail_url: '',
   output_content_type: '',
+  output_preview_url: '',
+  output_duration_seconds: '',
+  output_width: '',
+  output_height: '',
+  output_codec: '',
+  output_size_bytes: '',
+  output_sha256: '',
   started_at: '::timestamptz',
   finished_at: '::timestamptz',
 } as const;

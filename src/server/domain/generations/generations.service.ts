@@ -5,7 +5,7 @@ import type { Database } from '../../db/client';
 import { AppError, notFound } from '../../errors';
 import { generationDispatch } from '../../jobs/names';
 import type { JobQueue } from '../../jobs/queue';
-import { assertPublicHttpUrl } from '../../lib/public-url';
+import { assertFetchableUrl } from '../../lib/safe-fetch';
 import type { CreditsResponse } from '../../../shared/api/credits';
 import type { GenerationList, GenerationStatus, GenerationView } from '../../../shared/api/generations';
 import type { CatalogService } from '../catalog/catalog.service';
@@ -22,6 +22,9 @@ import {
   type GenerationRow,
 } from './generations.repo';
 import { failureMessage } from './messages';
+import { getUserMediaMany } from '../media/media.repo';
+import { checkAgainstLimit } from '../media/media.service';
+import { describeKind } from '../media/references';
 
 /**
  * What users do with generations: submit (validate, price, hold, insert, enqueue — one
@@ -39,7 +42,7 @@ export interface GenerationsService {
   submit(userId: string, body: unknown, opts?: { idempotencyKey?: string; source?: string }): Promise<SubmitResult>;
   get(userId: string, id: string): Promise<GenerationView>;
   /** the stored output location of a user's succeeded generation (for the download route) */
-  output(userId: string, id: string): Promise<{ videoUrl: string; thumbnailUrl: string | null; contentType: string | null }>;
+  output(userId: string, id: string): Promise<{ videoUrl: string; thumbnailUrl: string | null; previewUrl: string | null; contentType: string | null }>;
   list(userId: string, query: { limit: number; cursor?: string; status?: GenerationStatus; model?: string }): Promise<GenerationList>;
   cancel(userId: string, id: string): Promise<GenerationView>;
   credits(userId: string, query: { limit: number; cursor?: string }): Promise<CreditsResponse>;
@@ -53,6 +56,8 @@ export interface GenerationsDeps {
   providers: ProviderRegistry;
   engine: GenerationEngine;
   maxInFlight: number;
+  /** hosts URL references may reach although private (REFERENCE_FETCH_ALLOW_HOSTS) */
+  referenceAllowHosts?: readonly string[];
 }
 
 /** Stable JSON (sorted keys) for request hashing. */
@@ -91,7 +96,17 @@ export function toView(row: GenerationRow): GenerationView {
       ? { code: row.failureCode, message: failureMessage(row.failureCode, row.refunded ? row.priceCredits : null), refunded: row.refunded }
       : null,
     output: succeeded
-      ? { videoUrl: `/api/generations/${row.id}/video`, thumbnailUrl: row.outputThumbnailUrl ? `/api/generations/${row.id}/thumbnail` : null }
+      ? {
+          videoUrl: `/api/generations/${row.id}/video`,
+          thumbnailUrl: row.outputThumbnailUrl ? `/api/generations/${row.id}/thumbnail` : null,
+          previewUrl: row.outputPreviewUrl ? `/api/generations/${row.id}/preview` : null,
+          durationSeconds: row.outputDurationSeconds,
+          width: row.outputWidth,
+          height: row.outputHeight,
+          codec: row.outputCodec,
+          sizeBytes: row.outputSizeBytes,
+          sha256: row.outputSha256,
+        }
       : null,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
@@ -124,14 +139,35 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
       if (earlier) return earlier;
     }
     const { model, request, quote } = await catalog.parseRequest(body, { requireAvailable: true });
+    // uploaded references must be the user's own, of the declared kind, and within this model's limits;
+    // URL references must point at public addresses (they are fetched, SSRF-safely, at dispatch)
+    const owned = new Map(
+      (await getUserMediaMany(database, userId, request.references.flatMap((r) => (r.mediaId ? [r.mediaId] : [])))).map((m) => [m.id, m]),
+    );
+    const issues: { field: string; message: string }[] = [];
     for (const [i, ref] of request.references.entries()) {
-      if (!ref.url) throw invalidRequest([{ field: `references.${i}.mediaId`, message: 'Uploaded reference files are not available yet; pass references by url.' }]);
-      try {
-        await assertPublicHttpUrl(ref.url);
-      } catch (err) {
-        throw invalidRequest([{ field: `references.${i}.url`, message: `The reference URL ${(err as Error).message}.` }]);
+      if (ref.mediaId) {
+        const media = owned.get(ref.mediaId);
+        if (!media) {
+          issues.push({ field: `references.${i}.mediaId`, message: `Reference ${i + 1} is not one of your uploaded files (it may have been deleted).` });
+          continue;
+        }
+        if (media.kind !== ref.kind) {
+          issues.push({ field: `references.${i}.kind`, message: `Reference ${i + 1} is ${describeKind(media.kind)}, not ${describeKind(ref.kind)}.` });
+          continue;
+        }
+        const problem = checkAgainstLimit(media, model.references[ref.kind]!);
+        if (problem) issues.push({ field: `references.${i}.mediaId`, message: `Reference ${i + 1}: ${problem}` });
+        else Object.assign(ref, { mimeType: media.contentType, sizeBytes: media.sizeBytes, ...(media.durationSeconds !== null ? { durationSeconds: media.durationSeconds } : {}) });
+      } else if (ref.url) {
+        try {
+          await assertFetchableUrl(ref.url, deps.referenceAllowHosts ?? []);
+        } catch (err) {
+          issues.push({ field: `references.${i}.url`, message: `The reference URL ${(err as Error).message}.` });
+        }
       }
     }
+    if (issues.length) throw invalidRequest(issues);
     const id = randomUUID();
     const price = quote.credits;
     const { model: _model, ...fields } = request;
@@ -257,7 +293,7 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
     async output(userId, id) {
       const row = await own(userId, id);
       if (row.status !== 'succeeded' || !row.outputUrl) throw notFound('That video');
-      return { videoUrl: row.outputUrl, thumbnailUrl: row.outputThumbnailUrl, contentType: row.outputContentType };
+      return { videoUrl: row.outputUrl, thumbnailUrl: row.outputThumbnailUrl, previewUrl: row.outputPreviewUrl, contentType: row.outputContentType };
     },
     async list(userId, query) {
       const page = await listUserGenerations(database, userId, query);

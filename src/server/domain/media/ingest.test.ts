@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDiskStore } from '../../adapters/storage/disk';
-import { probeMedia } from '../../lib/ffmpeg';
+import { ffmpegPath, probeMedia, runTool } from '../../lib/ffmpeg';
 import { sampleMp4 } from '../../../../tests/fakes/media';
 import { readC2pa } from '../../../../tests/helpers/c2pa-reader';
 import type { GenerationRow } from '../generations/generations.repo';
@@ -35,21 +35,34 @@ afterAll(async () => {
 
 const task = { id: '7d1f7a0e-0000-4000-8000-000000000001', userId: 'User1', modelId: 'sora-2', provider: 'fal', createdAt: new Date('2026-11-29T10:00:00Z') } as GenerationRow;
 
-async function handoff(maxBytes?: number) {
+async function handoff(maxBytes?: number, watermark?: string) {
   const store = createDiskStore({ root: path.join(work, 'store'), publicUrl: 'http://localhost:3000', signingSecret: 'x'.repeat(40) });
   const provenance = await createProvenance(await loadOrCreateSigningIdentity(work));
-  return { store, ingest: createIngestHandoff({ store, provenance, workDir: path.join(work, 'tmp'), modelName: () => 'Sora 2', ...(maxBytes ? { maxBytes } : {}) }) };
+  return { store, ingest: createIngestHandoff({ store, provenance, workDir: path.join(work, 'tmp'), modelName: () => 'Sora 2', ...(maxBytes ? { maxBytes } : {}), ...(watermark ? { watermark } : {}) }) };
 }
 
 describe('output ingest', () => {
   it('downloads the provider output, signs video and poster with C2PA, and stores them under id-only keys', async () => {
     const { store, ingest } = await handoff();
     const out = await ingest.accept(task, { videoUrl: `${base}/video.mp4` });
-    expect(out).toEqual({
+    expect(out).toMatchObject({
       videoUrl: `${STORE_PREFIX}generations/user1/${task.id}/video.mp4`,
       thumbnailUrl: `${STORE_PREFIX}generations/user1/${task.id}/poster.jpg`,
+      previewUrl: `${STORE_PREFIX}generations/user1/${task.id}/preview.mp4`,
       contentType: 'video/mp4',
+      media: { width: 640, height: 360, codec: 'h264' },
     });
+    expect(out.media!.durationSeconds).toBeCloseTo(2, 0);
+    // the recorded size and checksum are those of the stored bytes
+    const head = await store.head(out.videoUrl.slice(STORE_PREFIX.length));
+    expect(out.media!.sizeBytes).toBe(head!.size);
+    expect(out.media!.sha256).toMatch(/^[0-9a-f]{64}$/);
+    // the hover preview is short, small and silent
+    const { body: pv } = await store.get(out.previewUrl!.slice(STORE_PREFIX.length));
+    const previewFile = path.join(work, 'preview.mp4');
+    await new Promise<void>((resolve, reject) => pv.pipe(fs.createWriteStream(previewFile)).on('finish', resolve).on('error', reject));
+    const p = await probeMedia(previewFile);
+    expect([p.width, p.audioCodec, p.durationSeconds <= 3.1]).toEqual([320, undefined, true]);
     const stored = path.join(work, 'copy.mp4');
     const { body } = await store.get(out.videoUrl.slice(STORE_PREFIX.length));
     await new Promise<void>((resolve, reject) => body.pipe(fs.createWriteStream(stored)).on('finish', resolve).on('error', reject));
@@ -61,6 +74,28 @@ describe('output ingest', () => {
     const actions = manifest.assertions.find((a) => a.label.startsWith('c2pa.actions'))!;
     expect(JSON.stringify(actions.data)).toContain('trainedAlgorithmicMedia');
     expect(fs.readdirSync(path.join(work, 'tmp'))).toEqual([]); // scratch files are gone
+  });
+
+  it('draws the watermark text when one is set (the video is re-encoded, the manifest is kept)', async () => {
+    const { store, ingest } = await handoff(undefined, 'SAVESORA');
+    const plain = await (await handoff()).ingest.accept({ ...task, id: '7d1f7a0e-0000-4000-8000-000000000003' }, { videoUrl: `${base}/video.mp4` });
+    const marked = await ingest.accept({ ...task, id: '7d1f7a0e-0000-4000-8000-000000000002' }, { videoUrl: `${base}/video.mp4` });
+    // compare the last frame's bottom-right corner of both
+    const corner = async (url: string, name: string) => {
+      const file = path.join(work, `${name}.mp4`);
+      const { body } = await store.get(url.slice(STORE_PREFIX.length));
+      await new Promise<void>((resolve, reject) => body.pipe(fs.createWriteStream(file)).on('finish', resolve).on('error', reject));
+      const raw = path.join(work, `${name}.gray`);
+      await runTool(ffmpegPath(), ['-y', '-v', 'error', '-sseof', '-0.5', '-i', file, '-frames:v', '1', '-vf', 'crop=200:40:iw-200:ih-40,format=gray', '-f', 'rawvideo', raw], { timeoutMs: 30_000 });
+      return fs.readFileSync(raw);
+    };
+    const a = await corner(plain.videoUrl, 'plain');
+    const b = await corner(marked.videoUrl, 'marked');
+    let diff = 0;
+    for (let i = 0; i < a.length; i++) diff += Math.abs(a[i]! - b[i]!);
+    expect(diff / a.length).toBeGreaterThan(2);
+    const manifest = readC2pa(fs.readFileSync(path.join(work, 'marked.mp4')))!.active;
+    expect(manifest.assertions.some((x) => x.label === 'com.savesora.generation')).toBe(true);
   });
 
   it('refuses outputs that are not videos, are gone, or are too large, and leaves nothing behind', async () => {

@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { useMe, useSignOut } from '../../lib/auth';
 import { cn } from '../../lib/cn';
 import { focusableWithin } from '../../lib/focus';
-import { CloseIcon, LogOutIcon, MenuIcon, SparklesIcon, UserIcon } from '../icons';
+import { CloseIcon, FilmIcon, LogOutIcon, MenuIcon, SparklesIcon, UserIcon } from '../icons';
 import { Avatar, buttonClasses } from '../ui';
 import { AccountMenu } from './AccountMenu';
 import { Logo } from './Logo';
@@ -81,6 +81,11 @@ export function Header() {
           {user && (
             <Link to="/studio" className={navLink} activeProps={{ className: activeNavLink }}>
               {t('nav.studio')}
+            </Link>
+          )}
+          {user && (
+            <Link to="/creations" className={navLink} activeProps={{ className: activeNavLink }}>
+              {t('nav.creations')}
             </Link>
           )}
           <Link to="/" hash="models" className={navLink}>
@@ -176,6 +181,12 @@ export function Header() {
                 <Link to="/studio" className={cn(mobileLink, 'flex items-center gap-3')} onClick={() => closeMenu(false)}>
                   <SparklesIcon className="size-5" />
                   {t('nav.studio')}
+                </Link>
+              </li>
+              <li>
+                <Link to="/creations" className={cn(mobileLink, 'flex items-center gap-3')} onClick={() => closeMenu(false)}>
+                  <FilmIcon className="size-5" />
+                  {t('nav.creations')}
                 </Link>
               </li>
               <li>

@@ -1,24 +1,48 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useId, useRef, useState, type FormEvent, type Ref } from 'react';
+import { useNavigate, useSearch } from '@tanstack/react-router';
+import { useEffect, useId, useRef, useState, type ClipboardEvent, type FormEvent, type ReactNode, type Ref } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Me } from '../../../shared/api/account';
-import type { GenerationInput } from '../../../shared/catalog/request-schema';
+import type { GenerationInput, ReferenceInput } from '../../../shared/catalog/request-schema';
+import type { GenerationMode } from '../../../shared/catalog/vocabulary';
 import { SparklesIcon } from '../../components/icons';
 import { Alert, Button, Checkbox, Select, useToast } from '../../components/ui';
 import { ApiError } from '../../lib/api';
 import { meQuery } from '../../lib/auth';
 import { cn } from '../../lib/cn';
+import { isDraftEmpty, type StudioDraft } from '../../lib/creations';
 import { creditsQuery } from '../../lib/credits';
 import { applyGeneration, createGeneration, GenerationRequestError, newIdempotencyKey } from '../../lib/generations';
 import { effectiveAudio, modelsQuery, priceOf, type ModelView } from '../../lib/models';
 import { ModelPicker } from './ModelPicker';
+import { acceptsReferences, slotsFor, tokensOf } from './references/model';
+import { ReferencesField } from './references/ReferencesField';
+import { useAttachments } from './references/useAttachments';
+import { unknownMentions, useMentions } from './references/useMentions';
 import { studioErrorText, VerifyNotice } from './shared';
 
 /** The fields of the form, in the order the eye meets them (the first one with an error gets the focus). */
-const fieldOrder = ['prompt', 'negativePrompt', 'duration', 'resolution', 'aspectRatio', 'audio'] as const;
+const fieldOrder = ['mode', 'references', 'prompt', 'negativePrompt', 'duration', 'resolution', 'aspectRatio', 'audio', 'seed'] as const;
 type FieldName = (typeof fieldOrder)[number];
 type FieldErrors = Partial<Record<FieldName, string>>;
 const isFieldName = (f: string): f is FieldName => (fieldOrder as readonly string[]).includes(f);
+/** The form field a server message belongs to: `references.2.kind` is about the references. */
+const fieldOfIssue = (f: string): string => (f.startsWith('references') ? 'references' : f);
+
+/** The mode a model starts in: the draft's when it has it, else one that fits the references handed over. */
+function initialMode(m: ModelView | undefined, draft: StudioDraft | undefined): GenerationMode {
+  if (!m) return 'text-to-video';
+  if (draft?.mode && m.modes.includes(draft.mode)) return draft.mode;
+  const refs = draft?.refs ?? [];
+  if (refs.length) {
+    const images = refs.filter((r) => r.kind === 'image').length;
+    if (images === refs.length && images === 1 && m.modes.includes('image-to-video')) return 'image-to-video';
+    if (images === refs.length && images === 2 && m.modes.includes('first-last-frame')) return 'first-last-frame';
+    if (m.modes.includes('reference')) return 'reference';
+    if (m.modes.includes('image-to-video')) return 'image-to-video';
+  }
+  return m.modes.includes('text-to-video') ? 'text-to-video' : (m.modes[0] ?? 'text-to-video');
+}
 
 interface Options {
   duration: number;
@@ -62,9 +86,14 @@ export interface ComposerProps {
   balance: number | undefined;
 }
 
-/** The form that starts a text-to-video generation with the chosen model's options. */
+/** The form that starts a generation with the chosen model, mode, options and references. */
 export function Composer({ me, models, balance }: ComposerProps) {
   const { t, i18n } = useTranslation();
+  // a request to start from ("Regenerate with these settings", "Use as reference"): the studio's
+  // search params, read once when the composer first shows, then dropped from the address
+  const search = useSearch({ from: '/studio' });
+  const navigate = useNavigate();
+  const [draft] = useState<StudioDraft | undefined>(() => (isDraftEmpty(search) ? undefined : search));
   const { toast } = useToast();
   const queryClient = useQueryClient();
   const formId = useId();
@@ -77,19 +106,64 @@ export function Composer({ me, models, balance }: ComposerProps) {
     negativeError: `${formId}-negative-error`,
     price: `${formId}-price`,
     blocked: `${formId}-blocked`,
+    mentions: `${formId}-mentions`,
+    seed: `${formId}-seed`,
+    seedError: `${formId}-seed-error`,
   };
 
   const firstAvailable = models.find((m) => m.available);
-  const [modelId, setModelId] = useState<string | undefined>(firstAvailable?.id);
+  // a draft's model when this server can run it; else, for references, one that takes them
+  const draftModel = (() => {
+    if (!draft) return undefined;
+    const named = models.find((m) => m.available && m.id === draft.model);
+    const kinds = new Set((draft.refs ?? []).map((r) => r.kind));
+    const takes = (m: ModelView) => [...kinds].every((k) => !!m.references[k]);
+    if (named && takes(named)) return named;
+    return kinds.size ? (models.find((m) => m.available && takes(m)) ?? named) : named;
+  })();
+  const [modelId, setModelId] = useState<string | undefined>((draftModel ?? firstAvailable)?.id);
   const model = models.find((m) => m.id === modelId) ?? firstAvailable;
-  const [options, setOptions] = useState<Options | null>(model ? defaultsOf(model) : null);
-  const [prompt, setPrompt] = useState('');
+  const [options, setOptions] = useState<Options | null>(() =>
+    model
+      ? {
+          duration: draft?.duration ?? model.defaultDuration,
+          resolution: draft?.resolution ?? model.defaultResolution,
+          aspectRatio: draft?.aspectRatio ?? model.defaultAspectRatio,
+          audio: draft?.audio ?? model.defaultAudio,
+        }
+      : null,
+  );
+  const [modeChoice, setModeChoice] = useState<GenerationMode>(() => initialMode(model, draft));
+  const mode: GenerationMode = model && model.modes.includes(modeChoice) ? modeChoice : initialMode(model, undefined);
+  const [seed, setSeed] = useState(draft?.seed !== undefined ? String(draft.seed) : '');
+  const [prompt, setPrompt] = useState(draft?.prompt ?? '');
   const [negativePrompt, setNegativePrompt] = useState('');
   const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
   const [formError, setFormError] = useState<FormError | null>(null);
   const [verifyNeeded, setVerifyNeeded] = useState(false);
 
+  const slots = model ? slotsFor(model, mode) : { kinds: {}, total: 0, min: 0 };
+  const showReferences = acceptsReferences(slots);
+  const references = useAttachments(model, slots);
+  const tokens = tokensOf(references.attachments);
+  const sentAttachments = showReferences ? references.attachments : [];
+  const unknown = unknownMentions(prompt, showReferences ? tokens.values() : []);
+
+  // the draft is read once, when the composer first shows
+  const draftRead = useRef(false);
+  useEffect(() => {
+    if (draftRead.current || !draft) return;
+    draftRead.current = true;
+    if (draft.refs?.length) references.setFromDraft(draft.refs);
+    void navigate({ to: '/studio', search: {}, replace: true });
+    // only the first draft counts
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [draft]);
+
   const refs = {
+    mode: useRef<HTMLInputElement>(null),
+    references: useRef<HTMLFieldSetElement>(null),
+    seed: useRef<HTMLInputElement>(null),
     prompt: useRef<HTMLTextAreaElement>(null),
     negativePrompt: useRef<HTMLTextAreaElement>(null),
     duration: useRef<HTMLSelectElement>(null),
@@ -117,10 +191,39 @@ export function Composer({ me, models, balance }: ComposerProps) {
   const chooseModel = (id: string) => {
     const next = models.find((m) => m.id === id);
     setModelId(id);
-    // another model: start from its defaults (the prompts stay)
-    if (next) setOptions(defaultsOf(next));
+    // another model: start from its defaults (the prompts and references stay)
+    if (next) {
+      setOptions(defaultsOf(next));
+      if (!next.modes.includes(mode)) setModeChoice(initialMode(next, undefined));
+    }
     setFieldErrors({});
     setFormError(null);
+  };
+
+  const chooseMode = (next: GenerationMode) => {
+    setModeChoice(next);
+    setFieldErrors((f) => ({ ...f, mode: undefined, references: undefined }));
+    references.clearNotices();
+  };
+
+  const mentionOptions = references.attachments.map((a) => ({
+    token: tokens.get(a.key) ?? '',
+    description: `${t(`studio.references.kinds.${a.kind}`)} · ${a.name}`,
+  }));
+  const mentions = useMentions({
+    textareaRef: refs.prompt,
+    value: prompt,
+    setValue: (v) => setPrompt(v),
+    options: showReferences ? mentionOptions : [],
+  });
+
+  /** An image pasted anywhere in the form (Ctrl+V) becomes a reference. */
+  const onPaste = (e: ClipboardEvent<HTMLFormElement>) => {
+    if (!showReferences) return;
+    const files = Array.from(e.clipboardData.files ?? []);
+    if (!files.length) return;
+    e.preventDefault();
+    references.addFiles(files);
   };
 
   // the choices, each one checked against the model (a refetched list may allow other values)
@@ -133,7 +236,7 @@ export function Composer({ me, models, balance }: ComposerProps) {
       }
     : null;
   const audio = model && opts ? effectiveAudio(model, opts.audio) : false;
-  const price = model && opts ? priceOf(model, { durationSeconds: opts.duration, resolution: opts.resolution, audio }) : null;
+  const price = model && opts ? priceOf(model, { durationSeconds: opts.duration, resolution: opts.resolution, audio, referenceCount: sentAttachments.length }) : null;
   const promptLength = prompt.trim().length;
   const promptMax = model?.promptMaxLength ?? 0;
   const tooLong = !!model && promptLength > promptMax;
@@ -177,8 +280,8 @@ export function Composer({ me, models, balance }: ComposerProps) {
       const others: string[] = [];
       if (err instanceof GenerationRequestError) {
         for (const issue of err.fields) {
-          const field = issue.field;
-          if (isFieldName(field) && fieldShown(field)) found[field] ??= issue.message;
+          const field = fieldOfIssue(issue.field);
+          if (isFieldName(field) && fieldShown(field)) found[field] = found[field] ? `${found[field]} ${issue.message}` : issue.message;
           else others.push(issue.message);
         }
       }
@@ -198,6 +301,9 @@ export function Composer({ me, models, balance }: ComposerProps) {
   function fieldShown(field: FieldName): boolean {
     if (field === 'negativePrompt') return !!model?.negativePrompt;
     if (field === 'audio') return model?.audio === 'optional';
+    if (field === 'seed') return !!model?.seed;
+    if (field === 'references') return showReferences;
+    if (field === 'mode') return (model?.modes.length ?? 0) > 1;
     return true;
   }
 
@@ -208,22 +314,47 @@ export function Composer({ me, models, balance }: ComposerProps) {
     const found: FieldErrors = {};
     if (!promptLength) found.prompt = t('studio.fields.promptRequired');
     else if (tooLong) found.prompt = t('studio.fields.promptTooLong', { model: model.name, max: promptMax, count: promptLength });
+    else if (unknown.length) found.prompt = t('studio.references.mentions.unknown', { count: unknown.length, mentions: unknown.join(', ') });
+    if (showReferences) {
+      const list = references.attachments;
+      if (list.some((a) => a.state === 'uploading')) found.references = t('studio.references.errors.stillUploading');
+      else if (list.some((a) => a.state === 'failed')) found.references = t('studio.references.errors.removeFailed');
+      else if (mode === 'image-to-video' && list.length !== 1) found.references = t('studio.references.errors.needOne');
+      else if (mode === 'first-last-frame' && list.length !== 2) found.references = t('studio.references.errors.needTwo');
+      else if (list.length < slots.min) found.references = t('studio.references.errors.needSome');
+      else if (list.length > slots.total) found.references = t('studio.references.errors.tooMany', { count: slots.total });
+      else {
+        const over = (Object.keys(slots.kinds) as Array<keyof typeof slots.kinds>).find((k) => list.filter((a) => a.kind === k).length > slots.kinds[k]!.max);
+        const foreign = list.find((a) => !slots.kinds[a.kind]);
+        if (foreign) found.references = t('studio.references.errors.kindInMode', { kind: t(`studio.references.kinds.${foreign.kind}`) });
+        else if (over) found.references = t('studio.references.errors.tooManyKind', { count: slots.kinds[over]!.max, kind: t(`studio.references.kindsPlural.${over}`, { count: slots.kinds[over]!.max }) });
+      }
+    }
+    const seedText = seed.trim();
+    const seedValue = seedText === '' ? undefined : Number(seedText);
+    if (model.seed && seedValue !== undefined && (!Number.isInteger(seedValue) || seedValue < 0 || seedValue > 4_294_967_295)) {
+      found.seed = t('studio.fields.seedInvalid');
+    }
     setFieldErrors(found);
     setFormError(null);
     setVerifyNeeded(false);
-    if (found.prompt) {
-      requestFocus('prompt');
+    const firstProblem = fieldOrder.find((f) => found[f]);
+    if (firstProblem) {
+      requestFocus(firstProblem);
       return;
     }
+    const referenceInputs: ReferenceInput[] = sentAttachments.map((a) => (a.mediaId ? { kind: a.kind, mediaId: a.mediaId } : { kind: a.kind, url: a.url! }));
     const input: GenerationInput = {
       model: model.id,
-      mode: 'text-to-video',
+      mode,
       prompt: prompt.trim(),
       duration: opts.duration,
       resolution: opts.resolution,
       aspectRatio: opts.aspectRatio,
       ...(model.audio === 'optional' ? { audio: opts.audio } : {}),
       ...(model.negativePrompt && negativePrompt.trim() ? { negativePrompt: negativePrompt.trim() } : {}),
+      ...(model.seed && seedValue !== undefined ? { seed: seedValue } : {}),
+      ...(referenceInputs.length ? { references: referenceInputs } : {}),
     };
     const body = JSON.stringify(input);
     const previous = attempt.current;
@@ -249,10 +380,16 @@ export function Composer({ me, models, balance }: ComposerProps) {
       : undefined;
 
   return (
-    <form onSubmit={onSubmit} noValidate className="space-y-6" data-testid="composer">
+    <form onSubmit={onSubmit} onPaste={onPaste} noValidate className="space-y-6" data-testid="composer">
       <ModelPicker models={models} value={model.id} onChange={chooseModel} />
 
-      <div className="flex flex-col gap-1.5">
+      {model.modes.length > 1 && (
+        <ModePicker modes={model.modes} value={mode} onChange={chooseMode} error={fieldErrors.mode} checkedRef={refs.mode} />
+      )}
+
+      {showReferences && <ReferencesField mode={mode} slots={slots} api={references} error={fieldErrors.references} groupRef={refs.references} />}
+
+      <div className="relative flex flex-col gap-1.5">
         <div className="flex items-baseline justify-between gap-3">
           <label htmlFor={ids.prompt} className="text-sm font-medium text-zinc-800 dark:text-zinc-200">
             {t('studio.fields.prompt')}
@@ -276,11 +413,14 @@ export function Composer({ me, models, balance }: ComposerProps) {
           rows={5}
           required
           value={prompt}
+          {...mentions.textareaProps}
           onChange={(e) => {
             setPrompt(e.target.value);
+            mentions.refresh(e.target.value, e.target.selectionStart ?? e.target.value.length);
             if (fieldErrors.prompt) setFieldErrors((f) => ({ ...f, prompt: undefined }));
           }}
           onKeyDown={(e) => {
+            if (mentions.onKeyDown(e)) return;
             // Ctrl+Enter / Cmd+Enter generates from the prompt, as in most editors
             if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
               e.preventDefault();
@@ -289,9 +429,18 @@ export function Composer({ me, models, balance }: ComposerProps) {
           }}
           placeholder={t('studio.fields.promptPlaceholder')}
           aria-invalid={fieldErrors.prompt || tooLong ? true : undefined}
-          aria-describedby={[fieldErrors.prompt && ids.promptError, ids.counter].filter(Boolean).join(' ')}
+          aria-describedby={[fieldErrors.prompt && ids.promptError, unknown.length > 0 && ids.mentions, ids.counter].filter(Boolean).join(' ')}
           className={textareaClasses(fieldErrors.prompt || tooLong)}
         />
+        {mentions.menu}
+        {showReferences && references.attachments.length > 0 && !unknown.length && (
+          <p className="text-xs text-zinc-500 dark:text-zinc-400">{t('studio.references.mentions.hint')}</p>
+        )}
+        {unknown.length > 0 && (
+          <p id={ids.mentions} className="text-xs font-medium text-amber-700 dark:text-amber-300" data-testid="unknown-mentions">
+            {t('studio.references.mentions.unknown', { count: unknown.length, mentions: unknown.join(', ') })}
+          </p>
+        )}
         {fieldErrors.prompt && (
           <p id={ids.promptError} className="text-xs font-medium text-red-600 dark:text-red-400">
             {fieldErrors.prompt}
@@ -381,6 +530,38 @@ export function Composer({ me, models, balance }: ComposerProps) {
         </p>
       )}
 
+      {model.seed && (
+        <div className="flex flex-col gap-1.5 sm:max-w-xs">
+          <label htmlFor={ids.seed} className="text-sm font-medium text-zinc-800 dark:text-zinc-200">
+            {t('studio.fields.seed')}
+          </label>
+          <input
+            ref={refs.seed}
+            id={ids.seed}
+            name="seed"
+            inputMode="numeric"
+            autoComplete="off"
+            value={seed}
+            onChange={(e) => {
+              setSeed(e.target.value.replace(/[^0-9]/g, ''));
+              if (fieldErrors.seed) setFieldErrors((f) => ({ ...f, seed: undefined }));
+            }}
+            placeholder={t('studio.fields.seedPlaceholder')}
+            aria-invalid={fieldErrors.seed ? true : undefined}
+            aria-describedby={fieldErrors.seed ? ids.seedError : undefined}
+            className={cn(
+              'h-10 w-full rounded-lg border bg-white px-3 text-sm text-zinc-900 shadow-sm focus:outline-2 dark:bg-zinc-900 dark:text-zinc-100',
+              fieldErrors.seed ? 'border-red-500 focus:outline-red-500' : 'border-zinc-300 focus:border-brand-500 focus:outline-brand-500/40 dark:border-zinc-700',
+            )}
+          />
+          {fieldErrors.seed && (
+            <p id={ids.seedError} className="text-xs font-medium text-red-600 dark:text-red-400">
+              {fieldErrors.seed}
+            </p>
+          )}
+        </div>
+      )}
+
       <div className="space-y-3 border-t border-zinc-200 pt-5 dark:border-zinc-800">
         {(verifyNeeded || !me.emailVerified) && (
           <div ref={verifyNeeded ? formErrorRef : undefined} tabIndex={-1} className="outline-none">
@@ -425,6 +606,84 @@ export function Composer({ me, models, balance }: ComposerProps) {
   );
 }
 
+/** The model's modes as radio chips: text only, from an image, first and last frame, references. */
+/** A row of radio chips with a legend and an error line (modes, aspect ratios). */
+function ChipRadioGroup<T extends string>({
+  legend,
+  options,
+  value,
+  onChange,
+  error,
+  checkedRef,
+  testId,
+  chipClassName,
+  children,
+}: {
+  legend: string;
+  options: readonly T[];
+  value: T;
+  onChange: (value: T) => void;
+  error?: string;
+  checkedRef: Ref<HTMLInputElement>;
+  testId: string;
+  chipClassName: string;
+  children: (option: T) => ReactNode;
+}) {
+  const name = useId();
+  const errorId = `${name}-error`;
+  return (
+    <fieldset aria-describedby={error ? errorId : undefined} data-testid={testId}>
+      <legend className="mb-1.5 text-sm font-medium text-zinc-800 dark:text-zinc-200">{legend}</legend>
+      <div className="flex flex-wrap gap-2">
+        {options.map((option) => {
+          const checked = option === value;
+          return (
+            <label
+              key={option}
+              className={cn(
+                'inline-flex cursor-pointer items-center rounded-lg border px-3 text-sm font-medium transition-colors',
+                chipClassName,
+                'has-[input:focus-visible]:outline-2 has-[input:focus-visible]:outline-offset-2 has-[input:focus-visible]:outline-brand-500',
+                checked
+                  ? 'border-brand-500 bg-brand-50 text-brand-800 ring-1 ring-brand-500 dark:border-brand-400 dark:bg-brand-950/50 dark:text-brand-100 dark:ring-brand-400'
+                  : 'border-zinc-300 bg-white text-zinc-700 hover:bg-zinc-50 dark:border-zinc-700 dark:bg-zinc-900 dark:text-zinc-300 dark:hover:bg-zinc-800',
+                error && !checked && 'border-red-500 dark:border-red-400',
+              )}
+            >
+              <input
+                ref={checked ? checkedRef : undefined}
+                type="radio"
+                name={name}
+                value={option}
+                checked={checked}
+                onChange={() => onChange(option)}
+                aria-invalid={error ? true : undefined}
+                className="sr-only"
+              />
+              {children(option)}
+            </label>
+          );
+        })}
+      </div>
+      {error && (
+        <p id={errorId} className="mt-1.5 text-xs font-medium text-red-600 dark:text-red-400">
+          {error}
+        </p>
+      )}
+    </fieldset>
+  );
+}
+
+function ModePicker(props: { modes: GenerationMode[]; value: GenerationMode; onChange: (mode: GenerationMode) => void; error?: string; checkedRef: Ref<HTMLInputElement> }) {
+  const { t } = useTranslation();
+  const { modes, ...rest } = props;
+  return (
+    <ChipRadioGroup legend={t('studio.fields.mode')} options={modes} testId="mode-picker" chipClassName="min-h-10 py-1.5" {...rest}>
+      {(m) => t(`generation.mode.${m}`)}
+    </ChipRadioGroup>
+  );
+}
+
 /** The frame's shape, drawn: a small outline box in the ratio's proportions. */
 function RatioShape({ ratio }: { ratio: string }) {
   const [w = 1, h = 1] = ratio.split(':').map(Number);
@@ -437,62 +696,18 @@ function RatioShape({ ratio }: { ratio: string }) {
 }
 
 /** Aspect ratios as a row of radio chips, each showing the frame's shape. */
-function AspectRatioPicker({
-  ratios,
-  value,
-  onChange,
-  error,
-  checkedRef,
-}: {
-  ratios: string[];
-  value: string;
-  onChange: (ratio: string) => void;
-  error?: string;
-  checkedRef: Ref<HTMLInputElement>;
-}) {
+function AspectRatioPicker(props: { ratios: string[]; value: string; onChange: (ratio: string) => void; error?: string; checkedRef: Ref<HTMLInputElement> }) {
   const { t } = useTranslation();
-  const name = useId();
-  const errorId = `${name}-error`;
+  const { ratios, ...rest } = props;
   return (
-    <fieldset aria-describedby={error ? errorId : undefined} data-testid="aspect-ratio">
-      <legend className="mb-1.5 text-sm font-medium text-zinc-800 dark:text-zinc-200">{t('studio.fields.aspectRatio')}</legend>
-      <div className="flex flex-wrap gap-2">
-        {ratios.map((r) => {
-          const checked = r === value;
-          return (
-            <label
-              key={r}
-              className={cn(
-                'inline-flex h-10 cursor-pointer items-center gap-2 rounded-lg border px-3 text-sm font-medium tabular-nums transition-colors',
-                'has-[input:focus-visible]:outline-2 has-[input:focus-visible]:outline-offset-2 has-[input:focus-visible]:outline-brand-500',
-                checked
-                  ? 'border-brand-500 bg-brand-50 text-brand-800 ring-1 ring-brand-500 dark:border-brand-400 dark:bg-brand-950/50 dark:text-brand-100 dark:ring-brand-400'
-                  : 'border-zinc-300 bg-white text-zinc-700 hover:bg-zinc-50 dark:border-zinc-700 dark:bg-zinc-900 dark:text-zinc-300 dark:hover:bg-zinc-800',
-                error && !checked && 'border-red-500 dark:border-red-400',
-              )}
-            >
-              <input
-                ref={checked ? checkedRef : undefined}
-                type="radio"
-                name={name}
-                value={r}
-                checked={checked}
-                onChange={() => onChange(r)}
-                aria-invalid={error ? true : undefined}
-                className="sr-only"
-              />
-              <RatioShape ratio={r} />
-              <span>{r}</span>
-              <span className="sr-only">{t(`studio.fields.orientation.${orientationKey(r)}`)}</span>
-            </label>
-          );
-        })}
-      </div>
-      {error && (
-        <p id={errorId} className="mt-1.5 text-xs font-medium text-red-600 dark:text-red-400">
-          {error}
-        </p>
+    <ChipRadioGroup legend={t('studio.fields.aspectRatio')} options={ratios} testId="aspect-ratio" chipClassName="h-10 gap-2 tabular-nums" {...rest}>
+      {(r) => (
+        <>
+          <RatioShape ratio={r} />
+          <span>{r}</span>
+          <span className="sr-only">{t(`studio.fields.orientation.${orientationKey(r)}`)}</span>
+        </>
       )}
-    </fieldset>
+    </ChipRadioGroup>
   );
 }

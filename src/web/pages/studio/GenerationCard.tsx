@@ -1,6 +1,7 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useId } from 'react';
 import { useTranslation } from 'react-i18next';
+import { ProgressBar } from '../creations/CreationCard';
 import { AlertIcon } from '../../components/icons';
 import { Button, Card, Spinner, useToast } from '../../components/ui';
 import { ApiError } from '../../lib/api';
@@ -112,26 +113,7 @@ export function GenerationCard({ generation: g, modelName }: { generation: Gener
 
             {active && (
               <div className="space-y-2">
-                <div className="flex items-center gap-3">
-                  <div
-                    role="progressbar"
-                    aria-label={t('studio.list.progress')}
-                    aria-valuemin={0}
-                    aria-valuemax={100}
-                    aria-valuenow={g.progress}
-                    aria-valuetext={g.status === 'queued' ? t('studio.list.queuedNote') : `${g.progress}%`}
-                    className="h-2 flex-1 overflow-hidden rounded-full bg-zinc-200 dark:bg-zinc-800"
-                    data-testid="generation-progress"
-                  >
-                    <div
-                      className={cn('h-full rounded-full bg-brand-600 transition-[width] duration-500 dark:bg-brand-400', g.status === 'queued' && 'animate-pulse')}
-                      style={{ width: `${Math.max(g.status === 'queued' ? 4 : 2, g.progress)}%` }}
-                    />
-                  </div>
-                  <span className="w-10 text-end text-xs text-zinc-600 tabular-nums dark:text-zinc-400" aria-hidden="true">
-                    {g.progress}%
-                  </span>
-                </div>
+                <ProgressBar generation={g} size="md" testId="generation-progress" />
                 {g.status === 'queued' && (
                   <div className="flex items-center justify-between gap-3">
                     <span className="text-xs text-zinc-500 dark:text-zinc-400">{t('studio.list.queuedNote')}</span>

@@ -1,0 +1,102 @@
+import type { Logger } from 'pino';
+import type { ObjectStore } from '../../adapters/storage';
+import type { Database } from '../../db/client';
+import { mapGeneration } from '../generations/generations.repo';
+import { storedKeysOf } from './creations.service';
+
+/**
+ * Removing deleted media for good (privacy policy 3: deleted creations leave active storage at
+ * once and are purged within a reasonable window).
+ *
+ * - `deleteObjects` (job media.delete-objects): the files of something a user just deleted.
+ * - `purgeDeleted` (job media.purge, daily): rows deleted more than `purgeDays` ago are removed
+ *   (their files once more, in case an earlier delete was lost), and every stored object under
+ *   `generations/` or `uploads/` that no live record refers to, and that is older than
+ *   `orphanGraceHours` (so files being written right now are left alone), is deleted: files of
+ *   deleted accounts, of tasks that failed after their output was stored, or of an upload whose
+ *   record was never written.
+ */
+
+export interface PurgeResult {
+  generations: number;
+  media: number;
+  orphans: number;
+}
+
+export async function deleteObjects(store: ObjectStore, keys: readonly string[]): Promise<void> {
+  if (keys.length) await store.deleteMany(keys);
+}
+
+const BATCH = 500;
+
+export async function purgeDeleted(
+  deps: { database: Database; store: ObjectStore; logger: Logger },
+  opts: { purgeDays: number; orphanGraceHours?: number },
+): Promise<PurgeResult> {
+  const { database, store, logger } = deps;
+  const result: PurgeResult = { generations: 0, media: 0, orphans: 0 };
+
+  // 1. deleted generations past the window
+  for (;;) {
+    const rows = (
+      await database.sql.query(
+        `delete from generations where id in (
+           select id from generations where deleted_at is not null and deleted_at < now() - make_interval(days => $1) limit $2)
+         returning *`,
+        [opts.purgeDays, BATCH],
+      )
+    ).map(mapGeneration);
+    if (!rows.length) break;
+    await store.deleteMany(rows.flatMap(storedKeysOf));
+    result.generations += rows.length;
+    if (rows.length < BATCH) break;
+  }
+
+  // 2. deleted references past the window
+  for (;;) {
+    const rows = await database.sql.query<{ storage_key: string; preview_key: string | null }>(
+      `delete from media where id in (
+         select id from media where deleted_at is not null and deleted_at < now() - make_interval(days => $1) limit $2)
+       returning storage_key, preview_key`,
+      [opts.purgeDays, BATCH],
+    );
+    if (!rows.length) break;
+    await store.deleteMany(rows.flatMap((r) => [r.storage_key, ...(r.preview_key ? [r.preview_key] : [])]));
+    result.media += rows.length;
+    if (rows.length < BATCH) break;
+  }
+
+  // 3. objects nothing refers to
+  const graceMs = (opts.orphanGraceHours ?? 24) * 3600_000;
+  const cutoff = Date.now() - graceMs;
+  const sweep = async (prefix: 'generations/' | 'uploads/') => {
+    let cursor: string | undefined;
+    do {
+      const page = await store.list(prefix, { limit: 1000, ...(cursor ? { cursor } : {}) });
+      cursor = page.cursor;
+      const old = page.items.filter((o) => o.lastModified.getTime() < cutoff);
+      if (!old.length) continue;
+      // generations/<user>/<task>/<file>, uploads/<user>/<media>/<file>
+      const idOf = (key: string) => key.split('/')[2] ?? '';
+      const ids = [...new Set(old.map((o) => idOf(o.key)))];
+      const live =
+        prefix === 'generations/'
+          ? await database.sql.query<{ id: string }>(
+              // a finalizing task may be storing its files right now; a succeeded one owns them
+              `select lower(id) as id from generations where lower(id) = any($1::text[]) and deleted_at is null and status in ('finalizing', 'succeeded')`,
+              [ids],
+            )
+          : await database.sql.query<{ id: string }>(`select lower(id) as id from media where lower(id) = any($1::text[]) and deleted_at is null`, [ids]);
+      const keep = new Set(live.map((r) => r.id));
+      const orphans = old.filter((o) => !keep.has(idOf(o.key))).map((o) => o.key);
+      if (orphans.length) {
+        await store.deleteMany(orphans);
+        result.orphans += orphans.length;
+      }
+    } while (cursor);
+  };
+  await sweep('generations/');
+  await sweep('uploads/');
+  if (result.generations || result.media || result.orphans) logger.info(result, 'media purge: removed deleted records and unreferenced files');
+  return result;
+}
