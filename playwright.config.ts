@@ -56,9 +56,10 @@ export default defineConfig({
     },
   ],
   webServer: {
-    command: 'node scripts/start.mjs',
+    // `npm start` plus a fake Stripe (port 3108) for the billing tests: scripts/e2e-server.ts
+    command: 'node --import tsx scripts/e2e-server.ts',
     url: `${baseURL}/healthz`,
-    env: { PORT: String(PORT), PUBLIC_URL: baseURL, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    env: { PORT: String(PORT), PUBLIC_URL: baseURL, DATA_DIR: dataDir, LOG_LEVEL: 'warn', E2E_STRIPE_PORT: '3108' },
     timeout: 120_000,
     reuseExistingServer: false,
     stdout: 'pipe',

@@ -95,6 +95,27 @@ export const configSchema = z.object({
   REFERENCE_FETCH_ALLOW_HOSTS: z.string().optional(),
   UPLOADS_PER_HOUR: intIn(1, 100_000).default(200),
   MEDIA_PURGE_DAYS: intIn(0, 3650).default(30),
+  // Billing: payment providers, receipts
+  STRIPE_SECRET_KEY: z.string().min(1).optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
+  STRIPE_API_BASE: httpUrl.optional(),
+  CREEM_API_KEY: z.string().min(1).optional(),
+  CREEM_WEBHOOK_SECRET: z.string().min(1).optional(),
+  CREEM_API_BASE: httpUrl.default('https://api.creem.io'),
+  CREEM_CHECKOUTS_ENABLED: bool.default(true),
+  NOWPAYMENTS_API_KEY: z.string().min(1).optional(),
+  NOWPAYMENTS_IPN_SECRET: z.string().min(1).optional(),
+  NOWPAYMENTS_API_BASE: httpUrl.default('https://api.nowpayments.io'),
+  NOWPAYMENTS_PARTIAL_PAYMENTS: z.enum(['none', 'pro_rata'], { message: 'must be none or pro_rata' }).default('none'),
+  BILLING_CURRENCIES: z
+    .string()
+    .regex(/^[a-z]{3}(,[a-z]{3})*$/, { message: 'must be lowercase currency codes separated by commas, e.g. usd,eur' })
+    .default('usd,eur'),
+  SELLER_NAME: z.string().min(1).default('Save Sora'),
+  SELLER_ADDRESS: z.string().optional(),
+  SELLER_TAX_ID: z.string().optional(),
+  TAX_RATE_PERCENT: z.coerce.number({ message: 'must be a number' }).min(0).max(100).default(0),
+  TAX_LABEL: z.string().min(1).max(20).default('VAT'),
   // Credits and generations
   SIGNUP_FREE_CREDITS: intIn(0, 1_000_000).default(20),
   GENERATION_MAX_IN_FLIGHT: intIn(1, 100_000).default(10),

@@ -17,6 +17,9 @@ import { createCreationsService, type CreationsService } from './domain/media/cr
 import { createMediaService, type MediaService } from './domain/media/media.service';
 import { deleteObjects, purgeDeleted } from './domain/media/purge';
 import { createReferenceResolver } from './domain/media/references';
+import type { PaymentRegistry } from './adapters/payments';
+import { createBillingService, type BillingService } from './domain/billing/billing.service';
+import { sendOrderConfirmation } from './domain/billing/confirmation';
 import { parseAllowHosts } from './lib/safe-fetch';
 import { createProvenance, loadOrCreateSigningIdentity } from './domain/media/provenance';
 import { builtinCatalog } from './domain/catalog/catalog-data';
@@ -25,7 +28,17 @@ import { createProbeHandler, createProbeService, type ProbeService } from './dom
 import { createProfileService, type ProfileService } from './domain/users/profile.service';
 import { createUsersService, type UsersService } from './domain/users/users.service';
 import type { RateLimiter } from './lib/rate-limit';
-import { generationDispatch, generationFinalize, maintenanceCleanup, mediaDeleteObjects, mediaPurge, systemProbe } from './jobs/names';
+import {
+  billingReconcile,
+  billingRetryDeferred,
+  billingSendConfirmation,
+  generationDispatch,
+  generationFinalize,
+  maintenanceCleanup,
+  mediaDeleteObjects,
+  mediaPurge,
+  systemProbe,
+} from './jobs/names';
 import type { JobQueue } from './jobs/queue';
 import { JobRegistry } from './jobs/registry';
 
@@ -40,6 +53,8 @@ export interface Services {
   generations: GenerationsService;
   /** My Creations: listing and deleting finished videos */
   creations: CreationsService;
+  /** plans, checkout, orders, payment events, refunds */
+  billing: BillingService;
   /** the user's reference files (uploads, URL imports, creations reused as references) */
   media: MediaService;
 }
@@ -55,6 +70,8 @@ export interface AppContext {
   providers: ProviderRegistry;
   /** references and generated videos */
   store: ObjectStore;
+  /** configured payment providers */
+  payments: PaymentRegistry;
   auth: Auth;
   rateLimiter: RateLimiter;
   /** identifies this process in job records and logs */
@@ -69,6 +86,7 @@ export interface ServiceDeps {
   providers: ProviderRegistry;
   logger: Logger;
   store: ObjectStore;
+  payments: PaymentRegistry;
   /** where finished outputs go; default: ingest into the store with C2PA provenance */
   handoff?: OutputHandoff;
 }
@@ -92,7 +110,7 @@ export async function createDefaultHandoff(config: Config, store: ObjectStore): 
   });
 }
 
-export async function createServices({ database, queue, mailer, config, providers, store, logger, handoff }: ServiceDeps): Promise<Services> {
+export async function createServices({ database, queue, mailer, config, providers, store, payments, logger, handoff }: ServiceDeps): Promise<Services> {
   handoff ??= await createDefaultHandoff(config, store);
   const catalog = createCatalogService({ database, providerStatus: (id) => providers.status(id) });
   const router = createProviderRouter({
@@ -140,12 +158,14 @@ export async function createServices({ database, queue, mailer, config, provider
     }),
     creations: createCreationsService({ database, queue, store, logger: logger.child({ component: 'creations' }) }),
     media,
+    billing: createBillingService({ database, queue, payments, catalog, config, logger: logger.child({ component: 'billing' }) }),
   };
 }
 
 
 /** One handler per declared job (names.ts); startup fails if one is missing. */
-export function createJobRegistry(ctx: Pick<AppContext, 'database' | 'workerId' | 'logger' | 'services' | 'store' | 'config'>): JobRegistry {
+export function createJobRegistry(ctx: Pick<AppContext, 'database' | 'workerId' | 'logger' | 'services' | 'store' | 'config' | 'mailer'>): JobRegistry {
+  const billing = ctx.services.billing;
   const engine = ctx.services.engine;
   return new JobRegistry()
     .register(systemProbe, createProbeHandler(ctx.database, ctx.workerId))
@@ -155,6 +175,16 @@ export function createJobRegistry(ctx: Pick<AppContext, 'database' | 'workerId' 
     .register(mediaDeleteObjects, ({ keys }) => deleteObjects(ctx.store, keys))
     .register(mediaPurge, async () => {
       await purgeDeleted({ database: ctx.database, store: ctx.store, logger: ctx.logger }, { purgeDays: ctx.config.MEDIA_PURGE_DAYS });
+    })
+    .register(billingSendConfirmation, ({ orderId }) => sendOrderConfirmation(ctx, orderId))
+    .register(billingRetryDeferred, async () => {
+      const applied = await billing.retryDeferred();
+      if (applied) ctx.logger.info({ applied }, 'billing: deferred payment events applied');
+    })
+    .register(billingReconcile, async () => {
+      const result = await billing.reconcile();
+      const expired = await billing.expireAbandoned();
+      ctx.logger.info({ ...result, expiredOrders: expired }, 'billing: reconciliation done');
     });
 }
 

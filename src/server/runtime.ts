@@ -3,6 +3,8 @@ import type { Config } from './config';
 import { createMailer } from './adapters/mail';
 import { createProviderRegistry } from './adapters/providers';
 import { storeFromConfig } from './adapters/storage';
+import { createPaymentRegistry } from './adapters/payments';
+import { seedPlans } from './domain/billing/billing.repo';
 import { createJobRegistry, createServices, defaultWorkerId, type AppContext } from './context';
 import { createAuth } from './domain/auth/auth';
 import { createRateLimiter } from './lib/rate-limit';
@@ -59,6 +61,8 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
     const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, dataDir: config.dataDir });
     const providers = createProviderRegistry(config, logger.child({ component: 'providers' }));
     const store = storeFromConfig(config);
+    const payments = createPaymentRegistry(config);
+    await seedPlans(database);
     const ctx: AppContext = {
       config,
       database,
@@ -67,9 +71,10 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
       mailer,
       providers,
       store,
+      payments,
       auth: createAuth({ config, database, mailer, logger: logger.child({ component: 'auth' }) }),
       rateLimiter: createRateLimiter(database),
-      services: await createServices({ database, queue, mailer, config, providers, store, logger }),
+      services: await createServices({ database, queue, mailer, config, providers, store, payments, logger }),
       workerId: defaultWorkerId(),
     };
     const registry = createJobRegistry(ctx);
@@ -123,6 +128,7 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
         await step('mailer', () => ctx.mailer.close());
         await step('providers', () => ctx.providers.close());
         await step('object store', () => ctx.store.close());
+        await step('payments', () => ctx.payments.close());
         if (ownsDatabase) await step('database', () => database.close());
       },
     };

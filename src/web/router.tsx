@@ -4,6 +4,8 @@ import { AppLayout } from './components/layout/AppLayout';
 import { meQuery, safeNext } from './lib/auth';
 import { parseStudioDraft, type StudioDraft } from './lib/creations';
 import { AccountPage } from './pages/account/AccountPage';
+import { BillingPage } from './pages/billing/BillingPage';
+import { PricingPage } from './pages/billing/PricingPage';
 import { CreationDetailPage } from './pages/creations/CreationDetailPage';
 import { CreationsPage } from './pages/creations/CreationsPage';
 import { DevMailboxPage } from './pages/DevMailboxPage';
@@ -126,6 +128,21 @@ const creationRoute = createRoute({
   component: CreationDetailPage,
 });
 
+const pricingRoute = createRoute({ getParentRoute: () => rootRoute, path: '/pricing', component: PricingPage });
+
+const billingRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/billing',
+  // a provider sends the buyer back here with ?order=<id> (paid or pending) or ?canceled=1
+  validateSearch: (s: Record<string, unknown>): { order?: string; canceled?: string } => ({ order: text(s.order), canceled: text(s.canceled) }),
+  // like requireSignedIn, but the way back keeps the query string (the order to watch)
+  beforeLoad: async ({ context, location }) => {
+    if (await context.queryClient.ensureQueryData(meQuery)) return;
+    throw redirect({ to: '/sign-in', search: { next: location.href }, replace: true });
+  },
+  component: BillingPage,
+});
+
 const devMailboxRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/dev/mailbox',
@@ -162,6 +179,8 @@ export const routeTree = rootRoute.addChildren([
   studioRoute,
   creationsRoute,
   creationRoute,
+  pricingRoute,
+  billingRoute,
   devMailboxRoute,
   privacyRoute,
   termsRoute,

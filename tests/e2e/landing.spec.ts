@@ -66,11 +66,14 @@ test('the landing page renders its sections, the four models and the footer', as
   await expect(footer.getByTestId('app-version')).toHaveText(/^Version \d+\.\d+\.\d+/);
 });
 
-test('the Pricing link scrolls to the pricing section', async ({ page }) => {
+test('the Pricing link opens the plans; the landing section links there too', async ({ page }) => {
   await page.goto('/');
   await page.getByRole('navigation', { name: en.nav.label }).getByRole('link', { name: en.nav.pricing }).click();
-  await expect(page).toHaveURL(/\/#pricing$/);
-  await expect(page.locator('#pricing').getByRole('heading', { level: 2 })).toBeInViewport();
+  await expect(page).toHaveURL(/\/pricing$/);
+  await expect(page.getByRole('heading', { level: 1, name: en.pricing.title })).toBeVisible();
+  await page.goto('/');
+  await page.locator('#pricing').getByRole('link', { name: en.landing.pricing.seeAll }).click();
+  await expect(page).toHaveURL(/\/pricing$/);
 });
 
 test('the theme toggle switches the dark class on <html> and remembers the choice', async ({ page }) => {

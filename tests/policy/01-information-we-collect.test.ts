@@ -2,6 +2,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationView, MediaView } from '../../src/shared/api';
 import { startGenerationsApp, waitFinal } from '../integration/generations/setup';
+import { startBillingApp } from '../integration/billing/setup';
 import { createUsersService } from '../../src/server/domain/users/users.service';
 import { startFakeOidc } from '../fakes/oidc';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
@@ -108,9 +109,69 @@ describe('1.2 Generation inputs and outputs', () => {
 });
 
 describe('1.3 Billing and transaction data', () => {
-  it.todo('1.3 order records hold plan, amount, currency, provider, transaction id, refund status and checkout email');
-  it.todo('1.3 no card number or banking credential ever reaches our servers');
-  it.todo('1.3 NOWPayments orders keep only invoice id, payment status and paid amount');
+  it('1.3 order records hold plan, amount, currency, provider, transaction id, refund status and checkout email', async () => {
+    const b = await startBillingApp();
+    try {
+      const c = await b.buyer();
+      const { orderId, url } = await b.checkout(c, 'creator', 'stripe');
+      await b.payOnPage(url);
+      await b.waitOrder(c, orderId, 'paid');
+      await b.app.platform.ctx.services.billing.refund(orderId, 500);
+      const [o] = await b.app.db.sql.query<Record<string, unknown>>('select * from orders where id = $1', [orderId]);
+      expect(o).toMatchObject({ plan_id: 'creator', amount_minor: 4500, currency: 'usd', provider: 'stripe', status: 'partially_refunded', refunded_minor: 500, checkout_email: c.email });
+      expect(String(o!.payment_ref)).toMatch(/^pi_/);
+      expect(String(o!.checkout_ref)).toMatch(/^cs_/);
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('1.3 no card number or banking credential ever reaches our servers', async () => {
+    const b = await startBillingApp();
+    try {
+      const c = await b.buyer();
+      const { orderId, url } = await b.checkout(c, 'starter', 'stripe');
+      await b.payOnPage(url);
+      await b.waitOrder(c, orderId, 'paid');
+      // no column anywhere is meant for card or bank data
+      const columns = await b.app.db.sql.query<{ table_name: string; column_name: string }>(
+        `select table_name, column_name from information_schema.columns where table_schema = 'public'`,
+      );
+      expect(columns.filter((col) => /card|pan\b|cvc|cvv|iban|bank|account_number|routing_number|card_expiry|seed_phrase|mnemonic|private_key/i.test(col.column_name))).toEqual([]);
+      // what we keep of the provider's events is our normalized record: references and outcomes only
+      const events = await b.app.db.sql.query<{ event: Record<string, unknown> | string }>('select event from payment_events');
+      for (const row of events) {
+        const e = typeof row.event === 'string' ? (JSON.parse(row.event) as Record<string, unknown>) : row.event;
+        expect(Object.keys(e).every((k) => ['type', 'eventId', 'orderId', 'checkoutRef', 'paymentRef', 'amountMinor', 'currency', 'customerEmail', 'customerRef', 'subscriptionRef', 'periodStart', 'periodEnd', 'providerType', 'invoiceRef', 'refundedMinor', 'paidMinor', 'atPeriodEnd', 'endedAt'].includes(k)), JSON.stringify(e)).toBe(true);
+      }
+      // the checkout page (where the card is typed) belongs to the provider, not to us
+      expect(new URL(url).origin).toBe(new URL(b.stripe.url).origin);
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('1.3 NOWPayments orders keep only invoice id, payment status and paid amount', async () => {
+    const b = await startBillingApp();
+    try {
+      const c = await b.buyer();
+      const { orderId, url } = await b.checkout(c, 'starter', 'nowpayments');
+      const invoiceId = new URL(url).searchParams.get('iid')!;
+      await b.np.pay(invoiceId);
+      await b.np.idle();
+      await b.waitOrder(c, orderId, 'paid');
+      const [o] = await b.app.db.sql.query<Record<string, unknown>>('select * from orders where id = $1', [orderId]);
+      expect(o).toMatchObject({ checkout_ref: invoiceId, status: 'paid', paid_minor: 1000 });
+      // the IPN carried the deposit address and amounts in crypto: none of it is kept
+      const ipn = b.np.deliveries.find((d) => d.body.includes('"finished"'))!.body;
+      const payAddress = (JSON.parse(ipn) as { pay_address: string }).pay_address;
+      expect(payAddress).toBeTruthy();
+      const stored = JSON.stringify(await b.app.db.sql.query('select * from payment_events')) + JSON.stringify(await b.app.db.sql.query('select * from orders'));
+      expect(stored).not.toContain(payAddress);
+    } finally {
+      await b.close();
+    }
+  });
 });
 
 describe('1.4 Technical and usage data', () => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationView } from '../../src/shared/api';
 import { purgeDeleted } from '../../src/server/domain/media/purge';
 import { startGenerationsApp, waitFinal, type GenerationsApp } from '../integration/generations/setup';
+import { startBillingApp } from '../integration/billing/setup';
 
 // Privacy policy section 3: storage and retention.
 let g: GenerationsApp;
@@ -59,6 +60,25 @@ describe('3 Data storage and retention', () => {
     expect((await fetch((await c.get(v.output!.videoUrl)).headers.get('location')!)).status).toBe(200);
   });
 
-  it.todo('3 order and tax records are kept for the legal period');
+  it('3 order and tax records are kept for the legal period', async () => {
+    const b = await startBillingApp();
+    try {
+      const c = await b.buyer();
+      const { orderId, url } = await b.checkout(c, 'starter', 'stripe');
+      await b.payOnPage(url);
+      await b.waitOrder(c, orderId, 'paid');
+      // the account goes; the order (and its receipt data) stays, no longer linked to a person
+      await b.app.db.sql.query('delete from users where id = $1', [c.userId]);
+      const [o] = await b.app.db.sql.query<Record<string, unknown>>('select user_id, status, amount_minor, receipt_number, paid_at from orders where id = $1', [orderId]);
+      expect(o).toMatchObject({ user_id: null, status: 'paid', amount_minor: 1000 });
+      expect(String(o!.receipt_number)).toMatch(/^SS-\d{4}-\d{6}$/);
+      // and no job removes orders: the purge and cleanup leave them
+      const ctx = b.app.platform.ctx;
+      await purgeDeleted({ database: ctx.database, store: ctx.store, logger: ctx.logger }, { purgeDays: 0, orphanGraceHours: 0 });
+      expect(await b.app.db.sql.query('select 1 from orders where id = $1', [orderId])).toHaveLength(1);
+    } finally {
+      await b.close();
+    }
+  });
   it.todo('3 application and security logs are deleted after the retention period (30-180 days)');
 });

@@ -9,6 +9,7 @@ import { createProviderRouter, type ProviderRouter } from '../../src/server/doma
 import { startFakeFal, type FakeFal } from '../fakes/fal';
 import { startFakeKie, type FakeKie } from '../fakes/kie';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { startBillingApp } from '../integration/billing/setup';
 
 // Privacy policy section 4: sharing.
 describe('4 How we share information', () => {
@@ -74,6 +75,26 @@ describe('4 How we share information', () => {
     }
   });
 
-  it.todo('4.2 shares only amount, currency, order id and customer email with payment processors');
+  it('4.2 shares only amount, currency, order id and customer email with payment processors', async () => {
+    const b = await startBillingApp();
+    try {
+      const c = await b.buyer();
+      await b.app.db.sql.query(`update users set name = 'Private Person', region = 'FR' where id = $1`, [c.userId]);
+      const stripeOrder = await b.checkout(c, 'starter', 'stripe');
+      const npOrder = await b.checkout(c, 'starter', 'nowpayments');
+      const creemOrder = await b.checkout(c, 'starter', 'creem');
+      const sent = [
+        ...b.stripe.requests.filter((r) => r.path === '/v1/checkout/sessions' && r.method === 'POST').map((r) => r.raw),
+        ...b.np.requests.filter((r) => r.method === 'POST').map((r) => JSON.stringify(r.body ?? r)),
+        ...b.creem.requests.filter((r) => r.method === 'POST').map((r) => JSON.stringify(r.body ?? r)),
+      ].join('\n');
+      for (const order of [stripeOrder, npOrder, creemOrder]) expect(sent).toContain(order.orderId);
+      expect(decodeURIComponent(sent)).toContain(c.email);
+      // nothing else about the person: no user id, name or region
+      for (const secret of [c.userId, 'Private Person', 'user_id', 'userId']) expect(decodeURIComponent(sent)).not.toContain(secret);
+    } finally {
+      await b.close();
+    }
+  });
   it.todo('4.4 preserves and discloses records for lawful requests (legal hold)');
 });

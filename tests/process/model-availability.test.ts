@@ -89,7 +89,7 @@ describe('model availability out of the box', () => {
 
   it('npm run dev:fakes makes every model available', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'savesora-fakes-'));
-    const env = childEnv({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', SKIP_WEB_BUILD: 'true', FAKE_KIE_PORT: '0', FAKE_FAL_PORT: '0' });
+    const env = childEnv({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', SKIP_WEB_BUILD: 'true', FAKE_KIE_PORT: '0', FAKE_FAL_PORT: '0', FAKE_STRIPE_PORT: '0', FAKE_CREEM_PORT: '0', FAKE_NOWPAYMENTS_PORT: '0' });
     const app = run('scripts/dev-fakes.ts', env);
     procs.push(app);
     const url = await app.url;

@@ -5,6 +5,7 @@ import { userRoles, type UserStatus } from '../db/schema';
 import { AppError } from '../errors';
 import type { Services } from '../context';
 import { applyLedgerEntry, InsufficientCredits } from '../domain/credits/credits.repo';
+import { getPlan, listPlans, mapOrder } from '../domain/billing/billing.repo';
 
 /** What a CLI command may use; the same whether it runs in the CLI process or in a running server. */
 export interface CommandContext {
@@ -257,6 +258,146 @@ export const commands: Command[] = [
       if (!v.model) throw new UsageError('--model is required.');
       const m = await services.catalog.reset(String(v.model));
       return `${m.id} is back to its built-in settings.`;
+    },
+  },
+  {
+    name: 'plans:list',
+    summary: 'List the credit packs and subscriptions with their prices and provider ids.',
+    usage: 'plans:list [--json]',
+    options: { json },
+    async run({ database }, v) {
+      const plans = await listPlans(database, { activeOnly: false });
+      if (v.json) return JSON.stringify(plans);
+      return table(
+        ['PLAN', 'KIND', 'CREDITS', 'PRICES', 'ACTIVE', 'PROVIDER IDS'],
+        plans.map((p) => [
+          p.id,
+          p.kind === 'subscription' ? `subscription/${p.interval ?? 'month'}${p.rollover ? ' (rollover)' : ''}` : 'pack',
+          String(p.credits),
+          Object.entries(p.prices).map(([c, a]) => `${c}=${a}`).join(' '),
+          p.active ? 'yes' : 'no',
+          Object.entries(p.providerRefs).map(([k, val]) => `${k}=${val}`).join(' ') || '-',
+        ]),
+      );
+    },
+  },
+  {
+    name: 'plans:set',
+    summary: 'Create or change a plan: name, credits, prices (minor units), rollover, provider ids, on sale or not.',
+    usage:
+      'plans:set --plan ID [--name N] [--kind pack|subscription] [--credits N] [--prices usd=999,eur=899] [--interval month|year]\n' +
+      '          [--rollover|--no-rollover] [--activate|--deactivate] [--highlight|--no-highlight] [--stripe-price price_…] [--creem-product prod_…] [--sort N]',
+    options: {
+      plan: { type: 'string' },
+      name: { type: 'string' },
+      kind: { type: 'string' },
+      credits: { type: 'string' },
+      prices: { type: 'string' },
+      interval: { type: 'string' },
+      rollover: { type: 'boolean' },
+      'no-rollover': { type: 'boolean' },
+      activate: { type: 'boolean' },
+      deactivate: { type: 'boolean' },
+      highlight: { type: 'boolean' },
+      'no-highlight': { type: 'boolean' },
+      'stripe-price': { type: 'string' },
+      'creem-product': { type: 'string' },
+      sort: { type: 'string' },
+    },
+    async run({ database }, v) {
+      if (!v.plan || !/^[a-z0-9][a-z0-9-]{0,40}$/.test(String(v.plan))) throw new UsageError('--plan is required: lowercase letters, digits and dashes.');
+      const id = String(v.plan);
+      const current = await getPlan(database, id);
+      const whole = (name: string, value: unknown, min = 0) => {
+        if (!/^\d+$/.test(String(value)) || Number(value) < min) throw new UsageError(`--${name} must be a whole number (${min} or more).`);
+        return Number(value);
+      };
+      const prices = { ...(current?.prices ?? {}) };
+      if (v.prices !== undefined) {
+        for (const pair of String(v.prices).split(',')) {
+          const [cur, amount] = pair.split('=').map((x) => x.trim());
+          if (!cur || !/^[a-z]{3}$/.test(cur) || amount === undefined) throw new UsageError('--prices takes CURRENCY=MINOR_UNITS pairs, e.g. usd=999,eur=899.');
+          prices[cur] = whole('prices', amount, 1);
+        }
+      }
+      const kind = (v.kind ?? current?.kind) as string | undefined;
+      if (kind !== 'pack' && kind !== 'subscription') throw new UsageError('--kind must be pack or subscription (required for a new plan).');
+      const interval = kind === 'subscription' ? String(v.interval ?? current?.interval ?? 'month') : null;
+      if (interval !== null && interval !== 'month' && interval !== 'year') throw new UsageError('--interval must be month or year.');
+      const credits = v.credits !== undefined ? whole('credits', v.credits, 1) : current?.credits;
+      if (!credits) throw new UsageError('--credits is required for a new plan.');
+      if (!Object.keys(prices).length) throw new UsageError('--prices is required for a new plan.');
+      const refs = { ...(current?.providerRefs ?? {}) };
+      if (v['stripe-price'] !== undefined) refs.stripePriceId = String(v['stripe-price']);
+      if (v['creem-product'] !== undefined) refs.creemProductId = String(v['creem-product']);
+      const flag = (on: string, off: string, was: boolean) => (v[on] ? true : v[off] ? false : was);
+      await database.sql.query(
+        `insert into plans (id, name, kind, credits, interval, rollover, prices, provider_refs, active, highlighted, sort)
+         values ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11)
+         on conflict (id) do update set name = excluded.name, kind = excluded.kind, credits = excluded.credits, interval = excluded.interval,
+           rollover = excluded.rollover, prices = excluded.prices, provider_refs = excluded.provider_refs, active = excluded.active,
+           highlighted = excluded.highlighted, sort = excluded.sort, updated_at = now()`,
+        [
+          id,
+          String(v.name ?? current?.name ?? id),
+          kind,
+          credits,
+          interval,
+          flag('rollover', 'no-rollover', current?.rollover ?? false),
+          JSON.stringify(prices),
+          JSON.stringify(refs),
+          flag('activate', 'deactivate', current?.active ?? true),
+          flag('highlight', 'no-highlight', current?.highlighted ?? false),
+          v.sort !== undefined ? whole('sort', v.sort) : (current?.sort ?? 100),
+        ],
+      );
+      const p = (await getPlan(database, id))!;
+      return `${p.id}: ${p.name}, ${p.kind}, ${p.credits} credits, ${Object.entries(p.prices).map(([c, a]) => `${c}=${a}`).join(' ')}, ${p.active ? 'on sale' : 'not on sale'}.`;
+    },
+  },
+  {
+    name: 'billing:orders',
+    summary: "List a user's orders (or the latest of everyone's).",
+    usage: 'billing:orders [--email E] [--limit N] [--json]',
+    options: { email: { type: 'string' }, limit: { type: 'string' }, json },
+    async run({ database }, v) {
+      const limit = v.limit !== undefined ? Number(v.limit) : 20;
+      if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new UsageError('--limit must be 1 to 500.');
+      const rows = v.email
+        ? await database.sql.query('select o.* from orders o join users u on u.id = o.user_id where lower(u.email) = lower($1) order by o.created_at desc limit $2', [String(v.email), limit])
+        : await database.sql.query('select * from orders order by created_at desc limit $1', [limit]);
+      const orders = rows.map(mapOrder);
+      if (v.json) return JSON.stringify(orders);
+      return table(
+        ['ORDER', 'CREATED', 'PLAN', 'AMOUNT', 'PROVIDER', 'STATUS', 'REFUNDED', 'CREDITS', 'SHORTFALL'],
+        orders.map((o) => [o.id, o.createdAt.toISOString().slice(0, 16), o.planId, `${o.amountMinor} ${o.currency}`, o.provider, o.status, String(o.refundedMinor), `${o.creditsGranted - o.creditsClawedBack}/${o.credits}`, String(o.clawbackShortfall)]),
+      );
+    },
+  },
+  {
+    name: 'billing:refund',
+    summary: "Refund an order fully or partly through its payment provider; the credits bought are taken back.",
+    usage: 'billing:refund --order ID [--amount MINOR_UNITS]',
+    options: { order: { type: 'string' }, amount: { type: 'string' } },
+    async run({ services }, v) {
+      if (!v.order) throw new UsageError('--order is required.');
+      if (v.amount !== undefined && !/^\d+$/.test(String(v.amount))) throw new UsageError('--amount must be a whole number of minor units (cents).');
+      const o = await services.billing.refund(String(v.order), v.amount !== undefined ? Number(v.amount) : undefined);
+      return `${o.id}: ${o.status}, refunded ${o.refundedMinor} of ${o.paidMinor || o.amountMinor} ${o.currency}; credits taken back ${o.creditsClawedBack}` +
+        (o.clawbackShortfall ? `, ${o.clawbackShortfall} already spent (recorded; the account is flagged)` : '') + '.';
+    },
+  },
+  {
+    name: 'billing:reconcile',
+    summary: 'Fetch recent payment events from the providers and apply any the webhooks missed.',
+    usage: 'billing:reconcile [--hours N]',
+    options: { hours: { type: 'string' } },
+    async run({ services }, v) {
+      const hours = v.hours !== undefined ? Number(v.hours) : 72;
+      if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 30) throw new UsageError('--hours must be 1 to 720.');
+      const r = await services.billing.reconcile({ sinceHours: hours });
+      const deferred = await services.billing.retryDeferred();
+      return `Looked at ${r.fetched} provider event(s); applied ${r.applied} that were missing, and ${deferred} that had been waiting.`;
     },
   },
 ];

@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import { createMailer } from '../adapters/mail';
 import { createServices } from '../context';
 import { storeFromConfig } from '../adapters/storage';
+import { createPaymentRegistry } from '../adapters/payments';
+import { seedPlans } from '../domain/billing/billing.repo';
 import { createProviderRegistry } from '../adapters/providers';
 import { loadConfig, type Config } from '../config';
 import { openDatabase, pgliteDir } from '../db/client';
@@ -79,11 +81,14 @@ async function locally(config: Config, name: string, argv: string[]): Promise<nu
     const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, dataDir: config.dataDir });
     const providers = createProviderRegistry(config);
     const store = storeFromConfig(config);
-    const services = await createServices({ database, queue, mailer, config, providers, store, logger });
+    const payments = createPaymentRegistry(config);
+    await seedPlans(database);
+    const services = await createServices({ database, queue, mailer, config, providers, store, payments, logger });
     const output = await runCommand({ database, services }, name, argv).finally(async () => {
       await mailer.close();
       await providers.close();
       await store.close();
+      await payments.close();
     });
     process.stdout.write(output + '\n');
     return 0;

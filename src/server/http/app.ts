@@ -21,6 +21,7 @@ import { generationRoutes, webhookRoutes } from './routes/generations';
 import { uploadRoutes } from './routes/uploads';
 import { filesRoutes } from './routes/files';
 import { creationRoutes } from './routes/creations';
+import { billingRoutes } from './routes/billing';
 import { createGenerationEvents } from '../domain/generations/events';
 import { authRoutes } from './routes/auth';
 import { devMailboxRoutes } from './routes/dev-mailbox';
@@ -119,6 +120,7 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions = {}): 
   await app.register(uploadRoutes, { ctx });
   await app.register(webhookRoutes, { ctx });
   await app.register(creationRoutes, { ctx });
+  await app.register(billingRoutes, { ctx });
   // signed file URLs of the disk store (an S3 store presigns its own)
   if (ctx.store.kind === 'disk') await app.register(filesRoutes, { store: ctx.store });
   if (ctx.config.NODE_ENV !== 'production' && ctx.mailer.kind === 'outbox') await app.register(devMailboxRoutes, { ctx });

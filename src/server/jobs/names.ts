@@ -38,10 +38,34 @@ export const mediaDeleteObjects = defineJob('media.delete-objects', z.object({ k
 /** Purge rows deleted longer ago than the purge window and stored objects nothing refers to. Daily. */
 export const mediaPurge = defineJob('media.purge', z.object({}), { retryLimit: 2, expireInSeconds: 3600 });
 
-export const jobDefinitions = [systemProbe, maintenanceCleanup, generationDispatch, generationFinalize, mediaDeleteObjects, mediaPurge] as const;
+/** Mail the order confirmation (with the receipt link) once an order is paid. */
+export const billingSendConfirmation = defineJob('billing.send-confirmation', z.object({ orderId: z.string().min(1).max(100) }), {
+  retryLimit: 5,
+  retryDelaySeconds: 30,
+  retryBackoff: true,
+  expireInSeconds: 120,
+});
+/** Apply payment events that arrived before what they refer to. Every 5 minutes. */
+export const billingRetryDeferred = defineJob('billing.retry-deferred', z.object({}), { retryLimit: 1, expireInSeconds: 300 });
+/** Fetch recent provider events (Stripe's events API) and apply what the webhooks missed; expire abandoned checkouts. Daily. */
+export const billingReconcile = defineJob('billing.reconcile', z.object({}), { retryLimit: 3, retryDelaySeconds: 300, expireInSeconds: 1800 });
+
+export const jobDefinitions = [
+  systemProbe,
+  maintenanceCleanup,
+  generationDispatch,
+  generationFinalize,
+  mediaDeleteObjects,
+  mediaPurge,
+  billingSendConfirmation,
+  billingRetryDeferred,
+  billingReconcile,
+] as const;
 
 /** Cron schedules (UTC), installed by worker processes. */
 export const jobSchedules = [
   { job: maintenanceCleanup, cron: '*/15 * * * *' },
   { job: mediaPurge, cron: '17 3 * * *' },
+  { job: billingRetryDeferred, cron: '*/5 * * * *' },
+  { job: billingReconcile, cron: '41 4 * * *' },
 ] as const;

@@ -22,9 +22,11 @@ export interface MailTemplateVars {
   'new-sign-in': { name: string; when: Date; device: string; browser: string; region: string; ip: string };
   /** sent to the OLD address */
   'email-changed': { name: string; oldEmail: string; newEmail: string; when: Date; supportEmail: string };
+  /** an order was paid: what was bought, the credits added, the receipt */
+  'order-confirmation': { name: string; planName: string; credits: number; amount: string; receiptNumber: string; when: Date; receiptUrl: string };
 }
 export type MailTemplateName = keyof MailTemplateVars;
-export const mailTemplateNames = ['verify-email', 'reset-password', 'password-changed', 'new-sign-in', 'email-changed'] as const satisfies readonly MailTemplateName[];
+export const mailTemplateNames = ['verify-email', 'reset-password', 'password-changed', 'new-sign-in', 'email-changed', 'order-confirmation'] as const satisfies readonly MailTemplateName[];
 
 export interface RenderedEmail {
   subject: string;
@@ -115,6 +117,25 @@ const builders: Builders = {
       heading: t(s.heading),
       paragraphs: [t(s.intro, { when: date(v.when), oldEmail: text(v.oldEmail, 'email-changed', 'oldEmail'), newEmail }), t(s.info, { newEmail })],
       after: [t(s.notYou, { supportEmail: text(v.supportEmail, 'email-changed', 'supportEmail') })],
+    };
+  },
+  'order-confirmation': (c, v, { t, date }) => {
+    const s = c['order-confirmation'];
+    const credits = positiveInteger(v.credits, 'order-confirmation', 'credits');
+    const planName = text(v.planName, 'order-confirmation', 'planName');
+    return {
+      subject: t(s.subject),
+      preheader: t(s.preheader, { credits }),
+      heading: t(s.heading),
+      paragraphs: [t(s.intro, { credits, planName })],
+      details: [
+        [t(s.receipt), text(v.receiptNumber, 'order-confirmation', 'receiptNumber')],
+        [t(s.when), date(v.when)],
+        [t(s.plan), planName],
+        [t(s.amount), text(v.amount, 'order-confirmation', 'amount')],
+      ],
+      button: { label: t(s.button), url: httpUrl(v.receiptUrl, 'order-confirmation') },
+      after: [t(s.outro)],
     };
   },
 };

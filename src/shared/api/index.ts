@@ -5,3 +5,4 @@ export * from './models';
 export * from './generations';
 export * from './credits';
 export * from './media';
+export * from './billing';

@@ -291,10 +291,15 @@ function PricingSection() {
               </span>
             </div>
           </div>
-          <Link to="/sign-up" className={buttonClasses({ className: 'w-full' })}>
-            {t('landing.pricing.cta')}
-            <ArrowRightIcon className="size-4" />
-          </Link>
+          <div className="flex flex-col gap-2">
+            <Link to="/sign-up" className={buttonClasses({ className: 'w-full' })}>
+              {t('landing.pricing.cta')}
+              <ArrowRightIcon className="size-4" />
+            </Link>
+            <Link to="/pricing" className={buttonClasses({ variant: 'secondary', className: 'w-full' })} data-testid="see-all-plans">
+              {t('landing.pricing.seeAll')}
+            </Link>
+          </div>
         </div>
       </Card>
     </Section>

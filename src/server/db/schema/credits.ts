@@ -7,7 +7,7 @@ import { users } from './users';
  * SQL in the same transaction as its ledger row. The CHECK constraints are the last line of
  * defence: a balance can never go negative whatever the code above does.
  */
-export const ledgerKinds = ['grant', 'purchase', 'hold', 'capture', 'release', 'refund', 'clawback', 'adjustment'] as const;
+export const ledgerKinds = ['grant', 'purchase', 'hold', 'capture', 'release', 'refund', 'clawback', 'adjustment', 'expire'] as const;
 export type LedgerKind = (typeof ledgerKinds)[number];
 
 export const creditBalances = pgTable(

@@ -4,3 +4,4 @@ export * from './system';
 export * from './catalog';
 export * from './generations';
 export * from './media';
+export * from './billing';

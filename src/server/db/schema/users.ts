@@ -22,6 +22,8 @@ export const users = pgTable(
     status: text('status', { enum: userStatuses }).notNull().default('active'),
     /** why an operator suspended or terminated the account (shown to the user) */
     statusReason: text('status_reason'),
+    /** set when a refund or dispute took back more credits than were left (for operators) */
+    billingFlag: text('billing_flag'),
     /** ISO 3166-1 alpha-2 country the user chose (drives the age gate and defaults) */
     region: text('region'),
     /** preferred language: drives the UI and emails */

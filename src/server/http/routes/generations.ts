@@ -15,6 +15,7 @@ import type { AppContext } from '../../context';
 import type { GenerationEvents } from '../../domain/generations/events';
 import { requireUser, requireVerifiedUser } from '../plugins/session';
 import { sendFile } from '../send-file';
+import { paymentProviderIds } from '../../adapters/payments/payment';
 import { STORE_PREFIX } from '../../domain/media/ingest';
 
 /** signed file URLs handed out by the output routes work this long */
@@ -177,13 +178,19 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (
     {
       schema: {
         tags: ['webhooks'],
-        summary: 'Status callbacks from video providers (signature-verified)',
+        summary: 'Callbacks from video providers (kie, fal) and payment providers (stripe, creem, nowpayments), signature-verified',
         params: z.object({ provider: z.string().max(20) }),
         querystring: z.object({ task: z.string().max(100).optional() }),
       },
     },
     async (req, reply) => {
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      if ((paymentProviderIds as readonly string[]).includes(req.params.provider)) {
+        // payment providers: verified on the raw body, each event applied exactly once
+        const paid = await ctx.services.billing.handleWebhook(req.params.provider, body, req.headers);
+        if (paid.status !== 200) req.log.warn({ provider: req.params.provider, reason: paid.message }, 'payment webhook refused');
+        return reply.status(paid.status).send(paid.status === 200 ? { ok: true } : { error: { code: paid.status === 400 ? 'invalid_signature' : 'not_found', message: paid.message } });
+      }
       const result = await ctx.services.engine.handleCallback(req.params.provider, body, req.headers, req.query.task);
       if (result.status !== 200) req.log.warn({ provider: req.params.provider, reason: result.message }, 'webhook refused');
       return reply.status(result.status).send(result.status === 200 ? { ok: true } : { error: { code: result.status === 401 ? 'invalid_signature' : 'not_found', message: result.message } });

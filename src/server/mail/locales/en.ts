@@ -63,6 +63,18 @@ export const en = {
     info: 'From now on we send account emails to {newEmail}, and you sign in with that address.',
     notYou: 'If it wasn’t you, contact us right away at {supportEmail} so we can secure your account.',
   },
+  'order-confirmation': {
+    subject: 'Your Save Sora order is confirmed',
+    preheader: '{credits} credits were added to your account.',
+    heading: 'Thank you for your order',
+    intro: 'Your payment went through and {credits} credits from the {planName} plan are in your account, ready to use.',
+    receipt: 'Receipt number',
+    when: 'Paid on',
+    plan: 'Plan',
+    amount: 'Amount',
+    button: 'Download the receipt',
+    outro: 'You can find all your orders and receipts on the Billing page of your account.',
+  },
 };
 
 /** The shape every locale's catalogue has. */

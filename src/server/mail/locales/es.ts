@@ -61,4 +61,16 @@ export const es: MailCatalogue = {
     info: 'A partir de ahora te enviamos los mensajes de la cuenta a {newEmail} e inicias sesión con esa dirección.',
     notYou: 'Si no fuiste tú, escríbenos de inmediato a {supportEmail} para que podamos proteger tu cuenta.',
   },
+  'order-confirmation': {
+    subject: 'Tu pedido de Save Sora está confirmado',
+    preheader: 'Se añadieron {credits} créditos a tu cuenta.',
+    heading: 'Gracias por tu pedido',
+    intro: 'Tu pago se completó y los {credits} créditos del plan {planName} ya están en tu cuenta, listos para usar.',
+    receipt: 'Número de recibo',
+    when: 'Pagado el',
+    plan: 'Plan contratado',
+    amount: 'Importe',
+    button: 'Descargar el recibo',
+    outro: 'Todos tus pedidos y recibos están en la página Facturación de tu cuenta.',
+  },
 };

@@ -41,7 +41,7 @@ export function Footer() {
               </Link>
             </li>
             <li>
-              <Link to="/" hash="pricing" className={footerLink}>
+              <Link to="/pricing" className={footerLink}>
                 {t('nav.pricing')}
               </Link>
             </li>

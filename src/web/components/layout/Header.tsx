@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { useMe, useSignOut } from '../../lib/auth';
 import { cn } from '../../lib/cn';
 import { focusableWithin } from '../../lib/focus';
-import { CloseIcon, FilmIcon, LogOutIcon, MenuIcon, SparklesIcon, UserIcon } from '../icons';
+import { CloseIcon, CreditCardIcon, FilmIcon, LogOutIcon, MenuIcon, SparklesIcon, UserIcon } from '../icons';
 import { Avatar, buttonClasses } from '../ui';
 import { AccountMenu } from './AccountMenu';
 import { Logo } from './Logo';
@@ -91,7 +91,7 @@ export function Header() {
           <Link to="/" hash="models" className={navLink}>
             {t('nav.models')}
           </Link>
-          <Link to="/" hash="pricing" className={navLink}>
+          <Link to="/pricing" className={navLink} activeProps={{ className: activeNavLink }}>
             {t('nav.pricing')}
           </Link>
           <a href="/docs" className={navLink}>
@@ -152,7 +152,7 @@ export function Header() {
               </Link>
             </li>
             <li>
-              <Link to="/" hash="pricing" className={mobileLink} onClick={() => closeMenu(false)}>
+              <Link to="/pricing" className={mobileLink} onClick={() => closeMenu(false)}>
                 {t('nav.pricing')}
               </Link>
             </li>
@@ -187,6 +187,12 @@ export function Header() {
                 <Link to="/creations" className={cn(mobileLink, 'flex items-center gap-3')} onClick={() => closeMenu(false)}>
                   <FilmIcon className="size-5" />
                   {t('nav.creations')}
+                </Link>
+              </li>
+              <li>
+                <Link to="/billing" className={cn(mobileLink, 'flex items-center gap-3')} onClick={() => closeMenu(false)}>
+                  <CreditCardIcon className="size-5" />
+                  {t('nav.billing')}
                 </Link>
               </li>
               <li>

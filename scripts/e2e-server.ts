@@ -1,0 +1,22 @@
+// The server the browser tests run against (playwright.config.ts): the platform as `npm start`
+// runs it on a fresh installation (no video provider keys: only the local renderer), plus a fake
+// Stripe on E2E_STRIPE_PORT so the billing tests can buy credits through a real hosted-checkout flow.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startFakeStripe } from '../tests/fakes/stripe';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const publicUrl = (process.env.PUBLIC_URL ?? `http://127.0.0.1:${process.env.PORT ?? 3000}`).replace(/\/+$/, '');
+const stripe = await startFakeStripe({ port: Number(process.env.E2E_STRIPE_PORT ?? 3108), webhookUrl: `${publicUrl}/webhooks/stripe` });
+
+const child = spawn(process.execPath, [path.join(root, 'scripts/start.mjs')], {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, STRIPE_SECRET_KEY: stripe.secretKey, STRIPE_WEBHOOK_SECRET: stripe.webhookSecret, STRIPE_API_BASE: stripe.url },
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
+child.on('exit', async (code) => {
+  await stripe.close();
+  process.exit(code ?? 0);
+});
