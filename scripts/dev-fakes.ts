@@ -43,8 +43,6 @@ process.stderr.write(
 
 const env = {
   ...process.env,
-  PORT: String(appPort),
-  PUBLIC_URL: publicUrl,
   KIE_API_KEY: kie.apiKey,
   KIE_BASE_URL: kie.url,
   KIE_UPLOAD_URL: kie.url,

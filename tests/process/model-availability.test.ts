@@ -87,15 +87,17 @@ describe('model availability out of the box', () => {
     expect(await availability(url)).toHaveProperty('local-preview', true);
   }, 90_000);
 
-  it('npm run dev:fakes makes every model available', async () => {
+  it('npm run dev:fakes makes every model and every payment method available', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'savesora-fakes-'));
     const env = childEnv({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', SKIP_WEB_BUILD: 'true', FAKE_KIE_PORT: '0', FAKE_FAL_PORT: '0', FAKE_STRIPE_PORT: '0', FAKE_CREEM_PORT: '0', FAKE_NOWPAYMENTS_PORT: '0' });
     const app = run('scripts/dev-fakes.ts', env);
     procs.push(app);
     const url = await app.url;
-    expect(app.output()).toMatch(/Fake KIE on http:\/\/127\.0\.0\.1:\d+, fake FAL on http:\/\/127\.0\.0\.1:\d+/);
+    expect(app.output()).toMatch(/Fake KIE http:\/\/127\.0\.0\.1:\d+, FAL http:\/\/127\.0\.0\.1:\d+, Stripe http:\/\/127\.0\.0\.1:\d+, Creem http/);
     const all = await availability(url);
     expect(Object.keys(all)).toHaveLength(7);
     expect(Object.values(all).every(Boolean)).toBe(true);
+    const plans = (await (await fetch(`${url}/api/billing/plans`)).json()) as { providers: string[] };
+    expect(plans.providers).toEqual(['stripe', 'creem', 'nowpayments']);
   }, 90_000);
 });

@@ -65,7 +65,7 @@ export interface BillingDeps {
   queue: JobQueue;
   payments: PaymentRegistry;
   catalog: CatalogService;
-  config: Pick<Config, 'PUBLIC_URL' | 'BILLING_CURRENCIES' | 'NOWPAYMENTS_PARTIAL_PAYMENTS'>;
+  config: Pick<Config, 'PUBLIC_URL' | 'BILLING_CURRENCIES' | 'NOWPAYMENTS_PARTIAL_PAYMENTS' | 'CREEM_CHECKOUTS_ENABLED'>;
   logger: Logger;
 }
 
@@ -90,7 +90,8 @@ export function createBillingService(deps: BillingDeps): BillingService {
     return payments.ids.filter((id) => {
       const p = payments.get(id);
       if (plan.kind === 'subscription' && !p.supportsSubscriptions) return false;
-      if (id === 'creem' && !plan.providerRefs.creemProductId) return false;
+      // Creem: legacy subscribers keep working through webhooks even when new checkouts are off
+      if (id === 'creem' && (!config.CREEM_CHECKOUTS_ENABLED || !plan.providerRefs.creemProductId)) return false;
       return true;
     });
   }
