@@ -116,6 +116,14 @@ export const configSchema = z.object({
   SELLER_TAX_ID: z.string().optional(),
   TAX_RATE_PERCENT: z.coerce.number({ message: 'must be a number' }).min(0).max(100).default(0),
   TAX_LABEL: z.string().min(1).max(20).default('VAT'),
+  SIGNUP_RATE_PER_HOUR: intIn(1, 100_000).default(10),
+  // Developer API
+  API_RATE_PER_MINUTE: intIn(1, 1_000_000).default(60),
+  API_USER_RATE_PER_MINUTE: intIn(1, 1_000_000).default(120),
+  API_KEY_MAX_IN_FLIGHT: intIn(1, 100_000).default(5),
+  API_LOG_RETENTION_DAYS: intIn(30, 180).default(90),
+  WEBHOOK_ALLOW_HOSTS: z.string().optional(),
+  WEBHOOK_RETRY_BASE_SECONDS: intIn(1, 3600).default(5),
   // Credits and generations
   SIGNUP_FREE_CREDITS: intIn(0, 1_000_000).default(20),
   GENERATION_MAX_IN_FLIGHT: intIn(1, 100_000).default(10),

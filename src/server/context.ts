@@ -20,6 +20,7 @@ import { createReferenceResolver } from './domain/media/references';
 import type { PaymentRegistry } from './adapters/payments';
 import { createBillingService, type BillingService } from './domain/billing/billing.service';
 import { sendOrderConfirmation } from './domain/billing/confirmation';
+import { purgeRequestLogs } from './domain/developer/api-keys';
 import { parseAllowHosts } from './lib/safe-fetch';
 import { createProvenance, loadOrCreateSigningIdentity } from './domain/media/provenance';
 import { builtinCatalog } from './domain/catalog/catalog-data';
@@ -27,8 +28,10 @@ import { createCleanupHandler } from './domain/system/cleanup';
 import { createProbeHandler, createProbeService, type ProbeService } from './domain/system/probe';
 import { createProfileService, type ProfileService } from './domain/users/profile.service';
 import { createUsersService, type UsersService } from './domain/users/users.service';
+import { createWebhooksService, type WebhooksService } from './domain/webhooks/webhooks.service';
 import type { RateLimiter } from './lib/rate-limit';
 import {
+  apiPurgeLogs,
   billingReconcile,
   billingRetryDeferred,
   billingSendConfirmation,
@@ -38,6 +41,8 @@ import {
   mediaDeleteObjects,
   mediaPurge,
   systemProbe,
+  webhooksDeliver,
+  webhooksFanOut,
 } from './jobs/names';
 import type { JobQueue } from './jobs/queue';
 import { JobRegistry } from './jobs/registry';
@@ -57,6 +62,8 @@ export interface Services {
   billing: BillingService;
   /** the user's reference files (uploads, URL imports, creations reused as references) */
   media: MediaService;
+  /** customer webhooks: endpoints, signed deliveries with retries */
+  webhooks: WebhooksService;
 }
 
 /** Everything a route, a job handler or a CLI command may use. Built once per process. */
@@ -154,11 +161,13 @@ export async function createServices({ database, queue, mailer, config, provider
       providers,
       engine,
       maxInFlight: config.GENERATION_MAX_IN_FLIGHT,
+      apiKeyMaxInFlight: config.API_KEY_MAX_IN_FLIGHT,
       referenceAllowHosts: parseAllowHosts(config.REFERENCE_FETCH_ALLOW_HOSTS),
     }),
     creations: createCreationsService({ database, queue, store, logger: logger.child({ component: 'creations' }) }),
     media,
     billing: createBillingService({ database, queue, payments, catalog, config, logger: logger.child({ component: 'billing' }) }),
+    webhooks: createWebhooksService({ database, queue, config, logger: logger.child({ component: 'webhooks' }) }),
   };
 }
 
@@ -176,6 +185,10 @@ export function createJobRegistry(ctx: Pick<AppContext, 'database' | 'workerId' 
     .register(mediaPurge, async () => {
       await purgeDeleted({ database: ctx.database, store: ctx.store, logger: ctx.logger }, { purgeDays: ctx.config.MEDIA_PURGE_DAYS });
     })
+    .register(apiPurgeLogs, async () => {
+      const removed = await purgeRequestLogs(ctx.database, ctx.config.API_LOG_RETENTION_DAYS);
+      if (removed) ctx.logger.info({ removed }, 'api: old request logs removed');
+    })
     .register(billingSendConfirmation, ({ orderId }) => sendOrderConfirmation(ctx, orderId))
     .register(billingRetryDeferred, async () => {
       const applied = await billing.retryDeferred();
@@ -185,7 +198,9 @@ export function createJobRegistry(ctx: Pick<AppContext, 'database' | 'workerId' 
       const result = await billing.reconcile();
       const expired = await billing.expireAbandoned();
       ctx.logger.info({ ...result, expiredOrders: expired }, 'billing: reconciliation done');
-    });
+    })
+    .register(webhooksFanOut, async ({ generationId }) => void (await ctx.services.webhooks.fanOut(generationId)))
+    .register(webhooksDeliver, ({ deliveryId }) => ctx.services.webhooks.deliver(deliveryId));
 }
 
 export const defaultWorkerId = () => `${os.hostname()}:${process.pid}`;

@@ -3,11 +3,17 @@ import { createRootRouteWithContext, createRoute, createRouter, redirect } from 
 import { AppLayout } from './components/layout/AppLayout';
 import { meQuery, safeNext } from './lib/auth';
 import { parseStudioDraft, type StudioDraft } from './lib/creations';
+import { parseUsagePeriod, type UsagePeriod } from './lib/developer';
 import { AccountPage } from './pages/account/AccountPage';
 import { BillingPage } from './pages/billing/BillingPage';
 import { PricingPage } from './pages/billing/PricingPage';
 import { CreationDetailPage } from './pages/creations/CreationDetailPage';
 import { CreationsPage } from './pages/creations/CreationsPage';
+import { ApiKeysPage } from './pages/developer/ApiKeysPage';
+import { DevelopersLayout } from './pages/developer/DevelopersLayout';
+import { QuickStartPage } from './pages/developer/QuickStartPage';
+import { UsagePage } from './pages/developer/UsagePage';
+import { WebhooksPage } from './pages/developer/WebhooksPage';
 import { DevMailboxPage } from './pages/DevMailboxPage';
 import { ForgotPasswordPage } from './pages/ForgotPasswordPage';
 import { LandingPage } from './pages/LandingPage';
@@ -143,6 +149,27 @@ const billingRoute = createRoute({
   component: BillingPage,
 });
 
+// /developers: API keys, usage and webhooks for the API, around a shared heading and sub-navigation
+const developersRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/developers',
+  beforeLoad: requireSignedIn,
+  component: DevelopersLayout,
+});
+
+const developersQuickStartRoute = createRoute({ getParentRoute: () => developersRoute, path: '/', component: QuickStartPage });
+
+const developersKeysRoute = createRoute({ getParentRoute: () => developersRoute, path: '/keys', component: ApiKeysPage });
+
+const developersUsageRoute = createRoute({
+  getParentRoute: () => developersRoute,
+  path: '/usage',
+  validateSearch: (s: Record<string, unknown>): { days?: UsagePeriod } => ({ days: parseUsagePeriod(s.days) }),
+  component: UsagePage,
+});
+
+const developersWebhooksRoute = createRoute({ getParentRoute: () => developersRoute, path: '/webhooks', component: WebhooksPage });
+
 const devMailboxRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/dev/mailbox',
@@ -181,6 +208,7 @@ export const routeTree = rootRoute.addChildren([
   creationRoute,
   pricingRoute,
   billingRoute,
+  developersRoute.addChildren([developersQuickStartRoute, developersKeysRoute, developersUsageRoute, developersWebhooksRoute]),
   devMailboxRoute,
   privacyRoute,
   termsRoute,

@@ -6,6 +6,8 @@ import { AppError } from '../errors';
 import type { Services } from '../context';
 import { applyLedgerEntry, InsufficientCredits } from '../domain/credits/credits.repo';
 import { getPlan, listPlans, mapOrder } from '../domain/billing/billing.repo';
+import { createApiKey } from '../domain/developer/api-keys';
+import { apiKeyScopes, type ApiKeyScope } from '../../shared/api/developer';
 
 /** What a CLI command may use; the same whether it runs in the CLI process or in a running server. */
 export interface CommandContext {
@@ -286,7 +288,8 @@ export const commands: Command[] = [
     summary: 'Create or change a plan: name, credits, prices (minor units), rollover, provider ids, on sale or not.',
     usage:
       'plans:set --plan ID [--name N] [--kind pack|subscription] [--credits N] [--prices usd=999,eur=899] [--interval month|year]\n' +
-      '          [--rollover|--no-rollover] [--activate|--deactivate] [--highlight|--no-highlight] [--stripe-price price_…] [--creem-product prod_…] [--sort N]',
+      '          [--rollover|--no-rollover] [--activate|--deactivate] [--highlight|--no-highlight] [--stripe-price price_…] [--creem-product prod_…] [--sort N]\n' +
+      '          [--api-rate N|default]   (API requests per minute for subscribers of this plan)',
     options: {
       plan: { type: 'string' },
       name: { type: 'string' },
@@ -303,6 +306,7 @@ export const commands: Command[] = [
       'stripe-price': { type: 'string' },
       'creem-product': { type: 'string' },
       sort: { type: 'string' },
+      'api-rate': { type: 'string' },
     },
     async run({ database }, v) {
       if (!v.plan || !/^[a-z0-9][a-z0-9-]{0,40}$/.test(String(v.plan))) throw new UsageError('--plan is required: lowercase letters, digits and dashes.');
@@ -331,12 +335,14 @@ export const commands: Command[] = [
       if (v['stripe-price'] !== undefined) refs.stripePriceId = String(v['stripe-price']);
       if (v['creem-product'] !== undefined) refs.creemProductId = String(v['creem-product']);
       const flag = (on: string, off: string, was: boolean) => (v[on] ? true : v[off] ? false : was);
+      const [existingRate] = await database.sql.query<{ rate: number | null }>('select api_requests_per_minute as rate from plans where id = $1', [id]);
+      const apiRate = v['api-rate'] === undefined ? (existingRate?.rate ?? null) : String(v['api-rate']) === 'default' ? null : whole('api-rate', v['api-rate'], 1);
       await database.sql.query(
-        `insert into plans (id, name, kind, credits, interval, rollover, prices, provider_refs, active, highlighted, sort)
-         values ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11)
+        `insert into plans (id, name, kind, credits, interval, rollover, prices, provider_refs, active, highlighted, sort, api_requests_per_minute)
+         values ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11, $12)
          on conflict (id) do update set name = excluded.name, kind = excluded.kind, credits = excluded.credits, interval = excluded.interval,
            rollover = excluded.rollover, prices = excluded.prices, provider_refs = excluded.provider_refs, active = excluded.active,
-           highlighted = excluded.highlighted, sort = excluded.sort, updated_at = now()`,
+           highlighted = excluded.highlighted, sort = excluded.sort, api_requests_per_minute = excluded.api_requests_per_minute, updated_at = now()`,
         [
           id,
           String(v.name ?? current?.name ?? id),
@@ -349,6 +355,7 @@ export const commands: Command[] = [
           flag('activate', 'deactivate', current?.active ?? true),
           flag('highlight', 'no-highlight', current?.highlighted ?? false),
           v.sort !== undefined ? whole('sort', v.sort) : (current?.sort ?? 100),
+          apiRate,
         ],
       );
       const p = (await getPlan(database, id))!;
@@ -398,6 +405,25 @@ export const commands: Command[] = [
       const r = await services.billing.reconcile({ sinceHours: hours });
       const deferred = await services.billing.retryDeferred();
       return `Looked at ${r.fetched} provider event(s); applied ${r.applied} that were missing, and ${deferred} that had been waiting.`;
+    },
+  },
+  {
+    name: 'apikey:create',
+    summary: "Create an API key for a user; prints the secret once.",
+    usage: 'apikey:create --email E --name N [--scopes videos:read,videos:write] [--expires-days N] [--json]',
+    options: { email: { type: 'string' }, name: { type: 'string' }, scopes: { type: 'string' }, 'expires-days': { type: 'string' }, json },
+    async run({ database }, v) {
+      if (!v.email) throw new UsageError('--email is required.');
+      if (!v.name) throw new UsageError('--name is required.');
+      const scopes = v.scopes === undefined ? undefined : String(v.scopes).split(',').map((x) => x.trim()).filter(Boolean);
+      if (scopes && scopes.some((x) => !(apiKeyScopes as readonly string[]).includes(x))) throw new UsageError(`--scopes must be among ${apiKeyScopes.join(', ')}.`);
+      const days = v['expires-days'] === undefined ? undefined : Number(v['expires-days']);
+      if (days !== undefined && (!Number.isInteger(days) || days < 1 || days > 3650)) throw new UsageError('--expires-days must be 1 to 3650.');
+      const [u] = await database.sql.query<{ id: string }>('select id from users where lower(email) = lower($1)', [String(v.email)]);
+      if (!u) throw new UsageError(`No user with the email ${String(v.email)}.`);
+      const key = await createApiKey(database, u.id, { name: String(v.name), ...(scopes ? { scopes: scopes as ApiKeyScope[] } : {}), ...(days ? { expiresInDays: days } : {}) });
+      if (v.json) return JSON.stringify(key);
+      return `Created key ${key.name} (${key.prefix}…, ${key.scopes.join(' ')}${key.expiresAt ? `, expires ${key.expiresAt.slice(0, 10)}` : ''}). The secret, shown only now:\n${key.secret}`;
     },
   },
 ];

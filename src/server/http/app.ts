@@ -22,11 +22,15 @@ import { uploadRoutes } from './routes/uploads';
 import { filesRoutes } from './routes/files';
 import { creationRoutes } from './routes/creations';
 import { billingRoutes } from './routes/billing';
+import { webhookEndpointRoutes } from './routes/webhooks-endpoints';
+import { developerRoutes } from './routes/developer';
 import { createGenerationEvents } from '../domain/generations/events';
 import { authRoutes } from './routes/auth';
 import { devMailboxRoutes } from './routes/dev-mailbox';
 import { meRoutes } from './routes/me';
 import { systemRoutes } from './routes/system';
+import { openAIVideoRoutes } from './routes/openai/videos';
+import { apiV1Routes } from './routes/api-v1';
 
 export const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../dist/web');
 
@@ -121,6 +125,10 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions = {}): 
   await app.register(webhookRoutes, { ctx });
   await app.register(creationRoutes, { ctx });
   await app.register(billingRoutes, { ctx });
+  await app.register(openAIVideoRoutes, { ctx, prefix: '/v1' });
+  await app.register(apiV1Routes, { ctx, prefix: '/api/v1' });
+  await app.register(webhookEndpointRoutes, { ctx });
+  await app.register(developerRoutes, { ctx });
   // signed file URLs of the disk store (an S3 store presigns its own)
   if (ctx.store.kind === 'disk') await app.register(filesRoutes, { store: ctx.store });
   if (ctx.config.NODE_ENV !== 'production' && ctx.mailer.kind === 'outbox') await app.register(devMailboxRoutes, { ctx });

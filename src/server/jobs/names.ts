@@ -50,6 +50,28 @@ export const billingRetryDeferred = defineJob('billing.retry-deferred', z.object
 /** Fetch recent provider events (Stripe's events API) and apply what the webhooks missed; expire abandoned checkouts. Daily. */
 export const billingReconcile = defineJob('billing.reconcile', z.object({}), { retryLimit: 3, retryDelaySeconds: 300, expireInSeconds: 1800 });
 
+/** Create the webhook deliveries of a settled generation (one per subscribed endpoint) and queue them. */
+export const webhooksFanOut = defineJob('webhooks.fan-out', z.object({ generationId: z.string().min(1).max(100) }), {
+  retryLimit: 5,
+  retryDelaySeconds: 10,
+  retryBackoff: true,
+  expireInSeconds: 120,
+});
+/**
+ * One attempt of one customer webhook delivery (domain/webhooks). Failed attempts are rescheduled by
+ * the handler itself (a new job with startAfterSeconds, back-off for up to 24 h); the queue's own
+ * retries only cover crashes of the handler.
+ */
+export const webhooksDeliver = defineJob('webhooks.deliver', z.object({ deliveryId: z.string().min(1).max(100) }), {
+  retryLimit: 3,
+  retryDelaySeconds: 90,
+  retryBackoff: true,
+  expireInSeconds: 120,
+});
+
+/** Delete API request logs older than API_LOG_RETENTION_DAYS (policy 3). Daily. */
+export const apiPurgeLogs = defineJob('api.purge-logs', z.object({}), { retryLimit: 2, expireInSeconds: 1800 });
+
 export const jobDefinitions = [
   systemProbe,
   maintenanceCleanup,
@@ -60,6 +82,9 @@ export const jobDefinitions = [
   billingSendConfirmation,
   billingRetryDeferred,
   billingReconcile,
+  apiPurgeLogs,
+  webhooksFanOut,
+  webhooksDeliver,
 ] as const;
 
 /** Cron schedules (UTC), installed by worker processes. */
@@ -68,4 +93,5 @@ export const jobSchedules = [
   { job: mediaPurge, cron: '17 3 * * *' },
   { job: billingRetryDeferred, cron: '*/5 * * * *' },
   { job: billingReconcile, cron: '41 4 * * *' },
+  { job: apiPurgeLogs, cron: '23 2 * * *' },
 ] as const;

@@ -54,17 +54,18 @@ export interface SafeFetchResult {
 const MB = 1_000_000;
 export const formatMb = (bytes: number) => (bytes < MB ? `${Math.round(bytes / 1000)} KB` : `${Number((bytes / MB).toFixed(1))} MB`);
 
-interface Target {
+/** a checked URL and the address to connect to (pin the socket's lookup to it) */
+export interface Target {
   url: URL;
   address: string;
   family: 4 | 6;
 }
 
-function hostOf(u: URL): string {
+export function hostOf(u: URL): string {
   return u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
 }
 
-function defaultPort(u: URL): string {
+export function defaultPort(u: URL): string {
   return u.port || (u.protocol === 'https:' ? '443' : '80');
 }
 
@@ -84,7 +85,8 @@ export function parseAllowHosts(setting: string | undefined): string[] {
     .filter(Boolean);
 }
 
-async function resolveTarget(raw: string | URL, allowHosts: readonly string[]): Promise<Target> {
+/** Resolve and check `raw` (see the header comment); throws SafeFetchError. Shared with safe-post.ts. */
+export async function resolveTarget(raw: string | URL, allowHosts: readonly string[]): Promise<Target> {
   let u: URL;
   try {
     u = new URL(raw);
@@ -116,29 +118,48 @@ export async function assertFetchableUrl(url: string, allowHosts: readonly strin
   await resolveTarget(url, allowHosts);
 }
 
-/** One request to the checked address; resolves with the response (headers only read). */
-function request(target: Target, opts: { signal: AbortSignal; userAgent: string }): Promise<http.IncomingMessage> {
+/**
+ * What node:http(s).request needs to reach `target` at the address that passed the check and no
+ * other: the DNS lookup is pinned, so a rebinding between the check and the connection cannot move
+ * it; TLS still verifies the host name.
+ */
+export function pinnedRequest(
+  target: Target,
+  opts: { method: 'GET' | 'POST'; headers: Record<string, string>; signal: AbortSignal },
+): { mod: typeof http | typeof https; options: https.RequestOptions } {
   const { url, address, family } = target;
   const pinnedLookup = (_host: string, options: { all?: boolean } | number | undefined, cb: (...args: unknown[]) => void) => {
     if (typeof options === 'object' && options?.all) cb(null, [{ address, family }]);
     else cb(null, address, family);
   };
   const host = hostOf(url);
-  const mod = url.protocol === 'https:' ? https : http;
+  return {
+    mod: url.protocol === 'https:' ? https : http,
+    options: {
+      protocol: url.protocol,
+      hostname: host,
+      port: defaultPort(url),
+      path: `${url.pathname}${url.search}`,
+      method: opts.method,
+      headers: opts.headers,
+      lookup: pinnedLookup as unknown as net.LookupFunction,
+      agent: false,
+      signal: opts.signal,
+      ...(url.protocol === 'https:' && !net.isIP(host) ? { servername: host } : {}),
+    },
+  };
+}
+
+/** One request to the checked address; resolves with the response (headers only read). */
+function request(target: Target, opts: { signal: AbortSignal; userAgent: string }): Promise<http.IncomingMessage> {
+  const { mod, options } = pinnedRequest(target, {
+    method: 'GET',
+    headers: { 'user-agent': opts.userAgent, accept: 'image/*, video/*, audio/*, */*;q=0.5', 'accept-encoding': 'identity' },
+    signal: opts.signal,
+  });
   return new Promise((resolve, reject) => {
     const req = mod.request(
-      {
-        protocol: url.protocol,
-        hostname: host,
-        port: defaultPort(url),
-        path: `${url.pathname}${url.search}`,
-        method: 'GET',
-        headers: { 'user-agent': opts.userAgent, accept: 'image/*, video/*, audio/*, */*;q=0.5', 'accept-encoding': 'identity' },
-        lookup: pinnedLookup as unknown as net.LookupFunction,
-        agent: false,
-        signal: opts.signal,
-        ...(url.protocol === 'https:' && !net.isIP(host) ? { servername: host } : {}),
-      },
+      options,
       resolve,
     );
     req.on('error', reject);

@@ -292,3 +292,40 @@ export function LogoMark({ className }: { className?: string }) {
     </svg>
   );
 }
+
+/** a bar chart */
+export const ActivityIcon = (p: IconProps) => (
+  <Icon {...p}>
+    <path d="M4 20h16M7 16v-5M12 16V6M17 16v-8" />
+  </Icon>
+);
+
+/** three linked nodes: a webhook */
+export const WebhookIcon = (p: IconProps) => (
+  <Icon {...p}>
+    <circle cx="6" cy="17" r="2.5" />
+    <circle cx="18" cy="17" r="2.5" />
+    <circle cx="12" cy="6" r="2.5" />
+    <path d="M10.8 8.2L7.2 14.8M8.5 17h7M13.2 8.2l3.6 6.6" />
+  </Icon>
+);
+
+/** paper plane: send */
+export const SendIcon = (p: IconProps) => (
+  <Icon {...p}>
+    <path d="M21 3L10 14M21 3l-7 18-4-7-7-4z" />
+  </Icon>
+);
+
+/** circular arrow: retry */
+export const RetryIcon = (p: IconProps) => (
+  <Icon {...p}>
+    <path d="M20 11a8 8 0 1 0-2.3 5.7M20 4v7h-7" />
+  </Icon>
+);
+
+export const PlusIcon = (p: IconProps) => (
+  <Icon {...p}>
+    <path d="M12 5v14M5 12h14" />
+  </Icon>
+);

@@ -67,7 +67,7 @@ describe('exactly once', () => {
     const order = (await getOrder(app.db, o.id))!;
     expect(order).toMatchObject({ status: 'paid', creditsGranted: 1000, paidMinor: 1000, checkoutEmail: 'paid-with-this@example.net', paymentRef: `pi_${o.id.slice(0, 8)}` });
     expect(order.receiptNumber).toMatch(/^SS-\d{4}-\d{6}$/);
-    const rows = await app.db.sql.query('select kind, amount from credit_ledger where user_id = $1', [u]);
+    const rows = await app.db.sql.query('select kind, amount::int as amount from credit_ledger where user_id = $1', [u]);
     expect(rows).toEqual([{ kind: 'purchase', amount: 1000 }]);
     // and again later (a provider retry days after): still nothing
     expect(await billing().applyEvent('stripe', paid(o))).toBe('duplicate');

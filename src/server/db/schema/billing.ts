@@ -32,6 +32,8 @@ export const plans = pgTable(
     providerRefs: jsonb('provider_refs').notNull().default(sql`'{}'::jsonb`),
     active: boolean('active').notNull().default(true),
     highlighted: boolean('highlighted').notNull().default(false),
+    /** subscribers' API requests per minute (unset: API_RATE_PER_MINUTE) */
+    apiRequestsPerMinute: integer('api_requests_per_minute'),
     sort: integer('sort').notNull().default(0),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),

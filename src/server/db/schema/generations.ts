@@ -65,6 +65,10 @@ export const generations = pgTable(
     idempotencyKey: text('idempotency_key'),
     requestHash: text('request_hash'),
     source: text('source').notNull().default('web'),
+    /** the API key that made it (API requests) */
+    apiKeyId: text('api_key_id'),
+    /** OpenAI-compatible remix: the video this one was made from */
+    remixedFrom: text('remixed_from'),
     deadlineAt: timestamp('deadline_at', { withTimezone: true }).notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),

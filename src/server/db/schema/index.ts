@@ -5,3 +5,4 @@ export * from './catalog';
 export * from './generations';
 export * from './media';
 export * from './billing';
+export * from './developer';

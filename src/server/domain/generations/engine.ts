@@ -3,7 +3,7 @@ import type { ProviderRegistry } from '../../adapters/providers';
 import { ProviderError, type NormalizedStatus, type ProviderId, type ProviderReference } from '../../adapters/providers/provider';
 import type { Database, DbHandle } from '../../db/client';
 import { AppError } from '../../errors';
-import { generationDispatch, generationFinalize } from '../../jobs/names';
+import { generationDispatch, generationFinalize, webhooksFanOut } from '../../jobs/names';
 import type { JobQueue } from '../../jobs/queue';
 import type { GenerationRequest } from '../../../shared/catalog/request-schema';
 import type { FailureCode, GenerationStatus } from '../../../shared/api/generations';
@@ -177,6 +177,7 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
             },
       );
       await notifyChange(tx, row);
+      await queue.enqueue(webhooksFanOut, { generationId: row.id }, { tx });
       return row;
     });
   }

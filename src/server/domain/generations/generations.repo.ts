@@ -48,6 +48,10 @@ export interface GenerationRow {
   idempotencyKey: string | null;
   requestHash: string | null;
   source: string;
+  /** the API key that made it (API requests) */
+  apiKeyId: string | null;
+  /** OpenAI-compatible remix: the generation this one was made from */
+  remixedFrom: string | null;
   deadlineAt: Date;
   createdAt: Date;
   updatedAt: Date;
@@ -103,6 +107,8 @@ export function mapGeneration(r: Raw): GenerationRow {
     idempotencyKey: (r.idempotency_key as string | null) ?? null,
     requestHash: (r.request_hash as string | null) ?? null,
     source: r.source as string,
+    apiKeyId: (r.api_key_id as string | null) ?? null,
+    remixedFrom: (r.remixed_from as string | null) ?? null,
     deadlineAt: new Date(r.deadline_at as string),
     createdAt: new Date(r.created_at as string),
     updatedAt: new Date(r.updated_at as string),
@@ -128,6 +134,8 @@ export interface NewGeneration {
   idempotencyKey?: string;
   requestHash?: string;
   source: string;
+  apiKeyId?: string;
+  remixedFrom?: string;
   deadlineSeconds: number;
 }
 
@@ -135,8 +143,8 @@ export async function insertGeneration(tx: DbHandle, g: NewGeneration): Promise<
   const rows = await tx.sql.query(
     `insert into generations (id, user_id, model_id, mode, prompt, negative_prompt, duration_seconds, resolution,
                               aspect_ratio, audio, seed, "references", price_credits, idempotency_key, request_hash,
-                              source, deadline_at)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14, $15, $16, now() + make_interval(secs => $17))
+                              source, deadline_at, api_key_id, remixed_from)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14, $15, $16, now() + make_interval(secs => $17), $18, $19)
      returning *`,
     [
       g.id,
@@ -156,6 +164,8 @@ export async function insertGeneration(tx: DbHandle, g: NewGeneration): Promise<
       g.requestHash ?? null,
       g.source,
       g.deadlineSeconds,
+      g.apiKeyId ?? null,
+      g.remixedFrom ?? null,
     ],
   );
   return mapGeneration(rows[0]!);
@@ -184,6 +194,15 @@ export async function countInFlight(db: DbHandle, userId: string): Promise<numbe
   const rows = await db.sql.query<{ n: number }>(
     `select count(*)::int as n from generations where user_id = $1 and status in ('queued', 'submitting', 'running', 'finalizing')`,
     [userId],
+  );
+  return Number(rows[0]!.n);
+}
+
+/** unfinished generations made with one API key */
+export async function countKeyInFlight(db: DbHandle, apiKeyId: string): Promise<number> {
+  const rows = await db.sql.query<{ n: number }>(
+    `select count(*)::int as n from generations where api_key_id = $1 and status in ('queued', 'submitting', 'running', 'finalizing')`,
+    [apiKeyId],
   );
   return Number(rows[0]!.n);
 }
@@ -232,6 +251,31 @@ export async function listUserGenerations(db: DbHandle, userId: string, opts: Li
     where.push(`prompt ilike $${params.length}`);
   }
   return keysetPage(db, { table: 'generations', where, params, limit: opts.limit, cursor: opts.cursor, map: mapGeneration });
+}
+
+/**
+ * The user's generations that are not deleted, ordered by (created_at, id) either way, starting
+ * after the generation `after` (an id, as OpenAI-style lists page). Null when `after` is not one of
+ * the user's generations.
+ */
+export async function listUserGenerationsAfter(
+  db: DbHandle,
+  userId: string,
+  opts: { limit: number; after?: string; order: 'asc' | 'desc' },
+): Promise<{ items: GenerationRow[]; hasMore: boolean } | null> {
+  const params: unknown[] = [userId];
+  const where = ['user_id = $1', 'deleted_at is null'];
+  if (opts.after !== undefined) {
+    // the anchor may itself be deleted since: its position still counts
+    const [anchor] = await db.sql.query('select id from generations where id = $1 and user_id = $2', [opts.after, userId]);
+    if (!anchor) return null;
+    params.push(opts.after);
+    where.push(`(created_at, id) ${opts.order === 'asc' ? '>' : '<'} (select created_at, id from generations where id = $${params.length})`);
+  }
+  params.push(opts.limit + 1);
+  const dir = opts.order === 'asc' ? 'asc' : 'desc';
+  const rows = await db.sql.query(`select * from generations where ${where.join(' and ')} order by created_at ${dir}, id ${dir} limit $${params.length}`, params);
+  return { items: rows.slice(0, opts.limit).map(mapGeneration), hasMore: rows.length > opts.limit };
 }
 
 /** Columns a transition may set (snake_case), with their SQL casts. */

@@ -14,10 +14,12 @@ import { applyLedgerEntry, InsufficientCredits } from '../credits/credits.repo';
 import type { GenerationEngine } from './engine';
 import {
   countInFlight,
+  countKeyInFlight,
   findByIdempotencyKey,
   getUserGeneration,
   insertGeneration,
   listUserGenerations,
+  listUserGenerationsAfter,
   notifyChange,
   type GenerationRow,
 } from './generations.repo';
@@ -38,9 +40,27 @@ export interface SubmitResult {
   replayed: boolean;
 }
 
+export interface SubmitOptions {
+  idempotencyKey?: string;
+  source?: string;
+  /** the API key making the request: its own cap of unfinished generations applies too */
+  apiKeyId?: string;
+  /** OpenAI-compatible remix: the user's generation this one is made from */
+  remixedFrom?: string;
+  /**
+   * what the Idempotency-Key's request hash covers, when not `body` itself: the API uploads a
+   * request's file anew on each retry (a new media id), so it hashes the file's content instead
+   */
+  hashBody?: unknown;
+}
+
 export interface GenerationsService {
-  submit(userId: string, body: unknown, opts?: { idempotencyKey?: string; source?: string }): Promise<SubmitResult>;
+  submit(userId: string, body: unknown, opts?: SubmitOptions): Promise<SubmitResult>;
   get(userId: string, id: string): Promise<GenerationView>;
+  /** the stored row of one of the user's generations (404 otherwise), for API mappings that need more than the view */
+  row(userId: string, id: string): Promise<GenerationRow>;
+  /** the user's generations in either order, after the generation `after` (OpenAI-style `after` pagination) */
+  page(userId: string, query: { limit: number; after?: string; order: 'asc' | 'desc' }): Promise<{ items: GenerationRow[]; hasMore: boolean }>;
   /** the stored output location of a user's succeeded generation (for the download route) */
   output(userId: string, id: string): Promise<{ videoUrl: string; thumbnailUrl: string | null; previewUrl: string | null; contentType: string | null }>;
   list(userId: string, query: { limit: number; cursor?: string; status?: GenerationStatus; model?: string }): Promise<GenerationList>;
@@ -56,6 +76,8 @@ export interface GenerationsDeps {
   providers: ProviderRegistry;
   engine: GenerationEngine;
   maxInFlight: number;
+  /** the most unfinished generations one API key may have (API_KEY_MAX_IN_FLIGHT); default 5 */
+  apiKeyMaxInFlight?: number;
   /** hosts URL references may reach although private (REFERENCE_FETCH_ALLOW_HOSTS) */
   referenceAllowHosts?: readonly string[];
 }
@@ -128,12 +150,12 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
     return { view: toView(existing), replayed: true };
   }
 
-  async function submit(userId: string, body: unknown, opts: { idempotencyKey?: string; source?: string } = {}): Promise<SubmitResult> {
+  async function submit(userId: string, body: unknown, opts: SubmitOptions = {}): Promise<SubmitResult> {
     const key = opts.idempotencyKey;
     if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key)) {
       throw new AppError('invalid_request', 'Idempotency-Key must be 1-255 visible ASCII characters.', 400);
     }
-    const hash = createHash('sha256').update(canonical(body)).digest('hex');
+    const hash = createHash('sha256').update(canonical(opts.hashBody ?? body)).digest('hex');
     if (key) {
       const earlier = await replay(userId, key, hash);
       if (earlier) return earlier;
@@ -181,6 +203,13 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
         if (inFlight >= maxInFlight) {
           throw new AppError('rate_limited', `You have ${inFlight} videos in progress, the most at one time. Wait for one to finish, then try again.`, 429);
         }
+        if (opts.apiKeyId) {
+          const keyInFlight = await countKeyInFlight(tx, opts.apiKeyId);
+          const keyMax = deps.apiKeyMaxInFlight ?? 5;
+          if (keyInFlight >= keyMax) {
+            throw new AppError('rate_limited', `This API key has ${keyInFlight} videos in progress, the most one key may have at a time. Wait for one to finish, then try again.`, 429);
+          }
+        }
         if (balance < price) throw insufficient(balance, price);
         await applyLedgerEntry(tx, {
           userId,
@@ -199,6 +228,8 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
           priceCredits: price,
           ...(key ? { idempotencyKey: key, requestHash: hash } : {}),
           source: opts.source ?? 'web',
+          ...(opts.apiKeyId ? { apiKeyId: opts.apiKeyId } : {}),
+          ...(opts.remixedFrom ? { remixedFrom: opts.remixedFrom } : {}),
           deadlineSeconds: model.deadlineSeconds,
         });
         await queue.enqueue(generationDispatch, { id }, { tx });
@@ -290,6 +321,12 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
   return {
     submit,
     get: async (userId, id) => toView(await own(userId, id)),
+    row: own,
+    async page(userId, query) {
+      const page = /^[0-9a-f-]{1,36}$/i.test(query.after ?? '0') ? await listUserGenerationsAfter(database, userId, query) : null;
+      if (!page) throw new AppError('invalid_request', 'after is not one of your generations.', 400, { fields: [{ field: 'after', message: 'is not one of your generations' }] });
+      return page;
+    },
     async output(userId, id) {
       const row = await own(userId, id);
       if (row.status !== 'succeeded' || !row.outputUrl) throw notFound('That video');

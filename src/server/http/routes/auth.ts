@@ -23,6 +23,7 @@ const LIMITS: Record<string, Limit[]> = {
     { name: 'signin-ip-email', by: 'ip+email', limit: 10, windowSeconds: 900, mode: 'refuse' },
     { name: 'signin-email', by: 'email', limit: 20, windowSeconds: 900, mode: 'slow' },
   ],
+  // the limit is SIGNUP_RATE_PER_HOUR (default 10)
   '/api/auth/sign-up/email': [{ name: 'signup-ip', by: 'ip', limit: 10, windowSeconds: 3600, mode: 'refuse' }],
   '/api/auth/request-password-reset': [
     { name: 'reset-ip', by: 'ip', limit: 10, windowSeconds: 3600, mode: 'refuse' },
@@ -48,7 +49,7 @@ export const authRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
   const limiter = ctx.rateLimiter;
 
   async function applyLimits(req: FastifyRequest, reply: FastifyReply, path: string): Promise<boolean> {
-    const limits = LIMITS[path];
+    const limits = path === '/api/auth/sign-up/email' ? [{ ...LIMITS[path]![0]!, limit: ctx.config.SIGNUP_RATE_PER_HOUR }] : LIMITS[path];
     if (!limits) return true;
     const body = (req.body ?? {}) as { email?: unknown };
     const email = typeof body.email === 'string' ? body.email.trim().toLowerCase() : '';

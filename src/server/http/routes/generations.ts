@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
@@ -14,13 +13,8 @@ import { generationInput } from '../../../shared/catalog/request-schema';
 import type { AppContext } from '../../context';
 import type { GenerationEvents } from '../../domain/generations/events';
 import { requireUser, requireVerifiedUser } from '../plugins/session';
-import { sendFile } from '../send-file';
 import { paymentProviderIds } from '../../adapters/payments/payment';
-import { STORE_PREFIX } from '../../domain/media/ingest';
-
-/** signed file URLs handed out by the output routes work this long */
-const SIGNED_URL_SECONDS = 3600;
-type GenerationOutput = Awaited<ReturnType<AppContext['services']['generations']['output']>>;
+import { answerOutput, OUTPUT_KINDS, type OutputKind } from '../generation-output';
 
 const idParams = z.object({ id: z.string().max(100) });
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody };
@@ -117,12 +111,7 @@ export const generationRoutes: FastifyPluginAsyncZod<{ ctx: AppContext; events: 
     },
   );
 
-  const outputs = {
-    video: { pick: (o: GenerationOutput) => o.videoUrl, type: (o: GenerationOutput) => o.contentType ?? 'video/mp4', ext: 'mp4' },
-    thumbnail: { pick: (o: GenerationOutput) => o.thumbnailUrl, type: () => 'image/jpeg', ext: 'jpg' },
-    preview: { pick: (o: GenerationOutput) => o.previewUrl, type: () => 'video/mp4', ext: 'mp4' },
-  } as const;
-  for (const [which, how] of Object.entries(outputs)) {
+  for (const which of Object.keys(OUTPUT_KINDS) as OutputKind[]) {
     app.get(
       `/api/generations/:id/${which}`,
       {
@@ -138,22 +127,7 @@ export const generationRoutes: FastifyPluginAsyncZod<{ ctx: AppContext; events: 
       async (req, reply) => {
         const s = await requireUser(ctx, req, reply);
         const out = await generations.output(s.user.id, req.params.id);
-        const url = how.pick(out);
-        if (!url) return reply.status(404).send({ error: { code: 'not_found', message: `This generation has no ${which}.` } });
-        const download = req.query.download === '1';
-        if (url.startsWith(STORE_PREFIX)) {
-          const signed = await ctx.store.signedUrl(url.slice(STORE_PREFIX.length), {
-            expiresInSeconds: SIGNED_URL_SECONDS,
-            contentType: how.type(out),
-            ...(download ? { downloadName: `savesora-${req.params.id.slice(0, 8)}${which === 'video' ? '' : `-${which}`}.${how.ext}` } : { inline: true }),
-          });
-          // the answer depends on the session: never shared, and short-lived in the browser
-          reply.header('cache-control', 'private, max-age=300');
-          return reply.redirect(signed, 302);
-        }
-        reply.header('cache-control', 'private, max-age=3600');
-        if (url.startsWith('file:')) return sendFile(req, reply, fileURLToPath(url), how.type(out));
-        return reply.redirect(url, 302);
+        return answerOutput(ctx, req, reply, { id: req.params.id, out, which, download: req.query.download === '1' });
       },
     );
   }

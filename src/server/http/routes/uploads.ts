@@ -1,5 +1,5 @@
 import multipart from '@fastify/multipart';
-import type { FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorBody } from '../../../shared/api';
@@ -35,18 +35,18 @@ async function answering<T>(reply: FastifyReply, fn: () => Promise<T>): Promise<
   }
 }
 
-export const uploadRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, { ctx }) => {
-  const media = ctx.services.media;
-  const maxBytes = media.maxUploadBytes;
-
+/**
+ * Multipart for reference files in this plugin's scope (one file, a few fields, the largest
+ * reference size), and a 413 from the Content-Length alone, before a byte of the body is read, for
+ * the upload routes `isUpload` names.
+ */
+export async function acceptReferenceUploads(app: FastifyInstance, maxBytes: number, isUpload: (req: FastifyRequest) => boolean): Promise<void> {
   await app.register(multipart, {
     limits: { files: 1, fields: 4, parts: 6, fileSize: maxBytes, fieldSize: 1024, headerPairs: 50 },
     throwFileSizeLimit: true,
   });
-
-  // refuse an oversized upload from its Content-Length alone, before a byte of the body is read
   app.addHook('onRequest', async (req, reply) => {
-    if (req.method !== 'POST' || req.routeOptions.url !== '/api/uploads') return;
+    if (req.method !== 'POST' || !isUpload(req)) return;
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > maxBytes + MULTIPART_MARGIN_BYTES) {
       return reply
@@ -55,6 +55,13 @@ export const uploadRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (a
         .send({ error: { code: 'payload_too_large', message: `The file is larger than ${formatMb(maxBytes)}, the most a reference file may be.` } });
     }
   });
+}
+
+export const uploadRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, { ctx }) => {
+  const media = ctx.services.media;
+  const maxBytes = media.maxUploadBytes;
+
+  await acceptReferenceUploads(app, maxBytes, (req) => req.routeOptions.url === '/api/uploads');
 
   app.post(
     '/api/uploads',

@@ -4,14 +4,14 @@ import { useTranslation } from 'react-i18next';
 import type { Me } from '../../../shared/api/account';
 import { useSignOut } from '../../lib/auth';
 import { cn } from '../../lib/cn';
-import { ChevronDownIcon, CreditCardIcon, LogOutIcon, SparklesIcon, UserIcon } from '../icons';
+import { ChevronDownIcon, CodeIcon, CreditCardIcon, LogOutIcon, SparklesIcon, UserIcon } from '../icons';
 import { Avatar, Spinner } from '../ui';
 
 const item =
   'flex w-full items-center gap-2.5 rounded-lg px-3 py-2 text-start text-sm font-medium text-zinc-700 hover:bg-zinc-100 hover:text-zinc-900 ' +
   'focus-visible:bg-zinc-100 dark:text-zinc-300 dark:hover:bg-zinc-800 dark:hover:text-white dark:focus-visible:bg-zinc-800';
 
-/** The signed-in user's button in the header: avatar and name, opening Studio, Billing, Account and "Sign out". */
+/** The signed-in user's button in the header: avatar and name, opening Studio, Billing, Developers, Account and "Sign out". */
 export function AccountMenu({ me }: { me: Me }) {
   const { t } = useTranslation();
   const [open, setOpen] = useState(false);
@@ -101,6 +101,12 @@ export function AccountMenu({ me }: { me: Me }) {
             <Link to="/billing" className={item} onClick={() => close(false)} data-testid="account-menu-billing">
               <CreditCardIcon className="size-4" />
               {t('nav.billing')}
+            </Link>
+          </li>
+          <li>
+            <Link to="/developers" className={item} onClick={() => close(false)} data-testid="account-menu-developers">
+              <CodeIcon className="size-4" />
+              {t('nav.developers')}
             </Link>
           </li>
           <li>

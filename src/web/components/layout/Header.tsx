@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { useMe, useSignOut } from '../../lib/auth';
 import { cn } from '../../lib/cn';
 import { focusableWithin } from '../../lib/focus';
-import { CloseIcon, CreditCardIcon, FilmIcon, LogOutIcon, MenuIcon, SparklesIcon, UserIcon } from '../icons';
+import { CloseIcon, CodeIcon, CreditCardIcon, FilmIcon, LogOutIcon, MenuIcon, SparklesIcon, UserIcon } from '../icons';
 import { Avatar, buttonClasses } from '../ui';
 import { AccountMenu } from './AccountMenu';
 import { Logo } from './Logo';
@@ -193,6 +193,12 @@ export function Header() {
                 <Link to="/billing" className={cn(mobileLink, 'flex items-center gap-3')} onClick={() => closeMenu(false)}>
                   <CreditCardIcon className="size-5" />
                   {t('nav.billing')}
+                </Link>
+              </li>
+              <li>
+                <Link to="/developers" className={cn(mobileLink, 'flex items-center gap-3')} onClick={() => closeMenu(false)}>
+                  <CodeIcon className="size-5" />
+                  {t('nav.developers')}
                 </Link>
               </li>
               <li>

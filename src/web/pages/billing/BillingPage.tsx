@@ -24,6 +24,7 @@ import { cn } from '../../lib/cn';
 import { useCredits } from '../../lib/credits';
 import { dateTime } from '../../lib/format';
 import { usePageTitle } from '../../lib/usePageTitle';
+import { PageHeader } from '../../components/layout/PageHeader';
 
 /** How often, and how long, the page asks about an order the buyer has just paid for. */
 const POLL_MS = 1_500;
@@ -41,16 +42,12 @@ export function BillingPage() {
 
   return (
     <div className="mx-auto max-w-6xl px-4 py-10 sm:px-6 sm:py-12" data-testid="billing-page">
-      <header className="mb-6 flex flex-col gap-4 sm:flex-row sm:items-end sm:justify-between">
-        <div className="min-w-0">
-          <h1 className="text-2xl font-semibold tracking-tight text-zinc-900 sm:text-3xl dark:text-white">{t('billing.title')}</h1>
-          <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">{t('billing.lead')}</p>
-        </div>
+      <PageHeader title={t('billing.title')} lead={t('billing.lead')}>
         <Link to="/pricing" className={buttonClasses({ variant: 'primary', className: 'self-start sm:self-auto' })}>
           <CoinsIcon className="size-4" />
           {t('billing.buyCredits')}
         </Link>
-      </header>
+      </PageHeader>
 
       <div className="space-y-4">
         {search.canceled ? <CanceledBanner /> : search.order ? <OrderBanner key={search.order} orderId={search.order} /> : null}

@@ -14,6 +14,7 @@ import { usePageTitle } from '../../lib/usePageTitle';
 import { studioErrorText } from '../studio/shared';
 import { CreationCard } from './CreationCard';
 import { DeleteCreationsDialog } from './DeleteCreationsDialog';
+import { PageHeader } from '../../components/layout/PageHeader';
 
 /** A value that follows `value` once it has stopped changing for `ms`. */
 function useDebounced<T>(value: T, ms: number): T {
@@ -126,16 +127,12 @@ export function CreationsPage() {
 
   return (
     <div className="mx-auto max-w-6xl px-4 py-10 sm:px-6 sm:py-12" data-testid="creations-page">
-      <header className="mb-6 flex flex-col gap-4 sm:flex-row sm:items-end sm:justify-between">
-        <div className="min-w-0">
-          <h1 className="text-2xl font-semibold tracking-tight text-zinc-900 sm:text-3xl dark:text-white">{t('creations.title')}</h1>
-          <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">{t('creations.lead')}</p>
-        </div>
+      <PageHeader title={t('creations.title')} lead={t('creations.lead')}>
         <Link to="/studio" className={buttonClasses({ variant: 'primary', className: 'self-start sm:self-auto' })}>
           <SparklesIcon className="size-4" />
           {t('creations.newVideo')}
         </Link>
-      </header>
+      </PageHeader>
 
       <div className="mb-6">
         <form role="search" aria-label={t('creations.filters.label')} onSubmit={(e) => e.preventDefault()} className="grid gap-3 sm:grid-cols-2 lg:grid-cols-[2fr_1fr_1fr_1fr_1fr_auto] lg:items-end">

@@ -10,6 +10,7 @@ import { usePageTitle } from '../../lib/usePageTitle';
 import { Composer } from './Composer';
 import { GenerationList } from './GenerationList';
 import { shortPrompt, studioErrorText } from './shared';
+import { PageHeader } from '../../components/layout/PageHeader';
 
 /** /studio: write a prompt, pick a model and its options, see the price, generate, and watch the videos arrive. */
 export function StudioPage() {
@@ -42,13 +43,9 @@ export function StudioPage() {
 
   return (
     <div className="mx-auto max-w-6xl px-4 py-10 sm:px-6 sm:py-12" data-testid="studio-page">
-      <header className="mb-8 flex flex-col gap-4 sm:flex-row sm:items-end sm:justify-between">
-        <div className="min-w-0">
-          <h1 className="text-2xl font-semibold tracking-tight text-zinc-900 sm:text-3xl dark:text-white">{t('studio.title')}</h1>
-          <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">{t('studio.lead')}</p>
-        </div>
+      <PageHeader title={t('studio.title')} lead={t('studio.lead')} className="mb-8">
         <Balance balance={credits.data?.balance} held={credits.data?.held} failed={credits.isError} />
-      </header>
+      </PageHeader>
 
       <div className="grid gap-8 lg:grid-cols-2 lg:items-start">
         <section aria-labelledby="studio-composer-title">

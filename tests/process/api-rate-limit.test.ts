@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, onPostgresServer, type TestDatabase } from '../helpers/db';
+import { childEnv, cli, startServerProcess, type ServerProcess } from '../helpers/process';
+
+/**
+ * The per-key rate limit holds across web processes: its state is in PostgreSQL, so two
+ * `--role=web` processes behind a load balancer count the same requests. PostgreSQL pass only (the
+ * embedded database admits one process).
+ */
+describe.skipIf(!onPostgresServer())('API rate limits across two web processes', () => {
+  let db: TestDatabase;
+  const procs: ServerProcess[] = [];
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+    await db?.drop();
+  });
+
+  it('the 6th request in a minute gets 429 with Retry-After, whichever process serves it; every request is logged', async () => {
+    const env = childEnv({ DATABASE_URL: db.url, API_RATE_PER_MINUTE: '5', API_USER_RATE_PER_MINUTE: '100' });
+    expect((await cli(['user:create', '--email', 'ratelimit@example.com', '--password', 'long enough 1'], env)).code).toBe(0);
+    const created = await cli(['apikey:create', '--email', 'ratelimit@example.com', '--name', 'load test', '--json'], env);
+    expect(created.code, created.stderr).toBe(0);
+    const { secret, id } = JSON.parse(created.stdout) as { secret: string; id: string };
+
+    const urls: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const web = startServerProcess(['--role=web'], childEnv({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1', API_RATE_PER_MINUTE: '5', API_USER_RATE_PER_MINUTE: '100' }));
+      procs.push(web);
+      urls.push((await web.waitFor(/"url":"http:\/\/127\.0\.0\.1:\d+"/)).slice(7, -1));
+    }
+    const auth = { authorization: `Bearer ${secret}` };
+    const statuses: number[] = [];
+    let limited: Response | undefined;
+    for (let i = 0; i < 6; i++) {
+      const res = await fetch(`${urls[i % 2]}/v1/videos`, { headers: auth });
+      statuses.push(res.status);
+      if (res.status === 429) limited = res;
+      else expect(res.headers.get('x-ratelimit-remaining')).toBe(String(4 - i));
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(limited!.headers.get('x-ratelimit-limit')).toBe('5');
+    expect(((await limited!.json()) as { error: { type: string; code: string } }).error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limit_exceeded' });
+
+    const log = await db.sql.query<{ status: number; bytes_out: number }>('select status, bytes_out from api_request_log where key_id = $1 order by id', [id]);
+    expect(log.map((l) => l.status)).toEqual([200, 200, 200, 200, 200, 429]);
+    expect(log.every((l) => Number(l.bytes_out) > 0)).toBe(true);
+  }, 120_000);
+});
