@@ -1,5 +1,4 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startWebhookReceiver } from '../../../../tests/helpers/webhook-receiver';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeCreem, type FakeCreem } from '../../../../tests/fakes/creem';
 import { createCreemProvider } from './creem';
@@ -7,29 +6,7 @@ import { PaymentProviderError, type CheckoutRequest, type PaymentEvent, type Pay
 
 /** The Creem adapter against the fake Creem: checkout, hosted page, webhooks normalized, signatures. */
 
-interface Hook {
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
-
-/** Stands in for our /webhooks/creem route: records what arrives, answers 200. */
-async function startReceiver() {
-  const hooks: Hook[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      hooks.push({ headers: req.headers, body: Buffer.concat(chunks) });
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"received":true}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/creem`,
-    hooks,
-    close: () => new Promise<void>((resolve) => (server.close(() => resolve()), server.closeAllConnections())),
-  };
-}
+const startReceiver = () => startWebhookReceiver('/webhooks/creem');
 
 let fake: FakeCreem;
 let receiver: Awaited<ReturnType<typeof startReceiver>>;

@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { callJson, headerValue, hexEqual, isObj, type Obj } from './http';
 import {
   PaymentProviderError,
   type CheckoutRequest,
@@ -54,8 +55,6 @@ export interface CreemProviderOptions {
   checkoutsEnabled?: boolean;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : undefined);
 /** an embedded object's id, whether Creem expanded it or sent the id string */
@@ -65,24 +64,8 @@ function date(v: unknown): Date | undefined {
   const d = new Date(v);
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
-const clip = (text: unknown, max = 300) => String(text ?? '').replace(/\s+/g, ' ').trim().slice(0, max);
 
-/** A header's single value, whatever the case of its name. */
-function headerValue(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const lower = name.toLowerCase();
-  for (const [k, v] of Object.entries(headers)) {
-    if (k.toLowerCase() !== lower) continue;
-    return Array.isArray(v) ? v[0] : v;
-  }
-  return undefined;
-}
 
-/** Constant-time comparison of two hex digests (false on any shape mismatch). */
-function hexEqual(expectedHex: string, givenHex: string): boolean {
-  const given = givenHex.trim().toLowerCase();
-  if (!/^[0-9a-f]+$/.test(given) || given.length !== expectedHex.length) return false;
-  return timingSafeEqual(Buffer.from(expectedHex, 'hex'), Buffer.from(given, 'hex'));
-}
 
 export function createCreemProvider(opts: CreemProviderOptions): PaymentProvider {
   const apiBase = (opts.apiBase ?? 'https://api.creem.io').replace(/\/+$/, '');
@@ -90,36 +73,17 @@ export function createCreemProvider(opts: CreemProviderOptions): PaymentProvider
   const checkoutsEnabled = opts.checkoutsEnabled ?? true;
 
   async function call(method: 'POST' | 'GET', path: string, body?: unknown): Promise<Obj> {
-    let res: Response;
-    try {
-      res = await fetch(`${apiBase}${path}`, {
-        method,
-        headers: { 'x-api-key': opts.apiKey, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch (err) {
-      const timedOut = (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError';
-      throw new PaymentProviderError('creem', timedOut ? `Creem did not answer within ${timeoutMs} ms` : `Creem could not be reached (${(err as Error).message})`, {
-        retryable: true,
-        cause: err,
-      });
-    }
-    const text = await res.text().catch(() => '');
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : {};
-    } catch {
-      parsed = undefined;
-    }
-    if (!res.ok) {
-      const detail = isObj(parsed) ? (Array.isArray(parsed.message) ? parsed.message.join('; ') : parsed.message ?? parsed.error) : text;
-      throw new PaymentProviderError('creem', `Creem answered HTTP ${res.status}: ${clip(detail) || res.statusText}`, {
-        status: res.status,
-        retryable: res.status === 408 || res.status === 425 || res.status === 429 || res.status >= 500,
-      });
-    }
-    if (!isObj(parsed)) throw new PaymentProviderError('creem', `Creem answered HTTP ${res.status} with a body that is not a JSON object`, { status: res.status, retryable: true });
+    const { status, data, text } = await callJson('creem', 'Creem', {
+      url: `${apiBase}${path}`,
+      method,
+      apiKey: opts.apiKey,
+      body,
+      timeoutMs,
+      detail: (parsed) => (Array.isArray(parsed.message) ? parsed.message.join('; ') : parsed.message ?? parsed.error),
+    });
+    // an empty body is an empty object; anything else must be a JSON object
+    const parsed = text === '' ? {} : data;
+    if (!isObj(parsed)) throw new PaymentProviderError('creem', `Creem answered HTTP ${status} with a body that is not a JSON object`, { status, retryable: true });
     return parsed;
   }
 

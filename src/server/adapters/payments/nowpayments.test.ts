@@ -1,6 +1,5 @@
 import { createHmac } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startWebhookReceiver } from '../../../../tests/helpers/webhook-receiver';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeNowPayments, type FakeNowPayments } from '../../../../tests/fakes/nowpayments';
 import { createNowPaymentsProvider } from './nowpayments';
@@ -8,28 +7,7 @@ import { PaymentProviderError, type CheckoutRequest, type PaymentEvent, type Pay
 
 /** The NOWPayments adapter against the fake: invoice, hosted page, IPNs normalized, signatures. */
 
-interface Hook {
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
-
-async function startReceiver() {
-  const hooks: Hook[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      hooks.push({ headers: req.headers, body: Buffer.concat(chunks) });
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"received":true}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/nowpayments`,
-    hooks,
-    close: () => new Promise<void>((resolve) => (server.close(() => resolve()), server.closeAllConnections())),
-  };
-}
+const startReceiver = () => startWebhookReceiver('/webhooks/nowpayments');
 
 let fake: FakeNowPayments;
 let nested: FakeNowPayments;

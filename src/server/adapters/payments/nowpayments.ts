@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { callJson, headerValue, hexEqual, isObj, type Obj } from './http';
 import {
   PaymentProviderError,
   type CheckoutRequest,
@@ -41,25 +42,14 @@ export interface NowPaymentsProviderOptions {
   timeoutMs?: number;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 /** ids arrive as numbers or strings */
 const idStr = (v: unknown): string | undefined => (typeof v === 'number' && Number.isFinite(v) ? String(v) : str(v));
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : undefined);
-const clip = (text: unknown, max = 300) => String(text ?? '').replace(/\s+/g, ' ').trim().slice(0, max);
 
 /** ISO 4217 currencies whose minor unit is not 2 decimals (0 or 3): not supported here. */
 const NOT_TWO_DECIMALS = new Set(['bif', 'clp', 'djf', 'gnf', 'isk', 'jpy', 'kmf', 'krw', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf', 'bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd']);
 
-function headerValue(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const lower = name.toLowerCase();
-  for (const [k, v] of Object.entries(headers)) {
-    if (k.toLowerCase() !== lower) continue;
-    return Array.isArray(v) ? v[0] : v;
-  }
-  return undefined;
-}
 
 /** Objects with their keys sorted at every depth (arrays keep their order). */
 function sortDeep(v: unknown): unknown {
@@ -75,11 +65,6 @@ export function nowPaymentsSignedStrings(body: Obj): string[] {
   return recursive === topLevel ? [recursive] : [recursive, topLevel];
 }
 
-function hexEqual(expectedHex: string, givenHex: string): boolean {
-  const given = givenHex.trim().toLowerCase();
-  if (!/^[0-9a-f]+$/.test(given) || given.length !== expectedHex.length) return false;
-  return timingSafeEqual(Buffer.from(expectedHex, 'hex'), Buffer.from(given, 'hex'));
-}
 
 export function createNowPaymentsProvider(opts: NowPaymentsProviderOptions): PaymentProvider {
   const apiBase = (opts.apiBase ?? 'https://api.nowpayments.io').replace(/\/+$/, '');
@@ -99,38 +84,17 @@ export function createNowPaymentsProvider(opts: NowPaymentsProviderOptions): Pay
       success_url: req.successUrl,
       cancel_url: req.cancelUrl,
     };
-    let res: Response;
-    try {
-      res = await fetch(`${apiBase}/v1/invoice`, {
-        method: 'POST',
-        headers: { 'x-api-key': opts.apiKey, 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch (err) {
-      const timedOut = (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError';
-      throw new PaymentProviderError('nowpayments', timedOut ? `NOWPayments did not answer within ${timeoutMs} ms` : `NOWPayments could not be reached (${(err as Error).message})`, {
-        retryable: true,
-        cause: err,
-      });
-    }
-    const text = await res.text().catch(() => '');
-    let data: unknown;
-    try {
-      data = text ? JSON.parse(text) : undefined;
-    } catch {
-      data = undefined;
-    }
-    if (!res.ok) {
-      const detail = isObj(data) ? data.message ?? data.code : text;
-      throw new PaymentProviderError('nowpayments', `NOWPayments answered HTTP ${res.status}: ${clip(detail) || res.statusText}`, {
-        status: res.status,
-        retryable: res.status === 408 || res.status === 425 || res.status === 429 || res.status >= 500,
-      });
-    }
+    const { status, data } = await callJson('nowpayments', 'NOWPayments', {
+      url: `${apiBase}/v1/invoice`,
+      method: 'POST',
+      apiKey: opts.apiKey,
+      body,
+      timeoutMs,
+      detail: (parsed) => parsed.message ?? parsed.code,
+    });
     const id = isObj(data) ? idStr(data.id) : undefined;
     const url = isObj(data) ? str(data.invoice_url) : undefined;
-    if (!id || !url) throw new PaymentProviderError('nowpayments', 'NOWPayments created an invoice but its answer has no id or invoice_url', { status: res.status });
+    if (!id || !url) throw new PaymentProviderError('nowpayments', 'NOWPayments created an invoice but its answer has no id or invoice_url', { status });
     return { checkoutRef: id, url };
   }
 

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { startWebhookReceiver, type ReceivedHook } from '../../../../tests/helpers/webhook-receiver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeStripe, type FakeStripe } from '../../../../tests/fakes/stripe';
 import { PaymentProviderError, type CheckoutRequest, type PaymentEvent, type PaymentProvider } from './payment';
@@ -7,29 +8,8 @@ import { createStripeProvider } from './stripe';
 
 /** The Stripe adapter against the fake Stripe: checkout, hosted page, webhooks, refunds, subscriptions, events. */
 
-interface Hook {
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
-
-/** A local receiver standing in for our /webhooks/stripe route. */
-async function startReceiver() {
-  const hooks: Hook[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      hooks.push({ headers: req.headers, body: Buffer.concat(chunks) });
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"received":true}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/stripe`,
-    hooks,
-    close: () => new Promise<void>((resolve) => (server.close(() => resolve()), server.closeAllConnections())),
-  };
-}
+const startReceiver = () => startWebhookReceiver('/webhooks/stripe');
+type Hook = ReceivedHook;
 
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
