@@ -3,7 +3,7 @@ import type { GenerationStatus } from '../../../../shared/api/generations';
 /**
  * The OpenAI Videos API (`/v1/videos`) as a pure mapping onto our generations: request fields to a
  * `generationInput` body, a generation to OpenAI's `Video` object, and our errors to OpenAI's
- * error shape. No rules live here: prices, limits, moderation and idempotency are the generation
+ * error shape. No rules live here: prices, limits and idempotency are the generation
  * service's, exactly as for the web app.
  */
 

@@ -18,7 +18,7 @@ import { MappingError, modelIdOf, openAIError, paramOf, toGenerationInput, toRem
 /**
  * OpenAI-compatible Videos API under `/v1` (register with `prefix: '/v1'`): the official OpenAI
  * SDKs work against `$PUBLIC_URL/v1` with one of our API keys. Every request maps onto the
- * generation service, so credits, validation, idempotency and moderation are those of the web
+ * generation service, so credits, validation and idempotency are those of the web
  * app. Every error on this surface answers OpenAI's `{"error":{"message","type","param","code"}}`.
  */
 
