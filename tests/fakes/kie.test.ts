@@ -550,9 +550,10 @@ describe('callbacks', () => {
     const [hook] = await receiver.waitFor(callbackUrl, 1);
     expect(await kie.verifyCallback(hook!.body, hook!.headers)).toMatchObject({ ok: true, event: { upstreamId } });
 
-    const later = providerFor(fake, { now: () => Date.now() + 301_000 });
+    // (the timestamp is in whole seconds and the check comes a moment after the callback: 305 s, not 301)
+    const later = providerFor(fake, { now: () => Date.now() + 305_000 });
     expect(await later.verifyCallback(hook!.body, hook!.headers)).toEqual({ ok: false, reason: 'webhook timestamp outside the 300 s window' });
-    const earlier = providerFor(fake, { now: () => Date.now() - 301_000 });
+    const earlier = providerFor(fake, { now: () => Date.now() - 305_000 });
     expect((await earlier.verifyCallback(hook!.body, hook!.headers)).ok).toBe(false);
 
     const noHmac = providerFor(fake, { webhookHmacKey: undefined });
