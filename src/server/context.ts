@@ -42,6 +42,7 @@ import {
   mediaPurge,
   systemProbe,
   webhooksDeliver,
+  webhooksSweep,
   webhooksFanOut,
 } from './jobs/names';
 import type { JobQueue } from './jobs/queue';
@@ -200,7 +201,10 @@ export function createJobRegistry(ctx: Pick<AppContext, 'database' | 'workerId' 
       ctx.logger.info({ ...result, expiredOrders: expired }, 'billing: reconciliation done');
     })
     .register(webhooksFanOut, async ({ generationId }) => void (await ctx.services.webhooks.fanOut(generationId)))
-    .register(webhooksDeliver, ({ deliveryId }) => ctx.services.webhooks.deliver(deliveryId));
+    .register(webhooksDeliver, ({ deliveryId }) => ctx.services.webhooks.deliver(deliveryId))
+    .register(webhooksSweep, async () => {
+      await ctx.services.webhooks.sweep();
+    });
 }
 
 export const defaultWorkerId = () => `${os.hostname()}:${process.pid}`;

@@ -224,6 +224,22 @@ describe('customer webhooks', () => {
     expect(event).toEqual({ type: 'webhook.test', timestamp: expect.any(String), data: { id: expect.stringMatching(/^test_/) } });
   });
 
+  it('a delivery whose attempt was lost (worker crash) is picked up again by the sweep', async () => {
+    const c = await g.user('wh-sweep@example.com', 0);
+    const e = await addEndpoint(c, '/swept');
+    const view = (await c.post(`/api/webhooks/endpoints/${e.id}/test`)).json() as WebhookDeliveryView;
+    await until('the first attempt', () => at('/swept')[0]);
+    // as if a worker had claimed a second attempt and died: pending, its lease long past, no job left
+    await g.app.db.sql.query(`update webhook_deliveries set status = 'pending', delivered_at = null, next_attempt_at = now() - interval '10 minutes' where id = $1`, [view.id]);
+    await g.app.db.sql.query(`delete from pgboss.job where name = 'webhooks.deliver' and data->>'deliveryId' = $1`, [view.id]);
+    expect(await g.app.platform.ctx.services.webhooks.sweep()).toBeGreaterThanOrEqual(1);
+    await until('the swept attempt', () => at('/swept')[1]);
+    const [d] = (await deliveries(c, e.id)).filter((x) => x.id === view.id);
+    expect(d).toMatchObject({ status: 'delivered', attempts: 2 });
+    // nothing is stuck any more
+    expect(await g.app.platform.ctx.services.webhooks.sweep()).toBe(0);
+  });
+
   it('retries a failing endpoint with back-off until it answers 2xx (attempts 3)', async () => {
     const c = await g.user('wh-flaky@example.com', 0);
     const e = await addEndpoint(c, '/flaky');

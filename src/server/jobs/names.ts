@@ -72,6 +72,9 @@ export const webhooksDeliver = defineJob('webhooks.deliver', z.object({ delivery
 /** Delete API request logs older than API_LOG_RETENTION_DAYS (policy 3). Daily. */
 export const apiPurgeLogs = defineJob('api.purge-logs', z.object({}), { retryLimit: 2, expireInSeconds: 1800 });
 
+/** Re-enqueue customer webhook deliveries whose attempt was lost (a crash). Every 10 minutes. */
+export const webhooksSweep = defineJob('webhooks.sweep', z.object({}), { retryLimit: 1, expireInSeconds: 300 });
+
 export const jobDefinitions = [
   systemProbe,
   maintenanceCleanup,
@@ -85,6 +88,7 @@ export const jobDefinitions = [
   apiPurgeLogs,
   webhooksFanOut,
   webhooksDeliver,
+  webhooksSweep,
 ] as const;
 
 /** Cron schedules (UTC), installed by worker processes. */
@@ -94,4 +98,5 @@ export const jobSchedules = [
   { job: billingRetryDeferred, cron: '*/5 * * * *' },
   { job: billingReconcile, cron: '41 4 * * *' },
   { job: apiPurgeLogs, cron: '23 2 * * *' },
+  { job: webhooksSweep, cron: '*/10 * * * *' },
 ] as const;

@@ -61,6 +61,9 @@ import {
 export type WebhookEndpointInput = z.output<typeof webhookEndpointInput>;
 export type WebhookEndpointWithSecret = WebhookEndpointView & { secret: string };
 
+/** a pending delivery whose attempt was due this long ago without an outcome was lost (crash) */
+const SWEEP_GRACE_SECONDS = 120;
+
 export interface WebhooksService {
   list(userId: string): Promise<WebhookEndpointView[]>;
   create(userId: string, input: WebhookEndpointInput): Promise<WebhookEndpointWithSecret>;
@@ -76,6 +79,11 @@ export interface WebhooksService {
   fanOut(generationId: string): Promise<number>;
   /** job webhooks.deliver: one attempt of one delivery */
   deliver(deliveryId: string): Promise<void>;
+  /**
+   * job webhooks.sweep: deliveries still pending well after their attempt was due (a worker died
+   * mid-attempt, or the queue gave up on the job) get a new attempt; returns how many
+   */
+  sweep(): Promise<number>;
 }
 
 export interface WebhooksDeps {
@@ -383,6 +391,18 @@ export function createWebhooksService(deps: WebhooksDeps): WebhooksService {
         if (status === 'pending') await queue.enqueue(webhooksDeliver, { deliveryId: d.id }, { tx, startAfterSeconds: delay });
       });
       logger.info({ delivery: d.id, endpoint: d.endpointId, attempt: d.attempts, httpStatus, error }, 'webhooks: delivery attempt failed');
+    },
+
+    async sweep() {
+      const stuck = await database.sql.query<{ id: string }>(
+        `select id from webhook_deliveries
+          where status = 'pending' and next_attempt_at < now() - make_interval(secs => $1)
+          order by next_attempt_at limit 500`,
+        [SWEEP_GRACE_SECONDS],
+      );
+      for (const d of stuck) await queue.enqueue(webhooksDeliver, { deliveryId: d.id });
+      if (stuck.length) logger.warn({ deliveries: stuck.length }, 'webhooks: re-enqueued deliveries whose attempt was lost');
+      return stuck.length;
     },
   };
 }
