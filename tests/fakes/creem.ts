@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { postWebhook } from './deliver';
+import { listenLocal } from './listen';
 
 /**
  * A fake Creem (docs/provider-apis.md §4 in the shared docs): a real HTTP server on 127.0.0.1.
@@ -228,15 +229,7 @@ export async function startFakeCreem(opts: FakeCreemOptions = {}): Promise<FakeC
     return p;
   };
 
-  async function post(url: string, body: string | Buffer, headers: Record<string, string>): Promise<number> {
-    try {
-      const res = await fetch(url, { method: 'POST', headers, body: typeof body === 'string' ? body : new Uint8Array(body), signal: AbortSignal.any([closing.signal, AbortSignal.timeout(15_000)]) });
-      await res.arrayBuffer().catch(() => undefined);
-      return res.status;
-    } catch {
-      return 0;
-    }
-  }
+  const post = (url: string, body: string | Buffer, headers: Record<string, string>) => postWebhook(url, body, headers, { signal: closing.signal, timeoutMs: 15_000 });
 
   async function attempt(job: Job, n: number): Promise<void> {
     if (closed) return;
@@ -667,16 +660,7 @@ ${message ? `<p data-testid="fake-message">${escapeHtml(message)}</p>` : ''}
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = opts.host && opts.host !== '0.0.0.0' && opts.host !== '::' ? opts.host : '127.0.0.1';
-  base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  base = await listenLocal(server, opts);
 
   return {
     url: base,

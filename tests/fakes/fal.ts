@@ -1,9 +1,9 @@
 import { createHash, generateKeyPairSync, randomBytes, randomUUID, sign, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { FailureQueue, type FakeFailure } from './failures';
 import { sampleMp4 } from './media';
+import { listenLocal } from './listen';
 
 /**
  * A fake fal.ai queue (docs/provider-apis.md §2 in the shared docs): a real HTTP server on
@@ -442,16 +442,7 @@ export async function startFakeFal(opts: FakeFalOptions = {}): Promise<FakeFal> 
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = opts.host && opts.host !== '0.0.0.0' && opts.host !== '::' ? opts.host : '127.0.0.1';
-  base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  base = await listenLocal(server, opts);
 
   return {
     url: base,

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { postWebhook } from './deliver';
+import { listenLocal } from './listen';
 
 /**
  * A fake NOWPayments (docs/provider-apis.md §5 in the shared docs): a real HTTP server on 127.0.0.1.
@@ -180,15 +181,7 @@ export async function startFakeNowPayments(opts: FakeNowPaymentsOptions = {}): P
     return p;
   };
 
-  async function post(url: string, body: string | Buffer, headers: Record<string, string>): Promise<number> {
-    try {
-      const res = await fetch(url, { method: 'POST', headers, body: typeof body === 'string' ? body : new Uint8Array(body), signal: AbortSignal.any([closing.signal, AbortSignal.timeout(3000)]) });
-      await res.arrayBuffer().catch(() => undefined);
-      return res.status;
-    } catch {
-      return 0;
-    }
-  }
+  const post = (url: string, body: string | Buffer, headers: Record<string, string>) => postWebhook(url, body, headers, { signal: closing.signal, timeoutMs: 3000 });
 
   async function attempt(job: Job, n: number): Promise<void> {
     if (closed) return;
@@ -411,16 +404,7 @@ export async function startFakeNowPayments(opts: FakeNowPaymentsOptions = {}): P
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = opts.host && opts.host !== '0.0.0.0' && opts.host !== '::' ? opts.host : '127.0.0.1';
-  base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  base = await listenLocal(server, opts);
 
   return {
     url: base,
