@@ -175,6 +175,34 @@ describe('Stripe', () => {
     expect(await balance(c)).toBe(30_000);
   });
 
+  it('renewals delivered newest first still grant every period, and the subscription ends on the latest period', async () => {
+    const c = await buyer();
+    const { orderId, url } = await checkout(c, 'max-monthly', 'stripe');
+    await payOnPage(url);
+    await waitOrder(c, orderId, 'paid');
+    const sub = [...stripe.sessions.values()].find((s) => s.client_reference_id === orderId)!.subscription as string;
+    stripe.hold();
+    for (let i = 0; i < 3; i++) stripe.renewSubscription(sub);
+    await stripe.release('reverse');
+    await stripe.settled();
+    expect(await balance(c)).toBe(40_000);
+    const periods = await app.db.sql.query<{ kind: string; period_end: string }>(
+      `select o.kind, to_char(o.period_end at time zone 'UTC', 'YYYY-MM-DD') as period_end from orders o join subscriptions s on s.id = o.subscription_id
+        where s.provider_ref = $1 order by o.period_end`,
+      [sub],
+    );
+    expect(periods.map((p) => p.kind)).toEqual(['subscription', 'renewal', 'renewal', 'renewal']);
+    expect(new Set(periods.map((p) => p.period_end)).size).toBe(4);
+    const [current] = await app.db.sql.query<{ end: string }>(
+      `select to_char(current_period_end at time zone 'UTC', 'YYYY-MM-DD') as end from subscriptions where provider_ref = $1`,
+      [sub],
+    );
+    expect(current!.end).toBe(periods[3]!.period_end);
+    // the same invoices again change nothing
+    for (const d of stripe.deliveries.filter((d) => d.type === 'invoice.paid')) await stripe.resend(d.eventId);
+    expect(await balance(c)).toBe(40_000);
+  });
+
   it('reconciliation applies what the webhooks missed while we were unreachable', async () => {
     const c = await buyer();
     const { orderId, url } = await checkout(c, 'starter', 'stripe');

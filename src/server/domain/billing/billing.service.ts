@@ -353,8 +353,16 @@ export function createBillingService(deps: BillingDeps): BillingService {
     const sub = await getSubscriptionByRef(tx, provider, e.subscriptionRef);
     if (!sub) throw new Deferred(e.subscriptionRef);
     const periodEnd = new Date(e.periodEnd);
-    // a period already granted (the first one comes with the checkout; a provider may announce it twice)
-    if (sub.currentPeriodEnd && periodEnd.getTime() <= sub.currentPeriodEnd.getTime() + 60_000) return null;
+    // a period already granted (the first one comes with the checkout; a provider may announce a
+    // period twice, under another invoice). Renewals can arrive out of order (concurrent deliveries,
+    // retries), so this asks which periods have an order, not whether this one is the latest.
+    const [covered] = await tx.sql.query(
+      `select 1 from orders where subscription_id = $1 and period_end is not null
+          and period_end between $2::timestamptz - interval '1 minute' and $2::timestamptz + interval '1 minute' limit 1`,
+      [sub.id, periodEnd.toISOString()],
+    );
+    if (covered) return null;
+    const latest = !sub.currentPeriodEnd || periodEnd.getTime() > sub.currentPeriodEnd.getTime() + 60_000;
     const plan = await getPlan(tx, sub.planId);
     if (!plan) throw new Error(`subscription ${sub.id} has an unknown plan ${sub.planId}`);
     const [row] = await tx.sql.query(
@@ -367,13 +375,17 @@ export function createBillingService(deps: BillingDeps): BillingService {
     );
     if (!row) return null; // this invoice was recorded already
     const order = mapOrder(row);
-    // unused credits of the period that ended expire, unless the plan rolls them over
-    await expirePeriodCredits(tx, sub, 'the subscription period ended');
-    await tx.sql.query(`update subscriptions set current_period_start = $2, current_period_end = $3, status = 'active', updated_at = now() where id = $1`, [
-      sub.id,
-      new Date(e.periodStart).toISOString(),
-      periodEnd.toISOString(),
-    ]);
+    if (latest) {
+      // unused credits of the period that ended expire, unless the plan rolls them over
+      await expirePeriodCredits(tx, sub, 'the subscription period ended');
+      await tx.sql.query(`update subscriptions set current_period_start = $2, current_period_end = $3, status = 'active', updated_at = now() where id = $1`, [
+        sub.id,
+        new Date(e.periodStart).toISOString(),
+        periodEnd.toISOString(),
+      ]);
+    }
+    // else: an earlier period paid late (its invoice arrived after a later one); it is granted,
+    // and the subscription keeps its current period
     if (order.userId) {
       await applyLedgerEntry(tx, {
         userId: order.userId,
