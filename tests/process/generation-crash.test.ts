@@ -67,15 +67,22 @@ describe('a killed process resumes its generations', () => {
 
     // the first submits hang upstream for a while (in flight when the process dies)
     kie.inject({ kind: 'delay', ms: 2500 }, 4);
-    const ids: string[] = [];
-    for (let i = 0; i < 12; i++) {
-      const res = await c.post('/api/generations', { model: 'kling-3.0', prompt: `crash ${i}`, duration: 3, resolution: '720p', audio: false });
-      expect(res.status).toBe(202);
-      ids.push((res.json() as GenerationView).id);
+    // all at once, so they are in flight together even on a slow machine
+    const ids = await Promise.all(
+      Array.from({ length: 12 }, async (_, i) => {
+        const res = await c.post('/api/generations', { model: 'kling-3.0', prompt: `crash ${i}`, duration: 3, resolution: '720p', audio: false });
+        expect(res.status, res.body).toBe(202);
+        return (res.json() as GenerationView).id;
+      }),
+    );
+    // let dispatch start and some tasks run upstream (checked, not timed: a loaded machine is
+    // slower), then kill without warning
+    const statuses = async () => (await Promise.all(ids.map(async (id) => ((await c.get(`/api/generations/${id}`)).json() as GenerationView).status))).sort();
+    let statusesAtKill = await statuses();
+    for (const until = Date.now() + 8_000; Date.now() < until; statusesAtKill = await statuses()) {
+      if (statusesAtKill.includes('submitting') && statusesAtKill.includes('running')) break;
+      await new Promise((r) => setTimeout(r, 50));
     }
-    // let dispatch start and some tasks run upstream, then kill without warning
-    await new Promise((r) => setTimeout(r, 1200));
-    const statusesAtKill = (await Promise.all(ids.map(async (id) => ((await c.get(`/api/generations/${id}`)).json() as GenerationView).status))).sort();
     server.child.kill('SIGKILL');
     await new Promise((r) => server!.child.once('exit', r));
     // killed mid-dispatch (submits hanging upstream) and mid-poll (tasks running upstream)
