@@ -37,6 +37,10 @@ export const configSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_SIZE: intIn(1, 200).default(10),
+  REDIS_URL: z
+    .string()
+    .refine((v) => /^rediss?:\/\/[^\s]+$/.test(v), { message: 'must be a redis:// or rediss:// URL' })
+    .optional(),
   SESSION_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: bool.default(false),
@@ -178,13 +182,13 @@ export function parseConfig(env: NodeJS.ProcessEnv): Omit<Config, 'SESSION_SECRE
 
 function redact(name: string, value: string): string {
   if (/SECRET|TOKEN|PASSWORD|KEY/.test(name)) return '***';
-  if (name === 'DATABASE_URL' || name === 'SMTP_URL') return redactUrl(value);
+  if (name === 'DATABASE_URL' || name === 'SMTP_URL' || name === 'REDIS_URL') return redactUrl(value);
   return value;
 }
 
-/** postgres://user:pass@host/db -> postgres://user:***@host/db */
+/** postgres://user:pass@host/db -> postgres://user:***@host/db (also redis://:pass@host) */
 export function redactUrl(url: string): string {
-  return url.replace(/(\/\/[^:/@]+):[^@]*@/, '$1:***@');
+  return url.replace(/(\/\/[^:/@]*):[^@]*@/, '$1:***@');
 }
 
 /**

@@ -97,6 +97,8 @@ export interface ServiceDeps {
   payments: PaymentRegistry;
   /** where finished outputs go; default: ingest into the store with C2PA provenance */
   handoff?: OutputHandoff;
+  /** the shared rate-limit store (default: the database) */
+  rateLimiter?: RateLimiter;
 }
 
 /** The default output hand-off: copy into our store, probe, poster, preview, C2PA-sign. */
@@ -118,7 +120,7 @@ export async function createDefaultHandoff(config: Config, store: ObjectStore): 
   });
 }
 
-export async function createServices({ database, queue, mailer, config, providers, store, payments, logger, handoff }: ServiceDeps): Promise<Services> {
+export async function createServices({ database, queue, mailer, config, providers, store, payments, logger, handoff, rateLimiter }: ServiceDeps): Promise<Services> {
   handoff ??= await createDefaultHandoff(config, store);
   const catalog = createCatalogService({ database, providerStatus: (id) => providers.status(id) });
   const router = createProviderRouter({
@@ -128,7 +130,7 @@ export async function createServices({ database, queue, mailer, config, provider
     cooldownSeconds: config.ROUTE_COOLDOWN_SECONDS,
     callbackUrl: (provider) => `${config.PUBLIC_URL}/webhooks/${provider}`,
   });
-  const media = createMediaService({ database, queue, store, config, logger: logger.child({ component: 'media' }) });
+  const media = createMediaService({ database, queue, store, config, logger: logger.child({ component: 'media' }), ...(rateLimiter ? { rateLimiter } : {}) });
   const engine = createGenerationEngine({
     references: createReferenceResolver({ database, store, importUrl: (userId, url) => media.importForTask(userId, url) }),
     database,
@@ -168,7 +170,7 @@ export async function createServices({ database, queue, mailer, config, provider
     creations: createCreationsService({ database, queue, store, logger: logger.child({ component: 'creations' }) }),
     media,
     billing: createBillingService({ database, queue, payments, catalog, config, logger: logger.child({ component: 'billing' }) }),
-    webhooks: createWebhooksService({ database, queue, config, logger: logger.child({ component: 'webhooks' }) }),
+    webhooks: createWebhooksService({ database, queue, config, logger: logger.child({ component: 'webhooks' }), ...(rateLimiter ? { rateLimiter } : {}) }),
   };
 }
 

@@ -7,7 +7,7 @@ import { createPaymentRegistry } from './adapters/payments';
 import { seedPlans } from './domain/billing/billing.repo';
 import { createJobRegistry, createServices, defaultWorkerId, type AppContext } from './context';
 import { createAuth } from './domain/auth/auth';
-import { createRateLimiter } from './lib/rate-limit';
+import { openRateLimiter, type RateLimiter } from './lib/rate-limit';
 import { openDatabase, pgliteDir, type Database } from './db/client';
 import { migrate } from './db/migrate';
 import { StartupError } from './errors';
@@ -50,6 +50,7 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
   const ownsDatabase = !opts.database;
   let queue: JobQueue | null = null;
   let http: HttpApp | null = null;
+  let rateLimiter: RateLimiter | null = null;
   try {
     const { applied } = await migrate(database);
     if (applied.length) logger.info({ applied }, 'database migrated');
@@ -63,6 +64,7 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
     const store = storeFromConfig(config);
     const payments = createPaymentRegistry(config);
     await seedPlans(database);
+    rateLimiter = await openRateLimiter(config, database, (err) => logger.warn({ err: err.message }, 'rate limits: Redis is unreachable'));
     const ctx: AppContext = {
       config,
       database,
@@ -73,8 +75,8 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
       store,
       payments,
       auth: createAuth({ config, database, mailer, logger: logger.child({ component: 'auth' }) }),
-      rateLimiter: createRateLimiter(database),
-      services: await createServices({ database, queue, mailer, config, providers, store, payments, logger }),
+      rateLimiter,
+      services: await createServices({ database, queue, mailer, config, providers, store, payments, logger, rateLimiter }),
       workerId: defaultWorkerId(),
     };
     const registry = createJobRegistry(ctx);
@@ -129,12 +131,14 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
         await step('providers', () => ctx.providers.close());
         await step('object store', () => ctx.store.close());
         await step('payments', () => ctx.payments.close());
+        await step('rate limits', () => ctx.rateLimiter.close());
         if (ownsDatabase) await step('database', () => database.close());
       },
     };
   } catch (err) {
     await http?.close().catch(() => {});
     await queue?.stop({ graceful: false }).catch(() => {});
+    await rateLimiter?.close().catch(() => {});
     if (ownsDatabase) await database.close().catch(() => {});
     throw err;
   }

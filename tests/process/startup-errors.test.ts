@@ -29,6 +29,13 @@ describe('start-up with bad settings', () => {
     expect(r.stderr).not.toContain('s3cret');
   });
 
+  it('an unreachable REDIS_URL stops with one line naming it, without the password', async () => {
+    const r = await start({ REDIS_URL: 'redis://:s3cret@127.0.0.1:1/0', PORT: '0', HOST: '127.0.0.1' });
+    expect(r.code).toBe(1);
+    expectOneLine(r.stderr, /^save-sora: Cannot connect to Redis at REDIS_URL redis:\/\/:\*\*\*@127\.0\.0\.1:1\/0: .*ECONNREFUSED/);
+    expect(r.stderr).not.toContain('s3cret');
+  });
+
   it('an unknown command-line option stops with one line', async () => {
     const r = await start({}, ['--rol=web']);
     expect(r.code).toBe(1);

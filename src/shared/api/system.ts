@@ -5,6 +5,8 @@ export const healthResponse = z.object({ status: z.literal('ok') });
 export const readyChecks = z.object({
   database: z.enum(['ok', 'fail']),
   queue: z.enum(['ok', 'fail']),
+  /** only when the rate-limit counters are in Redis (REDIS_URL) */
+  redis: z.enum(['ok', 'fail']).optional(),
 });
 
 export const readyResponse = z.object({ status: z.literal('ready'), checks: readyChecks });

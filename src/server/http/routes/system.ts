@@ -24,7 +24,7 @@ export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (a
     {
       schema: {
         tags: ['system'],
-        summary: 'Readiness: the database and the job queue answer',
+        summary: 'Readiness: the database and the job queue answer (and Redis, when REDIS_URL is set)',
         response: { 200: readyResponse, 503: notReadyResponse },
       },
       logLevel: 'warn',
@@ -43,8 +43,9 @@ export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (a
         queue: await check(async () => {
           if (!(await ctx.queue.ping())) throw new Error('queue not installed');
         }),
+        ...(ctx.rateLimiter.store === 'redis' ? { redis: await check(() => ctx.rateLimiter.ping()) } : {}),
       };
-      if (checks.database === 'ok' && checks.queue === 'ok') return reply.send({ status: 'ready' as const, checks });
+      if (Object.values(checks).every((v) => v === 'ok')) return reply.send({ status: 'ready' as const, checks });
       const failing = Object.entries(checks)
         .filter(([, v]) => v === 'fail')
         .map(([k]) => k);
