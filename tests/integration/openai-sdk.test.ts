@@ -53,6 +53,34 @@ describe('OpenAI SDK against /v1', () => {
     await expect(client.videos.downloadContent(done.id, { variant: 'spritesheet' })).rejects.toMatchObject({ status: 400, param: 'variant' });
   });
 
+  it('content answers Range (206 / 416 in the OpenAI error shape), HEAD and If-None-Match like a file server', async () => {
+    const id = made[0]!;
+    const url = `${g.app.url}/v1/videos/${id}/content`;
+    const auth = { authorization: `Bearer ${client.apiKey}` };
+    const whole = Buffer.from(await (await fetch(url, { headers: auth })).arrayBuffer());
+
+    const part = await fetch(url, { headers: { ...auth, range: 'bytes=0-99' } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe(`bytes 0-99/${whole.length}`);
+    expect(Buffer.from(await part.arrayBuffer()).equals(whole.subarray(0, 100))).toBe(true);
+    const tail = await fetch(url, { headers: { ...auth, range: 'bytes=-10' } });
+    expect(Buffer.from(await tail.arrayBuffer()).equals(whole.subarray(whole.length - 10))).toBe(true);
+
+    const head = await fetch(url, { method: 'HEAD', headers: auth });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe(String(whole.length));
+    expect(head.headers.get('accept-ranges')).toBe('bytes');
+    const etag = head.headers.get('etag')!;
+    expect((await fetch(url, { headers: { ...auth, 'if-none-match': etag } })).status).toBe(304);
+
+    const past = await fetch(url, { headers: { ...auth, range: `bytes=${whole.length}-` } });
+    expect(past.status).toBe(416);
+    expect(past.headers.get('content-range')).toBe(`bytes */${whole.length}`);
+    expect(((await past.json()) as { error: { type: string; code: string } }).error).toMatchObject({ code: 'range_not_satisfiable' });
+    // without the key there is nothing, whatever the range
+    expect((await fetch(url, { headers: { range: 'bytes=0-99' } })).status).toBe(401);
+  });
+
   it("creates with veo-3.1 using the model's defaults", async () => {
     const created = await client.videos.create({ model: 'veo-3.1', prompt: 'A lighthouse at dusk' });
     expect(created).toMatchObject({ model: 'veo-3.1', seconds: '8', size: '1280x720' });

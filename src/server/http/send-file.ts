@@ -1,5 +1,16 @@
 import fs from 'node:fs';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import {
+  ObjectNotFound,
+  parseRangeHeader,
+  RangeNotSatisfiable,
+  resolveRange,
+  type ByteRange,
+  type GetResult,
+  type ObjectInfo,
+  type ObjectStore,
+} from '../adapters/storage/store';
+import { errorPayload } from './errors';
 
 /**
  * Stream a file with HTTP Range support (video players seek with Range requests). One range per
@@ -31,3 +42,100 @@ export async function sendFile(req: FastifyRequest, reply: FastifyReply, file: s
   }
   return reply.header('content-length', String(size)).send(fs.createReadStream(file));
 }
+
+/**
+ * Answer GET or HEAD with an object of the store: one byte range (206; 416 past the end), ETag and
+ * If-None-Match (304), If-Range, Last-Modified, and Content-Type / Content-Disposition (the given
+ * ones, else the stored type). Used by the disk store's signed URLs and by `/v1` content downloads.
+ */
+export async function sendStoredObject(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  store: ObjectStore,
+  key: string,
+  opts: {
+    contentType?: string;
+    disposition?: string;
+    /** answer a missing object (404) or a range past its end (416) in the caller's error shape (throw) */
+    fail?: (status: 404 | 416, code: 'not_found' | 'range_not_satisfiable', message: string) => never;
+  } = {},
+): Promise<FastifyReply> {
+  reply.header('accept-ranges', 'bytes');
+  const describe = (info: ObjectInfo) => {
+    reply
+      .header('content-type', opts.contentType ?? info.contentType)
+      .header('etag', `"${info.etag}"`)
+      .header('last-modified', info.lastModified.toUTCString());
+    if (opts.disposition) reply.header('content-disposition', opts.disposition);
+  };
+  try {
+    const ifNoneMatch = headerValue(req.headers['if-none-match']);
+    const ifRange = headerValue(req.headers['if-range']);
+    let range: ByteRange | null = parseRangeHeader(req.headers.range);
+    let info: ObjectInfo | undefined;
+    if (ifNoneMatch || req.method === 'HEAD' || (range && ifRange)) {
+      info = await store.head(key);
+      if (ifNoneMatch && etagMatches(ifNoneMatch, info.etag)) {
+        reply.header('etag', `"${info.etag}"`);
+        return reply.status(304).send();
+      }
+    }
+    // If-Range names another version: send the whole current object instead
+    if (range && ifRange && info && !ifRangeHolds(ifRange, info)) range = null;
+
+    if (req.method === 'HEAD') {
+      const head = info!;
+      describe(head);
+      if (range) {
+        const r = resolveRange(key, range, head.size);
+        return reply
+          .status(206)
+          .header('content-range', `bytes ${r.start}-${r.end}/${head.size}`)
+          .header('content-length', String(r.end - r.start + 1))
+          .send();
+      }
+      return reply.status(200).header('content-length', String(head.size)).send();
+    }
+
+    const got: GetResult = await store.get(key, range ? { range } : {});
+    describe(got);
+    if (got.range) {
+      return reply
+        .status(206)
+        .header('content-range', `bytes ${got.range.start}-${got.range.end}/${got.size}`)
+        .header('content-length', String(got.range.end - got.range.start + 1))
+        .send(got.body);
+    }
+    return reply.status(200).header('content-length', String(got.size)).send(got.body);
+  } catch (err) {
+    if (err instanceof ObjectNotFound) {
+      reply.header('cache-control', 'no-store');
+      opts.fail?.(404, 'not_found', 'That file is no longer available.');
+      return reply.status(404).header('cache-control', 'no-store').send(errorPayload('not_found', 'That file is no longer available.'));
+    }
+    if (err instanceof RangeNotSatisfiable) {
+      reply.header('content-range', `bytes */${err.size}`);
+      opts.fail?.(416, 'range_not_satisfiable', 'The requested range is outside the file.');
+      return reply
+        .status(416)
+        .send(errorPayload('range_not_satisfiable', 'The requested range is outside the file.'));
+    }
+    throw err;
+  }
+}
+
+/** If-None-Match: `*` or a list of (weak or strong) tags; weak comparison as RFC 9110 asks. */
+function etagMatches(header: string, etag: string): boolean {
+  if (header.trim() === '*') return true;
+  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === `"${etag}"`);
+}
+
+/** If-Range: a strong ETag that must match exactly, or a date no older than the object. */
+function ifRangeHolds(header: string, info: ObjectInfo): boolean {
+  const value = header.trim();
+  if (value.startsWith('"') || value.startsWith('W/')) return value === `"${info.etag}"`;
+  const date = Date.parse(value);
+  return Number.isFinite(date) && Math.floor(info.lastModified.getTime() / 1000) <= Math.floor(date / 1000);
+}
+
+const headerValue = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(', ') : v);

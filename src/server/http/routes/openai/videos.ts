@@ -12,7 +12,7 @@ import { STORE_PREFIX } from '../../../domain/media/ingest';
 import { AppError, notFound } from '../../../errors';
 import { formatMb } from '../../../lib/safe-fetch';
 import { installApiKeyAuth, requireScope } from '../../plugins/api-key';
-import { sendFile } from '../../send-file';
+import { sendFile, sendStoredObject } from '../../send-file';
 import { MappingError, modelIdOf, openAIError, paramOf, toGenerationInput, toRemixInput, toVideo, type CreateVideoFields } from './mapping';
 
 /**
@@ -344,20 +344,20 @@ export const openAIVideoRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asy
     },
   );
 
-  app.get(
-    '/videos/:id/content',
-    {
-      schema: {
-        tags: TAGS,
-        summary: 'Download the video (MP4) or its thumbnail (JPEG) (OpenAI Videos API)',
-        description: "`variant=video` (default) streams the MP4, `thumbnail` a JPEG poster; `spritesheet` is not available. Needs the `videos:read` scope.",
-        params: idParams,
-        querystring: z.object({ variant: z.string().max(20).optional() }),
-        produces: ['video/mp4', 'image/jpeg'],
-        response: { ...errors, 409: openAIErrorBody },
-      },
+  // GET and HEAD in one route: Fastify's automatic HEAD would replace our Content-Length with 0
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/videos/:id/content',
+    schema: {
+      tags: TAGS,
+      summary: 'Download the video (MP4) or its thumbnail (JPEG) (OpenAI Videos API)',
+      description: "`variant=video` (default) streams the MP4, `thumbnail` a JPEG poster; `spritesheet` is not available. Needs the `videos:read` scope.",
+      params: idParams,
+      querystring: z.object({ variant: z.string().max(20).optional() }),
+      produces: ['video/mp4', 'image/jpeg'],
+      response: { ...errors, 409: openAIErrorBody },
     },
-    async (req, reply) => {
+    handler: async (req, reply) => {
       const principal = requireScope(req, 'videos:read');
       const variant = req.query.variant ?? 'video';
       if (variant === 'spritesheet') throw new MappingError('variant', 'The spritesheet variant is not available here; ask for variant=video or variant=thumbnail.');
@@ -376,17 +376,19 @@ export const openAIVideoRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asy
       if (!url) throw notFound(`This video's ${variant}`);
       reply.header('cache-control', 'private, max-age=3600');
       if (url.startsWith(STORE_PREFIX)) {
-        const got = await ctx.store.get(url.slice(STORE_PREFIX.length));
-        return reply
-          .header('content-type', type)
-          .header('content-length', String(got.size))
-          .header('content-disposition', `attachment; filename="${row.id}.${variant === 'video' ? 'mp4' : 'jpg'}"`)
-          .send(got.body as never);
+        // Range, ETag / If-None-Match and HEAD, like the signed file URLs: players and resumable downloads work here too
+        return sendStoredObject(req, reply, ctx.store, url.slice(STORE_PREFIX.length), {
+          contentType: type,
+          disposition: `attachment; filename="${row.id}.${variant === 'video' ? 'mp4' : 'jpg'}"`,
+          fail: (status, code, message) => {
+            throw new AppError(code, message, status);
+          },
+        });
       }
       if (url.startsWith('file:')) return sendFile(req, reply, fileURLToPath(url), type);
       return reply.redirect(url, 302);
     },
-  );
+  });
 
   app.post(
     '/videos/:id/remix',
