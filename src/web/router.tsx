@@ -1,28 +1,17 @@
 import type { QueryClient } from '@tanstack/react-query';
-import { createRootRouteWithContext, createRoute, createRouter, redirect } from '@tanstack/react-router';
+import { createRootRouteWithContext, createRoute, createRouter, lazyRouteComponent, redirect } from '@tanstack/react-router';
+import { useTranslation } from 'react-i18next';
 import { AppLayout } from './components/layout/AppLayout';
+import { Spinner } from './components/ui';
 import { meQuery, safeNext } from './lib/auth';
 import { parseStudioDraft, type StudioDraft } from './lib/creations';
 import { parseUsagePeriod, type UsagePeriod } from './lib/developer';
-import { AccountPage } from './pages/account/AccountPage';
-import { BillingPage } from './pages/billing/BillingPage';
-import { PricingPage } from './pages/billing/PricingPage';
-import { CreationDetailPage } from './pages/creations/CreationDetailPage';
-import { CreationsPage } from './pages/creations/CreationsPage';
-import { ApiKeysPage } from './pages/developer/ApiKeysPage';
-import { DevelopersLayout } from './pages/developer/DevelopersLayout';
-import { QuickStartPage } from './pages/developer/QuickStartPage';
-import { UsagePage } from './pages/developer/UsagePage';
-import { WebhooksPage } from './pages/developer/WebhooksPage';
-import { DevMailboxPage } from './pages/DevMailboxPage';
 import { ForgotPasswordPage } from './pages/ForgotPasswordPage';
 import { LandingPage } from './pages/LandingPage';
-import { LegalPage } from './pages/LegalPage';
 import { NotFoundPage } from './pages/NotFoundPage';
 import { ResetPasswordPage } from './pages/ResetPasswordPage';
 import { SignInPage } from './pages/SignInPage';
 import { SignUpPage } from './pages/SignUpPage';
-import { StudioPage } from './pages/studio/StudioPage';
 import { VerifyEmailPage } from './pages/VerifyEmailPage';
 
 export interface RouterContext {
@@ -42,7 +31,9 @@ async function currentUser(queryClient: QueryClient) {
   }
 }
 
-// Code-based route tree: one root layout, pages as children.
+// Code-based route tree: one root layout, pages as children. The pages for visitors load with the
+// app; the others (signed-in pages, developer pages, legal texts) are separate chunks fetched on the
+// first visit or when a link to them is hovered (defaultPreload: 'intent').
 const rootRoute = createRootRouteWithContext<RouterContext>()({
   component: AppLayout,
   notFoundComponent: NotFoundPage,
@@ -102,7 +93,7 @@ const accountRoute = createRoute({
     if (search.error) throw redirect({ to: '/verify-email', search: { error: search.error }, replace: true });
     throw redirect({ to: '/sign-in', search: { next: location.pathname }, replace: true });
   },
-  component: AccountPage,
+  component: lazyRouteComponent(() => import('./pages/account/AccountPage'), 'AccountPage'),
 });
 
 /** Signed-out visitors of a page for members go to sign in first, and come back afterwards. */
@@ -117,24 +108,24 @@ const studioRoute = createRoute({
   // a request to start from (Regenerate, Use as reference): read once by the composer
   validateSearch: (s: Record<string, unknown>): StudioDraft => parseStudioDraft(s),
   beforeLoad: requireSignedIn,
-  component: StudioPage,
+  component: lazyRouteComponent(() => import('./pages/studio/StudioPage'), 'StudioPage'),
 });
 
 const creationsRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/creations',
   beforeLoad: requireSignedIn,
-  component: CreationsPage,
+  component: lazyRouteComponent(() => import('./pages/creations/CreationsPage'), 'CreationsPage'),
 });
 
 const creationRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/creations/$id',
   beforeLoad: requireSignedIn,
-  component: CreationDetailPage,
+  component: lazyRouteComponent(() => import('./pages/creations/CreationDetailPage'), 'CreationDetailPage'),
 });
 
-const pricingRoute = createRoute({ getParentRoute: () => rootRoute, path: '/pricing', component: PricingPage });
+const pricingRoute = createRoute({ getParentRoute: () => rootRoute, path: '/pricing', component: lazyRouteComponent(() => import('./pages/billing/PricingPage'), 'PricingPage') });
 
 const billingRoute = createRoute({
   getParentRoute: () => rootRoute,
@@ -146,7 +137,7 @@ const billingRoute = createRoute({
     if (await context.queryClient.ensureQueryData(meQuery)) return;
     throw redirect({ to: '/sign-in', search: { next: location.href }, replace: true });
   },
-  component: BillingPage,
+  component: lazyRouteComponent(() => import('./pages/billing/BillingPage'), 'BillingPage'),
 });
 
 // /developers: API keys, usage and webhooks for the API, around a shared heading and sub-navigation
@@ -154,45 +145,45 @@ const developersRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/developers',
   beforeLoad: requireSignedIn,
-  component: DevelopersLayout,
+  component: lazyRouteComponent(() => import('./pages/developer/DevelopersLayout'), 'DevelopersLayout'),
 });
 
-const developersQuickStartRoute = createRoute({ getParentRoute: () => developersRoute, path: '/', component: QuickStartPage });
+const developersQuickStartRoute = createRoute({ getParentRoute: () => developersRoute, path: '/', component: lazyRouteComponent(() => import('./pages/developer/QuickStartPage'), 'QuickStartPage') });
 
-const developersKeysRoute = createRoute({ getParentRoute: () => developersRoute, path: '/keys', component: ApiKeysPage });
+const developersKeysRoute = createRoute({ getParentRoute: () => developersRoute, path: '/keys', component: lazyRouteComponent(() => import('./pages/developer/ApiKeysPage'), 'ApiKeysPage') });
 
 const developersUsageRoute = createRoute({
   getParentRoute: () => developersRoute,
   path: '/usage',
   validateSearch: (s: Record<string, unknown>): { days?: UsagePeriod } => ({ days: parseUsagePeriod(s.days) }),
-  component: UsagePage,
+  component: lazyRouteComponent(() => import('./pages/developer/UsagePage'), 'UsagePage'),
 });
 
-const developersWebhooksRoute = createRoute({ getParentRoute: () => developersRoute, path: '/webhooks', component: WebhooksPage });
+const developersWebhooksRoute = createRoute({ getParentRoute: () => developersRoute, path: '/webhooks', component: lazyRouteComponent(() => import('./pages/developer/WebhooksPage'), 'WebhooksPage') });
 
 const devMailboxRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/dev/mailbox',
   validateSearch: (s: Record<string, unknown>): { id?: string } => ({ id: text(s.id) }),
-  component: DevMailboxPage,
+  component: lazyRouteComponent(() => import('./pages/DevMailboxPage'), 'DevMailboxPage'),
 });
 
 const privacyRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/legal/privacy',
-  component: () => <LegalPage doc="privacy" />,
+  component: lazyRouteComponent(() => import('./pages/LegalPage'), 'PrivacyPolicyPage'),
 });
 
 const termsRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/legal/terms',
-  component: () => <LegalPage doc="terms" />,
+  component: lazyRouteComponent(() => import('./pages/LegalPage'), 'TermsPage'),
 });
 
 const acceptableUseRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/legal/acceptable-use',
-  component: () => <LegalPage doc="acceptableUse" />,
+  component: lazyRouteComponent(() => import('./pages/LegalPage'), 'AcceptableUsePage'),
 });
 
 export const routeTree = rootRoute.addChildren([
@@ -215,12 +206,24 @@ export const routeTree = rootRoute.addChildren([
   acceptableUseRoute,
 ]);
 
+/** Shown when a page's code or data takes more than a moment (a slow connection). */
+function PagePending() {
+  const { t } = useTranslation();
+  return (
+    <div role="status" className="flex items-center justify-center gap-2 py-24 text-sm text-zinc-500">
+      <Spinner className="size-5" />
+      {t('ui.loading')}
+    </div>
+  );
+}
+
 export function createAppRouter(queryClient: QueryClient) {
   return createRouter({
     routeTree,
     context: { queryClient },
     defaultPreload: 'intent',
     defaultNotFoundComponent: NotFoundPage,
+    defaultPendingComponent: PagePending,
     scrollRestoration: true,
   });
 }

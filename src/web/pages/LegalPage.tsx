@@ -67,3 +67,8 @@ export function LegalPage({ doc }: { doc: LegalDocument }) {
     </div>
   );
 }
+
+// one component per document, for the router's lazily loaded routes
+export const PrivacyPolicyPage = () => <LegalPage doc="privacy" />;
+export const TermsPage = () => <LegalPage doc="terms" />;
+export const AcceptableUsePage = () => <LegalPage doc="acceptableUse" />;
