@@ -1,17 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import pg from 'pg';
 import pino from 'pino';
 import { parseConfig, type Config } from '../src/server/config';
 import { openDatabase } from '../src/server/db/client';
 import { BOSS_SCHEMA } from '../src/server/db/migrate';
 import { generationDispatch } from '../src/server/jobs/names';
 import { startPlatform, type Platform } from '../src/server/runtime';
+import { freePort, postgresAdminUrl, postgresSkipReason, withTempDatabase } from './support';
 
 /**
  * `npm run bench -- generations` (or `npx tsx bench/generations.ts`): the submit path
@@ -33,7 +32,6 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 100);
 const PGLITE_MODE = process.env.BENCH_PGLITE === 'memory' ? 'memory' : 'file';
-const DEFAULT_PG = 'postgres://postgres@127.0.0.1:5432/test';
 const PASSWORD = 'a fine bench password 1';
 /** local-preview, 2 s at 480p: 2 credits, rendered by ffmpeg (never, here: no workers) */
 const BODY = { model: 'local-preview', prompt: 'A paper boat drifting down a rain gutter, close-up', duration: 2, resolution: '480p' };
@@ -82,14 +80,6 @@ function load(platform: Platform, config: Config, opts: { method: 'GET' | 'POST'
   });
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
 /** A verified user with plenty of credits, signed in (each from its own address: sign-in is limited per IP). */
 async function signIn(platform: Platform, config: Config, email: string, n: number): Promise<Client> {
   const u = await platform.ctx.services.users.create({ email, password: PASSWORD, name: 'Bench User', credits: CREDITS_PER_USER });
@@ -104,32 +94,6 @@ async function signIn(platform: Platform, config: Config, email: string, n: numb
     .map((c) => c.split(';')[0]!)
     .join('; ');
   return { cookie, userId: u.id };
-}
-
-/** The PostgreSQL server to use, or null: DATABASE_URL, else the local test server if it answers. */
-async function postgresAdminUrl(): Promise<string | null> {
-  if (process.env.BENCH_POSTGRES === '0') return null;
-  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
-  const c = new pg.Client({ connectionString: DEFAULT_PG, connectionTimeoutMillis: 1000 });
-  c.on('error', () => {});
-  try {
-    await c.connect();
-    await c.end();
-    return DEFAULT_PG;
-  } catch {
-    await c.end().catch(() => {});
-    return null;
-  }
-}
-
-async function adminQuery(adminUrl: string, sql: string) {
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
 }
 
 function formatErrors(statuses: Record<string, number>): string {
@@ -255,19 +219,8 @@ export async function generationsBench(): Promise<void> {
   rows.push(...(await runOn(undefined)));
 
   const adminUrl = await postgresAdminUrl();
-  if (!adminUrl) {
-    console.log(`  PostgreSQL: skipped (${process.env.BENCH_POSTGRES === '0' ? 'BENCH_POSTGRES=0' : 'DATABASE_URL not set and nothing answers on 127.0.0.1:5432'})`);
-  } else {
-    const name = `bench_${randomBytes(5).toString('hex')}`;
-    await adminQuery(adminUrl, `create database "${name}"`);
-    try {
-      const u = new URL(adminUrl);
-      u.pathname = `/${name}`;
-      rows.push(...(await runOn(u.toString())));
-    } finally {
-      await adminQuery(adminUrl, `drop database if exists "${name}" with (force)`);
-    }
-  }
+  if (!adminUrl) console.log(`  PostgreSQL: skipped (${postgresSkipReason()})`);
+  else rows.push(...(await withTempDatabase(adminUrl, runOn)));
   console.log('');
   printTable(rows);
 }

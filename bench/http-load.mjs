@@ -1,8 +1,8 @@
 import http from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 
-/** Load generator, run in a worker thread: N keep-alive connections hammering one URL for D ms. */
-const { url, connections, durationMs } = workerData;
+/** Load generator, run in a worker thread: N keep-alive connections hammering one URL for D ms (optional request headers). */
+const { url, connections, durationMs, headers = {} } = workerData;
 const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
 const latencies = [];
 let errors = 0;
@@ -11,7 +11,7 @@ const end = Date.now() + durationMs;
 function one() {
   return new Promise((resolve) => {
     const t0 = performance.now();
-    const req = http.get(url, { agent }, (res) => {
+    const req = http.get(url, { agent, headers }, (res) => {
       res.resume();
       res.on('end', () => {
         if (res.statusCode !== 200) errors++;

@@ -6,11 +6,12 @@ import pino from 'pino';
 import { parseConfig } from '../src/server/config';
 import { openDatabase } from '../src/server/db/client';
 import { startPlatform } from '../src/server/runtime';
+import { apiBenchmarks } from './api';
 import { generationsBench } from './generations';
 
 /**
  * `npm run bench`: figures for the platform's hot paths on this machine; `npm run bench -- NAME...`
- * runs only the named benchmarks (platform, generations).
+ * runs only the named benchmarks (platform, generations, api).
  * `platform` uses the embedded database (in memory) unless DATABASE_URL is set; see
  * generations.ts for how that one picks its databases.
  */
@@ -69,7 +70,7 @@ async function platformBench() {
   fs.rmSync(dataDir, { recursive: true, force: true });
 }
 
-const benchmarks: Record<string, () => Promise<void>> = { platform: platformBench, generations: generationsBench };
+const benchmarks: Record<string, () => Promise<void>> = { platform: platformBench, generations: generationsBench, api: apiBenchmarks };
 
 async function main() {
   const names = process.argv.slice(2);
