@@ -42,6 +42,12 @@ export const configSchema = z.object({
     .refine((v) => /^rediss?:\/\/[^\s]+$/.test(v), { message: 'must be a redis:// or rediss:// URL' })
     .optional(),
   SESSION_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
+  SESSION_SECRET_PREVIOUS: z
+    .string()
+    .transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean))
+    .refine((list) => list.every((x) => x.length >= 32), { message: 'must be a comma-separated list of secrets of at least 32 characters each' })
+    .optional()
+    .transform((v) => v ?? []),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: bool.default(false),
   METRICS_TOKEN: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),

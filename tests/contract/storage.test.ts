@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import Fastify from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createObjectStore, deriveFilesSigningSecret, type StorageSettings } from '../../src/server/adapters/storage';
+import { createObjectStore, deriveFilesSigningSecret, storeFromConfig, type StorageSettings } from '../../src/server/adapters/storage';
 import { createDiskStore } from '../../src/server/adapters/storage/disk';
 import { createS3Store } from '../../src/server/adapters/storage/s3';
 import { StartupError } from '../../src/server/errors';
@@ -488,6 +488,24 @@ describe('createObjectStore', () => {
     expect(url.searchParams.get('X-Amz-Expires')).toBe('120');
     expect(url.searchParams.get('response-content-disposition')).toBe('attachment; filename="b.mp4"');
     await store.close();
+  });
+
+  it('a SESSION_SECRET rotation keeps disk links signed before it valid while the old secret is in SESSION_SECRET_PREVIOUS', async () => {
+    const settings = { dataDir: path.join(work, 'rotation'), PUBLIC_URL: 'https://video.example.com', S3_REGION: 'auto', S3_FORCE_PATH_STYLE: false };
+    const oldSecret = 'the-session-secret-before-the-rotation-000';
+    const newSecret = 'the-session-secret-after-the-rotation-11111';
+    const params = (url: string) => {
+      const u = new URL(url);
+      return { key: u.pathname.slice('/files/'.length), ...Object.fromEntries(u.searchParams) };
+    };
+    type Verifying = { verify(p: Record<string, string>): { ok: boolean } };
+    const signedBefore = params(await storeFromConfig({ ...settings, SESSION_SECRET: oldSecret }).signedUrl('a/b.mp4'));
+    const during = storeFromConfig({ ...settings, SESSION_SECRET: newSecret, SESSION_SECRET_PREVIOUS: [oldSecret] }) as unknown as ObjectStore & Verifying;
+    const after = storeFromConfig({ ...settings, SESSION_SECRET: newSecret }) as unknown as ObjectStore & Verifying;
+    expect(during.verify(signedBefore).ok).toBe(true);
+    expect(after.verify(signedBefore).ok).toBe(false);
+    // new links are signed with the new secret
+    expect(after.verify(params(await during.signedUrl('a/b.mp4'))).ok).toBe(true);
   });
 
   it('names the setting that is wrong', () => {

@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationView } from '../../src/shared/api';
 import type { WebhookDeliveryView } from '../../src/shared/api/developer';
 import { BOSS_SCHEMA } from '../../src/server/db/migrate';
+import { createWebhooksService } from '../../src/server/domain/webhooks/webhooks.service';
+import { runCommand } from '../../src/server/cli/commands';
 import { startGenerationsApp, waitFinal, type GenerationsApp } from './generations/setup';
 
 /** What the customer's server received. */
@@ -405,5 +407,41 @@ describe('customer webhooks', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 11; i++) statuses.push((await c.post(`/api/webhooks/endpoints/${eps[2]!.id}/test`)).status);
     expect(statuses).toEqual([...Array(10).fill(202), 429]);
+  });
+
+  it('a SESSION_SECRET rotation: secrets open with SESSION_SECRET_PREVIOUS until secrets:reseal moves them to the new one', async () => {
+    const c = await g.user('wh-rotate@example.com', 0);
+    const e = await addEndpoint(c, '/ok');
+    const { ctx } = g.app.platform;
+    const oldSecret = ctx.config.SESSION_SECRET;
+    const newSecret = 'a-brand-new-session-secret-after-rotation-0001';
+    const service = (current: string, previous: string[] = []) =>
+      createWebhooksService({ database: ctx.database, queue: ctx.queue, logger: ctx.logger, config: { ...ctx.config, SESSION_SECRET: current, SESSION_SECRET_PREVIOUS: previous } });
+    const userId = (await g.app.db.sql.query<{ id: string }>('select id from users where email = $1', ['wh-rotate@example.com']))[0]!.id;
+
+    // the new secret alone cannot read what the old one sealed; with the old one as previous it can
+    await expect(service(newSecret).revealSecret(userId, e.id)).rejects.toThrow();
+    const rotated = service(newSecret, [oldSecret]);
+    expect((await rotated.revealSecret(userId, e.id)).secret).toBe(e.secret);
+
+    // secrets:reseal (the CLI command) moves every endpoint secret to the new one
+    const out = JSON.parse(await runCommand({ database: ctx.database, services: { ...ctx.services, webhooks: rotated } }, 'secrets:reseal', ['--json'])) as {
+      checked: number;
+      resealed: number;
+      unreadable: number;
+    };
+    expect(out.unreadable).toBe(0);
+    expect(out.resealed).toBe(out.checked);
+    expect(out.checked).toBeGreaterThanOrEqual(1);
+    expect((await service(newSecret).revealSecret(userId, e.id)).secret).toBe(e.secret);
+    expect(await rotated.resealSecrets()).toMatchObject({ resealed: 0, unreadable: 0 });
+    // an unrelated secret opens nothing: those endpoints are counted, not touched
+    expect(await service('yet-another-session-secret-nobody-used-0002').resealSecrets()).toMatchObject({ resealed: 0, unreadable: out.checked });
+
+    // back to the app's secret, so the running app reads them again
+    expect((await service(oldSecret, [newSecret]).resealSecrets()).resealed).toBe(out.checked);
+    const shown = await c.get(`/api/webhooks/endpoints/${e.id}/secret`);
+    expect(shown.status, shown.body).toBe(200);
+    expect(shown.json()).toMatchObject({ secret: e.secret });
   });
 });

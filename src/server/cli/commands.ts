@@ -426,6 +426,20 @@ export const commands: Command[] = [
       return `Created key ${key.name} (${key.prefix}…, ${key.scopes.join(' ')}${key.expiresAt ? `, expires ${key.expiresAt.slice(0, 10)}` : ''}). The secret, shown only now:\n${key.secret}`;
     },
   },
+  {
+    name: 'secrets:reseal',
+    summary: 'After rotating SESSION_SECRET: encrypt stored secrets (webhook endpoints) with the new one.',
+    usage: 'secrets:reseal [--json]',
+    options: { json },
+    async run({ services }, v) {
+      const r = await services.webhooks.resealSecrets();
+      if (v.json) return JSON.stringify(r);
+      const lines = [`Checked ${r.checked} webhook endpoint secret(s): ${r.resealed} moved to the current SESSION_SECRET.`];
+      if (r.unreadable) lines.push(`${r.unreadable} could not be opened with SESSION_SECRET or SESSION_SECRET_PREVIOUS; their owners must delete and re-create those endpoints to get a new secret.`);
+      else lines.push('Nothing needs the old secret any more: SESSION_SECRET_PREVIOUS can be removed once links signed before the rotation have expired (7 days at most).');
+      return lines.join('\n');
+    },
+  },
 ];
 
 export function findCommand(name: string): Command | undefined {

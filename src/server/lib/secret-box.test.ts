@@ -37,4 +37,24 @@ describe('secret box (AES-256-GCM, key derived from SESSION_SECRET)', () => {
     expect(box.open(box.seal(''))).toBe('');
     expect(box.open(box.seal('héllo ✓'))).toBe('héllo ✓');
   });
+
+  it('rotation: seals with the current secret, opens with older ones, and reseal moves a value to the current key', () => {
+    const old = createSecretBox(master, 'webhook-secrets');
+    const sealedOld = old.seal('whsec_old', 'ep_1');
+    const newMaster = 'a-newer-session-secret-long-enough-1111';
+    const rotated = createSecretBox([newMaster, master], 'webhook-secrets');
+    expect(rotated.open(sealedOld, 'ep_1')).toBe('whsec_old');
+    // what the rotated box seals, only the new secret opens
+    const sealedNew = rotated.seal('whsec_new', 'ep_2');
+    expect(createSecretBox(newMaster, 'webhook-secrets').open(sealedNew, 'ep_2')).toBe('whsec_new');
+    expect(() => old.open(sealedNew, 'ep_2')).toThrow(SecretBoxError);
+    // reseal: null when already current; else a value the new secret alone opens
+    expect(rotated.reseal(sealedNew, 'ep_2')).toBeNull();
+    const moved = rotated.reseal(sealedOld, 'ep_1')!;
+    expect(createSecretBox(newMaster, 'webhook-secrets').open(moved, 'ep_1')).toBe('whsec_old');
+    // the context still binds across keys
+    expect(() => rotated.open(sealedOld, 'ep_2')).toThrow(SecretBoxError);
+    expect(() => rotated.reseal(sealedOld, 'ep_2')).toThrow(SecretBoxError);
+    expect(() => createSecretBox([], 'p')).toThrow();
+  });
 });

@@ -75,9 +75,14 @@ export function deriveFilesSigningSecret(sessionSecret: string): string {
 }
 
 /** The store the settings describe (FILES_SIGNING_SECRET may list several keys, comma-separated, to rotate). */
-export function storeFromConfig(config: Omit<StorageSettings, 'FILES_SIGNING_SECRET'> & { FILES_SIGNING_SECRET?: string; SESSION_SECRET: string }): ObjectStore {
+export function storeFromConfig(
+  config: Omit<StorageSettings, 'FILES_SIGNING_SECRET'> & { FILES_SIGNING_SECRET?: string; SESSION_SECRET: string; SESSION_SECRET_PREVIOUS?: readonly string[] },
+): ObjectStore {
   return createObjectStore({
     ...config,
-    FILES_SIGNING_SECRET: config.FILES_SIGNING_SECRET?.split(',').map((s) => s.trim()) ?? deriveFilesSigningSecret(config.SESSION_SECRET),
+    // derived keys follow a SESSION_SECRET rotation: links signed before it work until they expire
+    FILES_SIGNING_SECRET:
+      config.FILES_SIGNING_SECRET?.split(',').map((s) => s.trim()) ??
+      [config.SESSION_SECRET, ...(config.SESSION_SECRET_PREVIOUS ?? [])].map(deriveFilesSigningSecret),
   });
 }

@@ -84,12 +84,18 @@ export interface WebhooksService {
    * mid-attempt, or the queue gave up on the job) get a new attempt; returns how many
    */
   sweep(): Promise<number>;
+  /**
+   * CLI secrets:reseal, after a SESSION_SECRET rotation: every endpoint secret sealed with an older
+   * secret is sealed again with the current one. `unreadable` counts secrets no configured secret
+   * opens (their endpoints need a new secret).
+   */
+  resealSecrets(): Promise<{ checked: number; resealed: number; unreadable: number }>;
 }
 
 export interface WebhooksDeps {
   database: Database;
   queue: JobQueue;
-  config: Pick<Config, 'SESSION_SECRET' | 'WEBHOOK_ALLOW_HOSTS' | 'WEBHOOK_RETRY_BASE_SECONDS'>;
+  config: Pick<Config, 'SESSION_SECRET' | 'WEBHOOK_ALLOW_HOSTS' | 'WEBHOOK_RETRY_BASE_SECONDS'> & { SESSION_SECRET_PREVIOUS?: readonly string[] };
   logger: Logger;
   rateLimiter?: RateLimiter;
   /** per attempt (default 10 s) */
@@ -187,7 +193,8 @@ function describeFailure(r: SafePostResult): string {
 export function createWebhooksService(deps: WebhooksDeps): WebhooksService {
   const { database, queue, config, logger } = deps;
   const allowHosts = parseAllowHosts(config.WEBHOOK_ALLOW_HOSTS);
-  const box = createSecretBox(config.SESSION_SECRET, 'webhook-endpoint-secret');
+  // sealed with SESSION_SECRET; opened with it or with one of SESSION_SECRET_PREVIOUS (rotation)
+  const box = createSecretBox([config.SESSION_SECRET, ...(config.SESSION_SECRET_PREVIOUS ?? [])], 'webhook-endpoint-secret');
   const rateLimiter = deps.rateLimiter ?? createRateLimiter(database);
   const timeoutMs = deps.timeoutMs ?? 10_000;
   const baseDelay = config.WEBHOOK_RETRY_BASE_SECONDS;
@@ -391,6 +398,28 @@ export function createWebhooksService(deps: WebhooksDeps): WebhooksService {
         if (status === 'pending') await queue.enqueue(webhooksDeliver, { deliveryId: d.id }, { tx, startAfterSeconds: delay });
       });
       logger.info({ delivery: d.id, endpoint: d.endpointId, attempt: d.attempts, httpStatus, error }, 'webhooks: delivery attempt failed');
+    },
+
+    async resealSecrets() {
+      const rows = await database.sql.query<{ id: string; secret_encrypted: string }>('select id, secret_encrypted from webhook_endpoints order by created_at');
+      let resealed = 0;
+      let unreadable = 0;
+      for (const r of rows) {
+        let next: string | null;
+        try {
+          next = box.reseal(r.secret_encrypted, r.id);
+        } catch (err) {
+          if (!(err instanceof SecretBoxError)) throw err;
+          unreadable++;
+          logger.warn({ endpoint: r.id }, 'webhooks: an endpoint secret opens with no configured secret; the endpoint must be re-created');
+          continue;
+        }
+        if (next === null) continue;
+        // only if it is still the value read (a concurrent reseal wins, nothing is sealed twice)
+        const updated = await database.sql.query('update webhook_endpoints set secret_encrypted = $2 where id = $1 and secret_encrypted = $3 returning id', [r.id, next, r.secret_encrypted]);
+        resealed += updated.length;
+      }
+      return { checked: rows.length, resealed, unreadable };
     },
 
     async sweep() {
