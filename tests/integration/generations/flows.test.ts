@@ -1,3 +1,4 @@
+import { BOSS_SCHEMA } from '../../../src/server/db/migrate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationView } from '../../../src/shared/api';
 import { balances, startGenerationsApp, waitFinal, type GenerationsApp } from './setup';
@@ -52,6 +53,27 @@ describe('submitting without workers', () => {
     // a second cancel changes nothing
     expect((await c.post(`/api/generations/${v.id}/cancel`)).status).toBe(200);
     expect(await balances(c)).toEqual({ balance: 10, held: 0 });
+  });
+
+  it('a queued task whose dispatch job died with its worker is dispatched again after 30 s, not when the job expires', async () => {
+    const c = await g.user('orphan@example.com', 10);
+    const body = { model: 'local-preview', prompt: 'orphan', duration: 2, resolution: '480p' };
+    const orphan = ((await c.post('/api/generations', body)).json() as GenerationView).id;
+    const waiting = ((await c.post('/api/generations', body)).json() as GenerationView).id;
+    const jobs = async (id: string) =>
+      (
+        await g.app.db.sql.query<{ state: string }>(`select state::text as state from ${BOSS_SCHEMA}.job where name = 'generation.dispatch' and data->>'id' = $1 order by created_on`, [id])
+      ).map((r) => r.state);
+    // the orphan's job was taken by a worker that died before taking the task; the other one's job still waits for a worker
+    await g.app.db.sql.query(`update ${BOSS_SCHEMA}.job set state = 'active', started_on = now() where name = 'generation.dispatch' and data->>'id' = $1`, [orphan]);
+    await g.app.db.sql.query(`update generations set updated_at = now() - interval '31 seconds' where id = any($1::text[])`, [[orphan, waiting]]);
+    const { engine } = g.app.platform.ctx.services;
+    await engine.sweep();
+    expect(await jobs(orphan)).toEqual(['active', 'created']);
+    expect(await jobs(waiting)).toEqual(['created']);
+    // once, not at every sweep
+    await engine.sweep();
+    expect(await jobs(orphan)).toEqual(['active', 'created']);
   });
 
   it('pages through generations and credit history with cursors, and filters by status and model', async () => {

@@ -435,6 +435,8 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
     const stale = await findStale(database, {
       // longer than the longest dispatch back-off, so a scheduled retry is not doubled
       queuedSeconds: 360,
+      // no dispatch job waiting: the one taken died with its worker (a crash); do not wait for its expiry
+      queuedOrphanSeconds: 30,
       submittingSeconds: settings.submitStaleSeconds,
       finalizingSeconds: FINALIZE_STALE_SECONDS,
       limit: 200,

@@ -1,4 +1,6 @@
 import type { DbHandle } from '../../db/client';
+import { BOSS_SCHEMA } from '../../db/migrate';
+import { generationDispatch } from '../../jobs/names';
 import { keysetPage, type KeysetPage } from '../../db/keyset';
 import type { GenerationReference } from '../../../shared/catalog/request-schema';
 import type { GenerationMode } from '../../../shared/catalog/vocabulary';
@@ -361,19 +363,27 @@ export async function claimDuePolls(db: DbHandle, limit: number, leaseSeconds: n
   return rows.map(mapGeneration);
 }
 
-/** Tasks that need the sweeper's attention (see GenerationEngine.sweep). */
+/**
+ * Tasks that need the sweeper's attention (see GenerationEngine.sweep). A queued task is stale
+ * after `queuedSeconds`, or sooner (`queuedOrphanSeconds`) when no dispatch job waits for it: its
+ * job was taken by a worker that then died before the task moved on (taking the task is the job's
+ * first step, so a live worker never leaves it queued that long); the job itself would only come
+ * back when it expires.
+ */
 export async function findStale(
   db: DbHandle,
-  opts: { queuedSeconds: number; submittingSeconds: number; finalizingSeconds: number; limit: number },
+  opts: { queuedSeconds: number; queuedOrphanSeconds: number; submittingSeconds: number; finalizingSeconds: number; limit: number },
 ): Promise<GenerationRow[]> {
   const rows = await db.sql.query(
-    `select * from generations
+    `select * from generations g
       where (status in ('queued', 'submitting', 'running', 'finalizing') and deadline_at <= now())
          or (status = 'queued' and updated_at < now() - make_interval(secs => $1))
+         or (status = 'queued' and updated_at < now() - make_interval(secs => $5)
+             and not exists (select 1 from ${BOSS_SCHEMA}.job j where j.name = $6 and j.state < 'active' and j.data->>'id' = g.id))
          or (status = 'submitting' and updated_at < now() - make_interval(secs => $2))
          or (status = 'finalizing' and updated_at < now() - make_interval(secs => $3))
       order by updated_at limit $4`,
-    [opts.queuedSeconds, opts.submittingSeconds, opts.finalizingSeconds, opts.limit],
+    [opts.queuedSeconds, opts.submittingSeconds, opts.finalizingSeconds, opts.limit, opts.queuedOrphanSeconds, generationDispatch.name],
   );
   return rows.map(mapGeneration);
 }
