@@ -80,14 +80,49 @@ describe('API keys', () => {
 });
 
 describe('request log and usage (policy 1.4)', () => {
+  it("a subscriber's plan sets the per-key rate (plans:set --api-rate); the usage page shows it", async () => {
+    const { runCommand } = await import('../../../src/server/cli/commands');
+    const ctx = { database: g.app.db, services: g.app.platform.ctx.services };
+    const c = await g.user('keys-plan-rate@example.com', 0);
+    const key = (await c.post('/api/keys', { name: 'plan rate' })).json() as CreatedApiKey;
+    const [u] = await g.app.db.sql.query<{ id: string }>('select id from users where email = $1', ['keys-plan-rate@example.com']);
+    // without a subscription: the setting's default (1000 here)
+    expect((await api('/v1/videos', key.secret)).headers.get('x-ratelimit-limit')).toBe('1000');
+    await runCommand(ctx, 'plans:set', ['--plan', 'pro-monthly', '--api-rate', '3']);
+    try {
+      await g.app.db.sql.query(
+        `insert into subscriptions (id, user_id, plan_id, provider, provider_ref, current_period_start, current_period_end)
+         values (gen_random_uuid()::text, $1, 'pro-monthly', 'stripe', 'sub_plan_rate_test', now(), now() + interval '30 days')`,
+        [u!.id],
+      );
+      // a new key: its own window, counted from zero
+      const fresh = (await c.post('/api/keys', { name: 'plan window' })).json() as CreatedApiKey;
+      const statuses: number[] = [];
+      let last: Response | undefined;
+      for (let i = 0; i < 4; i++) {
+        last = await api('/v1/videos', fresh.secret);
+        statuses.push(last.status);
+      }
+      expect(statuses).toEqual([200, 200, 200, 429]);
+      expect(last!.headers.get('x-ratelimit-limit')).toBe('3');
+      const usage = (await c.get('/api/usage?days=7')).json() as UsageResponse;
+      expect(usage.limits).toMatchObject({ requestsPerMinutePerKey: 3, requestsPerMinutePerUser: 1000 });
+    } finally {
+      await runCommand(ctx, 'plans:set', ['--plan', 'pro-monthly', '--api-rate', 'default']);
+    }
+  });
+
   it('logs every API request with its code and byte counts, shows it on the usage page, and removes old entries', async () => {
     const c = await g.user('usage@example.com', 0);
     const key = (await c.post('/api/keys', { name: 'usage' })).json() as CreatedApiKey;
     await api('/v1/videos', key.secret);
     await api('/v1/videos/00000000-0000-4000-8000-000000000000', key.secret);
     await api('/v1/videos', key.secret, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'no-such-model', prompt: 'x' }) });
-    await new Promise((r) => setTimeout(r, 200)); // the log is written after the response
-    const rows = await g.app.db.sql.query<Record<string, unknown>>('select method, endpoint, status, bytes_in, bytes_out, latency_ms, request_id from api_request_log where key_id = $1 order by id', [key.id]);
+    // the log is written after the response: wait for the three rows
+    const logged = () =>
+      g.app.db.sql.query<Record<string, unknown>>('select method, endpoint, status, bytes_in, bytes_out, latency_ms, request_id from api_request_log where key_id = $1 order by id', [key.id]);
+    let rows = await logged();
+    for (let i = 0; i < 100 && rows.length < 3; i++) rows = await new Promise((r) => setTimeout(r, 50)).then(logged);
     expect(rows.map((r) => [r.method, r.endpoint, Number(r.status)])).toEqual([
       ['GET', '/v1/videos', 200],
       ['GET', '/v1/videos/:id', 404],

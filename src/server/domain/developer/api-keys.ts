@@ -94,21 +94,52 @@ export async function revokeApiKey(database: Pick<Database, 'sql'>, userId: stri
 }
 
 export type KeyCheck =
-  | { ok: true; key: ApiKeyRow; userStatus: string }
+  | { ok: true; key: ApiKeyRow; userStatus: string; limits: ApiLimits }
   | { ok: false; reason: 'unknown' | 'revoked' | 'expired' };
 
+/** Requests a minute per key and per user: the plan's API rate when the running subscription's plan sets one. */
+export interface ApiLimits {
+  perKey: number;
+  perUser: number;
+}
+
+/** the API rate of the user's running subscription's plan (null: the settings' default) */
+const planRateSql = (userIdExpr: string) =>
+  `(select p.api_requests_per_minute from subscriptions s join plans p on p.id = s.plan_id
+     where s.user_id = ${userIdExpr} and s.status in ('active', 'past_due') order by s.created_at desc limit 1)`;
+
+export function apiLimitsFrom(planRate: number | null | undefined, config: { API_RATE_PER_MINUTE: number; API_USER_RATE_PER_MINUTE: number }): ApiLimits {
+  const perKey = planRate ?? config.API_RATE_PER_MINUTE;
+  return { perKey, perUser: Math.max(config.API_USER_RATE_PER_MINUTE, perKey) };
+}
+
+export async function apiLimitsOf(
+  database: Pick<Database, 'sql'>,
+  userId: string,
+  config: { API_RATE_PER_MINUTE: number; API_USER_RATE_PER_MINUTE: number },
+): Promise<ApiLimits> {
+  const [row] = await database.sql.query<{ rate: number | null }>(`select ${planRateSql('$1')} as rate`, [userId]);
+  return apiLimitsFrom(row?.rate, config);
+}
+
 /** The key a presented secret belongs to, if it may be used now. */
-export async function checkApiKey(database: Pick<Database, 'sql'>, secret: string): Promise<KeyCheck> {
+export async function checkApiKey(
+  database: Pick<Database, 'sql'>,
+  secret: string,
+  config: { API_RATE_PER_MINUTE: number; API_USER_RATE_PER_MINUTE: number },
+): Promise<KeyCheck> {
   if (!secret.startsWith(KEY_PREFIX) || secret.length > 200) return { ok: false, reason: 'unknown' };
-  const rows = await database.sql.query<Raw & { user_status: string }>(
-    'select k.*, u.status as user_status from api_keys k join users u on u.id = k.user_id where k.secret_hash = $1',
+  // the key, its owner's status and their plan's rate in one round trip (this runs on every API request)
+  const rows = await database.sql.query<Raw & { user_status: string; plan_rate: number | null }>(
+    `select k.*, u.status as user_status, ${planRateSql('k.user_id')} as plan_rate
+       from api_keys k join users u on u.id = k.user_id where k.secret_hash = $1`,
     [hashApiKey(secret)],
   );
   if (!rows[0]) return { ok: false, reason: 'unknown' };
   const key = mapKey(rows[0]);
   if (key.revokedAt) return { ok: false, reason: 'revoked' };
   if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) return { ok: false, reason: 'expired' };
-  return { ok: true, key, userStatus: rows[0].user_status };
+  return { ok: true, key, userStatus: rows[0].user_status, limits: apiLimitsFrom(rows[0].plan_rate, config) };
 }
 
 /** per-day requests, errors and credits spent through the API, and the recent log */

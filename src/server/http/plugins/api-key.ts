@@ -63,16 +63,6 @@ function keyInUrl(req: FastifyRequest): boolean {
   return false;
 }
 
-async function limitsFor(ctx: AppContext, userId: string): Promise<{ perKey: number; perUser: number }> {
-  const [plan] = await ctx.database.sql.query<{ rate: number | null }>(
-    `select p.api_requests_per_minute as rate from subscriptions s join plans p on p.id = s.plan_id
-      where s.user_id = $1 and s.status in ('active', 'past_due') order by s.created_at desc limit 1`,
-    [userId],
-  );
-  const perKey = plan?.rate ?? ctx.config.API_RATE_PER_MINUTE;
-  return { perKey, perUser: Math.max(ctx.config.API_USER_RATE_PER_MINUTE, perKey) };
-}
-
 export function installApiKeyAuth(app: FastifyInstance, ctx: AppContext, opts: { errorStyle: ErrorStyle }): void {
   const style = opts.errorStyle;
 
@@ -93,7 +83,7 @@ export function installApiKeyAuth(app: FastifyInstance, ctx: AppContext, opts: {
     if (!m) {
       return sendApiError(reply, style, { status: 401, code: 'missing_api_key', message: 'Send your API key in the header Authorization: Bearer <key>.' });
     }
-    const check = await checkApiKey(ctx.database, m[1]!);
+    const check = await checkApiKey(ctx.database, m[1]!, ctx.config);
     if (!check.ok) {
       const message =
         check.reason === 'revoked' ? 'This API key was revoked.' : check.reason === 'expired' ? 'This API key has expired.' : 'This API key is not valid.';
@@ -105,7 +95,7 @@ export function installApiKeyAuth(app: FastifyInstance, ctx: AppContext, opts: {
     const { key } = check;
     req.apiPrincipal = { userId: key.userId, keyId: key.id, scopes: key.scopes };
 
-    const limits = await limitsFor(ctx, key.userId);
+    const { limits } = check;
     const [perKey, perUser] = await Promise.all([
       ctx.rateLimiter.hit(`api:key:${key.id}`, limits.perKey, 60),
       ctx.rateLimiter.hit(`api:user:${key.userId}`, limits.perUser, 60),

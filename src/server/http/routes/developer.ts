@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { apiKeyList, createApiKeyInput, createdApiKey, errorBody, usageQuery, usageResponse } from '../../../shared/api';
 import type { AppContext } from '../../context';
-import { createApiKey, listApiKeys, revokeApiKey, usageOf } from '../../domain/developer/api-keys';
+import { apiLimitsOf, createApiKey, listApiKeys, revokeApiKey, usageOf } from '../../domain/developer/api-keys';
 import { requireUser, requireVerifiedUser } from '../plugins/session';
 
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody };
@@ -50,15 +50,10 @@ export const developerRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async
     { schema: { tags: ['developer'], summary: 'Your API usage per day and the recent request log', querystring: usageQuery, response: { 200: usageResponse, ...errors } } },
     async (req, reply) => {
       const s = await requireUser(ctx, req, reply);
-      const [plan] = await ctx.database.sql.query<{ rate: number | null }>(
-        `select p.api_requests_per_minute as rate from subscriptions s join plans p on p.id = s.plan_id
-          where s.user_id = $1 and s.status in ('active', 'past_due') order by s.created_at desc limit 1`,
-        [s.user.id],
-      );
-      const perKey = plan?.rate ?? ctx.config.API_RATE_PER_MINUTE;
+      const limits = await apiLimitsOf(ctx.database, s.user.id, ctx.config);
       return usageOf(ctx.database, s.user.id, {
         days: req.query.days,
-        limits: { requestsPerMinutePerKey: perKey, requestsPerMinutePerUser: Math.max(ctx.config.API_USER_RATE_PER_MINUTE, perKey), concurrentTasks: ctx.config.API_KEY_MAX_IN_FLIGHT },
+        limits: { requestsPerMinutePerKey: limits.perKey, requestsPerMinutePerUser: limits.perUser, concurrentTasks: ctx.config.API_KEY_MAX_IN_FLIGHT },
         retentionDays: ctx.config.API_LOG_RETENTION_DAYS,
       });
     },
