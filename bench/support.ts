@@ -1,18 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import pg from 'pg';
 
 /** Helpers shared by the benchmarks. */
 
 const DEFAULT_PG = 'postgres://postgres@127.0.0.1:5432/test';
 
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
+export { freePort } from '../tests/helpers/net';
 
 /** The PostgreSQL server to use, or null: DATABASE_URL, else the local test server if it answers. */
 export async function postgresAdminUrl(): Promise<string | null> {

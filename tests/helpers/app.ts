@@ -1,11 +1,11 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { parseConfig, type Config } from '../../src/server/config';
 import { startPlatform, type Platform, type Role } from '../../src/server/runtime';
 import { createTestDatabase, type TestDatabase } from './db';
+import { freePort } from './net';
 
 export interface TestApp {
   url: string;
@@ -17,13 +17,7 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
+export { freePort };
 
 /** The whole platform in this process on a free port, on a fresh database. */
 export async function startTestApp(opts: { env?: Record<string, string>; role?: Role; webDist?: string } = {}): Promise<TestApp> {
