@@ -108,17 +108,17 @@ export async function sendStoredObject(
     }
     return reply.status(200).header('content-length', String(got.size)).send(got.body);
   } catch (err) {
+    const answer = (status: 404 | 416, code: 'not_found' | 'range_not_satisfiable', message: string) => {
+      opts.fail?.(status, code, message);
+      return reply.status(status).send(errorPayload(code, message));
+    };
     if (err instanceof ObjectNotFound) {
       reply.header('cache-control', 'no-store');
-      opts.fail?.(404, 'not_found', 'That file is no longer available.');
-      return reply.status(404).header('cache-control', 'no-store').send(errorPayload('not_found', 'That file is no longer available.'));
+      return answer(404, 'not_found', 'That file is no longer available.');
     }
     if (err instanceof RangeNotSatisfiable) {
       reply.header('content-range', `bytes */${err.size}`);
-      opts.fail?.(416, 'range_not_satisfiable', 'The requested range is outside the file.');
-      return reply
-        .status(416)
-        .send(errorPayload('range_not_satisfiable', 'The requested range is outside the file.'));
+      return answer(416, 'range_not_satisfiable', 'The requested range is outside the file.');
     }
     throw err;
   }
