@@ -8,7 +8,9 @@ export default defineConfig({
     pool: 'forks',
     // 2 cores on the reference machines; each file gets its own database
     maxWorkers: 2,
-    testTimeout: 30_000,
+    // generous: several files render videos with ffmpeg at once on 2 cores, and the process tests
+    // (chaos, crash) run beside them; a test that hangs still fails, a slow machine does not
+    testTimeout: 60_000,
     hookTimeout: 60_000,
     teardownTimeout: 30_000,
   },

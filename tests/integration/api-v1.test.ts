@@ -25,7 +25,7 @@ describe('native API /api/v1', () => {
   };
 
   async function final(id: string): Promise<GenerationView> {
-    const until = Date.now() + 30_000;
+    const until = Date.now() + 50_000;
     for (;;) {
       const v = (await (await call('GET', `/generations/${id}`)).json()) as GenerationView;
       if (['succeeded', 'failed', 'canceled', 'blocked'].includes(v.status)) return v;

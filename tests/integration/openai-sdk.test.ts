@@ -13,7 +13,7 @@ describe('OpenAI SDK against /v1', () => {
 
   const sdk = (apiKey: string) => new OpenAI({ apiKey, baseURL: `${g.app.url}/v1`, maxRetries: 0, timeout: 20_000 });
 
-  async function completed(id: string, timeoutMs = 30_000): Promise<Video> {
+  async function completed(id: string, timeoutMs = 50_000): Promise<Video> {
     const until = Date.now() + timeoutMs;
     for (;;) {
       const v = await client.videos.retrieve(id);

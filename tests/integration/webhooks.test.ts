@@ -36,7 +36,7 @@ function answer(path: string, n: number): number {
 const hook = (path: string) => `http://127.0.0.1:${port}${path}`;
 const at = (path: string) => received.filter((r) => r.path === path);
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 30_000): Promise<T> {
+async function until<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 50_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -158,7 +158,7 @@ describe('tracking, with workers', () => {
     const c = await g.user('unknown@example.com', 100);
     const before = g.kie.tasks.size;
     const v = (await c.post('/api/generations', { model: 'kling-3.0', prompt: 'lost answer [fake:accept-then-timeout]', duration: 3, resolution: '720p', audio: false })).json() as GenerationView;
-    const done = await waitFinal(c, v.id, 30_000);
+    const done = await waitFinal(c, v.id);
     expect(done.status).toBe('succeeded');
     expect(g.kie.tasks.size).toBe(before + 1); // exactly one upstream task
     expect(await balances(c)).toEqual({ balance: 70, held: 0 });

@@ -53,7 +53,7 @@ export async function startGenerationsApp(env: Record<string, string> = {}, opts
 }
 
 /** Poll GET /api/generations/:id until it is final. */
-export async function waitFinal(c: TestClient, id: string, timeoutMs = 30_000): Promise<GenerationView> {
+export async function waitFinal(c: TestClient, id: string, timeoutMs = 50_000): Promise<GenerationView> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const res = await c.get(`/api/generations/${id}`);
