@@ -167,34 +167,50 @@ function request(target: Target, opts: { signal: AbortSignal; userAgent: string 
   });
 }
 
+/**
+ * One deadline for a whole request (DNS, connect, redirects, body): `signal` aborts the sockets,
+ * `guard(p)` rejects with a SafeFetchError when the time runs out first, `timedOut()` tells a
+ * socket error caused by the abort from another, `clear()` stops the timer.
+ */
+export function createDeadline(timeoutMs: number) {
+  const controller = new AbortController();
+  const message = `timed out after ${Number((timeoutMs / 1000).toFixed(1))} s`;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new SafeFetchError(message));
+  }, timeoutMs);
+  return {
+    signal: controller.signal,
+    message,
+    timedOut: () => timedOut,
+    clear: () => clearTimeout(timer),
+    guard: <T>(p: Promise<T>): Promise<T> =>
+      new Promise<T>((resolve, reject) => {
+        if (controller.signal.aborted) return reject(new SafeFetchError(message));
+        const onAbort = () => reject(new SafeFetchError(message));
+        controller.signal.addEventListener('abort', onAbort, { once: true });
+        p.then(resolve, reject).finally(() => controller.signal.removeEventListener('abort', onAbort));
+      }),
+  };
+}
+
 export async function safeFetch(rawUrl: string, options: SafeFetchOptions): Promise<SafeFetchResult> {
   const { maxBytes, timeoutMs, to } = options;
   const allowHosts = options.allowHosts ?? [];
   const maxRedirects = options.maxRedirects ?? 5;
-  const controller = new AbortController();
-  const timeoutMessage = `timed out after ${Number((timeoutMs / 1000).toFixed(1))} s`;
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort(new SafeFetchError(timeoutMessage));
-  }, timeoutMs);
-  const guard = <T>(p: Promise<T>): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      if (controller.signal.aborted) return reject(new SafeFetchError(timeoutMessage));
-      const onAbort = () => reject(new SafeFetchError(timeoutMessage));
-      controller.signal.addEventListener('abort', onAbort, { once: true });
-      p.then(resolve, reject).finally(() => controller.signal.removeEventListener('abort', onAbort));
-    });
+  const deadline = createDeadline(timeoutMs);
+  const { guard } = deadline;
   try {
     let current: string | URL = rawUrl;
     for (let hop = 0; ; hop++) {
       const target: Target = await guard(resolveTarget(current, allowHosts));
       let res: http.IncomingMessage;
       try {
-        res = await guard(request(target, { signal: controller.signal, userAgent: options.userAgent ?? 'SaveSora-ReferenceFetcher/1.0' }));
+        res = await guard(request(target, { signal: deadline.signal, userAgent: options.userAgent ?? 'SaveSora-ReferenceFetcher/1.0' }));
       } catch (err) {
         if (err instanceof SafeFetchError) throw err;
-        if (timedOut) throw new SafeFetchError(timeoutMessage);
+        if (deadline.timedOut()) throw new SafeFetchError(deadline.message);
         const code = (err as NodeJS.ErrnoException).code;
         throw new SafeFetchError(`could not be fetched${code ? ` (${code})` : ''}`);
       }
@@ -230,13 +246,13 @@ export async function safeFetch(rawUrl: string, options: SafeFetchOptions): Prom
         await pipeline(res, counter, fs.createWriteStream(to));
       } catch (err) {
         if (err instanceof SafeFetchError) throw err;
-        if (timedOut) throw new SafeFetchError(timeoutMessage);
+        if (deadline.timedOut()) throw new SafeFetchError(deadline.message);
         throw new SafeFetchError('could not be read to the end');
       }
       const type = res.headers['content-type'];
       return { contentType: typeof type === 'string' ? type : null, size, finalUrl: target.url.toString() };
     }
   } finally {
-    clearTimeout(timer);
+    deadline.clear();
   }
 }

@@ -1,4 +1,4 @@
-import { pinnedRequest, resolveTarget, SafeFetchError, type Target } from './safe-fetch';
+import { createDeadline, pinnedRequest, resolveTarget, SafeFetchError, type Target } from './safe-fetch';
 
 /**
  * POST a body to a URL a user gave us (customer webhooks), with the same SSRF guard as safeFetch:
@@ -72,31 +72,19 @@ function post(target: Target, opts: SafePostOptions, signal: AbortSignal): Promi
 }
 
 export async function safePost(rawUrl: string, opts: SafePostOptions): Promise<SafePostResult> {
-  const controller = new AbortController();
-  const timeoutMessage = `timed out after ${Number((opts.timeoutMs / 1000).toFixed(1))} s`;
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort(new SafeFetchError(timeoutMessage));
-  }, opts.timeoutMs);
-  const guard = <T>(p: Promise<T>): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      if (controller.signal.aborted) return reject(new SafeFetchError(timeoutMessage));
-      const onAbort = () => reject(new SafeFetchError(timeoutMessage));
-      controller.signal.addEventListener('abort', onAbort, { once: true });
-      p.then(resolve, reject).finally(() => controller.signal.removeEventListener('abort', onAbort));
-    });
+  const deadline = createDeadline(opts.timeoutMs);
+  const { guard } = deadline;
   try {
     const target = await guard(resolveTarget(rawUrl, opts.allowHosts ?? []));
     try {
-      return await guard(post(target, opts, controller.signal));
+      return await guard(post(target, opts, deadline.signal));
     } catch (err) {
       if (err instanceof SafeFetchError) throw err;
-      if (timedOut) throw new SafeFetchError(timeoutMessage);
+      if (deadline.timedOut()) throw new SafeFetchError(deadline.message);
       const code = (err as NodeJS.ErrnoException).code;
       throw new SafeFetchError(`could not be reached${code ? ` (${code})` : ''}`);
     }
   } finally {
-    clearTimeout(timer);
+    deadline.clear();
   }
 }
