@@ -5,11 +5,10 @@ import { errorBody, generationList, generationListQuery, generationView, insuffi
 import { mediaView } from '../../../shared/api/media';
 import { generationInput } from '../../../shared/catalog/request-schema';
 import type { AppContext } from '../../context';
-import { AppError } from '../../errors';
 import { installApiKeyAuth, requireScope } from '../plugins/api-key';
 import { formatMb } from '../../lib/safe-fetch';
 import { answerOutput, OUTPUT_KINDS, type OutputKind } from '../generation-output';
-import { acceptReferenceUploads } from './uploads';
+import { acceptReferenceUploads, answering, uploadFromForm } from './uploads';
 import { toModelView } from './models';
 
 /**
@@ -170,28 +169,7 @@ export const apiV1Routes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (ap
     },
     async (req, reply) => {
       const principal = requireScope(req, 'videos:write');
-      try {
-        const part = await req.file();
-        if (!part) throw new AppError('invalid_request', 'Attach a file in the form field "file".', 400, { fields: [{ field: 'file', message: 'Attach a file.' }] });
-        if (part.fieldname !== 'file') {
-          part.file.resume();
-          throw new AppError('invalid_request', 'Send the file in the form field named "file".', 400, { fields: [{ field: 'file', message: 'Attach a file.' }] });
-        }
-        const declared = Number(req.headers['content-length']);
-        const view = await media.upload(principal.userId, part.file, {
-          fileName: part.filename,
-          declaredType: part.mimetype,
-          contentLength: Number.isFinite(declared) ? declared : null,
-        });
-        return reply.status(201).send(view);
-      } catch (err) {
-        if (err instanceof AppError) {
-          const retry = (err.details as { extra?: { retryAfterSeconds?: number } } | undefined)?.extra?.retryAfterSeconds;
-          if (err.status === 429 && retry) reply.header('retry-after', String(retry));
-          if (err.status === 413) reply.header('connection', 'close');
-        }
-        throw err;
-      }
+      return answering(reply, async () => reply.status(201).send(await uploadFromForm(req, media, principal.userId)));
     },
   );
 

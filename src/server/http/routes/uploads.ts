@@ -3,9 +3,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorBody } from '../../../shared/api';
-import { fromCreationInput, importUrlInput, mediaList, mediaListQuery, mediaView } from '../../../shared/api/media';
+import { fromCreationInput, importUrlInput, mediaList, mediaListQuery, mediaView, type MediaView } from '../../../shared/api/media';
 import type { AppContext } from '../../context';
-import { MULTIPART_MARGIN_BYTES } from '../../domain/media/media.service';
+import { MULTIPART_MARGIN_BYTES, type MediaService } from '../../domain/media/media.service';
 import { AppError } from '../../errors';
 import { formatMb } from '../../lib/safe-fetch';
 import { requireUser, requireVerifiedUser } from '../plugins/session';
@@ -20,7 +20,7 @@ const idParams = z.object({ id: z.string().max(100) });
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody };
 
 /** Retry-After on 429, and close the connection after a 413 so an oversized body is not drained. */
-async function answering<T>(reply: FastifyReply, fn: () => Promise<T>): Promise<T> {
+export async function answering<T>(reply: FastifyReply, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
@@ -57,6 +57,22 @@ export async function acceptReferenceUploads(app: FastifyInstance, maxBytes: num
   });
 }
 
+/** The one file of a multipart request (the part named `file`), streamed into the user's references. */
+export async function uploadFromForm(req: FastifyRequest, media: MediaService, userId: string): Promise<MediaView> {
+  const part = await req.file();
+  if (!part) throw new AppError('invalid_request', 'Attach a file in the form field "file".', 400, { fields: [{ field: 'file', message: 'Attach a file.' }] });
+  if (part.fieldname !== 'file') {
+    part.file.resume();
+    throw new AppError('invalid_request', 'Send the file in the form field named "file".', 400, { fields: [{ field: 'file', message: 'Attach a file.' }] });
+  }
+  const declared = Number(req.headers['content-length']);
+  return media.upload(userId, part.file, {
+    fileName: part.filename,
+    declaredType: part.mimetype,
+    contentLength: Number.isFinite(declared) ? declared : null,
+  });
+}
+
 export const uploadRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, { ctx }) => {
   const media = ctx.services.media;
   const maxBytes = media.maxUploadBytes;
@@ -77,19 +93,7 @@ export const uploadRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (a
     async (req, reply) =>
       answering(reply, async () => {
         const s = await requireVerifiedUser(ctx, req, reply);
-        const part = await req.file();
-        if (!part) throw new AppError('invalid_request', 'Attach a file in the form field "file".', 400, { fields: [{ field: 'file', message: 'Attach a file.' }] });
-        if (part.fieldname !== 'file') {
-          part.file.resume();
-          throw new AppError('invalid_request', 'Send the file in the form field named "file".', 400, { fields: [{ field: 'file', message: 'Attach a file.' }] });
-        }
-        const declared = Number(req.headers['content-length']);
-        const view = await media.upload(s.user.id, part.file, {
-          fileName: part.filename,
-          declaredType: part.mimetype,
-          contentLength: Number.isFinite(declared) ? declared : null,
-        });
-        return reply.status(201).send(view);
+        return reply.status(201).send(await uploadFromForm(req, media, s.user.id));
       }),
   );
 
