@@ -51,8 +51,12 @@ describe.skipIf(!onPostgresServer())('API rate limits across two web processes',
     expect(limited!.headers.get('x-ratelimit-limit')).toBe('5');
     expect(((await limited!.json()) as { error: { type: string; code: string } }).error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limit_exceeded' });
 
-    const log = await db.sql.query<{ status: number; bytes_out: number }>('select status, bytes_out from api_request_log where key_id = $1 order by id', [id]);
-    expect(log.map((l) => l.status)).toEqual([200, 200, 200, 200, 200, 429]);
+    // each process writes its log row after the response: wait for all six
+    const logged = () => db.sql.query<{ status: number; bytes_out: number }>('select status, bytes_out from api_request_log where key_id = $1 order by id', [id]);
+    let log = await logged();
+    for (let i = 0; i < 100 && log.length < 6; i++) log = await new Promise((r) => setTimeout(r, 50)).then(logged);
+    // two processes write the rows, so their order is not the requests' order
+    expect(log.map((l) => Number(l.status)).sort((a, b) => a - b)).toEqual([200, 200, 200, 200, 200, 429]);
     expect(log.every((l) => Number(l.bytes_out) > 0)).toBe(true);
     return { id, urls };
   }
