@@ -75,7 +75,7 @@ async function apiBench(label: string, databaseUrl: string | undefined, redisUrl
   const database = databaseUrl ? undefined : await openDatabase({});
   const platform = await startPlatform({ config, logger: pino({ level: 'silent' }), role: 'web', ...(database ? { database } : {}) });
   try {
-    const user = await platform.ctx.services.users.create({ email: `bench-api-${port}@example.com`, password: 'a fine bench password 1', name: 'Bench' });
+    const user = await platform.ctx.services.users.create({ email: `bench-api-${port}@example.com`, password: 'a fine load test phrase 1', name: 'Bench' });
     const key = await createApiKey(platform.ctx.database, user.id, { name: 'bench', scopes: ['videos:read'] });
     const r = await httpLoad(`${platform.url}/v1/videos?limit=20`, { authorization: `Bearer ${key.secret}` });
     const [logged] = await platform.ctx.database.sql.query<{ n: number }>('select count(*)::int as n from api_request_log where key_id = $1', [key.id]);

@@ -32,7 +32,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 100);
 const PGLITE_MODE = process.env.BENCH_PGLITE === 'memory' ? 'memory' : 'file';
-const PASSWORD = 'a fine bench password 1';
+const PASSWORD = 'a fine load test phrase 1';
 /** local-preview, 2 s at 480p: 2 credits, rendered by ffmpeg (never, here: no workers) */
 const BODY = { model: 'local-preview', prompt: 'A paper boat drifting down a rain gutter, close-up', duration: 2, resolution: '480p' };
 const CREDITS_PER_USER = 10_000_000;

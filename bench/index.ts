@@ -8,10 +8,11 @@ import { openDatabase } from '../src/server/db/client';
 import { startPlatform } from '../src/server/runtime';
 import { apiBenchmarks } from './api';
 import { generationsBench } from './generations';
+import { passwordListBench } from './password-list';
 
 /**
  * `npm run bench`: figures for the platform's hot paths on this machine; `npm run bench -- NAME...`
- * runs only the named benchmarks (platform, generations, api).
+ * runs only the named benchmarks (platform, generations, api, password-list).
  * `platform` uses the embedded database (in memory) unless DATABASE_URL is set; see
  * generations.ts for how that one picks its databases.
  */
@@ -70,7 +71,7 @@ async function platformBench() {
   fs.rmSync(dataDir, { recursive: true, force: true });
 }
 
-const benchmarks: Record<string, () => Promise<void>> = { platform: platformBench, generations: generationsBench, api: apiBenchmarks };
+const benchmarks: Record<string, () => Promise<void>> = { platform: platformBench, generations: generationsBench, api: apiBenchmarks, 'password-list': passwordListBench };
 
 async function main() {
   const names = process.argv.slice(2);

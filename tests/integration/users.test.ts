@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCommand } from '../../src/server/cli/commands';
+import type { Services } from '../../src/server/context';
 import { createUsersService } from '../../src/server/domain/users/users.service';
 import { verifyPassword } from '../../src/server/domain/users/password';
 import { AppError } from '../../src/server/errors';
@@ -36,7 +38,8 @@ describe('creating users', () => {
 
   it('validates input with a message naming the field', async () => {
     await expect(users.create({ email: 'not-an-email', password: 'long enough' })).rejects.toThrow(/^email must be a valid email address$/);
-    await expect(users.create({ email: 'short@example.com', password: 'short' })).rejects.toThrow(/^password must be at least 8 characters$/);
+    await expect(users.create({ email: 'short@example.com', password: 'short' })).rejects.toMatchObject({ code: 'password_too_short', status: 400 });
+    await expect(users.create({ email: 'long@example.com', password: 'x'.repeat(129) })).rejects.toMatchObject({ code: 'password_too_long', status: 400 });
     await expect(users.create({ email: 'long@example.com', password: 'x'.repeat(129) })).rejects.toBeInstanceOf(AppError);
     const rows = await db.sql.query(`select 1 from users where email in ('short@example.com', 'long@example.com')`);
     expect(rows).toHaveLength(0);
@@ -62,5 +65,24 @@ describe('creating users', () => {
     await expect(users.create({ email: 'ANN@example.com', password: 'long enough', credits: 5 })).rejects.toThrow();
     const after = await db.sql.query<{ n: number }>('select count(*)::int as n from accounts');
     expect(after[0]!.n).toBe(before[0]!.n);
+  });
+
+  it('applies the one password policy: breached passwords and ones made of the email or name are refused, in the service and the CLI', async () => {
+    const ctx = { database: db, services: { users } as unknown as Services };
+    await expect(users.create({ email: 'operator@example.com', password: 'qwerty123' })).rejects.toMatchObject({ code: 'password_too_common', status: 400 });
+    await expect(runCommand(ctx, 'user:create', ['--email', 'operator@example.com', '--password', 'qwerty123'])).rejects.toMatchObject({
+      code: 'password_too_common',
+      message: expect.stringMatching(/leaked passwords/),
+    });
+    await expect(runCommand(ctx, 'user:create', ['--email', 'operator@example.com', '--password', 'QWERTY123'])).rejects.toMatchObject({ code: 'password_too_common' });
+    await expect(runCommand(ctx, 'user:create', ['--email', 'operator@example.com', '--password', 'operator 2024 key'])).rejects.toMatchObject({
+      code: 'password_contains_personal_info',
+    });
+    await expect(runCommand(ctx, 'user:create', ['--email', 'ops@example.com', '--name', 'Grace Hopper', '--password', 'grace hopper admin'])).rejects.toMatchObject({
+      code: 'password_contains_personal_info',
+    });
+    const rows = await db.sql.query(`select 1 from users where email in ('operator@example.com', 'ops@example.com')`);
+    expect(rows).toHaveLength(0);
+    expect(await runCommand(ctx, 'user:create', ['--email', 'operator@example.com', '--password', 'a secret phrase 77'])).toMatch(/^Created user operator@example.com/);
   });
 });

@@ -57,7 +57,7 @@ describe('1.1 Account information', () => {
   it('1.1 keeps profile metadata: region, preferred language, device type, referral code', async () => {
     const a = await startAccountsApp();
     try {
-      const c = await signUpVerified(a, 'meta@example.com', 'metadata password 1', { region: 'BR', language: 'es' }, { userAgent: PHONE_UA });
+      const c = await signUpVerified(a, 'meta@example.com', 'device facts phrase 1', { region: 'BR', language: 'es' }, { userAgent: PHONE_UA });
       const [u] = await a.app.db.sql.query<Record<string, unknown>>(
         `select region, language, signup_device_type, signup_user_agent, referral_code from users where email = 'meta@example.com'`,
       );

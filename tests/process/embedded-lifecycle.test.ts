@@ -41,12 +41,12 @@ describe('embedded database lifecycle', () => {
       // 2. server stopped: the CLI opens the embedded database itself
       expect(await server.stop()).toBe(0);
       expect(fs.existsSync(path.join(dataDir, 'instance.lock'))).toBe(false);
-      const createdStopped = await cli(['user:create', '--email', 'second@example.com', '--password', 'second pass'], env);
+      const createdStopped = await cli(['user:create', '--email', 'second@example.com', '--password', 'another phrase 2'], env);
       expect(createdStopped.code).toBe(0);
       const listedStopped = await cli(['user:list', '--json'], env);
       expect(listedStopped.code).toBe(0);
       expect((JSON.parse(listedStopped.stdout) as { email: string }[]).map((u) => u.email)).toEqual(['op@example.com', 'second@example.com']);
-      const duplicate = await cli(['user:create', '--email', 'OP@example.com', '--password', 'whatever1'], env);
+      const duplicate = await cli(['user:create', '--email', 'OP@example.com', '--password', 'whatever phrase 9'], env);
       expect(duplicate.code).toBe(1);
       expect(duplicate.stderr).toBe('A user with the email OP@example.com already exists.\n');
 

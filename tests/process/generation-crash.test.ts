@@ -61,9 +61,9 @@ describe('a killed process resumes its generations', () => {
       return s;
     };
     server = await start();
-    expect((await cli(['user:create', '--email', 'crash@example.com', '--password', 'crash password 1', '--credits', '1000'], env)).code).toBe(0);
+    expect((await cli(['user:create', '--email', 'crash@example.com', '--password', 'restart phrase 1', '--credits', '1000'], env)).code).toBe(0);
     const c = new TestClient(url);
-    expect((await c.post('/api/auth/sign-in/email', { email: 'crash@example.com', password: 'crash password 1' })).status).toBe(200);
+    expect((await c.post('/api/auth/sign-in/email', { email: 'crash@example.com', password: 'restart phrase 1' })).status).toBe(200);
 
     // the first submits hang upstream for a while (in flight when the process dies)
     kie.inject({ kind: 'delay', ms: 2500 }, 4);
@@ -91,7 +91,7 @@ describe('a killed process resumes its generations', () => {
 
     server = await start();
     const restartedAt = Date.now();
-    expect((await c.post('/api/auth/sign-in/email', { email: 'crash@example.com', password: 'crash password 1' })).status).toBe(200);
+    expect((await c.post('/api/auth/sign-in/email', { email: 'crash@example.com', password: 'restart phrase 1' })).status).toBe(200);
     let views: GenerationView[] = [];
     while (Date.now() - restartedAt < 60_000) {
       views = await Promise.all(ids.map(async (id) => (await c.get(`/api/generations/${id}`)).json() as GenerationView));

@@ -89,11 +89,11 @@ describe('per-user authorization', () => {
   });
 
   it('ends one of your own sessions, and everything else on request', async () => {
-    const one = await signUpVerified(a, 'multi@example.com', 'multi password 1');
+    const one = await signUpVerified(a, 'multi@example.com', 'many places phrase 1');
     const two = a.client();
-    await two.post('/api/auth/sign-in/email', { email: 'multi@example.com', password: 'multi password 1' });
+    await two.post('/api/auth/sign-in/email', { email: 'multi@example.com', password: 'many places phrase 1' });
     const three = a.client();
-    await three.post('/api/auth/sign-in/email', { email: 'multi@example.com', password: 'multi password 1' });
+    await three.post('/api/auth/sign-in/email', { email: 'multi@example.com', password: 'many places phrase 1' });
     const list = (await one.get('/api/me/sessions')).json().sessions as { id: string; current: boolean }[];
     const twoId = (await two.get('/api/me/sessions')).json().sessions.find((s: { current: boolean }) => s.current).id as string;
     expect(list.map((s) => s.id)).toContain(twoId);

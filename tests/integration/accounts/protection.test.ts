@@ -80,21 +80,21 @@ describe('rate limits on sign-in', () => {
 
 describe('account status', () => {
   it('a suspended user cannot sign in, loses open sessions, and gets the reason; reactivation restores access', async () => {
-    const c = await signUpVerified(a, 'suspend@example.com', 'suspend password 1');
+    const c = await signUpVerified(a, 'suspend@example.com', 'paused account phrase 1');
     await a.app.platform.ctx.services.users.setStatus('suspend@example.com', 'suspended', 'Repeated policy violations');
     expect((await c.get('/api/me')).status).toBe(401);
-    const res = await a.client().post('/api/auth/sign-in/email', { email: 'suspend@example.com', password: 'suspend password 1' });
+    const res = await a.client().post('/api/auth/sign-in/email', { email: 'suspend@example.com', password: 'paused account phrase 1' });
     expect(res.status).toBe(403);
     expect(res.json().error.code).toBe('account_suspended');
     expect(res.json().error.message).toContain('Repeated policy violations');
     await a.app.platform.ctx.services.users.setStatus('suspend@example.com', 'active');
-    expect((await a.client().post('/api/auth/sign-in/email', { email: 'suspend@example.com', password: 'suspend password 1' })).status).toBe(200);
+    expect((await a.client().post('/api/auth/sign-in/email', { email: 'suspend@example.com', password: 'paused account phrase 1' })).status).toBe(200);
   });
 
   it('a terminated user cannot sign in either', async () => {
-    await signUpVerified(a, 'terminated@example.com', 'terminated password 1');
+    await signUpVerified(a, 'terminated@example.com', 'closed account phrase 1');
     await a.app.platform.ctx.services.users.setStatus('terminated@example.com', 'terminated');
-    const res = await a.client().post('/api/auth/sign-in/email', { email: 'terminated@example.com', password: 'terminated password 1' });
+    const res = await a.client().post('/api/auth/sign-in/email', { email: 'terminated@example.com', password: 'closed account phrase 1' });
     expect(res.status).toBe(403);
     expect(res.json().error.code).toBe('account_terminated');
   });

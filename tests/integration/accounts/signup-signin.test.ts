@@ -102,11 +102,11 @@ describe('sign-up with email and password', () => {
 
 describe('sign-in and sessions', () => {
   it('sets an httpOnly SameSite=Lax session cookie and a new session at every sign-in', async () => {
-    await signUpVerified(a, 'sess@example.com', 'session password 1');
+    await signUpVerified(a, 'sess@example.com', 'cookie jar phrase 1');
     const c1 = a.client();
     const c2 = a.client({ userAgent: PHONE_UA });
-    expect((await c1.post('/api/auth/sign-in/email', { email: 'sess@example.com', password: 'session password 1' })).status).toBe(200);
-    expect((await c2.post('/api/auth/sign-in/email', { email: 'sess@example.com', password: 'session password 1' })).status).toBe(200);
+    expect((await c1.post('/api/auth/sign-in/email', { email: 'sess@example.com', password: 'cookie jar phrase 1' })).status).toBe(200);
+    expect((await c2.post('/api/auth/sign-in/email', { email: 'sess@example.com', password: 'cookie jar phrase 1' })).status).toBe(200);
     const cookie = c1.setCookies.find((c) => c.startsWith('savesora.session_token='))!;
     expect(cookie).toMatch(/HttpOnly/i);
     expect(cookie).toMatch(/SameSite=Lax/i);
@@ -120,7 +120,7 @@ describe('sign-in and sessions', () => {
   });
 
   it('answers a wrong password and an unknown email with the same generic error', async () => {
-    await signUpVerified(a, 'generic@example.com', 'generic password 1');
+    await signUpVerified(a, 'generic@example.com', 'vague answer phrase 1');
     const wrong = await a.client().post('/api/auth/sign-in/email', { email: 'generic@example.com', password: 'not the password' });
     const unknown = await a.client().post('/api/auth/sign-in/email', { email: 'nobody-here@example.com', password: 'not the password' });
     expect(wrong.status).toBe(401);
@@ -137,10 +137,10 @@ describe('sign-in and sessions', () => {
   });
 
   it('alerts by mail on a sign-in from a new device, not from a known one', async () => {
-    const c = await signUpVerified(a, 'alert@example.com', 'alert password 1');
-    await c.post('/api/auth/sign-in/email', { email: 'alert@example.com', password: 'alert password 1' }); // same desktop browser
+    const c = await signUpVerified(a, 'alert@example.com', 'new device phrase 1');
+    await c.post('/api/auth/sign-in/email', { email: 'alert@example.com', password: 'new device phrase 1' }); // same desktop browser
     const phone = a.client({ userAgent: PHONE_UA, headers: { 'cf-ipcountry': 'FR' } });
-    await phone.post('/api/auth/sign-in/email', { email: 'alert@example.com', password: 'alert password 1' });
+    await phone.post('/api/auth/sign-in/email', { email: 'alert@example.com', password: 'new device phrase 1' });
     const mail = await mailTo(a.smtp, 'alert@example.com', /sign-in|new device/i);
     expect(mail.text).toContain('Mobile Safari');
     expect(mail.text).toContain('FR');

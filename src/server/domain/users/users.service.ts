@@ -3,15 +3,13 @@ import type { Database } from '../../db/client';
 import { userRoles, type UserRole, type UserStatus } from '../../db/schema';
 import { AppError } from '../../errors';
 import { applyLedgerEntry } from '../credits/credits.repo';
-import { assertNotCommonPassword } from './common-passwords';
-import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './password';
+import { hashPassword } from './password';
+import { assertPasswordAllowed } from './password-policy';
 
 export const createUserInput = z.object({
   email: z.email({ message: 'must be a valid email address' }).max(254).transform((e) => e.trim()),
-  password: z
-    .string()
-    .min(PASSWORD_MIN_LENGTH, { message: `must be at least ${PASSWORD_MIN_LENGTH} characters` })
-    .max(PASSWORD_MAX_LENGTH, { message: `must be at most ${PASSWORD_MAX_LENGTH} characters` }),
+  /** length and the rest: the password policy (password-policy.ts), with its own error codes */
+  password: z.string(),
   name: z.string().trim().max(100).default(''),
   role: z.enum(userRoles).default('user'),
   credits: z.number().int().min(0).max(100_000_000).default(0),
@@ -44,7 +42,7 @@ export function createUsersService({ database }: UsersServiceDeps) {
         throw new AppError('invalid_input', `${issue.path.join('.') || 'input'} ${issue.message}`, 400);
       }
       const u = parsed.data;
-      assertNotCommonPassword(u.password);
+      assertPasswordAllowed(u.password, { email: u.email, name: u.name });
       const passwordHash = await hashPassword(u.password);
       try {
         return await database.transaction(async (tx) => {
