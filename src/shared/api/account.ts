@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeText } from './text';
 import { supportedLanguages } from '../languages';
 
 export { normalizeLanguage, supportedLanguages, type Language } from '../languages';
@@ -35,7 +36,7 @@ export type Me = z.infer<typeof me>;
 
 export const updateMe = z
   .object({
-    name: z.string().trim().min(1).max(100).optional(),
+    name: safeText().trim().min(1).max(100).optional(),
     region: regionCode.optional(),
     language: language.optional(),
   })
@@ -59,7 +60,7 @@ export type SessionInfo = z.infer<typeof sessionInfo>;
 
 export const changePassword = z.object({
   currentPassword: z.string().min(1).max(128),
-  newPassword: z.string().min(8, { message: 'must be at least 8 characters' }).max(128),
+  newPassword: safeText().min(8, { message: 'must be at least 8 characters' }).max(128),
 });
 
 export const changeEmail = z.object({

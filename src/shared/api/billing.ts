@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeText } from './text';
 
 /** Plans, checkout, orders, receipts and the subscription: what the API answers and the web shows. */
 
@@ -38,7 +39,7 @@ export const plansResponse = z.object({
 export type PlansResponse = z.infer<typeof plansResponse>;
 
 export const checkoutInput = z.strictObject({
-  plan: z.string().min(1).max(100),
+  plan: safeText().min(1).max(100),
   provider: z.enum(paymentProviders),
   currency: z.string().regex(/^[a-z]{3}$/, { error: 'must be a 3-letter currency code such as usd' }).optional(),
 });
@@ -91,6 +92,6 @@ export const billingResponse = z.object({
 export type BillingResponse = z.infer<typeof billingResponse>;
 
 export const billingQuery = z.object({
-  cursor: z.string().max(200).optional(),
+  cursor: safeText().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeText } from './text';
 
 export const ledgerKinds = ['grant', 'purchase', 'hold', 'capture', 'release', 'refund', 'clawback', 'adjustment'] as const;
 
@@ -26,6 +27,6 @@ export const creditsResponse = z.object({
 export type CreditsResponse = z.infer<typeof creditsResponse>;
 
 export const creditsQuery = z.object({
-  cursor: z.string().max(100).optional(),
+  cursor: safeText().max(100).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });

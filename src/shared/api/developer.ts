@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeText, withoutControlCharacters } from './text';
 
 /** API keys, usage, and customer webhooks: what the account pages show and the API answers. */
 
@@ -6,7 +7,7 @@ export const apiKeyScopes = ['videos:read', 'videos:write'] as const;
 export type ApiKeyScope = (typeof apiKeyScopes)[number];
 
 export const createApiKeyInput = z.strictObject({
-  name: z.string().trim().min(1, { error: 'is required' }).max(80),
+  name: safeText().trim().min(1, { error: 'is required' }).max(80),
   scopes: z.array(z.enum(apiKeyScopes)).min(1).max(2).default(['videos:read', 'videos:write']),
   /** days until it stops working; absent: no expiry */
   expiresInDays: z.number().int().min(1).max(3650).optional(),
@@ -64,8 +65,8 @@ export type UsageResponse = z.infer<typeof usageResponse>;
 export const webhookEventTypes = ['video.completed', 'video.failed'] as const;
 
 export const webhookEndpointInput = z.strictObject({
-  url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048),
-  description: z.string().trim().max(200).optional(),
+  url: withoutControlCharacters(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048)),
+  description: safeText().trim().max(200).optional(),
   events: z.array(z.enum(webhookEventTypes)).min(1).default(['video.completed', 'video.failed']),
 });
 

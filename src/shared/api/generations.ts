@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeText } from './text';
 import { generationModes, referenceKinds, referenceRoles } from '../catalog/vocabulary';
 
 /** Generations (tasks): what the API answers and the studio shows. */
@@ -81,10 +82,10 @@ export const generationList = z.object({
 export type GenerationList = z.infer<typeof generationList>;
 
 export const generationListQuery = z.object({
-  cursor: z.string().max(200).optional(),
+  cursor: safeText().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   status: z.enum(generationStatuses).optional(),
-  model: z.string().max(100).optional(),
+  model: safeText().max(100).optional(),
 });
 
 /** 402 body: not enough credits for this generation. */

@@ -1,4 +1,5 @@
 export * from './errors';
+export * from './text';
 export * from './system';
 export * from './account';
 export * from './models';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeText, withoutControlCharacters } from './text';
 import { generationList, generationStatuses } from './generations';
 
 /** Reference files users upload (or import from a URL) and use in generations. */
@@ -31,40 +32,40 @@ export const mediaList = z.object({ items: z.array(mediaView), nextCursor: z.str
 export type MediaList = z.infer<typeof mediaList>;
 
 export const mediaListQuery = z.object({
-  cursor: z.string().max(200).optional(),
+  cursor: safeText().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(30),
   kind: z.enum(mediaKinds).optional(),
 });
 
 /** POST /api/uploads/url: import a reference from a public http(s) URL. */
 export const importUrlInput = z.strictObject({
-  url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048),
+  url: withoutControlCharacters(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048)),
 });
 
 /** POST /api/uploads/from-creation: one of your finished creations (its video, or its poster image) as a reference. */
 export const fromCreationInput = z.strictObject({
-  generationId: z.string().min(1).max(100),
+  generationId: safeText().min(1).max(100),
   as: z.enum(['video', 'image']).default('video'),
 });
 export type FromCreationInput = z.input<typeof fromCreationInput>;
 
 /** GET /api/creations: the user's generations (not deleted), newest first. */
 export const creationsQuery = z.object({
-  cursor: z.string().max(200).optional(),
+  cursor: safeText().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(24),
   status: z.enum(generationStatuses).optional(),
-  model: z.string().max(100).optional(),
+  model: safeText().max(100).optional(),
   /** ISO date or date-time: created at or after */
   from: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
   /** ISO date or date-time: created before (a date means the end of that day) */
   to: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
   /** words to find in the prompt */
-  q: z.string().trim().max(200).optional(),
+  q: safeText().trim().max(200).optional(),
 });
 export const creationList = generationList;
 
 /** POST /api/creations/delete */
-export const deleteCreationsInput = z.strictObject({ ids: z.array(z.string().max(100)).min(1).max(100) });
+export const deleteCreationsInput = z.strictObject({ ids: z.array(safeText().max(100)).min(1).max(100) });
 export const deleteCreationsResult = z.object({ deleted: z.array(z.string()), notFound: z.array(z.string()) });
 export type DeleteCreationsResult = z.infer<typeof deleteCreationsResult>;
 

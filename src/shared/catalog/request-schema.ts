@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeText, withoutControlCharacters } from '../api/text';
 import type { ModelSpec, ReferenceLimit } from './spec';
 import { generationModes, referenceKinds, referenceRoles, type GenerationMode, type ReferenceKind, type ReferenceRole } from './vocabulary';
 
@@ -13,11 +14,11 @@ export const referenceInput = z.strictObject({
   kind: z.enum(referenceKinds, { error: `must be one of ${referenceKinds.join(', ')}` }),
   role: z.enum(referenceRoles, { error: `must be one of ${referenceRoles.join(', ')}` }).optional(),
   /** an uploaded file of ours (media library) */
-  mediaId: z.string().min(1).max(100).optional(),
+  mediaId: safeText().min(1).max(100).optional(),
   /** a public http(s) URL (fetched SSRF-safely by the media pipeline) */
-  url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048).optional(),
+  url: withoutControlCharacters(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048)).optional(),
   /** filled by the server from the stored file; clients may leave them out */
-  mimeType: z.string().max(100).optional(),
+  mimeType: safeText().max(100).optional(),
   sizeBytes: z.number().int().nonnegative().optional(),
   durationSeconds: z.number().nonnegative().optional(),
 });
@@ -25,14 +26,14 @@ export type ReferenceInput = z.infer<typeof referenceInput>;
 
 /** The request as clients send it (`model` picks the schema). */
 export const generationInput = z.strictObject({
-  model: z.string({ error: 'is required' }).min(1, { error: 'is required' }).max(100),
-  prompt: z.string({ error: 'is required' }),
+  model: safeText({ error: 'is required' }).min(1, { error: 'is required' }).max(100),
+  prompt: safeText({ error: 'is required' }),
   mode: z.enum(generationModes, { error: `must be one of ${generationModes.join(', ')}` }).optional(),
   duration: z.number({ error: 'must be a number of seconds' }).optional(),
-  resolution: z.string({ error: 'must be a string such as 720p' }).optional(),
-  aspectRatio: z.string({ error: 'must be a string such as 16:9' }).optional(),
+  resolution: safeText({ error: 'must be a string such as 720p' }).optional(),
+  aspectRatio: safeText({ error: 'must be a string such as 16:9' }).optional(),
   audio: z.boolean({ error: 'must be true or false' }).optional(),
-  negativePrompt: z.string({ error: 'must be a string' }).optional(),
+  negativePrompt: safeText({ error: 'must be a string' }).optional(),
   seed: z.number({ error: 'must be a whole number' }).int({ error: 'must be a whole number' }).min(0).max(4_294_967_295).optional(),
   references: z.array(referenceInput, { error: 'must be a list' }).max(50, { error: 'at most 50 references' }).optional(),
 });

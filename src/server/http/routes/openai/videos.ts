@@ -5,12 +5,14 @@ import multipart from '@fastify/multipart';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { safeText } from '../../../../shared/api/text';
 import type { AppContext } from '../../../context';
 import { failureMessage } from '../../../domain/generations/messages';
 import type { GenerationRow } from '../../../domain/generations/generations.repo';
 import { STORE_PREFIX } from '../../../domain/media/ingest';
 import { AppError, notFound } from '../../../errors';
 import { formatMb } from '../../../lib/safe-fetch';
+import { clientErrorOf } from '../../errors';
 import { installApiKeyAuth, requireScope } from '../../plugins/api-key';
 import { sendFile, sendStoredObject } from '../../send-file';
 import { MappingError, modelIdOf, openAIError, paramOf, toGenerationInput, toRemixInput, toVideo, type CreateVideoFields } from './mapping';
@@ -66,21 +68,21 @@ export const videoObject = z
 
 const createVideoBody = z
   .strictObject({
-    model: z.string().max(100).optional().describe('sora-2 (default), sora-2-pro, or any model id of GET /api/v1/models (veo-3.1, kling-3.0, ...)'),
-    prompt: z.string().max(20_000).describe('What the video shows'),
-    seconds: z.union([z.string().max(10), z.number()]).optional().describe("Length in seconds, one of the model's durations (sora-2: 4, 8, 12). Default: the model's default"),
-    size: z.string().max(20).optional().describe("WxH: 1280x720 / 720x1280 (720p), 1792x1024 / 1024x1792 (Sora 2 Pro's 1080p), 1920x1080 ... Default: the model's default"),
+    model: safeText().max(100).optional().describe('sora-2 (default), sora-2-pro, or any model id of GET /api/v1/models (veo-3.1, kling-3.0, ...)'),
+    prompt: safeText().max(20_000).describe('What the video shows'),
+    seconds: z.union([safeText().max(10), z.number()]).optional().describe("Length in seconds, one of the model's durations (sora-2: 4, 8, 12). Default: the model's default"),
+    size: safeText().max(20).optional().describe("WxH: 1280x720 / 720x1280 (720p), 1792x1024 / 1024x1792 (Sora 2 Pro's 1080p), 1920x1080 ... Default: the model's default"),
     input_reference: z
-      .strictObject({ image_url: z.string().max(30_000_000).optional(), file_id: z.string().max(200).optional() })
+      .strictObject({ image_url: safeText().max(30_000_000).optional(), file_id: safeText().max(200).optional() })
       .optional()
       .describe('An image the video starts from: `{image_url}` (https URL or data: URL), or in multipart/form-data a file part named `input_reference`. `file_id` is not supported.'),
   })
   .meta({ examples: [{ model: 'sora-2', prompt: 'A paper boat drifting down a rainy street, cinematic', seconds: '8', size: '1280x720' }] });
 
-const remixBody = z.strictObject({ prompt: z.string().max(20_000) }).meta({ examples: [{ prompt: 'The same scene at night, lit by neon signs' }] });
+const remixBody = z.strictObject({ prompt: safeText().max(20_000) }).meta({ examples: [{ prompt: 'The same scene at night, lit by neon signs' }] });
 const idParams = z.object({ id: z.string().max(100) });
 const listQuery = z.object({
-  after: z.string().max(100).optional().describe('the id of the last video of the previous page'),
+  after: safeText().max(100).optional().describe('the id of the last video of the previous page'),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   order: z.enum(['asc', 'desc']).default('desc'),
 });
@@ -148,7 +150,7 @@ export const openAIVideoRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asy
     throwFileSizeLimit: true,
   });
   installApiKeyAuth(app as unknown as FastifyInstance, ctx, { errorStyle: 'openai' });
-  app.setErrorHandler((err: FastifyError, req, reply) => renderError(err, reply, req.log, req.id));
+  app.setErrorHandler((err: FastifyError, req, reply) => renderError(clientErrorOf(err, req) ?? err, reply, req.log, req.id));
   // unknown paths under /v1 keep the app's JSON 404 (answered before any key check, like every unknown API path)
 
   /** the image of a create, uploaded as the user's reference; null when none was given */
