@@ -192,6 +192,16 @@ export async function findByIdempotencyKey(db: DbHandle, userId: string, key: st
   return rows[0] ? mapGeneration(rows[0]) : null;
 }
 
+/**
+ * Serialises submits that carry the same (user, Idempotency-Key) until the calling transaction
+ * ends: the second of two concurrent submits waits here, then finds the first one's row with
+ * `findByIdempotencyKey` instead of holding credits again. Take it first in the transaction,
+ * before any row lock, so that every submit takes its locks in the same order.
+ */
+export async function lockIdempotencyKey(tx: DbHandle, userId: string, key: string): Promise<void> {
+  await tx.sql.query(`select pg_advisory_xact_lock(hashtextextended('generation-idempotency:' || $1 || ':' || $2, 0))`, [userId, key]);
+}
+
 export async function countInFlight(db: DbHandle, userId: string): Promise<number> {
   const rows = await db.sql.query<{ n: number }>(
     `select count(*)::int as n from generations where user_id = $1 and status in ('queued', 'submitting', 'running', 'finalizing')`,

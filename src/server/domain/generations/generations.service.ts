@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ProviderRegistry } from '../../adapters/providers';
 import type { ProviderId } from '../../adapters/providers/provider';
-import type { Database } from '../../db/client';
+import type { Database, DbHandle } from '../../db/client';
 import { AppError, notFound } from '../../errors';
 import { generationDispatch } from '../../jobs/names';
 import type { JobQueue } from '../../jobs/queue';
@@ -20,6 +20,7 @@ import {
   insertGeneration,
   listUserGenerations,
   listUserGenerationsAfter,
+  lockIdempotencyKey,
   notifyChange,
   type GenerationRow,
 } from './generations.repo';
@@ -141,8 +142,9 @@ export function toView(row: GenerationRow): GenerationView {
 export function createGenerationsService(deps: GenerationsDeps): GenerationsService {
   const { database, queue, catalog, providers, maxInFlight } = deps;
 
-  async function replay(userId: string, key: string, hash: string): Promise<SubmitResult | null> {
-    const existing = await findByIdempotencyKey(database, userId, key);
+  /** the earlier submit with this key, or null; 409 when it was made with another request */
+  async function replay(db: DbHandle, userId: string, key: string, hash: string): Promise<SubmitResult | null> {
+    const existing = await findByIdempotencyKey(db, userId, key);
     if (!existing) return null;
     if (existing.requestHash !== hash) {
       throw new AppError('idempotency_key_reused', 'This Idempotency-Key was already used with a different request. Use a new key for a new request.', 409);
@@ -157,7 +159,8 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
     }
     const hash = createHash('sha256').update(canonical(opts.hashBody ?? body)).digest('hex');
     if (key) {
-      const earlier = await replay(userId, key, hash);
+      // the common retry, answered without a transaction; a concurrent first submit is caught below
+      const earlier = await replay(database, userId, key, hash);
       if (earlier) return earlier;
     }
     const { model, request, quote } = await catalog.parseRequest(body, { requireAvailable: true });
@@ -194,7 +197,14 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
     const price = quote.credits;
     const { model: _model, ...fields } = request;
     try {
-      const row = await database.transaction(async (tx) => {
+      const result = await database.transaction(async (tx): Promise<SubmitResult> => {
+        if (key) {
+          // concurrent submits with this key queue here (before the balance row lock below); the
+          // ones that waited find the first one's generation and answer with it
+          await lockIdempotencyKey(tx, userId, key);
+          const earlier = await replay(tx, userId, key, hash);
+          if (earlier) return earlier;
+        }
         // one row lock per user serializes their submits: the in-flight count and the balance agree
         await tx.sql.query('insert into credit_balances (user_id) values ($1) on conflict (user_id) do nothing', [userId]);
         const [balanceRow] = await tx.sql.query<{ balance: string | number }>('select balance from credit_balances where user_id = $1 for update', [userId]);
@@ -234,16 +244,16 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
         });
         await queue.enqueue(generationDispatch, { id }, { tx });
         await notifyChange(tx, inserted);
-        return inserted;
+        return { view: toView(inserted), replayed: false };
       });
-      return { view: toView(row), replayed: false };
+      return result;
     } catch (err) {
       if (err instanceof InsufficientCredits) {
         const [b] = await database.sql.query<{ balance: string | number }>('select balance from credit_balances where user_id = $1', [userId]);
         throw insufficient(Number(b?.balance ?? 0), price);
       }
       if (key && isUniqueViolation(err, 'generations_user_idempotency_idx')) {
-        const earlier = await replay(userId, key, hash);
+        const earlier = await replay(database, userId, key, hash);
         if (earlier) return earlier;
       }
       throw err;

@@ -24,6 +24,7 @@ export const developerRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async
       schema: {
         tags: ['developer'],
         summary: 'Create an API key: the secret is in this answer only',
+        description: 'Needs a verified email address (403 `email_not_verified`).',
         body: createApiKeyInput,
         response: { 201: createdApiKey, ...errors },
       },

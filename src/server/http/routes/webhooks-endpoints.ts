@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { errorBody } from '../../../shared/api';
+import { errorBody, safeText } from '../../../shared/api';
 import { webhookDeliveryView, webhookEndpointInput, webhookEndpointView, webhookEndpointWithSecret, webhookEventTypes } from '../../../shared/api/developer';
 import type { AppContext } from '../../context';
-import { requireUser } from '../plugins/session';
+import { requireUser, requireVerifiedUser } from '../plugins/session';
 
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 429: errorBody };
 
@@ -11,7 +11,7 @@ const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody,
 const webhookEndpointPatch = z
   .strictObject({
     url: webhookEndpointInput.shape.url,
-    description: z.string().trim().max(200).nullable(),
+    description: safeText().trim().max(200).nullable(),
     events: z.array(z.enum(webhookEventTypes)).min(1),
     enabled: z.boolean(),
   })
@@ -45,13 +45,14 @@ export const webhookEndpointRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> =
         tags: ['webhooks'],
         summary: 'Add a webhook endpoint (answers its signing secret)',
         description:
-          'The URL must reach a public address. Events are signed per Standard Webhooks with the `whsec_…` secret in the answer (also shown later by GET …/secret). At most 5 enabled endpoints.',
+          'The URL must reach a public address. Events are signed per Standard Webhooks with the `whsec_…` secret in the answer (also shown later by GET …/secret). At most 5 enabled endpoints. Needs a verified email address (403 `email_not_verified`).',
         body: webhookEndpointInput,
         response: { 201: webhookEndpointWithSecret, ...errors },
       },
     },
     async (req, reply) => {
-      const s = await requireUser(ctx, req, reply);
+      // an unverified account must not make the platform send requests to addresses of its choosing
+      const s = await requireVerifiedUser(ctx, req, reply);
       return reply.status(201).send(await webhooks.create(s.user.id, req.body));
     },
   );
@@ -113,12 +114,13 @@ export const webhookEndpointRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> =
       schema: {
         tags: ['webhooks'],
         summary: 'Send a signed `webhook.test` event to this endpoint (10 a minute)',
+        description: 'Needs a verified email address (403 `email_not_verified`).',
         params: endpointParams,
         response: { 202: webhookDeliveryView, ...errors },
       },
     },
     async (req, reply) => {
-      const s = await requireUser(ctx, req, reply);
+      const s = await requireVerifiedUser(ctx, req, reply);
       const view = await webhooks.sendTest(s.user.id, req.params.id);
       return reply.status(202).send(view);
     },

@@ -1,9 +1,10 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
-import { useId, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { AlertIcon, TrashIcon } from '../../components/icons';
 import { Alert, Badge, Button, buttonClasses, Card, Checkbox, Dialog, EmptyState, Input, Select, useToast } from '../../components/ui';
+import { meQuery, useMe } from '../../lib/auth';
 import { cn } from '../../lib/cn';
 import {
   apiKeyScopes,
@@ -19,7 +20,7 @@ import {
 import { dateTime, relativeTime } from '../../lib/format';
 import { usePageTitle } from '../../lib/usePageTitle';
 import { KeyIcon, PlusIcon } from '../../components/icons';
-import { developerErrorText, PageHeading, QueryState, SecretField } from './shared';
+import { DeveloperVerifyNotice, developerErrorText, isEmailNotVerified, PageHeading, QueryState, SecretField } from './shared';
 
 /** The catalogue key of a scope ("videos:read" → "read"): i18next reads ":" as a namespace separator. */
 const scopeKey = (scope: ApiKeyScope) => (scope === 'videos:read' ? 'read' : 'write');
@@ -157,6 +158,8 @@ function CreateKeyForm({ onCreated }: { onCreated: (key: CreatedApiKey) => void 
   const [nameError, setNameError] = useState<string | null>(null);
   const scopesId = useId();
   const nameRef = useRef<HTMLInputElement>(null);
+  const verifyRef = useRef<HTMLDivElement>(null);
+  const me = useMe().data;
 
   const create = useMutation({
     mutationFn: () => createApiKey(queryClient, { name: name.trim(), scopes, ...(expiry ? { expiresInDays: expiry } : {}) }),
@@ -166,7 +169,16 @@ function CreateKeyForm({ onCreated }: { onCreated: (key: CreatedApiKey) => void 
       setExpiry(0);
       onCreated(key);
     },
+    // the account page (or another tab) may know better than this one whether the address is verified
+    onError: (err) => {
+      if (isEmailNotVerified(err)) void queryClient.invalidateQueries({ queryKey: meQuery.queryKey });
+    },
   });
+  // refused for an unverified address: say so with a way to get the link, not as a generic failure
+  const verifyNeeded = create.isError && isEmailNotVerified(create.error);
+  useEffect(() => {
+    if (verifyNeeded) verifyRef.current?.focus();
+  }, [verifyNeeded]);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -234,7 +246,12 @@ function CreateKeyForm({ onCreated }: { onCreated: (key: CreatedApiKey) => void 
             </option>
           ))}
         </Select>
-        {create.isError && <Alert tone="error">{developerErrorText(create.error, t, i18n.language)}</Alert>}
+        {me && (verifyNeeded || !me.emailVerified) && (
+          <div ref={verifyRef} tabIndex={-1} className="outline-none">
+            <DeveloperVerifyNotice me={me} what="keys" tone={verifyNeeded ? 'error' : 'warning'} />
+          </div>
+        )}
+        {create.isError && !verifyNeeded && <Alert tone="error">{developerErrorText(create.error, t, i18n.language)}</Alert>}
         <Button type="submit" className="w-full" loading={create.isPending} disabled={scopes.length === 0} loadingText={t('developers.keys.creating')} data-testid="create-key">
           <PlusIcon className="size-4" />
           {t('developers.keys.create')}

@@ -1,9 +1,10 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useId, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { Trans, useTranslation } from 'react-i18next';
 import { ChevronDownIcon, EyeIcon, TrashIcon } from '../../components/icons';
 import { Alert, Badge, Button, Card, Checkbox, Dialog, EmptyState, Input, useToast } from '../../components/ui';
 import { ApiError } from '../../lib/api';
+import { meQuery, useMe } from '../../lib/auth';
 import { cn } from '../../lib/cn';
 import {
   createWebhookEndpoint,
@@ -23,7 +24,7 @@ import {
 import { dateTime, relativeTime } from '../../lib/format';
 import { usePageTitle } from '../../lib/usePageTitle';
 import { PlusIcon, RetryIcon, SendIcon, WebhookIcon } from '../../components/icons';
-import { CodeBlock, developerErrorText, HttpStatusBadge, PageHeading, QueryState, SecretField } from './shared';
+import { CodeBlock, DeveloperVerifyNotice, developerErrorText, HttpStatusBadge, isEmailNotVerified, PageHeading, QueryState, SecretField } from './shared';
 
 /** /developers/webhooks: where video.completed and video.failed events go, their secrets and delivery logs. */
 export function WebhooksPage() {
@@ -137,7 +138,10 @@ function EndpointCard({
       setShowLog(true);
       toast({ tone: 'success', title: t('developers.webhooks.testSent'), description: t('developers.webhooks.testSentBody') });
     },
-    onError: (err) => toast({ tone: 'error', title: t('developers.webhooks.testFailed'), description: developerErrorText(err, t, lang) }),
+    onError: (err) => {
+      if (isEmailNotVerified(err)) void queryClient.invalidateQueries({ queryKey: meQuery.queryKey });
+      toast({ tone: 'error', title: t('developers.webhooks.testFailed'), description: developerErrorText(err, t, lang) });
+    },
   });
   const enabled = toggle.isPending && toggle.variables !== undefined ? toggle.variables : endpoint.enabled;
 
@@ -363,7 +367,9 @@ function AddEndpointForm({ onCreated }: { onCreated: (e: WebhookEndpointWithSecr
   const [events, setEvents] = useState<WebhookEventType[]>([...webhookEventTypes]);
   const [urlError, setUrlError] = useState<string | null>(null);
   const urlRef = useRef<HTMLInputElement>(null);
+  const verifyRef = useRef<HTMLDivElement>(null);
   const eventsId = useId();
+  const me = useMe().data;
 
   const create = useMutation({
     mutationFn: () => createWebhookEndpoint(queryClient, { url: url.trim(), events, ...(description.trim() ? { description: description.trim() } : {}) }),
@@ -374,6 +380,7 @@ function AddEndpointForm({ onCreated }: { onCreated: (e: WebhookEndpointWithSecr
       onCreated(e);
     },
     onError: (err) => {
+      if (isEmailNotVerified(err)) void queryClient.invalidateQueries({ queryKey: meQuery.queryKey });
       // a URL the server refuses (not http(s), private address…) belongs next to the field
       if (err instanceof ApiError && err.status === 400) {
         setUrlError(err.message || t('developers.webhooks.urlInvalid'));
@@ -402,7 +409,12 @@ function AddEndpointForm({ onCreated }: { onCreated: (e: WebhookEndpointWithSecr
 
   const toggle = (type: WebhookEventType, on: boolean) =>
     setEvents((list) => (on ? webhookEventTypes.filter((e) => e === type || list.includes(e)) : list.filter((e) => e !== type)));
-  const showServerError = create.isError && !(create.error instanceof ApiError && create.error.status === 400);
+  // refused for an unverified address: say so with a way to get the link, not as a generic failure
+  const verifyNeeded = create.isError && isEmailNotVerified(create.error);
+  const showServerError = create.isError && !verifyNeeded && !(create.error instanceof ApiError && create.error.status === 400);
+  useEffect(() => {
+    if (verifyNeeded) verifyRef.current?.focus();
+  }, [verifyNeeded]);
 
   return (
     <Card padding="none" role="region" aria-labelledby="add-endpoint-title" className="lg:sticky lg:top-24">
@@ -460,6 +472,11 @@ function AddEndpointForm({ onCreated }: { onCreated: (e: WebhookEndpointWithSecr
             </p>
           )}
         </fieldset>
+        {me && (verifyNeeded || !me.emailVerified) && (
+          <div ref={verifyRef} tabIndex={-1} className="outline-none">
+            <DeveloperVerifyNotice me={me} what="webhooks" tone={verifyNeeded ? 'error' : 'warning'} />
+          </div>
+        )}
         {showServerError && <Alert tone="error">{developerErrorText(create.error, t, i18n.language)}</Alert>}
         <Button type="submit" className="w-full" loading={create.isPending} disabled={events.length === 0} loadingText={t('developers.webhooks.adding')} data-testid="add-endpoint">
           <PlusIcon className="size-4" />

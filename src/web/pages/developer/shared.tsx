@@ -1,8 +1,11 @@
 import type { TFunction } from 'i18next';
 import { useId, useRef, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
+import type { Me } from '../../../shared/api/account';
+import { useResendVerification } from '../../components/auth/CheckInbox';
 import { CheckIcon, CopyIcon } from '../../components/icons';
 import { Alert, Button, Spinner, useToast } from '../../components/ui';
+import { ApiError } from '../../lib/api';
 import { cn } from '../../lib/cn';
 import { copyText } from '../../lib/developer';
 import { errorText } from '../../lib/errors';
@@ -188,6 +191,36 @@ export function QueryState({
 /** What to say about a failed developer request (the server's message, or our translation of its code). */
 export function developerErrorText(err: unknown, t: TFunction, language: string): string {
   return errorText(err, t, language);
+}
+
+/** whether the server refused because the account's email address is not verified (403 `email_not_verified`) */
+export const isEmailNotVerified = (err: unknown) => err instanceof ApiError && err.code === 'email_not_verified';
+
+/**
+ * Why creating a key or an endpoint cannot work yet, with a way to get the verification link
+ * again (as the Studio does): a warning before anything is tried, an alert once the server refused.
+ */
+export function DeveloperVerifyNotice({ me, what, tone = 'warning' }: { me: Me; what: 'keys' | 'webhooks'; tone?: 'warning' | 'error' }) {
+  const { t, i18n } = useTranslation();
+  const resend = useResendVerification();
+  return (
+    <Alert
+      tone={tone}
+      title={t('developers.verify.title')}
+      data-testid="developer-verify-notice"
+      action={
+        resend.isSuccess ? undefined : (
+          <Button size="sm" variant="secondary" onClick={() => resend.mutate(me.email)} loading={resend.isPending}>
+            {t('auth.verify.resend')}
+          </Button>
+        )
+      }
+    >
+      <p>{t(what === 'keys' ? 'developers.verify.keysBody' : 'developers.verify.webhooksBody', { email: me.email })}</p>
+      {resend.isSuccess && <p className="mt-1 font-medium">{t('auth.verify.resent')}</p>}
+      {resend.isError && <p className="mt-1 font-medium">{errorText(resend.error, t, i18n.language)}</p>}
+    </Alert>
+  );
 }
 
 /** An HTTP status as a small colored badge: 2xx green, 4xx amber, 5xx red. */
