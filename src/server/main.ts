@@ -4,6 +4,7 @@ import { listenAdminSocket } from './cli/admin-socket';
 import { runCommand, UsageError } from './cli/commands';
 import { loadConfig } from './config';
 import { AppError, StartupError } from './errors';
+import { usePrivateUmask } from './lib/data-dir';
 import { acquireInstanceLock, adminSocketPath, InstanceLocked, type InstanceLock } from './lib/instance-lock';
 import { createLogger } from './logger';
 import { startPlatform, type Role } from './runtime';
@@ -13,6 +14,8 @@ import { startPlatform, type Role } from './runtime';
  * (several of each against one PostgreSQL server).
  */
 async function main(): Promise<void> {
+  // before anything is created: DATA_DIR, secrets, the embedded database, stored files (lib/data-dir.ts)
+  usePrivateUmask();
   if (fs.existsSync('.env')) process.loadEnvFile('.env');
   let args;
   try {

@@ -6,6 +6,7 @@ import { createPaymentRegistry } from '../adapters/payments';
 import { seedPlans } from '../domain/billing/billing.repo';
 import { createProviderRegistry } from '../adapters/providers';
 import { loadConfig, type Config } from '../config';
+import { usePrivateUmask } from '../lib/data-dir';
 import { openDatabase, pgliteDir } from '../db/client';
 import { migrate } from '../db/migrate';
 import { AppError, StartupError } from '../errors';
@@ -35,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
   parseCommandArgs(cmd, rest); // report usage mistakes before touching the database
 
   if (fs.existsSync('.env')) process.loadEnvFile('.env');
+  usePrivateUmask(); // what the CLI creates in DATA_DIR (the embedded database) is private, as the server's
   const config = loadConfig();
 
   if (config.embeddedDatabase) {

@@ -67,6 +67,96 @@ export interface RunResult {
 }
 
 /**
+ * At most `limit` holders at a time; the others wait in the order they asked. A waiter whose
+ * `signal` aborts leaves the line (rejected with the signal's reason) without ever holding a slot.
+ */
+export interface Semaphore {
+  run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  /** holders now */
+  readonly active: number;
+  /** waiters now */
+  readonly waiting: number;
+  limit: number;
+}
+
+export function createSemaphore(limit: number): Semaphore {
+  let max = Math.max(1, Math.floor(limit));
+  let active = 0;
+  const line: { start: () => void; abandon?: () => void }[] = [];
+  const dispatch = () => {
+    while (active < max && line.length) {
+      const next = line.shift()!;
+      active++;
+      next.start();
+    }
+  };
+  const acquire = (signal?: AbortSignal) =>
+    new Promise<void>((resolve, reject) => {
+      signal?.throwIfAborted();
+      if (active < max && line.length === 0) {
+        active++;
+        return resolve();
+      }
+      const waiter: (typeof line)[number] = {
+        start: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      const onAbort = () => {
+        const i = line.indexOf(waiter);
+        if (i >= 0) line.splice(i, 1);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      line.push(waiter);
+    });
+  const release = () => {
+    active--;
+    dispatch();
+  };
+  return {
+    async run(fn, signal) {
+      await acquire(signal);
+      try {
+        return await fn();
+      } finally {
+        release();
+      }
+    },
+    get active() {
+      return active;
+    },
+    get waiting() {
+      return line.length;
+    },
+    get limit() {
+      return max;
+    },
+    set limit(n: number) {
+      max = Math.max(1, Math.floor(n));
+      dispatch();
+    },
+  };
+}
+
+/**
+ * The ffmpeg/ffprobe processes of media work in this process (uploads, URL imports, output
+ * ingest: probe, remux, poster, preview, watermark): `MEDIA_CONCURRENCY` at once (default 2), the
+ * rest wait in order. Each one can hold hundreds of MB and a core, so a burst of uploads queues
+ * instead of exhausting the machine. The local renderer is not counted here: its renders are long
+ * and already limited by LOCAL_RENDER_CONCURRENCY (its own queue); sharing one limit would make a
+ * short upload probe wait behind minutes of rendering. So at most MEDIA_CONCURRENCY +
+ * LOCAL_RENDER_CONCURRENCY ffmpeg processes run per process.
+ */
+export const mediaSlots: Semaphore = createSemaphore(2);
+
+/** Set the MEDIA_CONCURRENCY limit (start-up). */
+export function setMediaConcurrency(n: number): void {
+  mediaSlots.limit = n;
+}
+
+/**
  * Run ffmpeg/ffprobe with arguments (no shell). Rejects with the last stderr lines on a non-zero
  * exit. `signal` kills the child (with `killSignal`) and rejects once it has exited;
  * `onStdoutLine` sees progress output as it comes.
@@ -80,7 +170,22 @@ export function runTool(
     onStdoutLine?: (line: string) => void;
     /** what `signal` sends the child (default SIGTERM: ffmpeg then flushes and finalizes its output) */
     killSignal?: NodeJS.Signals;
+    /**
+     * the limit this process waits its turn in (default `mediaSlots`); null for a caller that
+     * bounds its own processes (the local renderer). `timeoutMs` counts from the start, not the wait.
+     */
+    slots?: Semaphore | null;
   } = {},
+): Promise<RunResult> {
+  const slots = opts.slots === undefined ? mediaSlots : opts.slots;
+  if (!slots) return spawnTool(binary, args, opts);
+  return slots.run(() => spawnTool(binary, args, opts), opts.signal);
+}
+
+function spawnTool(
+  binary: string,
+  args: string[],
+  opts: { signal?: AbortSignal; timeoutMs?: number; onStdoutLine?: (line: string) => void; killSignal?: NodeJS.Signals },
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], signal: opts.signal, killSignal: opts.killSignal });

@@ -338,12 +338,13 @@ export async function renderPreview(opts: RenderPreviewOptions): Promise<void> {
     const frames = Math.max(1, Math.round(opts.request.durationSeconds * PREVIEW_FPS));
     const onLine = opts.onProgress ? progressParser(frames / PREVIEW_FPS, opts.onProgress) : undefined;
     // on abort the partial file is discarded: no need to let ffmpeg flush x264's lookahead first
-    await runTool(opts.ffmpeg, args, { signal: opts.signal, killSignal: 'SIGKILL', onStdoutLine: onLine });
+    // not in the media limit: renders are bounded by the renderer's own queue (LOCAL_RENDER_CONCURRENCY)
+    await runTool(opts.ffmpeg, args, { signal: opts.signal, killSignal: 'SIGKILL', onStdoutLine: onLine, slots: null });
     opts.signal?.throwIfAborted();
     await runTool(
       opts.ffmpeg,
       ['-y', '-hide_banner', '-nostdin', '-loglevel', 'error', '-i', opts.outFile, '-map', '0:v:0', '-frames:v', '1', '-q:v', '3', '-f', 'image2', '-c:v', 'mjpeg', opts.posterFile],
-      { signal: opts.signal, killSignal: 'SIGKILL', timeoutMs: 60_000 },
+      { signal: opts.signal, killSignal: 'SIGKILL', timeoutMs: 60_000, slots: null },
     );
   } finally {
     await fs.rm(textDir, { recursive: true, force: true });

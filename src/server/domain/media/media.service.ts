@@ -21,6 +21,7 @@ import type { ReferenceLimit } from '../../../shared/catalog/spec';
 import { builtinCatalog, type CatalogEntry } from '../catalog/catalog-data';
 import { invalidRequest } from '../catalog/catalog.service';
 import { getUserGeneration } from '../generations/generations.repo';
+import { frameIssue, videoFrameBound } from './frame-bound';
 import { STORE_PREFIX } from './ingest';
 import { getUserMedia, getUserMediaMany, insertMedia, listUserMedia, markMediaDeleted, type MediaRow } from './media.repo';
 import { MediaRejected, probeStreams, sniffFile, type SniffedMedia, type StreamFacts } from './sniff';
@@ -32,6 +33,8 @@ import { MediaRejected, probeStreams, sniffFile, type SniffedMedia, type StreamF
  * Pipeline (memory stays bounded: bytes flow to a temp file, never into a buffer):
  *   stream to DATA_DIR/tmp while counting (abort past the largest ceiling of any kind)
  *   -> sniff the bytes (sniff.ts; the declared type and the name are ignored)
+ *   -> video: refuse frames larger than the catalog's largest output, at least 4K (frame-bound.ts),
+ *      from ffprobe's header facts, before anything decodes a frame
  *   -> recheck the size against the ceiling of the kind found
  *   -> images: sharp decodes (bounded pixels), auto-rotates from EXIF, re-encodes (JPEG q90, or
  *      PNG when the image has an alpha channel; GIF and WebP become a still JPEG/PNG, since no
@@ -168,7 +171,7 @@ export interface MediaServiceDeps {
   config: Config;
   logger: Logger;
   rateLimiter?: RateLimiter;
-  catalog?: readonly Pick<CatalogEntry, 'references'>[];
+  catalog?: readonly (Pick<CatalogEntry, 'references'> & Partial<Pick<CatalogEntry, 'resolutions' | 'aspectRatios'>>)[];
 }
 
 /** room for the multipart framing around the file */
@@ -213,6 +216,7 @@ export function createMediaService(deps: MediaServiceDeps): MediaService {
   const { database, queue, store, config, logger } = deps;
   const rateLimiter = deps.rateLimiter ?? createRateLimiter(database);
   const ceilings = referenceCeilings(deps.catalog ?? builtinCatalog);
+  const frameBound = videoFrameBound(deps.catalog ?? builtinCatalog);
   const maxUploadBytes = largestCeiling(ceilings);
   const tmpRoot = path.join(config.dataDir, 'tmp');
   const allowHosts = parseAllowHosts(config.REFERENCE_FETCH_ALLOW_HOSTS);
@@ -398,6 +402,11 @@ export function createMediaService(deps: MediaServiceDeps): MediaService {
         throw err;
       }
       checkCeiling(sniffed.kind, size, sniffed.probe?.durationSeconds ?? null, opts.field);
+      if (sniffed.kind === 'video') {
+        // before the remux and the poster: the poster decodes a frame, and a frame's memory is its size
+        const issue = frameIssue(sniffed.probe!.frames, frameBound);
+        if (issue) throw new AppError('reference_too_large', issue, 400, { fields: [{ field: opts.field, message: issue }] });
+      }
       const keepBytes = opts.keepBytes ?? false;
       const stored = sniffed.kind === 'image' ? await processImage(input, sniffed, dir, opts.field, keepBytes) : await processAv(input, sniffed, dir, opts.field, keepBytes);
       const storedSize = (await fs.stat(stored.file)).size;

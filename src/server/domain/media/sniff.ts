@@ -32,6 +32,12 @@ export interface StreamFacts {
   videoCodec: string | null;
   audioCodec: string | null;
   formatName: string;
+  /**
+   * the size of every video stream from the headers (the main one as displayed, then the others,
+   * cover pictures included), null where the header has none: what a decoder would have to
+   * allocate, known before anything decodes
+   */
+  frames: ({ width: number; height: number } | null)[];
 }
 
 /** The file is not a media file we accept; the message is for the user. */
@@ -144,6 +150,11 @@ export async function probeStreams(file: string, opts: { ffprobe?: string } = {}
   let height = video?.height ?? null;
   const rotation = Number(video?.tags?.rotate ?? video?.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? 0);
   if (Math.abs(rotation) % 180 === 90) [width, height] = [height, width];
+  const sizeOf = (w: number | null | undefined, h: number | null | undefined) => (w && h ? { width: w, height: h } : null);
+  const frames = [
+    ...(video ? [sizeOf(width, height)] : []),
+    ...streams.filter((s) => s.codec_type === 'video' && s !== video).map((s) => sizeOf(s.width, s.height)),
+  ];
   return {
     durationSeconds: Number.isFinite(duration) ? duration : 0,
     width,
@@ -151,6 +162,7 @@ export async function probeStreams(file: string, opts: { ffprobe?: string } = {}
     videoCodec: video?.codec_name ?? null,
     audioCodec: audio?.codec_name ?? null,
     formatName: info.format?.format_name ?? '',
+    frames,
   };
 }
 

@@ -13,6 +13,12 @@ export interface SystemRoutesOptions {
 }
 
 export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (app, { ctx, metrics }) => {
+  // In production the metrics (routes, timings, process facts) are for the operator only: without a
+  // METRICS_TOKEN they are not served at all, and start-up says so once. Outside production they
+  // stay open, so `npm start` and development need no setting.
+  const metricsOff = ctx.config.NODE_ENV === 'production' && !ctx.config.METRICS_TOKEN;
+  if (metricsOff) ctx.logger.warn('/metrics is off: NODE_ENV=production and METRICS_TOKEN is unset (set METRICS_TOKEN, 16+ characters, to serve it to Prometheus)');
+
   app.get(
     '/healthz',
     { schema: { tags: ['system'], summary: 'Liveness: the process answers', response: { 200: healthResponse } }, logLevel: 'warn' },
@@ -58,12 +64,13 @@ export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (a
     {
       schema: {
         tags: ['system'],
-        summary: 'Prometheus metrics (Bearer METRICS_TOKEN when that setting is set)',
-        response: { 200: z.string().describe('Prometheus text exposition format'), 401: errorBody },
+        summary: 'Prometheus metrics (Bearer METRICS_TOKEN when that setting is set; in production 404 until it is set)',
+        response: { 200: z.string().describe('Prometheus text exposition format'), 401: errorBody, 404: errorBody },
       },
       logLevel: 'warn',
     },
     async (req, reply) => {
+      if (metricsOff) return reply.status(404).send(errorPayload('not_found', 'Metrics are off: in production /metrics needs the METRICS_TOKEN setting.'));
       const token = ctx.config.METRICS_TOKEN;
       if (token && !bearerMatches(req.headers.authorization, token)) {
         return reply.status(401).send(errorPayload('unauthorized', 'Metrics need the METRICS_TOKEN bearer token.'));
