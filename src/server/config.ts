@@ -31,7 +31,8 @@ const postgresUrl = z
 
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  HOST: z.string().min(1).default('0.0.0.0'),
+  // this machine only by default (ADR 13); HOST=0.0.0.0 in a container or behind a proxy elsewhere
+  HOST: z.string().min(1).default('127.0.0.1'),
   PORT: intIn(0, 65535).default(3000),
   PUBLIC_URL: z.url({ message: 'must be an absolute URL such as https://video.example.com' }).optional(),
   DATA_DIR: z.string().min(1).default('./data'),
@@ -101,6 +102,7 @@ export const configSchema = z.object({
   C2PA_KEY_PATH: z.string().min(1).optional(),
   OUTPUT_WATERMARK: z.string().max(60).optional(),
   OUTPUT_MAX_BYTES: intIn(1024 * 1024, 20 * 1024 ** 3).default(2 * 1024 ** 3),
+  MEDIA_CONCURRENCY: intIn(1, 64).default(2),
   REFERENCE_FETCH_TIMEOUT_MS: intIn(1000, 600_000).default(30_000),
   REFERENCE_FETCH_ALLOW_HOSTS: z.string().optional(),
   UPLOADS_PER_HOUR: intIn(1, 100_000).default(200),
@@ -205,7 +207,7 @@ export function redactUrl(url: string): string {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = parseConfig(env);
   try {
-    fs.mkdirSync(parsed.dataDir, { recursive: true });
+    fs.mkdirSync(parsed.dataDir, { recursive: true, mode: 0o700 });
   } catch (err) {
     throw new StartupError(`Invalid setting DATA_DIR: cannot create ${parsed.dataDir} (${(err as Error).message}).`);
   }

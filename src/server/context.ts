@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { createOAuthTokenService, type OAuthTokenService } from './domain/auth/oauth-tokens';
 import type { Mailer } from './adapters/mail/mailer';
 import type { ProviderRegistry } from './adapters/providers';
 import type { ObjectStore } from './adapters/storage';
@@ -65,6 +66,8 @@ export interface Services {
   media: MediaService;
   /** customer webhooks: endpoints, signed deliveries with retries */
   webhooks: WebhooksService;
+  /** Google's tokens, encrypted at rest */
+  oauthTokens: OAuthTokenService;
 }
 
 /** Everything a route, a job handler or a CLI command may use. Built once per process. */
@@ -170,6 +173,7 @@ export async function createServices({ database, queue, mailer, config, provider
     creations: createCreationsService({ database, queue, store, logger: logger.child({ component: 'creations' }) }),
     media,
     billing: createBillingService({ database, queue, payments, catalog, config, logger: logger.child({ component: 'billing' }) }),
+    oauthTokens: createOAuthTokenService({ database, config }),
     webhooks: createWebhooksService({ database, queue, config, logger: logger.child({ component: 'webhooks' }), ...(rateLimiter ? { rateLimiter } : {}) }),
   };
 }

@@ -7,7 +7,13 @@ import { createPaymentRegistry } from './adapters/payments';
 import { seedPlans } from './domain/billing/billing.repo';
 import { createJobRegistry, createServices, defaultWorkerId, type AppContext } from './context';
 import { createAuth } from './domain/auth/auth';
+import { warmPasswordList } from './domain/users/password-policy';
+import { encryptPlaintextOAuthTokens } from './domain/auth/oauth-tokens';
+import { listensOnLoopbackOnly } from './lib/loopback';
+import { devMailboxEnabled } from './adapters/mail';
 import { openRateLimiter, type RateLimiter } from './lib/rate-limit';
+import { prepareDataDir, repairDataDir, type RepairResult } from './lib/data-dir';
+import { setMediaConcurrency } from './lib/ffmpeg';
 import { openDatabase, pgliteDir, type Database } from './db/client';
 import { migrate } from './db/migrate';
 import { StartupError } from './errors';
@@ -39,6 +45,16 @@ export interface Platform {
  */
 export async function startPlatform(opts: StartOptions): Promise<Platform> {
   const { config, logger, role } = opts;
+  // DATA_DIR and its folders private (0700), and anything in it others could read repaired, before
+  // the database opens (lib/data-dir.ts)
+  let prepared: RepairResult;
+  try {
+    prepared = prepareDataDir(config.dataDir);
+  } catch (err) {
+    throw new StartupError(`Invalid setting DATA_DIR: cannot prepare ${config.dataDir} (${(err as Error).message}).`);
+  }
+  reportRepair(logger, prepared, 'before start');
+  setMediaConcurrency(config.MEDIA_CONCURRENCY);
   const database =
     opts.database ??
     (await openDatabase({
@@ -54,6 +70,8 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
   try {
     const { applied } = await migrate(database);
     if (applied.length) logger.info({ applied }, 'database migrated');
+    const sealed = await encryptPlaintextOAuthTokens(database, config.SESSION_SECRET);
+    if (sealed) logger.info({ accounts: sealed }, 'encrypted the stored OAuth tokens of accounts from before encryption at rest');
 
     const runsWorkers = role !== 'web';
     queue = new JobQueue(database, logger.child({ component: 'queue' }), { supervise: runsWorkers });
@@ -92,6 +110,7 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
 
     let url: string | null = null;
     if (role !== 'worker') {
+      void warmPasswordList(); // the breached-password list, loaded in the background (never rejects)
       http = await buildHttpApp(ctx, opts.http);
       try {
         await http.listen({ port: config.PORT, host: config.HOST });
@@ -105,7 +124,15 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
       const addr = http.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
       url = `http://${config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST}:${port}`;
+      if (devMailboxEnabled(config, ctx.mailer) && !listensOnLoopbackOnly(config.HOST)) {
+        logger.warn(
+          `HOST=${config.HOST} listens beyond this machine while the development mailbox is on (no SMTP_URL, NODE_ENV not production); it answers only requests from this machine, but set SMTP_URL or NODE_ENV=production before exposing this server`,
+        );
+      }
     }
+
+    // what start-up has just created (PGlite makes its files 0666 whatever the umask)
+    reportRepair(logger, repairDataDir(config.dataDir), 'after start');
 
     let stopped = false;
     const q = queue;
@@ -142,4 +169,13 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
     if (ownsDatabase) await database.close().catch(() => {});
     throw err;
   }
+}
+
+function reportRepair(logger: Logger, result: RepairResult, when: 'before start' | 'after start'): void {
+  if (result.failed.length) {
+    logger.warn({ failed: result.failed.slice(0, 10), count: result.failed.length }, 'DATA_DIR: could not make these private (are they owned by another user?)');
+  }
+  if (!result.fixed) return;
+  if (when === 'before start') logger.info({ fixed: result.fixed, checked: result.checked }, `DATA_DIR: removed group/other permissions from ${result.fixed} files and folders`);
+  else logger.debug({ fixed: result.fixed, checked: result.checked }, 'DATA_DIR: made new files private');
 }

@@ -1,5 +1,5 @@
 import type { Cookie, Page } from '@playwright/test';
-import { en, expect, label, signUpAndVerify, test } from './support';
+import { E2E_PASSWORD, en, expect, label, signUpAndVerify, test, uniqueEmail } from './support';
 
 /*
  * The developer pages, end to end: an API key made in the UI works against the OpenAI-compatible
@@ -154,6 +154,50 @@ test('webhooks: add an endpoint, see its secret, send a test event and find it i
   await expect(page.getByTestId('webhooks').getByTestId('empty-state')).toBeVisible();
 });
 
+test('an unverified account is told to verify its address before making a key or a webhook endpoint', async ({ page, baseURL, watcher }) => {
+  // the server refuses both for an unverified address; those answers are the point of this test
+  watcher.expect({ method: 'POST', path: '/api/keys', status: 403 });
+  watcher.expect({ method: 'POST', path: '/api/webhooks/endpoints', status: 403 });
+  const email = uniqueEmail('developers-unverified');
+  const res = await page.request.post('/api/auth/sign-up/email', {
+    data: { email, password: E2E_PASSWORD, name: 'Unverified Dev', region: 'US', ageConfirmed: true, callbackURL: '/account' },
+  });
+  expect(res.status(), await res.text()).toBe(200);
+  await page.goto('/sign-in?next=%2Fdevelopers%2Fkeys');
+  await page.getByLabel(label(en.auth.fields.email)).fill(email);
+  await page.getByLabel(label(en.auth.fields.password)).fill(E2E_PASSWORD);
+  await page.getByRole('button', { name: en.auth.signIn.submit, exact: true }).click();
+  await expect(page).toHaveURL(/\/developers\/keys$/);
+
+  // API keys: the notice is there before anything is tried; a refused attempt turns it into an alert
+  const keysNotice = page.getByTestId('api-keys').getByTestId('developer-verify-notice');
+  await expect(keysNotice).toContainText(en.developers.verify.title);
+  await expect(keysNotice).toContainText(en.developers.verify.keysBody.replace('{{email}}', email));
+  await page.getByLabel(label(en.developers.keys.name)).fill('Too early');
+  const keyAnswer = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/keys' && r.request().method() === 'POST');
+  await page.getByTestId('create-key').click();
+  expect((await keyAnswer).status()).toBe(403);
+  await expect(keysNotice).toHaveAttribute('role', 'alert');
+  await expect(page.locator(':focus')).toContainText(en.developers.verify.title);
+  await expect(page.getByRole('dialog')).toHaveCount(0);
+  await expect(page.getByTestId('api-keys').getByTestId('empty-state')).toBeVisible();
+
+  // webhooks: the same
+  await page.getByTestId('developers-tab-webhooks').click();
+  const hooksNotice = page.getByTestId('webhooks').getByTestId('developer-verify-notice');
+  await expect(hooksNotice).toContainText(en.developers.verify.webhooksBody.replace('{{email}}', email));
+  await page.getByLabel(label(en.developers.webhooks.url)).fill(`${baseURL}/e2e-webhook-sink`);
+  const hookAnswer = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/webhooks/endpoints' && r.request().method() === 'POST');
+  await page.getByTestId('add-endpoint').click();
+  expect((await hookAnswer).status()).toBe(403);
+  await expect(hooksNotice).toHaveAttribute('role', 'alert');
+  await expect(page.getByTestId('webhooks').getByTestId('empty-state')).toBeVisible();
+
+  // the link can be sent again from here
+  await hooksNotice.getByRole('button', { name: en.auth.verify.resend }).click();
+  await expect(hooksNotice).toContainText(en.auth.verify.resent);
+});
+
 test('the developer pages fit a 375 px screen and need a signed-in user', async ({ page }) => {
   await page.goto('/developers/keys');
   await expect(page).toHaveURL(/\/sign-in\?next=%2Fdevelopers%2Fkeys/);
@@ -171,4 +215,20 @@ test('the developer pages fit a 375 px screen and need a signed-in user', async 
   // the mobile menu links here too
   await page.getByTestId('mobile-menu-button').click();
   await expect(page.getByTestId('mobile-menu').getByRole('link', { name: en.nav.developers })).toBeVisible();
+});
+
+test('the API reference at /docs renders every operation under its Content Security Policy, with no console errors', async ({ page }) => {
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.push(e.message));
+  const res = await page.goto('/docs');
+  expect(res?.status()).toBe(200);
+  const csp = res?.headers()['content-security-policy'] ?? '';
+  expect(csp).toContain("script-src 'self'");
+  expect(csp).not.toContain('validator.swagger.io');
+  await expect(page.locator('.opblock').first()).toBeVisible({ timeout: 30_000 });
+  expect(await page.locator('.opblock').count()).toBeGreaterThan(20);
+  expect(problems).toEqual([]);
 });

@@ -20,7 +20,7 @@ export interface TestApp {
 export { freePort };
 
 /** The whole platform in this process on a free port, on a fresh database. */
-export async function startTestApp(opts: { env?: Record<string, string>; role?: Role; webDist?: string } = {}): Promise<TestApp> {
+export async function startTestApp(opts: { env?: Record<string, string>; role?: Role; webDist?: string; logger?: pino.Logger } = {}): Promise<TestApp> {
   const db = await createTestDatabase();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'savesora-test-'));
   const port = String(await freePort());
@@ -40,7 +40,7 @@ export async function startTestApp(opts: { env?: Record<string, string>; role?: 
   };
   const platform = await startPlatform({
     config,
-    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    logger: opts.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     role: opts.role ?? 'all',
     database: db,
     ...(opts.webDist ? { http: { webDist: opts.webDist } } : {}),

@@ -2,7 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationView } from '../../src/shared/api';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { startGenerationsApp, waitFinal } from '../integration/generations/setup';
-import { signUpVerified, startAccountsApp } from '../integration/accounts/setup';
+import { symmetricDecrypt } from 'better-auth/crypto';
+import { startFakeOidc } from '../fakes/oidc';
+import { TestClient } from '../helpers/client';
+import { linkIn, mailTo, signUpVerified, startAccountsApp } from '../integration/accounts/setup';
 
 // Privacy policy section 8: data security.
 let app: TestApp;
@@ -97,6 +100,73 @@ describe('8 Data security', () => {
       expect((await c.get(`/api/webhooks/endpoints/${id}/secret`)).json<{ secret: string }>().secret).toBe(secret);
     } finally {
       await g.close();
+    }
+  });
+
+  it('8 tokens at rest: no token column holds a cookie, reset-link or verification-link token; OAuth tokens are ciphertext', async () => {
+    const oidc = await startFakeOidc({ clientId: 'policy-8-client', clientSecret: 'policy-8-secret' });
+    const a = await startAccountsApp({ GOOGLE_CLIENT_ID: 'policy-8-client', GOOGLE_CLIENT_SECRET: 'policy-8-secret', GOOGLE_DISCOVERY_URL: oidc.discoveryUrl });
+    try {
+      const secrets: string[] = [];
+      // an email account: the verification link's token, then a session cookie
+      const c = a.client();
+      expect((await c.post('/api/auth/sign-up/email', { email: 'at-rest@example.com', password: 'at rest phrase 31', name: 'R', region: 'US', ageConfirmed: true })).status).toBe(200);
+      const verifyLink = linkIn((await mailTo(a.smtp, 'at-rest@example.com', /verif/i)).text, a.app.url);
+      secrets.push(new URL(verifyLink).searchParams.get('token')!);
+      expect((await c.get(verifyLink.replace(a.app.url, ''))).status).toBe(302);
+      // a password-reset link, not yet used
+      expect((await a.client().post('/api/auth/request-password-reset', { email: 'at-rest@example.com', redirectTo: '/reset-password' })).status).toBe(200);
+      const resetLink = linkIn((await mailTo(a.smtp, 'at-rest@example.com', /reset/i)).text, `${a.app.url}/api/auth/reset-password/`);
+      secrets.push(new URL(resetLink).pathname.split('/').pop()!);
+      // a Google account, and an OAuth state in flight
+      oidc.setUser({ sub: '808080808080808080808', email: 'at-rest-google@example.com', email_verified: true, name: 'G', picture: 'https://lh3.googleusercontent.com/a/g.png' });
+      const g = a.client();
+      expect((await g.post('/api/signup-intent', { region: 'US', ageConfirmed: true })).status).toBe(204);
+      const start = await g.post('/api/auth/sign-in/social', { provider: 'google', callbackURL: '/account' });
+      const provider = await fetch(new URL(start.json().url), { redirect: 'manual' });
+      const callback = new URL(provider.headers.get('location')!);
+      secrets.push(callback.searchParams.get('state')!);
+      expect((await g.get(callback.pathname + callback.search)).status).toBe(302);
+      const pending = new URL((await new TestClient(a.app.url, { ip: '198.51.100.250' }).post('/api/auth/sign-in/social', { provider: 'google', callbackURL: '/account' })).json().url);
+      secrets.push(pending.searchParams.get('state')!);
+      // every cookie token of both sessions (the value before Better Auth's signature, and whole)
+      for (const client of [c, g]) {
+        for (const [name, value] of client.cookies) {
+          if (!name.includes('session')) continue;
+          const raw = decodeURIComponent(value);
+          secrets.push(raw, raw.split('.')[0]!);
+        }
+      }
+      expect(secrets.filter((x) => x && x.length >= 16).length).toBeGreaterThanOrEqual(7);
+
+      // every column named like a token, identifier or secret, in every table
+      const columns = await a.app.db.sql.query<{ table_name: string; column_name: string }>(
+        `select table_name, column_name from information_schema.columns
+          where table_schema = 'public' and data_type in ('text', 'character varying')
+            and (column_name like '%token%' or column_name like '%identifier%' or column_name like '%secret%' or column_name = 'value')`,
+      );
+      expect(columns.map((c) => `${c.table_name}.${c.column_name}`)).toEqual(expect.arrayContaining(['sessions.token', 'verifications.identifier', 'accounts.access_token', 'accounts.refresh_token', 'accounts.id_token']));
+      let values = 0;
+      for (const { table_name, column_name } of columns) {
+        const rows = await a.app.db.sql.query<{ v: string | null }>(`select "${column_name}" as v from "${table_name}" where "${column_name}" is not null`);
+        for (const { v } of rows) {
+          values++;
+          for (const secret of secrets) if (secret.length >= 16) expect(v, `${table_name}.${column_name}`).not.toContain(secret);
+        }
+      }
+      expect(values).toBeGreaterThan(4);
+
+      // Google's tokens are ciphertext that opens with the server's secret
+      const [acct] = await a.app.db.sql.query<{ access_token: string; id_token: string }>(`select access_token, id_token from accounts where provider_id = 'google'`);
+      for (const v of [acct!.access_token, acct!.id_token]) expect(v).toMatch(/^(\$ba\$\d+\$)?[0-9a-f]{80,}$/);
+      const idToken = await symmetricDecrypt({ key: a.app.config.SESSION_SECRET, data: acct!.id_token });
+      expect(idToken.split('.')).toHaveLength(3);
+      // and sessions are still found by their cookies
+      expect((await c.get('/api/me')).json().email).toBe('at-rest@example.com');
+      expect((await g.get('/api/me')).json().email).toBe('at-rest-google@example.com');
+    } finally {
+      await a.close();
+      await oidc.close();
     }
   });
 });

@@ -428,15 +428,20 @@ export const commands: Command[] = [
   },
   {
     name: 'secrets:reseal',
-    summary: 'After rotating SESSION_SECRET: encrypt stored secrets (webhook endpoints) with the new one.',
+    summary: 'After rotating SESSION_SECRET: encrypt stored secrets (webhook endpoints, Google tokens) with the new one.',
     usage: 'secrets:reseal [--json]',
     options: { json },
     async run({ services }, v) {
       const r = await services.webhooks.resealSecrets();
-      if (v.json) return JSON.stringify(r);
-      const lines = [`Checked ${r.checked} webhook endpoint secret(s): ${r.resealed} moved to the current SESSION_SECRET.`];
+      const o = await services.oauthTokens.reseal();
+      if (v.json) return JSON.stringify({ ...r, oauthAccounts: o });
+      const lines = [
+        `Checked ${r.checked} webhook endpoint secret(s): ${r.resealed} moved to the current SESSION_SECRET.`,
+        `Checked ${o.checked} Google account(s): ${o.resealed} had their stored tokens moved to the current SESSION_SECRET.`,
+      ];
       if (r.unreadable) lines.push(`${r.unreadable} could not be opened with SESSION_SECRET or SESSION_SECRET_PREVIOUS; their owners must delete and re-create those endpoints to get a new secret.`);
-      else lines.push('Nothing needs the old secret any more: SESSION_SECRET_PREVIOUS can be removed once links signed before the rotation have expired (7 days at most).');
+      if (o.unreadable) lines.push(`${o.unreadable} Google account(s) hold tokens no configured secret opens; they are renewed the next time those people sign in with Google.`);
+      if (!r.unreadable && !o.unreadable) lines.push('Nothing needs the old secret any more: SESSION_SECRET_PREVIOUS can be removed once links signed before the rotation have expired (7 days at most).');
       return lines.join('\n');
     },
   },

@@ -12,8 +12,9 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDe
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context';
 import { APP_VERSION } from '../version';
-import { errorPayload, installErrorHandler } from './errors';
+import { answerFrameworkError, errorPayload, installErrorHandler } from './errors';
 import { createMetrics } from './metrics';
+import { installBodyGuard } from './plugins/body-guard';
 import { installCsrfProtection } from './plugins/csrf';
 import { adminRoutes } from './routes/admin';
 import { modelRoutes } from './routes/models';
@@ -27,6 +28,7 @@ import { developerRoutes } from './routes/developer';
 import { createGenerationEvents } from '../domain/generations/events';
 import { authRoutes } from './routes/auth';
 import { devMailboxRoutes } from './routes/dev-mailbox';
+import { devMailboxEnabled } from '../adapters/mail';
 import { meRoutes } from './routes/me';
 import { systemRoutes } from './routes/system';
 import { openAIVideoRoutes } from './routes/openai/videos';
@@ -55,16 +57,27 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions = {}): 
       return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
     },
     bodyLimit: 1024 * 1024,
-    routerOptions: { ignoreTrailingSlash: true },
+    frameworkErrors: answerFrameworkError,
+    // `//api/me` is `/api/me`: one spelling of each route (the auth routes normalise the rest)
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
+  installBodyGuard(app);
 
   const metrics = createMetrics();
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
+  });
+  // Authenticated JSON is never kept by a browser or a shared cache; a route that sets its own
+  // Cache-Control keeps it.
+  app.addHook('onSend', async (req, reply, payload) => {
+    if ((req.headers.cookie || req.headers.authorization) && !reply.hasHeader('cache-control') && String(reply.getHeader('content-type') ?? '').includes('json')) {
+      reply.header('cache-control', 'no-store');
+    }
+    return payload;
   });
   app.addHook('onResponse', async (req, reply) => {
     metrics.httpDuration.observe(
@@ -107,7 +120,26 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions = {}): 
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { docExpansion: 'list', deepLinking: true } });
+  // The API docs page has its own policy: Swagger UI styles elements inline, and it must not call
+  // the public validator (validator.swagger.io) from a self-hosted server.
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: {
+      'default-src': ["'self'"],
+      'base-uri': ["'self'"],
+      'connect-src': ["'self'"],
+      'font-src': ["'self'", 'data:'],
+      'form-action': ["'self'"],
+      'frame-ancestors': ["'none'"],
+      'img-src': ["'self'", 'data:'],
+      'object-src': ["'none'"],
+      'script-src': ["'self'"],
+      'script-src-attr': ["'none'"],
+      'style-src': ["'self'", "'unsafe-inline'"],
+      ...(ctx.config.PUBLIC_URL.startsWith('https://') ? { 'upgrade-insecure-requests': '' } : {}),
+    },
+    uiConfig: { docExpansion: 'list', deepLinking: true, validatorUrl: null },
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(cookie);
@@ -131,7 +163,7 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions = {}): 
   await app.register(developerRoutes, { ctx });
   // signed file URLs of the disk store (an S3 store presigns its own)
   if (ctx.store.kind === 'disk') await app.register(filesRoutes, { store: ctx.store });
-  if (ctx.config.NODE_ENV !== 'production' && ctx.mailer.kind === 'outbox') await app.register(devMailboxRoutes, { ctx });
+  if (devMailboxEnabled(ctx.config, ctx.mailer)) await app.register(devMailboxRoutes, { ctx });
 
   // ---- the web app (single-page, built by Vite into dist/web) ----
   const webDist = opts.webDist ?? WEB_DIST;

@@ -12,6 +12,7 @@ const samples: { [N in MailTemplateName]: MailTemplateVars[N] } = {
   'password-changed': { name: 'Ada', when, supportEmail: 'support@savesora.test' },
   'new-sign-in': { name: 'Ada', when, device: 'mobile', browser: 'Mobile Safari', region: 'FR', ip: '198.51.100.7' },
   'email-changed': { name: 'Ada', oldEmail: 'old@example.com', newEmail: 'new@example.com', when, supportEmail: 'support@savesora.test' },
+  'signup-existing': { name: 'Ada', signInUrl: 'https://savesora.test/sign-in', resetUrl: 'https://savesora.test/forgot-password' },
   'order-confirmation': { name: 'Ada', planName: 'Creator', credits: 5000, amount: '$45.00', receiptNumber: 'SS-2025-000042', when, receiptUrl: 'https://savesora.test/api/billing/orders/o1/receipt' },
 };
 const render = <N extends MailTemplateName>(name: N, locale: string, vars: Partial<MailTemplateVars[N]> = {}) =>

@@ -22,11 +22,13 @@ export interface MailTemplateVars {
   'new-sign-in': { name: string; when: Date; device: string; browser: string; region: string; ip: string };
   /** sent to the OLD address */
   'email-changed': { name: string; oldEmail: string; newEmail: string; when: Date; supportEmail: string };
+  /** someone tried to create an account with an address that already has one */
+  'signup-existing': { name: string; signInUrl: string; resetUrl: string };
   /** an order was paid: what was bought, the credits added, the receipt */
   'order-confirmation': { name: string; planName: string; credits: number; amount: string; receiptNumber: string; when: Date; receiptUrl: string };
 }
 export type MailTemplateName = keyof MailTemplateVars;
-export const mailTemplateNames = ['verify-email', 'reset-password', 'password-changed', 'new-sign-in', 'email-changed', 'order-confirmation'] as const satisfies readonly MailTemplateName[];
+export const mailTemplateNames = ['verify-email', 'reset-password', 'password-changed', 'new-sign-in', 'email-changed', 'signup-existing', 'order-confirmation'] as const satisfies readonly MailTemplateName[];
 
 export interface RenderedEmail {
   subject: string;
@@ -117,6 +119,17 @@ const builders: Builders = {
       heading: t(s.heading),
       paragraphs: [t(s.intro, { when: date(v.when), oldEmail: text(v.oldEmail, 'email-changed', 'oldEmail'), newEmail }), t(s.info, { newEmail })],
       after: [t(s.notYou, { supportEmail: text(v.supportEmail, 'email-changed', 'supportEmail') })],
+    };
+  },
+  'signup-existing': (c, v, { t }) => {
+    const s = c['signup-existing'];
+    return {
+      subject: t(s.subject),
+      preheader: t(s.preheader),
+      heading: t(s.heading),
+      paragraphs: [t(s.intro), t(s.signIn)],
+      button: { label: t(s.button), url: httpUrl(v.signInUrl, 'signup-existing') },
+      after: [t(s.forgot, { resetUrl: httpUrl(v.resetUrl, 'signup-existing') }), t(s.notYou)],
     };
   },
   'order-confirmation': (c, v, { t, date }) => {

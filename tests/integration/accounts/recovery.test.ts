@@ -43,7 +43,7 @@ describe('password reset', () => {
   it('expires', async () => {
     await signUpVerified(a, 'expire@example.com', 'old password 111');
     const { token } = await requestReset('expire@example.com');
-    await a.app.db.sql.query(`update verifications set expires_at = now() - interval '1 second' where identifier like 'reset-password:%'`);
+    await a.app.db.sql.query(`update verifications set expires_at = now() - interval '1 second' where identifier not like 'change-email:%'`);
     const res = await a.client().post('/api/auth/reset-password', { token, newPassword: 'new password 222' });
     expect(res.status).toBe(400);
     expect(res.json().error.code).toBe('invalid_token');

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { Config } from '../../config';
 import type { Mailer } from './mailer';
 import { createOutboxMailer } from './outbox';
 import { createSmtpMailer } from './smtp';
@@ -23,4 +24,9 @@ export const outboxDir = (dataDir: string): string => path.join(dataDir, 'outbox
 /** SMTP when SMTP_URL is set, otherwise the outbox in DATA_DIR. */
 export function createMailer({ smtpUrl, from, dataDir }: MailerOptions): Mailer {
   return smtpUrl ? createSmtpMailer({ url: smtpUrl, from }) : createOutboxMailer({ dir: outboxDir(dataDir), from });
+}
+
+/** The development mailbox (/dev/mailbox): outside production, when mail goes to the outbox folder. */
+export function devMailboxEnabled(config: Pick<Config, 'NODE_ENV'>, mailer: Pick<Mailer, 'kind'>): boolean {
+  return config.NODE_ENV !== 'production' && mailer.kind === 'outbox';
 }

@@ -1,5 +1,5 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import { betterAuth } from 'better-auth';
+import { betterAuth, type BetterAuthOptions } from 'better-auth';
 import { drizzleAdapter } from 'better-auth/adapters/drizzle';
 import { APIError } from 'better-auth/api';
 import { genericOAuth } from 'better-auth/plugins';
@@ -13,6 +13,9 @@ import { sendTemplateMail } from '../../mail/send';
 import { applyLedgerEntry } from '../credits/credits.repo';
 import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, verifyPassword } from '../users/password';
 import { isRegionCode, minimumAgeFor } from './age';
+import { withHashedSessionTokens } from './session-token-hashing';
+import { looksEncrypted } from './oauth-tokens';
+import { symmetricEncrypt } from 'better-auth/crypto';
 import { deviceFingerprint, parseUserAgent, regionFromHeaders } from './request-info';
 
 /** Header our HTTP layer sets to the client IP (as Fastify resolved it) before calling Better Auth. */
@@ -87,6 +90,8 @@ export function createAuth({ config, database, mailer, logger }: AuthDeps) {
     return readIntent(config.SESSION_SECRET, cookieValue(ctx?.request?.headers ?? ctx?.headers, SIGNUP_INTENT_COOKIE));
   };
 
+  const sealIdToken = async (v: string | null | undefined) => (v && !looksEncrypted(v) ? symmetricEncrypt({ key: config.SESSION_SECRET, data: v }) : v);
+
   return betterAuth({
     appName: 'Save Sora',
     baseURL: config.PUBLIC_URL,
@@ -99,10 +104,16 @@ export function createAuth({ config, database, mailer, logger }: AuthDeps) {
     logger: {
       log: (level, message, ...args) => logger[level]({ args }, `auth: ${message}`),
     },
-    database: drizzleAdapter(database.db, {
-      provider: 'pg',
-      schema: { user: users, account: accounts, session: sessions, verification: verifications },
-    }),
+    // sessions.token holds only a hash of the cookie's token (see session-token-hashing.ts)
+    database: (options: BetterAuthOptions) =>
+      withHashedSessionTokens(
+        drizzleAdapter(database.db, {
+          provider: 'pg',
+          schema: { user: users, account: accounts, session: sessions, verification: verifications },
+        })(options),
+      ),
+    // password-reset tokens and OAuth state are stored as SHA-256 hashes, never as the link's token
+    verification: { storeIdentifier: 'hashed' },
     user: {
       additionalFields: {
         role: { type: 'string', input: false, required: false },
@@ -138,6 +149,15 @@ export function createAuth({ config, database, mailer, logger }: AuthDeps) {
       async sendResetPassword({ user, url }) {
         await send(user.email, 'reset-password', languageOf(user), { name: user.name || user.email, url, expiresInMinutes: 60 });
       },
+      // Sign-up answers the same whether or not the address is taken; the owner of a taken address
+      // hears about the attempt instead (and the work done is alike: a password hash and a mail).
+      async onExistingUserSignUp({ user }) {
+        await send(user.email, 'signup-existing', languageOf(user), {
+          name: user.name || user.email,
+          signInUrl: `${config.PUBLIC_URL}/sign-in`,
+          resetUrl: `${config.PUBLIC_URL}/forgot-password`,
+        });
+      },
       async onPasswordReset({ user }) {
         await send(user.email, 'password-changed', languageOf(user), { name: user.name || user.email, when: new Date(), supportEmail: config.SUPPORT_EMAIL });
       },
@@ -153,6 +173,11 @@ export function createAuth({ config, database, mailer, logger }: AuthDeps) {
     account: {
       // Link a Google account to an existing email account only when Google says the email is verified.
       accountLinking: { enabled: true, trustedProviders: [], requireLocalEmailVerified: false },
+      // Google's access, refresh and id tokens are encrypted with SESSION_SECRET at rest
+      encryptOAuthTokens: true,
+      // the OAuth state and PKCE verifier of a sign-in in progress live in an encrypted cookie, not
+      // in the database
+      storeStateStrategy: 'cookie',
     },
     advanced: {
       cookiePrefix: 'savesora',
@@ -162,6 +187,12 @@ export function createAuth({ config, database, mailer, logger }: AuthDeps) {
       database: { generateId: () => randomUUID() },
     },
     databaseHooks: {
+      // Better Auth encrypts access and refresh tokens (encryptOAuthTokens) but stores the id token
+      // as it came; we seal it the same way (nothing here reads it back after sign-in)
+      account: {
+        create: { before: async (account) => ({ data: { ...account, idToken: await sealIdToken(account.idToken) } }) },
+        update: { before: async (account) => ({ data: 'idToken' in account ? { ...account, idToken: await sealIdToken(account.idToken) } : account }) },
+      },
       user: {
         create: {
           async before(user, ctx) {
@@ -299,3 +330,17 @@ export function createAuth({ config, database, mailer, logger }: AuthDeps) {
 }
 
 export type Auth = ReturnType<typeof createAuth>;
+
+/**
+ * Email and name of the account a password-reset token belongs to (for the password policy), or
+ * null when the token is unknown or expired. Reads through Better Auth, which stores only the
+ * token's hash.
+ */
+export async function resetTokenOwner(auth: Auth, token: string): Promise<{ email: string; name: string } | null> {
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(token)) return null;
+  const context = await auth.$context;
+  const v = await context.internalAdapter.findVerificationValue(`reset-password:${token}`);
+  if (!v || new Date(v.expiresAt).getTime() < Date.now()) return null;
+  const user = await context.internalAdapter.findUserById(v.value);
+  return user ? { email: user.email, name: user.name } : null;
+}

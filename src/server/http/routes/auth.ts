@@ -1,6 +1,8 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context';
-import { assertNotCommonPassword } from '../../domain/users/common-passwords';
+import { resetTokenOwner } from '../../domain/auth/auth';
+import { assertPasswordAllowed } from '../../domain/users/password-policy';
+import { AppError } from '../../errors';
 import { errorPayload } from '../errors';
 import { webHeaders } from '../plugins/session';
 
@@ -16,40 +18,105 @@ interface Limit {
   mode: 'refuse' | 'slow';
 }
 
-/** Abuse protection on the auth routes, per path. Counters live in the database (all processes). */
+/** Abuse protection on the auth routes, per endpoint. Counters live in the database (all processes). */
 const LIMITS: Record<string, Limit[]> = {
-  '/api/auth/sign-in/email': [
+  'POST /sign-in/email': [
     { name: 'signin-ip', by: 'ip', limit: 30, windowSeconds: 600, mode: 'refuse' },
     { name: 'signin-ip-email', by: 'ip+email', limit: 10, windowSeconds: 900, mode: 'refuse' },
     { name: 'signin-email', by: 'email', limit: 20, windowSeconds: 900, mode: 'slow' },
   ],
   // the limit is SIGNUP_RATE_PER_HOUR (default 10)
-  '/api/auth/sign-up/email': [{ name: 'signup-ip', by: 'ip', limit: 10, windowSeconds: 3600, mode: 'refuse' }],
-  '/api/auth/request-password-reset': [
+  'POST /sign-up/email': [{ name: 'signup-ip', by: 'ip', limit: 10, windowSeconds: 3600, mode: 'refuse' }],
+  'POST /request-password-reset': [
     { name: 'reset-ip', by: 'ip', limit: 10, windowSeconds: 3600, mode: 'refuse' },
     { name: 'reset-email', by: 'email', limit: 3, windowSeconds: 3600, mode: 'refuse' },
   ],
-  '/api/auth/reset-password': [{ name: 'reset-submit-ip', by: 'ip', limit: 20, windowSeconds: 3600, mode: 'refuse' }],
-  '/api/auth/send-verification-email': [
+  'POST /reset-password': [{ name: 'reset-submit-ip', by: 'ip', limit: 20, windowSeconds: 3600, mode: 'refuse' }],
+  'POST /send-verification-email': [
     { name: 'verify-send-ip', by: 'ip', limit: 10, windowSeconds: 3600, mode: 'refuse' },
     { name: 'verify-send-email', by: 'email', limit: 3, windowSeconds: 3600, mode: 'refuse' },
   ],
-  '/api/auth/verify-email': [{ name: 'verify-ip', by: 'ip', limit: 30, windowSeconds: 600, mode: 'refuse' }],
-  '/api/auth/sign-in/social': [{ name: 'oauth-ip', by: 'ip', limit: 30, windowSeconds: 600, mode: 'refuse' }],
+  'GET /verify-email': [{ name: 'verify-ip', by: 'ip', limit: 30, windowSeconds: 600, mode: 'refuse' }],
+  'POST /sign-in/social': [{ name: 'oauth-ip', by: 'ip', limit: 30, windowSeconds: 600, mode: 'refuse' }],
 };
+
+/**
+ * The Better Auth endpoints the web app uses, and nothing else. Account changes (name, photo,
+ * password, email, sessions) go through our own validated routes under /api/me; Better Auth's
+ * update-user, change-password, get-session, list-sessions and the rest are not reachable.
+ */
+const ALLOWED: Array<{ method: 'GET' | 'POST'; path: RegExp }> = [
+  { method: 'POST', path: /^\/sign-in\/email$/ },
+  { method: 'POST', path: /^\/sign-up\/email$/ },
+  { method: 'POST', path: /^\/sign-out$/ },
+  { method: 'POST', path: /^\/request-password-reset$/ },
+  { method: 'POST', path: /^\/reset-password$/ },
+  { method: 'POST', path: /^\/send-verification-email$/ },
+  { method: 'POST', path: /^\/sign-in\/social$/ },
+  // links in mails, and the OAuth round trip (Google may answer with a GET or a form POST)
+  { method: 'GET', path: /^\/verify-email$/ },
+  { method: 'GET', path: /^\/reset-password\/[A-Za-z0-9_-]{1,200}$/ },
+  { method: 'GET', path: /^\/callback\/google$/ },
+  { method: 'POST', path: /^\/callback\/google$/ },
+  { method: 'GET', path: /^\/error$/ },
+];
+
+const PREFIX = '/api/auth';
+
+/**
+ * The one normal form of a request path: percent-decoded segment by segment, empty and `.`
+ * segments dropped, `..` resolved. Null when the path cannot be a route of ours (bad escapes, an
+ * encoded slash, backslash or control character, or `..` above the root). The limit, the password
+ * policy and the request forwarded to Better Auth all use this one value, so no spelling of a path
+ * reaches an endpoint while skipping its limits.
+ */
+export function normalizePath(raw: string): string | null {
+  const out: string[] = [];
+  for (const seg of raw.split('/')) {
+    let s: string;
+    try {
+      s = decodeURIComponent(seg);
+    } catch {
+      return null;
+    }
+    // eslint-disable-next-line no-control-regex
+    if (/[/\\\u0000-\u001f\u007f]/.test(s)) return null;
+    if (s === '' || s === '.') continue;
+    if (s === '..') {
+      if (!out.length) return null;
+      out.pop();
+      continue;
+    }
+    out.push(s);
+  }
+  return `/${out.join('/')}`;
+}
+
+/** Bodies Better Auth answers with that hold a session token: the cookie carries it, page scripts never see it. */
+function withoutTokens(value: unknown, depth = 0): unknown {
+  if (depth > 8 || !value || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => withoutTokens(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (/token/i.test(k)) continue;
+    out[k] = withoutTokens(v, depth + 1);
+  }
+  return out;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Better Auth behind our HTTP conventions: requests are passed through as Web Requests (with the
- * client IP as Fastify resolved it), rate limits apply first, and its error bodies are rewritten
- * into our one error shape.
+ * Better Auth behind our HTTP conventions: only the endpoints the app uses, reached by one
+ * normalised path; rate limits and the password policy apply first; requests are passed on as Web
+ * Requests (with the client IP as Fastify resolved it); tokens are taken out of response bodies and
+ * error bodies are rewritten into our one error shape.
  */
 export const authRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
   const limiter = ctx.rateLimiter;
 
-  async function applyLimits(req: FastifyRequest, reply: FastifyReply, path: string): Promise<boolean> {
-    const limits = path === '/api/auth/sign-up/email' ? [{ ...LIMITS[path]![0]!, limit: ctx.config.SIGNUP_RATE_PER_HOUR }] : LIMITS[path];
+  async function applyLimits(req: FastifyRequest, reply: FastifyReply, endpoint: string): Promise<boolean> {
+    const limits = endpoint === 'POST /sign-up/email' ? [{ ...LIMITS[endpoint]![0]!, limit: ctx.config.SIGNUP_RATE_PER_HOUR }] : LIMITS[endpoint];
     if (!limits) return true;
     const body = (req.body ?? {}) as { email?: unknown };
     const email = typeof body.email === 'string' ? body.email.trim().toLowerCase() : '';
@@ -73,26 +140,44 @@ export const authRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
     return true;
   }
 
+  /** The password policy, for the two Better Auth endpoints that set a password. */
+  async function checkPassword(endpoint: string, body: Record<string, unknown>): Promise<void> {
+    if (endpoint === 'POST /sign-up/email') {
+      assertPasswordAllowed(body.password, { email: typeof body.email === 'string' ? body.email : null, name: typeof body.name === 'string' ? body.name : null });
+    } else if (endpoint === 'POST /reset-password') {
+      // checked against the account the link belongs to; an unknown token is Better Auth's to refuse
+      const owner = typeof body.token === 'string' ? await resetTokenOwner(ctx.auth, body.token) : null;
+      assertPasswordAllowed(body.newPassword, owner ?? {});
+    }
+  }
+
   app.route({
     method: ['GET', 'POST'],
-    url: '/api/auth/*',
+    url: `${PREFIX}/*`,
     schema: { hide: true },
     async handler(req, reply) {
-      const path = req.url.split('?')[0]!;
-      if (!(await applyLimits(req, reply, path))) return reply;
-      if (req.method === 'POST' && (path === '/api/auth/sign-up/email' || path === '/api/auth/reset-password')) {
-        const b = (req.body ?? {}) as { password?: unknown; newPassword?: unknown };
-        assertNotCommonPassword(path === '/api/auth/sign-up/email' ? b.password : b.newPassword);
+      const [rawPath, ...rest] = req.url.split('?');
+      const normal = normalizePath(rawPath!);
+      const sub = normal?.startsWith(`${PREFIX}/`) ? normal.slice(PREFIX.length) : null;
+      if (!sub || !ALLOWED.some((a) => a.method === req.method && a.path.test(sub))) {
+        throw new AppError('not_found', `No route matches ${req.method} ${rawPath}.`, 404);
       }
-      const url = new URL(req.url, ctx.config.PUBLIC_URL);
+      const endpoint = `${req.method} ${sub}`;
+      const body = (req.method === 'POST' ? (req.body ?? {}) : {}) as Record<string, unknown>;
+      if (typeof body !== 'object' || Array.isArray(body)) throw new AppError('invalid_request', 'The request body must be a JSON object.', 400);
+      if (!(await applyLimits(req, reply, endpoint))) return reply;
+      await checkPassword(endpoint, body);
+
+      const search = rest.length ? `?${rest.join('?')}` : '';
+      const url = new URL(`${PREFIX}${sub}${search}`, ctx.config.PUBLIC_URL);
       const headers = webHeaders(req);
-      let body: string | undefined;
+      let forwardBody: string | undefined;
       if (req.method === 'POST') {
-        body = JSON.stringify(req.body ?? {});
+        forwardBody = JSON.stringify(body);
         headers.set('content-type', 'application/json');
         headers.delete('content-length');
       }
-      const res = await ctx.auth.handler(new Request(url, { method: req.method, headers, body }));
+      const res = await ctx.auth.handler(new Request(url, { method: req.method, headers, body: forwardBody }));
       reply.status(res.status);
       res.headers.forEach((value, key) => {
         if (key !== 'set-cookie' && key !== 'content-length' && key !== 'content-encoding') reply.header(key, value);
@@ -100,7 +185,8 @@ export const authRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
       const cookies = res.headers.getSetCookie();
       if (cookies.length) reply.header('set-cookie', cookies);
       const text = await res.text();
-      if (res.status >= 400 && (res.headers.get('content-type') ?? '').includes('json')) {
+      const isJson = (res.headers.get('content-type') ?? '').includes('json');
+      if (res.status >= 400 && isJson) {
         let parsed: { code?: string; message?: string } = {};
         try {
           parsed = JSON.parse(text) as typeof parsed;
@@ -109,6 +195,19 @@ export const authRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
         }
         const code = (parsed.code ?? 'auth_error').toLowerCase();
         return reply.type('application/json; charset=utf-8').send(errorPayload(code, parsed.message ?? 'The request could not be completed.'));
+      }
+      if (endpoint === 'POST /sign-up/email' && res.status === 200) {
+        // the same answer whether the address was free (a new account) or taken (a mail to its owner)
+        return reply.type('application/json; charset=utf-8').send({ status: 'check_inbox' });
+      }
+      if (isJson && text.length) {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          return reply.send(text);
+        }
+        return reply.type('application/json; charset=utf-8').send(withoutTokens(parsed));
       }
       return reply.send(text.length ? text : null);
     },

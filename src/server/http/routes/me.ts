@@ -14,10 +14,11 @@ import {
 import type { AppContext } from '../../context';
 import { EEA_AND_UK, minimumAgeFor } from '../../domain/auth/age';
 import { SIGNUP_INTENT_COOKIE, signIntent } from '../../domain/auth/auth';
-import { assertNotCommonPassword } from '../../domain/users/common-passwords';
 import { AVATAR_MAX_BYTES } from '../../domain/users/profile.service';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../domain/users/password';
+import { assertPasswordAllowed, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../domain/users/password-policy';
 import { AppError } from '../../errors';
+import { devMailboxEnabled } from '../../adapters/mail';
+import { mayReadMailbox } from './dev-mailbox';
 import { requireUser, webHeaders } from '../plugins/session';
 
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 413: errorBody, 415: errorBody };
@@ -28,13 +29,14 @@ export const meRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, 
   // Profile photos arrive as the raw image body; the type is decided by content, not this header.
   app.addContentTypeParser(/^image\//, { parseAs: 'buffer', bodyLimit: AVATAR_MAX_BYTES }, (_req, body, done) => done(null, body));
 
-  app.get('/api/auth-config', { schema: { tags: ['account'], summary: 'Sign-in options of this installation', response: { 200: authConfig } } }, async () => ({
+  app.get('/api/auth-config', { schema: { tags: ['account'], summary: 'Sign-in options of this installation', response: { 200: authConfig } } }, async (req) => ({
     google: Boolean(ctx.config.GOOGLE_CLIENT_ID && ctx.config.GOOGLE_CLIENT_SECRET),
     languages: [...supportedLanguages],
     sixteenPlusRegions: [...EEA_AND_UK],
     passwordMinLength: PASSWORD_MIN_LENGTH,
     passwordMaxLength: PASSWORD_MAX_LENGTH,
-    devMailbox: ctx.config.NODE_ENV !== 'production' && ctx.mailer.kind === 'outbox',
+    // offered only where it answers: on this machine
+    devMailbox: devMailboxEnabled(ctx.config, ctx.mailer) && mayReadMailbox(req),
   }));
 
   app.post(
@@ -121,8 +123,12 @@ export const meRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, 
     { schema: { tags: ['account'], summary: 'Change your password (signs out every other session)', body: changePassword, response: { 204: z.null(), ...errors } } },
     async (req, reply) => {
       const s = await requireUser(ctx, req, reply);
+      // the policy first: it is cheap, and a refused password costs no password hash
+      assertPasswordAllowed(req.body.newPassword, { email: s.user.email, name: s.user.name });
+      if (req.body.newPassword.normalize('NFKC') === req.body.currentPassword.normalize('NFKC')) {
+        throw new AppError('password_unchanged', 'The new password is the same as your current one. Choose a different one.', 400);
+      }
       await profile.checkPassword(s.user.id, req.body.currentPassword);
-      assertNotCommonPassword(req.body.newPassword);
       const { headers } = await ctx.auth.api.changePassword({
         body: { currentPassword: req.body.currentPassword, newPassword: req.body.newPassword, revokeOtherSessions: true },
         headers: webHeaders(req),

@@ -42,6 +42,16 @@ export const en = {
     ok: 'If this was you, there is nothing else to do.',
     notYou: 'If it wasn’t you, reset your password right away and contact us at {supportEmail}.',
   },
+  'signup-existing': {
+    subject: 'You already have a Save Sora account',
+    preheader: 'Someone tried to sign up with this address.',
+    heading: 'You already have an account',
+    intro: 'Someone just tried to create a Save Sora account with this email address, which already has one. We did not create a second account.',
+    signIn: 'If it was you, sign in with your existing account.',
+    button: 'Sign in',
+    forgot: 'Forgot your password? Choose a new one here: {resetUrl}',
+    notYou: 'If it wasn’t you, you can ignore this email: nothing about your account changed.',
+  },
   'new-sign-in': {
     subject: 'New sign-in to your Save Sora account',
     preheader: 'From a device we haven’t seen before.',

@@ -40,6 +40,16 @@ export const es: MailCatalogue = {
     ok: 'Si fuiste tú, no tienes que hacer nada más.',
     notYou: 'Si no fuiste tú, restablece tu contraseña ahora mismo y escríbenos a {supportEmail}.',
   },
+  'signup-existing': {
+    subject: 'Ya tienes una cuenta de Save Sora',
+    preheader: 'Alguien intentó registrarse con esta dirección.',
+    heading: 'Ya tienes una cuenta',
+    intro: 'Alguien acaba de intentar crear una cuenta de Save Sora con esta dirección de correo, que ya tiene una. No hemos creado una segunda cuenta.',
+    signIn: 'Si fuiste tú, inicia sesión con tu cuenta de siempre.',
+    button: 'Iniciar sesión',
+    forgot: '¿Olvidaste tu contraseña? Elige una nueva aquí: {resetUrl}',
+    notYou: 'Si no fuiste tú, puedes ignorar este correo: nada de tu cuenta ha cambiado.',
+  },
   'new-sign-in': {
     subject: 'Nuevo inicio de sesión en tu cuenta de Save Sora',
     preheader: 'Desde un dispositivo que no habíamos visto antes.',
