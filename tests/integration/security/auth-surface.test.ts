@@ -148,6 +148,21 @@ describe('auth endpoints: only what the app uses', () => {
   });
 });
 
+describe('caching', () => {
+  it('sends authenticated JSON with Cache-Control: no-store; public JSON is not marked', async () => {
+    const c = await signUpVerified(a, 'no-store@example.com', 'no store phrase 88');
+    for (const path of ['/api/me', '/api/me/sessions', '/api/credits', '/api/generations']) {
+      const res = await c.get(path);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('cache-control'), path).toBe('no-store');
+    }
+    // an authenticated error is not cached either
+    expect((await c.get('/api/uploads/00000000-0000-4000-8000-000000000000')).headers.get('cache-control')).toBe('no-store');
+    // an anonymous request to public data is left to the route
+    expect((await fetch(`${a.app.url}/api/auth-config`)).headers.get('cache-control')).not.toBe('no-store');
+  });
+});
+
 describe('one password policy (sign-up and reset)', () => {
   it('refuses breached passwords and ones made of the email or name at sign-up', async () => {
     for (const password of ['password123', 'qwerty123', 'iloveyou1', 'PASSWORD123']) {

@@ -2,7 +2,7 @@ import type { TFunction } from 'i18next';
 import { useId, useRef, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Me } from '../../../shared/api/account';
-import { useResendVerification } from '../../components/auth/CheckInbox';
+import { VerifyEmailNotice } from '../../components/auth/VerifyEmailNotice';
 import { CheckIcon, CopyIcon } from '../../components/icons';
 import { Alert, Button, Spinner, useToast } from '../../components/ui';
 import { ApiError } from '../../lib/api';
@@ -201,25 +201,15 @@ export const isEmailNotVerified = (err: unknown) => err instanceof ApiError && e
  * again (as the Studio does): a warning before anything is tried, an alert once the server refused.
  */
 export function DeveloperVerifyNotice({ me, what, tone = 'warning' }: { me: Me; what: 'keys' | 'webhooks'; tone?: 'warning' | 'error' }) {
-  const { t, i18n } = useTranslation();
-  const resend = useResendVerification();
+  const { t } = useTranslation();
   return (
-    <Alert
+    <VerifyEmailNotice
+      me={me}
       tone={tone}
       title={t('developers.verify.title')}
-      data-testid="developer-verify-notice"
-      action={
-        resend.isSuccess ? undefined : (
-          <Button size="sm" variant="secondary" onClick={() => resend.mutate(me.email)} loading={resend.isPending}>
-            {t('auth.verify.resend')}
-          </Button>
-        )
-      }
-    >
-      <p>{t(what === 'keys' ? 'developers.verify.keysBody' : 'developers.verify.webhooksBody', { email: me.email })}</p>
-      {resend.isSuccess && <p className="mt-1 font-medium">{t('auth.verify.resent')}</p>}
-      {resend.isError && <p className="mt-1 font-medium">{errorText(resend.error, t, i18n.language)}</p>}
-    </Alert>
+      body={t(what === 'keys' ? 'developers.verify.keysBody' : 'developers.verify.webhooksBody', { email: me.email })}
+      testId="developer-verify-notice"
+    />
   );
 }
 

@@ -1,7 +1,7 @@
 import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
 import type { Me } from '../../../shared/api/account';
-import { useResendVerification } from '../../components/auth/CheckInbox';
+import { VerifyEmailNotice } from '../../components/auth/VerifyEmailNotice';
 import { Alert, Button } from '../../components/ui';
 import { ApiError } from '../../lib/api';
 import { cn } from '../../lib/cn';
@@ -56,25 +56,15 @@ export function StatusBadge({ status }: { status: GenerationStatus }) {
 
 /** "Verify your email first", with a button that sends the link again (as on the account page). */
 export function VerifyNotice({ me, tone = 'warning', className }: { me: Me; tone?: 'warning' | 'error'; className?: string }) {
-  const { t, i18n } = useTranslation();
-  const resend = useResendVerification();
+  const { t } = useTranslation();
   return (
-    <Alert
+    <VerifyEmailNotice
+      me={me}
       tone={tone}
+      {...(className ? { className } : {})}
       title={t('studio.verify.title')}
-      className={className}
-      data-testid="studio-verify-notice"
-      action={
-        resend.isSuccess ? undefined : (
-          <Button size="sm" variant="secondary" onClick={() => resend.mutate(me.email)} loading={resend.isPending}>
-            {t('studio.verify.resend')}
-          </Button>
-        )
-      }
-    >
-      <p>{t('studio.verify.body', { email: me.email })}</p>
-      {resend.isSuccess && <p className="mt-1 font-medium">{t('studio.verify.resent')}</p>}
-      {resend.isError && <p className="mt-1 font-medium">{errorText(resend.error, t, i18n.language)}</p>}
-    </Alert>
+      body={t('studio.verify.body', { email: me.email })}
+      testId="studio-verify-notice"
+    />
   );
 }
