@@ -3,7 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'tests/**/*.test.ts'],
-    exclude: ['tests/e2e/**', 'node_modules/**'],
+    // process tests (SIGKILL, several processes, upstream chaos, the embedded lifecycle) are their
+    // own tier: npm run test:system (vitest.system.config.ts)
+    exclude: ['tests/e2e/**', 'tests/process/**', 'node_modules/**'],
     globalSetup: ['tests/setup/global.ts'],
     pool: 'forks',
     // 2 cores on the reference machines; each file gets its own database
