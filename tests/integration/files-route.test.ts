@@ -1,12 +1,12 @@
 import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawRequest } from '../helpers/net';
 import { canonicalString, createDiskStore, type DiskObjectStore } from '../../src/server/adapters/storage/disk';
 import { installErrorHandler } from '../../src/server/http/errors';
 import { filesRoutes } from '../../src/server/http/routes/files';
@@ -60,18 +60,7 @@ const withParam = (signed: string, name: string, value: string | null) => {
 };
 
 /** a request with a raw, un-normalized path (fetch and URL would resolve `..`) */
-function rawRequest(rawPath: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(`${base}/`, { method: 'GET', path: rawPath }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const rawGet = (rawPath: string) => rawRequest(base, { path: rawPath });
 
 async function expectError(res: Response, status: number, code: string) {
   expect(res.status).toBe(status);
@@ -284,7 +273,7 @@ describe('GET /files/* (disk signed URLs)', () => {
     ];
     for (const attempt of attempts) {
       for (const q of [query, '']) {
-        const res = await rawRequest(attempt + q);
+        const res = await rawGet(attempt + q);
         expect([400, 403, 404], attempt).toContain(res.status);
         expect(res.body).not.toContain('root:x');
         expect(res.body).not.toContain('someone else');
@@ -294,7 +283,7 @@ describe('GET /files/* (disk signed URLs)', () => {
     const exp = Math.floor(Date.now() / 1000) + 600;
     for (const key of ['../../passwd', '../passwd', 'media/../../passwd']) {
       const sig = createHmac('sha256', SECRET).update(canonicalString(key, exp, undefined, undefined)).digest('base64url');
-      const res = await rawRequest(`/files/${key}?exp=${exp}&sig=${sig}`);
+      const res = await rawGet(`/files/${key}?exp=${exp}&sig=${sig}`);
       expect(res.status, key).toBe(403);
       expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'invalid_signature' } });
     }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalizePath } from '../../../src/server/http/routes/auth';
 import { TestClient } from '../../helpers/client';
+import { rawRequest } from '../../helpers/net';
 import { linkIn, mailTo, signUpVerified, startAccountsApp, type AccountsApp } from '../accounts/setup';
 
 // Issue 14: one path for rate limits and Better Auth, only the endpoints the app uses, no tokens
@@ -16,25 +17,9 @@ let ipN = 0;
 /** a client from an address no other test uses (each limit counts per address) */
 const fresh = () => new TestClient(a.app.url, { ip: `203.0.113.${++ipN}` });
 
-/** Raw request with the path sent exactly as written (fetch would normalise dot segments). */
-async function rawPost(path: string, ip: string, body: unknown): Promise<{ status: number; body: string }> {
-  const http = await import('node:http');
-  const u = new URL(a.app.url);
-  const data = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: u.hostname, port: u.port, method: 'POST', path, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), 'x-forwarded-for': ip } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(data);
-  });
-}
+/** POST with the path sent exactly as written (fetch would normalise dot segments). */
+const rawPost = (path: string, ip: string, body: unknown) =>
+  rawRequest(a.app.url, { method: 'POST', path, headers: { 'content-type': 'application/json', 'x-forwarded-for': ip }, body: JSON.stringify(body) });
 
 /** Spellings of `/api/auth/<a>/<b>` (or `/api/auth/<a>`) that reach the same endpoint. */
 function variants(path: string): string[] {

@@ -3,6 +3,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mayReadMailbox } from '../../../src/server/http/routes/dev-mailbox';
 import { startTestApp, type TestApp } from '../../helpers/app';
+import { rawRequest } from '../../helpers/net';
 
 // Issue 14: with no SMTP_URL outside production, mail (password-reset links included) goes to the
 // outbox and the development mailbox shows it. Only this machine may read it.
@@ -14,21 +15,6 @@ beforeAll(async () => {
 });
 afterAll(() => app?.close());
 
-/** GET with the headers exactly as given (fetch would replace Host). */
-async function rawGet(path: string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
-  const http = await import('node:http');
-  const u = new URL(app.url);
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, method: 'GET', path, headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 const json = (init: RequestInit & { headers?: Record<string, string> } = {}) => ({ ...init, headers: { 'content-type': 'application/json', ...init.headers } });
 
@@ -64,9 +50,9 @@ describe('development mailbox', () => {
     ];
     for (const headers of attempts) {
       for (const path of ['/api/dev/mailbox', `/api/dev/mailbox/${encodeURIComponent(id)}`]) {
-        const res = await rawGet(path, headers);
+        const res = await rawRequest(app.url, { path, headers });
         expect(res.status, `${JSON.stringify(headers)} ${path}`).toBe(403);
-        const body = res.text;
+        const body = res.body;
         expect(body).not.toContain('reset-password');
         expect(JSON.parse(body).error.code).toBe('mailbox_local_only');
       }
