@@ -1,16 +1,27 @@
-import { and, eq, isNotNull, isNull, or } from 'drizzle-orm';
+import { and, eq, isNotNull, isNull, or, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { DbHandle } from '../../db/client';
 import { accounts } from '../../db/schema';
 
 export type OAuthTokenRow = Pick<typeof accounts.$inferSelect, 'id' | 'accessToken' | 'refreshToken' | 'idToken'>;
 
-/** Accounts of an OAuth provider (not the password account) that hold any token. */
-export async function listOAuthTokenRows(db: DbHandle): Promise<OAuthTokenRow[]> {
+/** A token not in Better Auth's encrypted form (a `$ba$` envelope or even-length hex): see oauth-tokens.ts. */
+const plaintext = (col: AnyPgColumn) => sql`(${col} is not null and not (${col} like '$ba$%' or (length(${col}) % 2 = 0 and ${col} ~ '^[0-9a-fA-F]+$')))`;
+
+/**
+ * Accounts of an OAuth provider (not the password account) that hold any token; with
+ * `plaintextOnly`, only those holding a token that is not encrypted (start-up asks this on every
+ * start, so it must not read every account).
+ */
+export async function listOAuthTokenRows(db: DbHandle, opts: { plaintextOnly?: boolean } = {}): Promise<OAuthTokenRow[]> {
   return db.db
     .select({ id: accounts.id, accessToken: accounts.accessToken, refreshToken: accounts.refreshToken, idToken: accounts.idToken })
     .from(accounts)
-    .where(or(isNotNull(accounts.accessToken), isNotNull(accounts.refreshToken), isNotNull(accounts.idToken)));
+    .where(
+      opts.plaintextOnly
+        ? or(plaintext(accounts.accessToken), plaintext(accounts.refreshToken), plaintext(accounts.idToken))
+        : or(isNotNull(accounts.accessToken), isNotNull(accounts.refreshToken), isNotNull(accounts.idToken)),
+    );
 }
 
 /** Replaces one account's tokens, only while they are still the values that were read. */

@@ -18,7 +18,7 @@ export function looksEncrypted(token: string): boolean {
 export async function encryptPlaintextOAuthTokens(db: DbHandle, secret: string): Promise<number> {
   let changed = 0;
   const seal = async (v: string | null) => (v && !looksEncrypted(v) ? symmetricEncrypt({ key: secret, data: v }) : v);
-  for (const row of await listOAuthTokenRows(db)) {
+  for (const row of await listOAuthTokenRows(db, { plaintextOnly: true })) {
     const after = { accessToken: await seal(row.accessToken), refreshToken: await seal(row.refreshToken), idToken: await seal(row.idToken) };
     if (after.accessToken === row.accessToken && after.refreshToken === row.refreshToken && after.idToken === row.idToken) continue;
     if (await replaceOAuthTokens(db, row, after)) changed++;
