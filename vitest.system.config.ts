@@ -15,5 +15,8 @@ export default defineConfig({
     exclude: ['node_modules/**'],
     maxWorkers: 1,
     fileParallelism: false,
+    // each file is long and mostly child processes: the import saved by sharing modules is nothing
+    // next to it, so keep a fresh module cache per file
+    isolate: true,
   },
 });

@@ -6,7 +6,6 @@ import pino from 'pino';
 import { parseConfig, type Config } from '../src/server/config';
 import { openDatabase } from '../src/server/db/client';
 import { migrate } from '../src/server/db/migrate';
-import { createApiKey } from '../src/server/http/plugins/api-key';
 import { createRateLimiter, createRedisRateLimiter, type RateLimiter } from '../src/server/lib/rate-limit';
 import { startPlatform } from '../src/server/runtime';
 import { testRedisUrl } from '../tests/helpers/redis';
@@ -76,8 +75,8 @@ async function apiBench(label: string, databaseUrl: string | undefined, redisUrl
   const platform = await startPlatform({ config, logger: pino({ level: 'silent' }), role: 'web', ...(database ? { database } : {}) });
   try {
     const user = await platform.ctx.services.users.create({ email: `bench-api-${port}@example.com`, password: 'a fine load test phrase 1', name: 'Bench' });
-    const key = await createApiKey(platform.ctx.database, user.id, { name: 'bench', scopes: ['videos:read'] });
-    const r = await httpLoad(`${platform.url}/v1/videos?limit=20`, { authorization: `Bearer ${key.secret}` });
+    const key = await platform.ctx.services.developer.createKey(user.id, { name: 'bench', scopes: ['videos:read'] });
+    const r = await httpLoad(`${platform.url!}/v1/videos?limit=20`, { authorization: `Bearer ${key.secret}` });
     const [logged] = await platform.ctx.database.sql.query<{ n: number }>('select count(*)::int as n from api_request_log where key_id = $1', [key.id]);
     console.log(
       `GET /v1/videos, ${label.padEnd(30)} ${String(r.rps).padStart(6)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}  (${CONNECTIONS} connections; ${logged?.n ?? 0} requests in the log)`,

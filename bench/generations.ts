@@ -83,7 +83,7 @@ function load(platform: Platform, config: Config, opts: { method: 'GET' | 'POST'
 /** A verified user with plenty of credits, signed in (each from its own address: sign-in is limited per IP). */
 async function signIn(platform: Platform, config: Config, email: string, n: number): Promise<Client> {
   const u = await platform.ctx.services.users.create({ email, password: PASSWORD, name: 'Bench User', credits: CREDITS_PER_USER });
-  const res = await fetch(`${platform.url}/api/auth/sign-in/email`, {
+  const res = await fetch(`${platform.url!}/api/auth/sign-in/email`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', origin: new URL(config.PUBLIC_URL).origin, 'x-forwarded-for': `198.51.100.${(n % 250) + 1}` },
     body: JSON.stringify({ email, password: PASSWORD }),
@@ -228,7 +228,7 @@ export async function generationsBench(): Promise<void> {
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   generationsBench().then(
     () => process.exit(0),
-    (err) => {
+    (err: unknown) => {
       console.error(err);
       process.exit(1);
     },

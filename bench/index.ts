@@ -49,7 +49,7 @@ async function platformBench() {
     ['/readyz', 16],
     ['/api/meta', 32],
   ] as const) {
-    const r = await httpLoad(`${platform.url}${route}`, connections);
+    const r = await httpLoad(`${platform.url!}${route}`, connections);
     console.log(
       `GET ${route.padEnd(9)} ${String(r.rps).padStart(6)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}  (${connections} connections, load generator in a worker thread)`,
     );
@@ -86,7 +86,7 @@ async function main() {
 
 main().then(
   () => process.exit(0),
-  (err) => {
+  (err: unknown) => {
     console.error(err);
     process.exit(1);
   },

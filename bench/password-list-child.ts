@@ -44,12 +44,13 @@ if (mode === 'warm') {
   const set = new Set<string>();
   for (const line of fs.readFileSync(breachedListPath(), 'utf8').split('\n')) {
     const key = breachedKey(line.replace(/\r$/, ''));
-    if ([...key].length >= 8) set.add(key);
+    // code points, as the password policy counts them
+    if (Array.from(key).length >= 8) set.add(key);
   }
   entries = set.size;
   lookup = (p) => set.has(breachedKey(p));
 } else {
-  throw new Error(`unknown mode ${mode}`);
+  throw new Error(`unknown mode ${mode ?? '(none)'}`);
 }
 const loadMs = performance.now() - t0;
 const after = usage();

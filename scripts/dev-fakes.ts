@@ -90,7 +90,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     child.kill(signal);
   });
 }
-child.on('exit', async (code, signal) => {
-  await Promise.allSettled([kie.close(), fal.close(), stripe.close(), creem.close(), nowpayments.close()]);
-  process.exit(code ?? (stopping || signal ? 0 : 1));
+child.on('exit', (code, signal) => {
+  void Promise.allSettled([kie.close(), fal.close(), stripe.close(), creem.close(), nowpayments.close()]).then(() => process.exit(code ?? (stopping || signal ? 0 : 1)));
 });

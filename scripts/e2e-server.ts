@@ -16,7 +16,7 @@ const child = spawn(process.execPath, [path.join(root, 'scripts/start.mjs')], {
   env: { ...process.env, STRIPE_SECRET_KEY: stripe.secretKey, STRIPE_WEBHOOK_SECRET: stripe.webhookSecret, STRIPE_API_BASE: stripe.url },
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
-child.on('exit', async (code) => {
-  await stripe.close();
-  process.exit(code ?? 0);
+child.on('exit', (code) => {
+  // exit even when closing the fake fails
+  void stripe.close().finally(() => process.exit(code ?? 0));
 });

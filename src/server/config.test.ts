@@ -51,6 +51,16 @@ describe('config', () => {
     expect(() => parseConfig({ DATABASE_URL: 'postgres://u:hunter2@db:5432/x', DATABASE_POOL_SIZE: '0' })).toThrow(/DATABASE_POOL_SIZE/);
   });
 
+  it("hashes passwords at OWASP's scrypt cost unless told otherwise, and only tests may go below it", () => {
+    expect(parseConfig({}).PASSWORD_HASH_LOG_N).toBe(17);
+    expect(parseConfig({ NODE_ENV: 'production', PASSWORD_HASH_LOG_N: '18' }).PASSWORD_HASH_LOG_N).toBe(18);
+    for (const NODE_ENV of ['production', 'development']) {
+      expect(() => parseConfig({ NODE_ENV, PASSWORD_HASH_LOG_N: '16' })).toThrow(/^Invalid setting PASSWORD_HASH_LOG_N: must be at least 17 .* unless NODE_ENV=test\.$/);
+    }
+    expect(parseConfig({ NODE_ENV: 'test', PASSWORD_HASH_LOG_N: '10' }).PASSWORD_HASH_LOG_N).toBe(10);
+    expect(() => parseConfig({ NODE_ENV: 'test', PASSWORD_HASH_LOG_N: '9' })).toThrow(/^Invalid setting PASSWORD_HASH_LOG_N: must be at least 10/);
+  });
+
   it('generates SESSION_SECRET once, persists it privately in DATA_DIR and reuses it', () => {
     const dir = tmp();
     const first = loadConfig({ DATA_DIR: dir });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { PASSWORD_HASH_LOG_N } from './domain/users/password';
 import { StartupError } from './errors';
 
 /**
@@ -63,6 +64,8 @@ export const configSchema = z.object({
   GOOGLE_CLIENT_ID: z.string().min(1).optional(),
   GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
   GOOGLE_DISCOVERY_URL: z.url({ message: 'must be an absolute URL' }).default('https://accounts.google.com/.well-known/openid-configuration'),
+  // scrypt's cost (log2 N) for new password hashes; each hash records its own, so old ones verify
+  PASSWORD_HASH_LOG_N: intIn(10, 22).default(PASSWORD_HASH_LOG_N),
   SESSION_IDLE_DAYS: intIn(1, 365).default(7),
   SESSION_ABSOLUTE_DAYS: intIn(1, 3650).default(30),
   REGION_HEADER: z.string().regex(/^[A-Za-z0-9-]+$/, { message: 'must be an HTTP header name' }).default('cf-ipcountry'),
@@ -175,6 +178,10 @@ export function parseConfig(env: NodeJS.ProcessEnv): Omit<Config, 'SESSION_SECRE
   if (Boolean(c.GOOGLE_CLIENT_ID) !== Boolean(c.GOOGLE_CLIENT_SECRET)) {
     const missing = c.GOOGLE_CLIENT_ID ? 'GOOGLE_CLIENT_SECRET' : 'GOOGLE_CLIENT_ID';
     throw new StartupError(`Invalid setting ${missing}: Google sign-in needs both GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET.`);
+  }
+  if (c.PASSWORD_HASH_LOG_N < PASSWORD_HASH_LOG_N && c.NODE_ENV !== 'test') {
+    // a cheaper hash only speeds up tests; anywhere else it speeds up guessing stolen hashes
+    throw new StartupError(`Invalid setting PASSWORD_HASH_LOG_N: must be at least ${PASSWORD_HASH_LOG_N} (OWASP's minimum for scrypt) unless NODE_ENV=test.`);
   }
   if (c.SESSION_ABSOLUTE_DAYS < c.SESSION_IDLE_DAYS) {
     throw new StartupError('Invalid setting SESSION_ABSOLUTE_DAYS: must be at least SESSION_IDLE_DAYS.');

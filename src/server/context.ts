@@ -2,6 +2,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { createOAuthTokenService, type OAuthTokenService } from './domain/auth/oauth-tokens';
+import { createSessionsService, type SessionsService } from './domain/auth/sessions.service';
+import { systemClock, type Clock } from './adapters/clock';
 import type { Mailer } from './adapters/mail/mailer';
 import type { ProviderRegistry } from './adapters/providers';
 import type { ObjectStore } from './adapters/storage';
@@ -21,7 +23,8 @@ import { createReferenceResolver } from './domain/media/references';
 import type { PaymentRegistry } from './adapters/payments';
 import { createBillingService, type BillingService } from './domain/billing/billing.service';
 import { sendOrderConfirmation } from './domain/billing/confirmation';
-import { purgeRequestLogs } from './domain/developer/api-keys';
+import { createCreditsService, type CreditsService } from './domain/credits/credits.service';
+import { createDeveloperService, type DeveloperService } from './domain/developer/developer.service';
 import { parseAllowHosts } from './lib/safe-fetch';
 import { createProvenance, loadOrCreateSigningIdentity } from './domain/media/provenance';
 import { builtinCatalog } from './domain/catalog/catalog-data';
@@ -53,6 +56,8 @@ export interface Services {
   users: UsersService;
   probes: ProbeService;
   profile: ProfileService;
+  /** the user's own sign-in sessions, and the per-request session bookkeeping */
+  sessions: SessionsService;
   catalog: CatalogService;
   router: ProviderRouter;
   /** the lifecycle after submit (dispatch, tracking, settlement); its tracker runs in workers */
@@ -62,8 +67,12 @@ export interface Services {
   creations: CreationsService;
   /** plans, checkout, orders, payment events, refunds */
   billing: BillingService;
+  /** operators' credit grants and adjustments (every other movement happens inside its own domain's transaction) */
+  credits: CreditsService;
   /** the user's reference files (uploads, URL imports, creations reused as references) */
   media: MediaService;
+  /** API keys and API usage */
+  developer: DeveloperService;
   /** customer webhooks: endpoints, signed deliveries with retries */
   webhooks: WebhooksService;
   /** Google's tokens, encrypted at rest */
@@ -85,6 +94,8 @@ export interface AppContext {
   payments: PaymentRegistry;
   auth: Auth;
   rateLimiter: RateLimiter;
+  /** the time every expiry, window, back-off and schedule is decided by (tests pass a FakeClock) */
+  clock: Clock;
   /** identifies this process in job records and logs */
   workerId: string;
 }
@@ -102,6 +113,8 @@ export interface ServiceDeps {
   handoff?: OutputHandoff;
   /** the shared rate-limit store (default: the database) */
   rateLimiter?: RateLimiter;
+  /** default: the system clock */
+  clock?: Clock;
 }
 
 /** The default output hand-off: copy into our store, probe, poster, preview, C2PA-sign. */
@@ -123,7 +136,7 @@ export async function createDefaultHandoff(config: Config, store: ObjectStore): 
   });
 }
 
-export async function createServices({ database, queue, mailer, config, providers, store, payments, logger, handoff, rateLimiter }: ServiceDeps): Promise<Services> {
+export async function createServices({ database, queue, mailer, config, providers, store, payments, logger, handoff, rateLimiter, clock = systemClock }: ServiceDeps): Promise<Services> {
   handoff ??= await createDefaultHandoff(config, store);
   const catalog = createCatalogService({ database, providerStatus: (id) => providers.status(id) });
   const router = createProviderRouter({
@@ -133,7 +146,7 @@ export async function createServices({ database, queue, mailer, config, provider
     cooldownSeconds: config.ROUTE_COOLDOWN_SECONDS,
     callbackUrl: (provider) => `${config.PUBLIC_URL}/webhooks/${provider}`,
   });
-  const media = createMediaService({ database, queue, store, config, logger: logger.child({ component: 'media' }), ...(rateLimiter ? { rateLimiter } : {}) });
+  const media = createMediaService({ database, queue, store, config, clock, logger: logger.child({ component: 'media' }), ...(rateLimiter ? { rateLimiter } : {}) });
   const engine = createGenerationEngine({
     references: createReferenceResolver({ database, store, importUrl: (userId, url) => media.importForTask(userId, url) }),
     database,
@@ -143,6 +156,7 @@ export async function createServices({ database, queue, mailer, config, provider
     providers,
     handoff,
     logger: logger.child({ component: 'generations' }),
+    clock,
     settings: {
       publicUrl: config.PUBLIC_URL,
       pollConcurrency: config.GENERATION_POLL_CONCURRENCY,
@@ -154,9 +168,10 @@ export async function createServices({ database, queue, mailer, config, provider
     },
   });
   return {
-    users: createUsersService({ database }),
+    users: createUsersService({ database, passwordHashLogN: config.PASSWORD_HASH_LOG_N }),
     probes: createProbeService(database, queue),
     profile: createProfileService({ database, mailer, config }),
+    sessions: createSessionsService({ database }),
     catalog,
     router,
     engine,
@@ -172,15 +187,17 @@ export async function createServices({ database, queue, mailer, config, provider
     }),
     creations: createCreationsService({ database, queue, store, logger: logger.child({ component: 'creations' }) }),
     media,
-    billing: createBillingService({ database, queue, payments, catalog, config, logger: logger.child({ component: 'billing' }) }),
+    developer: createDeveloperService({ database, config, clock }),
+    billing: createBillingService({ database, queue, payments, catalog, config, clock, logger: logger.child({ component: 'billing' }) }),
+    credits: createCreditsService({ database }),
     oauthTokens: createOAuthTokenService({ database, config }),
-    webhooks: createWebhooksService({ database, queue, config, logger: logger.child({ component: 'webhooks' }), ...(rateLimiter ? { rateLimiter } : {}) }),
+    webhooks: createWebhooksService({ database, queue, config, clock, logger: logger.child({ component: 'webhooks' }), ...(rateLimiter ? { rateLimiter } : {}) }),
   };
 }
 
 
 /** One handler per declared job (names.ts); startup fails if one is missing. */
-export function createJobRegistry(ctx: Pick<AppContext, 'database' | 'workerId' | 'logger' | 'services' | 'store' | 'config' | 'mailer'>): JobRegistry {
+export function createJobRegistry(ctx: Pick<AppContext, 'database' | 'workerId' | 'logger' | 'services' | 'store' | 'config' | 'mailer' | 'clock'>): JobRegistry {
   const billing = ctx.services.billing;
   const engine = ctx.services.engine;
   return new JobRegistry()
@@ -190,13 +207,13 @@ export function createJobRegistry(ctx: Pick<AppContext, 'database' | 'workerId' 
     .register(generationFinalize, ({ id }) => engine.finalize(id))
     .register(mediaDeleteObjects, ({ keys }) => deleteObjects(ctx.store, keys))
     .register(mediaPurge, async () => {
-      await purgeDeleted({ database: ctx.database, store: ctx.store, logger: ctx.logger }, { purgeDays: ctx.config.MEDIA_PURGE_DAYS });
+      await purgeDeleted({ database: ctx.database, store: ctx.store, logger: ctx.logger, clock: ctx.clock }, { purgeDays: ctx.config.MEDIA_PURGE_DAYS });
     })
     .register(apiPurgeLogs, async () => {
-      const removed = await purgeRequestLogs(ctx.database, ctx.config.API_LOG_RETENTION_DAYS);
+      const removed = await ctx.services.developer.purgeRequestLogs();
       if (removed) ctx.logger.info({ removed }, 'api: old request logs removed');
     })
-    .register(billingSendConfirmation, ({ orderId }) => sendOrderConfirmation(ctx, orderId))
+    .register(billingSendConfirmation, ({ orderId }) => sendOrderConfirmation({ database: ctx.database, mailer: ctx.mailer, publicUrl: ctx.config.PUBLIC_URL }, orderId))
     .register(billingRetryDeferred, async () => {
       const applied = await billing.retryDeferred();
       if (applied) ctx.logger.info({ applied }, 'billing: deferred payment events applied');

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from './config';
+import { systemClock, type Clock } from './adapters/clock';
 import { createMailer } from './adapters/mail';
 import { createProviderRegistry } from './adapters/providers';
 import { storeFromConfig } from './adapters/storage';
@@ -29,6 +30,8 @@ export interface StartOptions {
   /** an already open database (tests); otherwise opened from the config */
   database?: Database;
   http?: HttpAppOptions;
+  /** default: the system clock (tests pass a FakeClock) */
+  clock?: Clock;
 }
 
 export interface Platform {
@@ -45,6 +48,7 @@ export interface Platform {
  */
 export async function startPlatform(opts: StartOptions): Promise<Platform> {
   const { config, logger, role } = opts;
+  const clock = opts.clock ?? systemClock;
   // DATA_DIR and its folders private (0700), and anything in it others could read repaired, before
   // the database opens (lib/data-dir.ts)
   let prepared: RepairResult;
@@ -79,10 +83,10 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
 
     const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, dataDir: config.dataDir });
     const providers = createProviderRegistry(config, logger.child({ component: 'providers' }));
-    const store = storeFromConfig(config);
+    const store = storeFromConfig(config, clock);
     const payments = createPaymentRegistry(config);
     await seedPlans(database);
-    rateLimiter = await openRateLimiter(config, database, (err) => logger.warn({ err: err.message }, 'rate limits: Redis is unreachable'));
+    rateLimiter = await openRateLimiter(config, database, { clock, onError: (err) => logger.warn({ err: err.message }, 'rate limits: Redis is unreachable') });
     const ctx: AppContext = {
       config,
       database,
@@ -94,7 +98,8 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
       payments,
       auth: createAuth({ config, database, mailer, logger: logger.child({ component: 'auth' }) }),
       rateLimiter,
-      services: await createServices({ database, queue, mailer, config, providers, store, payments, logger, rateLimiter }),
+      clock,
+      services: await createServices({ database, queue, mailer, config, providers, store, payments, logger, rateLimiter, clock }),
       workerId: defaultWorkerId(),
     };
     const registry = createJobRegistry(ctx);

@@ -20,12 +20,15 @@ export interface RouterContext {
 
 /** A query-string value as text (the router parses `?ref=1234` as a number), or undefined. */
 const text = (value: unknown): string | undefined =>
-  value === undefined || value === null || value === '' ? undefined : typeof value === 'object' ? undefined : String(value);
+  typeof value === 'string' ? value || undefined : typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
+
+/** The user in the cache, fetched only when there is none yet ('static': a cached answer is never stale here). */
+const ensureMe = (queryClient: QueryClient) => queryClient.query({ ...meQuery, staleTime: 'static' });
 
 /** The signed-in user for a route guard; null when signed out or when the server cannot say. */
 async function currentUser(queryClient: QueryClient) {
   try {
-    return await queryClient.ensureQueryData(meQuery);
+    return await ensureMe(queryClient);
   } catch {
     return null;
   }
@@ -87,7 +90,7 @@ const accountRoute = createRoute({
   path: '/account',
   validateSearch: (s: Record<string, unknown>): { error?: string } => ({ error: text(s.error) }),
   beforeLoad: async ({ context, location, search }) => {
-    const me = await context.queryClient.ensureQueryData(meQuery);
+    const me = await ensureMe(context.queryClient);
     if (me) return;
     // a verification link that failed comes back here with ?error=, signed out: say so there
     if (search.error) throw redirect({ to: '/verify-email', search: { error: search.error }, replace: true });
@@ -98,7 +101,7 @@ const accountRoute = createRoute({
 
 /** Signed-out visitors of a page for members go to sign in first, and come back afterwards. */
 async function requireSignedIn({ context, location }: { context: RouterContext; location: { pathname: string } }) {
-  if (await context.queryClient.ensureQueryData(meQuery)) return;
+  if (await ensureMe(context.queryClient)) return;
   throw redirect({ to: '/sign-in', search: { next: location.pathname }, replace: true });
 }
 
@@ -134,7 +137,7 @@ const billingRoute = createRoute({
   validateSearch: (s: Record<string, unknown>): { order?: string; canceled?: string } => ({ order: text(s.order), canceled: text(s.canceled) }),
   // like requireSignedIn, but the way back keeps the query string (the order to watch)
   beforeLoad: async ({ context, location }) => {
-    if (await context.queryClient.ensureQueryData(meQuery)) return;
+    if (await ensureMe(context.queryClient)) return;
     throw redirect({ to: '/sign-in', search: { next: location.href }, replace: true });
   },
   component: lazyRouteComponent(() => import('./pages/billing/BillingPage'), 'BillingPage'),

@@ -53,17 +53,17 @@ type PaidEvent = Extract<PaymentEvent, { type: 'checkout.paid' }>;
 type RefundedEvent = Extract<PaymentEvent, { type: 'payment.refunded' }>;
 type FailedEvent = Extract<PaymentEvent, { type: 'checkout.failed' | 'checkout.expired' }>;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** A local receiver standing in for our webhook route: logs every delivery, answers 200. */
 async function startReceiver() {
   const log: Hook[] = [];
   let cursor = 0;
+  const arrivals = new Set<() => void>();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       log.push({ raw: Buffer.concat(chunks), headers: req.headers });
+      for (const arrived of arrivals) arrived();
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"received":true}');
     });
   });
@@ -76,8 +76,17 @@ async function startReceiver() {
     async next(timeoutMs: number): Promise<Hook> {
       const until = Date.now() + timeoutMs;
       while (cursor >= log.length) {
-        if (Date.now() > until) throw new Error(`no webhook arrived within ${timeoutMs} ms`);
-        await sleep(10);
+        const left = until - Date.now();
+        if (left <= 0) throw new Error(`no webhook arrived within ${timeoutMs} ms`);
+        await new Promise<void>((resolve) => {
+          const arrived = () => {
+            clearTimeout(timer);
+            arrivals.delete(arrived);
+            resolve();
+          };
+          const timer = setTimeout(arrived, left);
+          arrivals.add(arrived);
+        });
       }
       return log[cursor++]!;
     },
@@ -521,8 +530,7 @@ describe.each(cases)('PaymentProvider contract: $name', (c) => {
       expect(event.orderId).toBe(req.orderId);
       expect(event.checkoutRef).toBe(session.checkoutRef);
     }
-    await h.settle();
-    await sleep(300);
+    await h.settle(); // the fake has delivered everything it ever will for this checkout
     const after = h.received().slice(before);
     const events = after.flatMap((hook) => verify(h.provider, hook).events);
     expect(events.filter((e) => e.type === 'checkout.paid')).toEqual([]);

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../src/server/adapters/clock';
 import { AppError, StartupError } from '../../src/server/errors';
 import { createRateLimiter, createRedisRateLimiter, openRateLimiter, type RateLimiter } from '../../src/server/lib/rate-limit';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
@@ -17,15 +19,15 @@ interface Harness {
   close(): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function contract(name: string, make: () => Promise<Harness>, skip = false) {
+/** Each store is timed by a fake clock: windows pass when the test moves it, not by waiting. */
+function contract(name: string, make: (clock: FakeClock) => Promise<Harness>, skip = false) {
   describe.skipIf(skip)(`rate-limit store: ${name}`, () => {
     let h: Harness;
+    const clock = new FakeClock();
     // keys unique to this run, so a shared Redis or database keeps nothing between runs that matters
     const key = (k: string) => `contract:${randomUUID()}:${k}`;
     beforeAll(async () => {
-      h = await make();
+      h = await make(clock);
     });
     afterAll(async () => {
       await h?.close();
@@ -60,8 +62,19 @@ function contract(name: string, make: () => Promise<Harness>, skip = false) {
       const k = key('window');
       await h.limiter.hit(k, 1, 1);
       expect((await h.limiter.hit(k, 1, 1)).allowed).toBe(false);
-      await sleep(2_100);
+      await clock.advance(999);
+      expect((await h.limiter.hit(k, 1, 1)).allowed).toBe(false);
+      await clock.advance(1);
       expect(await h.limiter.hit(k, 1, 1)).toMatchObject({ allowed: true, count: 1 });
+    });
+
+    it('times the window by its clock: the seconds left count down as the clock moves', async () => {
+      const k = key('countdown');
+      expect((await h.limiter.hit(k, 1, 60)).retryAfterSeconds).toBe(60);
+      await clock.advance(20_500);
+      expect(await h.limiter.hit(k, 1, 60)).toMatchObject({ allowed: false, count: 2, retryAfterSeconds: 40 });
+      await clock.advance(39_500);
+      expect(await h.limiter.hit(k, 1, 60)).toMatchObject({ allowed: true, count: 1, retryAfterSeconds: 60 });
     });
 
     it('reset forgets a key', async () => {
@@ -80,15 +93,15 @@ function contract(name: string, make: () => Promise<Harness>, skip = false) {
   });
 }
 
-contract('PostgreSQL', async () => {
+contract('PostgreSQL', async (clock) => {
   const db: TestDatabase = await createTestDatabase();
-  return { limiter: createRateLimiter(db), close: () => db.drop() };
+  return { limiter: createRateLimiter(db, clock), close: () => db.drop() };
 });
 
 contract(
   `Redis${redisUrl ? '' : ' (skipped: no Redis server on 127.0.0.1:6379 and REDIS_TEST_URL unset)'}`,
-  async () => {
-    const limiter = createRedisRateLimiter(redisUrl!, { prefix: `test:${randomUUID()}:` });
+  async (clock) => {
+    const limiter = createRedisRateLimiter(redisUrl!, { prefix: `test:${randomUUID()}:`, clock });
     await limiter.connect();
     return { limiter, close: () => limiter.close() };
   },
@@ -106,6 +119,22 @@ describe('choosing the rate-limit store', () => {
       expect((err as Error).message).not.toContain('s3cret');
     } finally {
       await db.drop();
+    }
+  });
+
+  it.skipIf(!redisUrl)('Redis: a counter left by an older version (a plain string key) is replaced by a new window', async () => {
+    const prefix = `test:${randomUUID()}:`;
+    const raw = new Redis(redisUrl!);
+    const limiter = createRedisRateLimiter(redisUrl!, { prefix });
+    try {
+      await limiter.connect();
+      await raw.set(`${prefix}old`, '7', 'PX', 60_000);
+      expect(await limiter.hit('old', 3, 60)).toMatchObject({ allowed: true, count: 1 });
+      expect(await raw.type(`${prefix}old`)).toBe('hash');
+      expect(await raw.pttl(`${prefix}old`)).toBeGreaterThan(59_000);
+    } finally {
+      await limiter.close();
+      raw.disconnect();
     }
   });
 

@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import Fastify from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../src/server/adapters/clock';
 import { createObjectStore, deriveFilesSigningSecret, storeFromConfig, type StorageSettings } from '../../src/server/adapters/storage';
 import { createDiskStore } from '../../src/server/adapters/storage/disk';
 import { createS3Store } from '../../src/server/adapters/storage/s3';
@@ -30,6 +31,7 @@ import { filesRoutes } from '../../src/server/http/routes/files';
  * the S3 store (against s3rver, run in a child process so the memory figures below are the store's
  * own and not the fake server's). s3rver does not verify SigV4 signatures or expiry on presigned
  * URLs, so for S3 the tests check what we sign (the parameters), not that S3 would refuse a forgery.
+ * Both stores (and the /files route) tell time by a fake clock: URLs expire when the test moves it.
  */
 
 interface Harness {
@@ -43,7 +45,8 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 const SECRET = 'test-signing-secret-0123456789abcdef';
 
-async function diskHarness(): Promise<Harness> {
+async function diskHarness(clock: FakeClock): Promise<Harness> {
+  const now = () => clock.nowMs();
   const app = Fastify({ logger: false });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -51,10 +54,10 @@ async function diskHarness(): Promise<Harness> {
   // the store needs its public URL before the server has a port: build a placeholder, then rebind
   let store: ObjectStore | undefined;
   const lazy = new Proxy({} as ObjectStore, { get: (_t, p) => (store ? Reflect.get(store, p, store) : undefined) });
-  await app.register(filesRoutes, { store: lazy, signingSecret: SECRET });
+  await app.register(filesRoutes, { store: lazy, signingSecret: SECRET, now });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const port = (app.server.address() as AddressInfo).port;
-  store = createDiskStore({ root, publicUrl: `http://127.0.0.1:${port}`, signingSecret: SECRET });
+  store = createDiskStore({ root, publicUrl: `http://127.0.0.1:${port}`, signingSecret: SECRET, now });
   return {
     store,
     close: async () => {
@@ -93,7 +96,7 @@ async function startS3rver(dir: string, bucket: string): Promise<{ endpoint: str
   return { endpoint: `http://127.0.0.1:${port}`, child };
 }
 
-async function s3Harness(): Promise<Harness> {
+async function s3Harness(clock: FakeClock): Promise<Harness> {
   const dir = path.join(work, 's3rver');
   fs.mkdirSync(dir, { recursive: true });
   const { endpoint, child } = await startS3rver(dir, 'test-bucket');
@@ -104,6 +107,7 @@ async function s3Harness(): Promise<Harness> {
     accessKeyId: 'S3RVER',
     secretAccessKey: 'S3RVER',
     forcePathStyle: true,
+    now: () => clock.nowMs(),
   });
   return {
     store,
@@ -116,7 +120,7 @@ async function s3Harness(): Promise<Harness> {
   };
 }
 
-const harnesses: Record<'disk' | 's3', () => Promise<Harness>> = { disk: diskHarness, s3: s3Harness };
+const harnesses: Record<'disk' | 's3', (clock: FakeClock) => Promise<Harness>> = { disk: diskHarness, s3: s3Harness };
 
 // ---------------------------------------------------------------------------------------------
 
@@ -138,8 +142,9 @@ function pattern(size: number, seed = 7): Buffer {
 describe.each(Object.keys(harnesses) as ('disk' | 's3')[])('ObjectStore contract: %s', (kind) => {
   let h: Harness;
   let store: ObjectStore;
+  const clock = new FakeClock();
   beforeAll(async () => {
-    h = await harnesses[kind]();
+    h = await harnesses[kind](clock);
     store = h.store;
   });
   afterAll(async () => {
@@ -422,14 +427,38 @@ describe.each(Object.keys(harnesses) as ('disk' | 's3')[])('ObjectStore contract
     const expiresIn = (url: string) => {
       const u = new URL(url);
       if (kind === 's3') return Number(u.searchParams.get('X-Amz-Expires'));
-      return Number(u.searchParams.get('exp')) - Math.floor(Date.now() / 1000);
+      return Number(u.searchParams.get('exp')) - Math.floor(clock.nowMs() / 1000);
     };
-    expect(Math.abs(expiresIn(await store.signedUrl(key)) - 3600)).toBeLessThanOrEqual(1);
-    expect(Math.abs(expiresIn(await store.signedUrl(key, { expiresInSeconds: 60 })) - 60)).toBeLessThanOrEqual(1);
-    expect(Math.abs(expiresIn(await store.signedUrl(key, { expiresInSeconds: MAX_SIGNED_URL_SECONDS })) - MAX_SIGNED_URL_SECONDS)).toBeLessThanOrEqual(1);
+    expect(expiresIn(await store.signedUrl(key))).toBe(3600);
+    expect(expiresIn(await store.signedUrl(key, { expiresInSeconds: 60 }))).toBe(60);
+    expect(expiresIn(await store.signedUrl(key, { expiresInSeconds: MAX_SIGNED_URL_SECONDS }))).toBe(MAX_SIGNED_URL_SECONDS);
     for (const bad of [MAX_SIGNED_URL_SECONDS + 1, 0, -5, 1.5, Number.NaN]) {
       await expect(store.signedUrl(key, { expiresInSeconds: bad })).rejects.toMatchObject({ code: 'invalid_argument' });
     }
+  });
+
+  it('dates signed URLs by its clock: one works until the clock reaches its expiry, and not after', async () => {
+    const key = 'contract/signed/clock.txt';
+    await store.put(key, Buffer.from('tick'), { contentType: 'text/plain' });
+    await clock.set(Math.ceil(clock.nowMs() / 1000) * 1000 + 1000); // a whole second, in the future
+    const url = new URL(await store.signedUrl(key, { expiresInSeconds: 2 }));
+    if (kind === 's3') {
+      // s3rver ignores signatures and expiry: check that the signature is dated by the clock
+      const amzDate = clock.now().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+      expect(url.searchParams.get('X-Amz-Date')).toBe(amzDate);
+      expect(url.searchParams.get('X-Amz-Expires')).toBe('2');
+      return;
+    }
+    expect(Number(url.searchParams.get('exp'))).toBe(clock.nowMs() / 1000 + 2);
+    expect((await fetch(url)).status).toBe(200);
+    await clock.advance(1999);
+    const last = await fetch(url);
+    expect(last.status).toBe(200);
+    expect(last.headers.get('cache-control')).toBe('private, max-age=1');
+    await clock.advance(1);
+    const expired = await fetch(url);
+    expect(expired.status).toBe(403);
+    expect(((await expired.json()) as { error: { code: string } }).error.code).toBe('url_expired');
   });
 
   it('refuses invalid keys everywhere', async () => {

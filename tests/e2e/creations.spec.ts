@@ -115,7 +115,7 @@ test('upload a reference, generate from it, then play, seek, download and delete
   const downloadLink = page.getByTestId('creation-download');
   await expect(downloadLink).toHaveAttribute('href', `${videoUrl}?download=1`);
   const [download] = await Promise.all([page.waitForEvent('download'), downloadLink.click()]);
-  const file = fs.readFileSync((await download.path())!);
+  const file = fs.readFileSync(await download.path());
   expect(file.length).toBeGreaterThan(1000);
   expect(file.subarray(4, 8).toString('latin1')).toBe('ftyp');
 

@@ -38,7 +38,7 @@ test('an API key made in the UI calls /v1/videos, shows in Usage, and stops work
   await expect(page.getByTestId('developers-tab-quickStart')).toHaveAttribute('aria-current', 'page');
   // the samples carry this installation's real origin
   await expect(page.getByTestId('quick-start').locator('pre').first()).toBeVisible();
-  await expect(page.getByTestId('quick-start')).toContainText(`curl ${baseURL}/v1/videos`);
+  await expect(page.getByTestId('quick-start')).toContainText(`curl ${baseURL!}/v1/videos`);
 
   // create a key
   await page.getByTestId('quick-start-create-key').click();
@@ -99,7 +99,7 @@ test('webhooks: add an endpoint, see its secret, send a test event and find it i
   // Endpoints must be public addresses unless WEBHOOK_ALLOW_HOSTS names the host, and this machine
   // resolves no public names: the endpoint points at the app itself (whose /e2e-webhook-sink answers
   // 404, so deliveries fail, which the log shows just as well), and that needs the host allowed.
-  const sink = `${baseURL}/e2e-webhook-sink`;
+  const sink = `${baseURL!}/e2e-webhook-sink`;
   const sameSite = { origin: new URL(baseURL!).origin }; // the CSRF check wants to see where a request comes from
   const probe = await page.request.post('/api/webhooks/endpoints', { data: { url: sink }, headers: sameSite });
   test.skip(probe.status() === 400, `the server refuses ${sink} (${await probe.text()}); start it with WEBHOOK_ALLOW_HOSTS=${new URL(sink).hostname}`);
@@ -186,7 +186,7 @@ test('an unverified account is told to verify its address before making a key or
   await page.getByTestId('developers-tab-webhooks').click();
   const hooksNotice = page.getByTestId('webhooks').getByTestId('developer-verify-notice');
   await expect(hooksNotice).toContainText(en.developers.verify.webhooksBody.replace('{{email}}', email));
-  await page.getByLabel(label(en.developers.webhooks.url)).fill(`${baseURL}/e2e-webhook-sink`);
+  await page.getByLabel(label(en.developers.webhooks.url)).fill(`${baseURL!}/e2e-webhook-sink`);
   const hookAnswer = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/webhooks/endpoints' && r.request().method() === 'POST');
   await page.getByTestId('add-endpoint').click();
   expect((await hookAnswer).status()).toBe(403);

@@ -2,8 +2,16 @@ import fs from 'node:fs';
 import { expect, test as base, type Page } from '@playwright/test';
 
 /** The English and Spanish catalogues: the source of the texts the tests look for. */
-export const en = JSON.parse(fs.readFileSync(new URL('../../src/web/i18n/locales/en.json', import.meta.url), 'utf8'));
-export const es = JSON.parse(fs.readFileSync(new URL('../../src/web/i18n/locales/es.json', import.meta.url), 'utf8'));
+type Catalogue = typeof import('../../src/web/i18n/locales/en.json');
+const catalogue = (name: string) => JSON.parse(fs.readFileSync(new URL(`../../src/web/i18n/locales/${name}.json`, import.meta.url), 'utf8')) as Catalogue;
+export const en = catalogue('en');
+export const es = catalogue('es');
+
+/** The text at a dotted key of a catalogue (`landing.models.veo`), if there is one. */
+export function textAt(texts: Catalogue, key: string): string | undefined {
+  const found = key.split('.').reduce<unknown>((node, part) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined), texts);
+  return typeof found === 'string' ? found : undefined;
+}
 
 /** An error answer a test expects (e.g. the 401 of a wrong password); anything else fails the test. */
 export interface ExpectedError {
@@ -38,7 +46,7 @@ export function watch(page: Page, baseURL: string) {
 
   page.on('console', (msg) => {
     if (msg.type() !== 'error') return;
-    const where = msg.location()?.url ?? '';
+    const where = msg.location().url;
     if (msg.text().startsWith('Failed to load resource') && expectedUrls.has(where)) return;
     // The dev mailbox shows a mail's HTML in a frame with sandbox="" (no scripts). Playwright's
     // trace snapshots evaluate in every frame, and Chromium reports that as blocked: not the app.
@@ -49,7 +57,7 @@ export function watch(page: Page, baseURL: string) {
   page.on('requestfailed', (req) => {
     // navigating away cancels in-flight requests; that is not a failure of the app
     if (req.failure()?.errorText === 'net::ERR_ABORTED') return;
-    problems.push(`request failed: ${req.method()} ${req.url()} (${req.failure()?.errorText})`);
+    problems.push(`request failed: ${req.method()} ${req.url()} (${req.failure()?.errorText ?? 'no reason given'})`);
   });
   page.on('request', (req) => {
     const url = req.url();

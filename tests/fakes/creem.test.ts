@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { closeAll } from '../helpers/close';
 import { startFakeCreem, type FakeCreem } from './creem';
 
 /** Protocol details of the fake Creem: auth, validation, checkout retrieval, webhook signing and retries. */
@@ -24,7 +25,11 @@ async function startReceiver() {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
     hooks,
     answers,
-    close: () => new Promise<void>((resolve) => (server.close(() => resolve()), server.closeAllConnections())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -39,8 +44,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await fake?.close();
-  await receiver?.close();
+  await closeAll(fake, receiver);
 });
 
 beforeEach(async () => {

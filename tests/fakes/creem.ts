@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { postWebhook } from './deliver';
 import { listenLocal } from './listen';
+import { pendingWork } from './pending';
 
 /**
  * A fake Creem (docs/provider-apis.md §4 in the shared docs): a real HTTP server on 127.0.0.1.
@@ -211,12 +212,14 @@ export async function startFakeCreem(opts: FakeCreemOptions = {}): Promise<FakeC
   const customers = new Map<string, { id: string; email: string; name: string; country: string; createdAt: number }>();
   const deliveries: FakeCreemDelivery[] = [];
   const requests: FakeCreem['requests'] = [];
-  const timers = new Set<NodeJS.Timeout>();
+  const retries = pendingWork();
   const inflight = new Set<Promise<unknown>>();
   const closing = new AbortController();
   let held: Job[] | undefined;
   let duplicates = 0;
   let closed = false;
+  // read through a function after an await: TypeScript keeps the narrowing from before it, but close() may have run since
+  const isClosed = () => closed;
   let base = '';
 
   const sign = (body: string | Buffer, secret = webhookSecret) => createHmac('sha256', secret).update(body).digest('hex');
@@ -242,12 +245,8 @@ export async function startFakeCreem(opts: FakeCreemOptions = {}): Promise<FakeC
     const status = await post(url, job.body, headers);
     deliveries.push({ eventId: job.eventId, eventType: job.eventType, url, headers, body: job.body, attempt: n, status, at: Date.now() });
     const delay = retryDelays[n - 1];
-    if (status !== 200 && delay !== undefined && !closed) {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        void track(attempt(job, n + 1));
-      }, delay);
-      timers.add(t);
+    if (status !== 200 && delay !== undefined && !isClosed()) {
+      retries.later(delay, () => track(attempt(job, n + 1)));
     }
   }
 
@@ -518,9 +517,9 @@ export async function startFakeCreem(opts: FakeCreemOptions = {}): Promise<FakeC
 
   // --- HTTP -------------------------------------------------------------------------------------
 
-  const json = (res: http.ServerResponse, status: number, body: unknown) => {
+  // responders return the response, so that a handler can answer and stop in one `return json(...)`
+  const json = (res: http.ServerResponse, status: number, body: unknown) =>
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-  };
   const fail = (res: http.ServerResponse, status: number, message: string) =>
     json(res, status, { trace_id: randomBytes(8).toString('hex'), status, error: http.STATUS_CODES[status] ?? 'Error', message: [message] });
   const authorized = (req: http.IncomingMessage) => req.headers['x-api-key'] === apiKey;
@@ -638,7 +637,7 @@ ${message ? `<p data-testid="fake-message">${escapeHtml(message)}</p>` : ''}
       if (!b) return fail(res, 400, 'the body must be a JSON object');
       if (b.mode !== undefined && b.mode !== 'immediate' && b.mode !== 'scheduled') return fail(res, 400, 'mode must be one of immediate, scheduled');
       if (s.status === 'canceled' || s.status === 'expired') return fail(res, 400, `Subscription is already ${s.status}`);
-      await cancelSubscription(s.id, { mode: (b.mode as 'immediate' | 'scheduled' | undefined) ?? 'immediate' });
+      await cancelSubscription(s.id, { mode: b.mode ?? 'immediate' });
       return json(res, 200, subscriptionObj(s, true));
     }
     const pay = /^\/pay\/([^/]+)$/.exec(p);
@@ -655,7 +654,7 @@ ${message ? `<p data-testid="fake-message">${escapeHtml(message)}</p>` : ''}
       requests.push({ method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body: raw.toString('utf8') });
       route(req, res, url, raw).catch((err: unknown) => {
         if (res.headersSent) return void res.end();
-        fail(res, 500, String((err as Error)?.message ?? err));
+        fail(res, 500, err instanceof Error ? err.message : String(err));
       });
     });
   });
@@ -715,17 +714,16 @@ ${message ? `<p data-testid="fake-message">${escapeHtml(message)}</p>` : ''}
     },
     sign,
     async idle() {
-      while (inflight.size > 0 || timers.size > 0) {
-        if (inflight.size > 0) await Promise.allSettled([...inflight]);
-        else await new Promise((r) => setTimeout(r, 10));
-      }
+      do {
+        await Promise.allSettled([...inflight]);
+        await retries.settled();
+      } while (inflight.size > 0);
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
         closed = true;
         closing.abort();
-        for (const t of timers) clearTimeout(t);
-        timers.clear();
+        retries.close();
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
       }),

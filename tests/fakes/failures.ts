@@ -55,11 +55,11 @@ export function failureFromPrompt(prompt: unknown): FakeFailure | undefined {
     case 'delay':
       return { kind, ms: n ?? 1000 };
     case 'http-error':
-      return { kind, status: (n === 500 || n === 502 || n === 504 ? n : 503) as 500 | 502 | 503 | 504 };
+      return { kind, status: n === 500 || n === 502 || n === 504 ? n : 503 };
     case 'rate-limit':
       return { kind, retryAfterSeconds: n };
     default:
-      return fakeFailureKinds.includes(kind) ? ({ kind } as FakeFailure) : undefined;
+      return fakeFailureKinds.includes(kind) ? { kind } : undefined;
   }
 }
 

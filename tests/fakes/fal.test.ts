@@ -1,3 +1,4 @@
+import { EventEmitter, once } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createFalProvider, falRequestId } from '../../src/server/adapters/providers/fal';
 import { isFinalState, ProviderError, type NormalizedStatus, type ProviderRequest, type VideoProvider } from '../../src/server/adapters/providers/provider';
+import { closeAll } from '../helpers/close';
 import { startFakeFal, type FakeFal } from './fal';
 
 /** The fal adapter against the fake fal queue: wire format, every failure kind, webhooks. */
@@ -20,11 +22,13 @@ interface Hook {
 /** A local webhook receiver standing in for our /webhooks/fal route. */
 async function startReceiver() {
   const hooks: Hook[] = [];
+  const arrivals = new EventEmitter();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       hooks.push({ path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks) });
+      arrivals.emit('hook');
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"received":true}');
     });
   });
@@ -39,13 +43,18 @@ async function startReceiver() {
       const mine = () => hooks.filter((h) => h.path === `${p.pathname}${p.search}`);
       const until = Date.now() + timeoutMs;
       while (mine().length < count) {
-        if (Date.now() > until) throw new Error(`got ${mine().length} webhooks at ${callbackUrl}, wanted ${count}`);
-        await sleep(20);
+        const left = until - Date.now();
+        if (left <= 0) throw new Error(`got ${mine().length} webhooks at ${callbackUrl}, wanted ${count}`);
+        await once(arrivals, 'hook', { signal: AbortSignal.timeout(left) }).catch(() => undefined);
       }
       return mine();
     },
     received: (callbackUrl: string) => hooks.filter((h) => `${url}${h.path}` === callbackUrl),
-    close: () => new Promise<void>((resolve) => (server.close(() => resolve()), server.closeAllConnections())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -69,7 +78,7 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fal-test-'));
 });
 afterAll(async () => {
-  await Promise.all([fake?.close(), slowFake?.close(), receiver?.close(), fal?.close(), quick?.close()]);
+  await closeAll(fake, slowFake, receiver, fal, quick);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 afterEach(() => {
@@ -266,7 +275,7 @@ describe('submit failures', () => {
     expect(err.message).toMatch(/timed out after 1000 ms/);
     // the adapter cannot tell a lost request from an accepted one
     expect(err.maybeAccepted).toBe(true);
-    await sleep(600);
+    await fake.settled(); // nothing was created, so the fake has nothing left to send
     expect(receiver.received(callbackUrl)).toHaveLength(0);
   });
 

@@ -4,6 +4,7 @@ import http from 'node:http';
 import { FailureQueue, type FakeFailure } from './failures';
 import { sampleMp4 } from './media';
 import { listenLocal } from './listen';
+import { pendingWork } from './pending';
 
 /**
  * A fake fal.ai queue (docs/provider-apis.md §2 in the shared docs): a real HTTP server on
@@ -82,6 +83,8 @@ export interface FakeFal {
   waitForWebhooks(count: number, timeoutMs?: number): Promise<FakeFalWebhook[]>;
   /** a new Ed25519 signing key; the JWKS then lists the new key and the previous one */
   rotateKey(): Promise<void>;
+  /** resolves once every webhook the fake has scheduled was delivered (and answered) */
+  settled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -143,19 +146,12 @@ export async function startFakeFal(opts: FakeFalOptions = {}): Promise<FakeFal> 
   const webhookWaiters: { count: number; resolve: (w: FakeFalWebhook[]) => void }[] = [];
   const queue = new Map<string, QueuedRequest>();
   const files = new Map<string, QueuedRequest>();
-  const timers = new Set<NodeJS.Timeout>();
+  const pending = pendingWork();
   let keys: SigningKey[] = [newSigningKey()];
   const strangerKey = newSigningKey();
-  let closed = false;
   let base = '';
 
-  const later = (ms: number, fn: () => void) => {
-    const t = setTimeout(() => {
-      timers.delete(t);
-      if (!closed) fn();
-    }, ms);
-    timers.add(t);
-  };
+  const later = pending.later;
 
   // --- request state ---------------------------------------------------------------------------
 
@@ -292,9 +288,9 @@ export async function startFakeFal(opts: FakeFalOptions = {}): Promise<FakeFal> 
 
   // --- HTTP ------------------------------------------------------------------------------------
 
-  const json = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+  // responders return the response, so that a handler can answer and stop in one `return json(...)`
+  const json = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) =>
     res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
-  };
   const authorized = (req: http.IncomingMessage) => req.headers.authorization === `Key ${apiKey}`;
   const notFound = (res: http.ServerResponse) => json(res, 404, { detail: 'Request not found' });
 
@@ -328,7 +324,7 @@ export async function startFakeFal(opts: FakeFalOptions = {}): Promise<FakeFal> 
     const r: QueuedRequest = {
       id: randomUUID(),
       gatewayId: randomUUID(),
-      app: `${segments[0]}/${segments[1]}`,
+      app: segments.slice(0, 2).join('/'),
       endpoint,
       input,
       failure,
@@ -342,12 +338,12 @@ export async function startFakeFal(opts: FakeFalOptions = {}): Promise<FakeFal> 
     queue.set(r.id, r);
     files.set(r.fileId, r);
     const webhookless = failure?.kind === 'never-finish' || failure?.kind === 'expired' || failure?.kind === 'unknown-status';
-    if (r.webhookUrl && !webhookless) later((QUEUE_STEPS + PROGRESS_STEPS) * stepMs + 5, () => void sendWebhooks(r).catch(() => undefined));
+    if (r.webhookUrl && !webhookless) later((QUEUE_STEPS + PROGRESS_STEPS) * stepMs + 5, () => sendWebhooks(r));
 
     if (failure?.kind === 'accept-then-timeout') return; // created, never answered
     const answer = () => json(res, 200, { request_id: r.id, gateway_request_id: r.gatewayId, ...urlsOf(r), status: 'IN_QUEUE', queue_position: QUEUE_STEPS - 1 });
-    if (failure?.kind === 'delay') return later(failure.ms, answer);
-    return answer();
+    if (failure?.kind === 'delay') later(failure.ms, answer);
+    else answer();
   }
 
   async function onRequest(req: http.IncomingMessage, res: http.ServerResponse, url: URL, body: string) {
@@ -361,7 +357,7 @@ export async function startFakeFal(opts: FakeFalOptions = {}): Promise<FakeFal> 
     if (segments[2] === 'requests' && segments.length >= 4 && segments.length <= 5) {
       if (!authorized(req)) return json(res, 401, { detail: 'Authentication is required to access this application.' });
       const r = queue.get(segments[3]!);
-      const app = `${segments[0]}/${segments[1]}`;
+      const app = segments.slice(0, 2).join('/');
       if (!r || r.app !== app || r.failure?.kind === 'expired') return notFound(res);
       const action = segments[4];
       const phase = phaseOf(r);
@@ -437,7 +433,7 @@ export async function startFakeFal(opts: FakeFalOptions = {}): Promise<FakeFal> 
       requests.push({ method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), headers: req.headers, body });
       onRequest(req, res, url, body).catch((err: unknown) => {
         if (res.headersSent) return void res.end();
-        json(res, 500, { detail: String((err as Error)?.message ?? err) });
+        json(res, 500, { detail: err instanceof Error ? err.message : String(err) });
       });
     });
   });
@@ -457,7 +453,13 @@ export async function startFakeFal(opts: FakeFalOptions = {}): Promise<FakeFal> 
     waitForWebhooks(count, timeoutMs = 10_000) {
       if (webhooks.length >= count) return Promise.resolve([...webhooks]);
       return new Promise((resolve, reject) => {
-        const waiter = { count, resolve: (w: FakeFalWebhook[]) => (clearTimeout(t), resolve(w)) };
+        const waiter = {
+          count,
+          resolve: (w: FakeFalWebhook[]) => {
+            clearTimeout(t);
+            resolve(w);
+          },
+        };
         const t = setTimeout(() => {
           webhookWaiters.splice(webhookWaiters.indexOf(waiter), 1);
           reject(new Error(`fake fal: ${webhooks.length} webhooks after ${timeoutMs} ms, wanted ${count}`));
@@ -468,11 +470,10 @@ export async function startFakeFal(opts: FakeFalOptions = {}): Promise<FakeFal> 
     async rotateKey() {
       keys = [...keys.slice(-1), newSigningKey()];
     },
+    settled: pending.settled,
     close: () =>
       new Promise<void>((resolve, reject) => {
-        closed = true;
-        for (const t of timers) clearTimeout(t);
-        timers.clear();
+        pending.close();
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
       }),

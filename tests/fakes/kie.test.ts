@@ -1,3 +1,4 @@
+import { EventEmitter, once } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createKieProvider, type KieProviderOptions } from '../../src/server/adapters/providers/kie';
 import { isFinalState, ProviderError, type NormalizedStatus, type ProviderRequest, type VideoProvider } from '../../src/server/adapters/providers/provider';
+import { closeAll } from '../helpers/close';
 import { fakeFailureKinds, type FakeFailure } from './failures';
 import { startFakeKie, type FakeKie } from './kie';
 
@@ -21,11 +23,13 @@ interface Hook {
 /** A local callback receiver standing in for our /webhooks/kie route. */
 async function startReceiver() {
   const hooks: Hook[] = [];
+  const arrivals = new EventEmitter();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       hooks.push({ path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks) });
+      arrivals.emit('hook');
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"received":true}');
     });
   });
@@ -40,12 +44,17 @@ async function startReceiver() {
       const mine = () => hooks.filter((h) => h.path === `${u.pathname}${u.search}`);
       const until = Date.now() + timeoutMs;
       while (mine().length < count) {
-        if (Date.now() > until) throw new Error(`got ${mine().length} callbacks at ${callbackUrl}, wanted ${count}`);
-        await sleep(20);
+        const left = until - Date.now();
+        if (left <= 0) throw new Error(`got ${mine().length} callbacks at ${callbackUrl}, wanted ${count}`);
+        await once(arrivals, 'hook', { signal: AbortSignal.timeout(left) }).catch(() => undefined);
       }
       return mine();
     },
-    close: () => new Promise<void>((resolve) => (server.close(() => resolve()), server.closeAllConnections())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -68,7 +77,7 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kie-test-'));
 });
 afterAll(async () => {
-  await Promise.all([fake?.close(), httpFake?.close(), receiver?.close(), kie?.close(), httpKie?.close()]);
+  await closeAll(fake, httpFake, receiver, kie, httpKie);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 afterEach(() => {
@@ -609,7 +618,7 @@ describe('KIE codes the fake has no failure kind for', () => {
       baseUrl: 'http://kie.invalid',
       uploadUrl: 'http://kie.invalid',
       timeoutMs: 1000,
-      fetch: (async () => new Response(body, { status, headers })) as typeof fetch,
+      fetch: async () => new Response(body, { status, headers }),
     });
 
   it('455 retryable, 501 generation_failed, 505 auth_config, 402 auth_config, policy words in a 400 -> policy', async () => {

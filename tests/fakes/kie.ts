@@ -4,6 +4,7 @@ import http from 'node:http';
 import { FailureQueue, type FakeFailure } from './failures';
 import { sampleMp4 } from './media';
 import { listenLocal } from './listen';
+import { pendingWork } from './pending';
 
 /**
  * A fake KIE (docs/provider-apis.md §1 in the shared docs): a real HTTP server on 127.0.0.1 that
@@ -108,6 +109,8 @@ export interface FakeKie {
   /** uploaded files by `<uploadPath>/<fileName>` */
   files: Map<string, FakeKieFile>;
   setHmacKey(k: string | undefined): void;
+  /** resolves once every callback the fake has scheduled was delivered (and answered) */
+  settled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -185,14 +188,15 @@ function validateVeo(b: Record<string, unknown>): string | undefined {
 /** What the result video of a task looks like (aspect, length capped at 12 s, sound). */
 function videoOf(api: 'veo' | 'jobs', model: string, b: Record<string, unknown>): FakeKieTask['video'] {
   const cap = (v: unknown, fallback: number) => Math.min(12, Math.max(1, Number(v) || fallback));
+  const text = (v: unknown, fallback: string) => (typeof v === 'string' ? v : fallback);
   if (api === 'veo') {
-    const aspect = String(b.aspect_ratio ?? b.aspectRatio ?? '16:9');
+    const aspect = text(b.aspect_ratio ?? b.aspectRatio, '16:9');
     return { aspectRatio: aspect === 'Auto' ? '16:9' : aspect, seconds: 8, audio: true };
   }
   const i = b.input as Record<string, unknown>;
   if (model.startsWith('sora-2-')) return { aspectRatio: i.aspect_ratio === 'portrait' ? '9:16' : '16:9', seconds: cap(i.n_frames, 10), audio: true };
-  if (model.startsWith('kling-')) return { aspectRatio: String(i.aspect_ratio ?? '16:9'), seconds: cap(i.duration, 5), audio: i.sound === true };
-  return { aspectRatio: String(i.aspect_ratio ?? '16:9'), seconds: cap(i.duration, 5), audio: i.generate_audio !== false };
+  if (model.startsWith('kling-')) return { aspectRatio: text(i.aspect_ratio, '16:9'), seconds: cap(i.duration, 5), audio: i.sound === true };
+  return { aspectRatio: text(i.aspect_ratio, '16:9'), seconds: cap(i.duration, 5), audio: i.generate_audio !== false };
 }
 
 /** Frame size for an aspect ratio, short side 360 px (even sizes for H.264). */
@@ -214,7 +218,7 @@ interface Part {
 function parseMultipart(body: Buffer, contentType: string): Part[] | undefined {
   const m = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
   if (!m) return undefined;
-  const boundary = Buffer.from(`--${m[1] ?? m[2]}`);
+  const boundary = Buffer.from(`--${m[1] ?? m[2] ?? ''}`);
   const separator = Buffer.concat([Buffer.from('\r\n'), boundary]);
   const parts: Part[] = [];
   let pos = body.indexOf(boundary);
@@ -252,19 +256,12 @@ export async function startFakeKie(opts: FakeKieOptions = {}): Promise<FakeKie> 
   const callbacks: FakeKieCallback[] = [];
   const tasks = new Map<string, Task>();
   const files = new Map<string, FakeKieFile>();
-  const timers = new Set<NodeJS.Timeout>();
+  const pending = pendingWork();
   /** aborts outgoing fetches (callbacks, url uploads) on close */
   const closing = new AbortController();
-  let closed = false;
   let base = '';
 
-  const later = (ms: number, fn: () => void) => {
-    const t = setTimeout(() => {
-      timers.delete(t);
-      if (!closed) fn();
-    }, ms);
-    timers.add(t);
-  };
+  const later = pending.later;
 
   // --- task state -------------------------------------------------------------------------------
 
@@ -383,18 +380,18 @@ export async function startFakeKie(opts: FakeKieOptions = {}): Promise<FakeKie> 
     const wrongKey = kind === 'bad-signature';
     if (t.api === 'jobs' && t.progressCallBackUrl && kind !== 'expired' && kind !== 'unknown-status') {
       const url = t.progressCallBackUrl;
-      later(2 * stepMs + 5, () => void deliver(url, t.taskId, { code: 200, msg: 'Playground task is generating.', data: jobRecord(t, 'generating') }, { wrongKey }));
+      later(2 * stepMs + 5, () => deliver(url, t.taskId, { code: 200, msg: 'Playground task is generating.', data: jobRecord(t, 'generating') }, { wrongKey }));
     }
     if (t.callBackUrl && kind !== 'expired' && kind !== 'never-finish' && kind !== 'unknown-status') {
-      later(FINAL_STEP * stepMs + 5, () => void sendFinal(t).catch(() => undefined));
+      later(FINAL_STEP * stepMs + 5, () => sendFinal(t));
     }
   }
 
   // --- HTTP helpers -----------------------------------------------------------------------------
 
-  const json = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+  // responders return the response, so that a handler can answer and stop in one `return json(...)`
+  const json = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) =>
     res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
-  };
   /** An error envelope, as an HTTP status or as HTTP 200 with the code in the body. */
   const kieError = (res: http.ServerResponse, code: number, msg: string, headers: Record<string, string> = {}) =>
     json(res, errorStyle === 'http-status' ? code : 200, { code, msg, data: null }, headers);
@@ -424,7 +421,7 @@ export async function startFakeKie(opts: FakeKieOptions = {}): Promise<FakeKie> 
         return unauthorized(res);
       case 'http-error':
         if (failure.status === 502 || failure.status === 504) {
-          const text = `${failure.status} ${http.STATUS_CODES[failure.status]}`;
+          const text = `${failure.status} ${http.STATUS_CODES[failure.status] ?? ''}`;
           return void res.writeHead(failure.status, { 'content-type': 'text/html' }).end(`<html><head><title>${text}</title></head><body><h1>${text}</h1></body></html>`);
         }
         return kieError(res, failure.status, failure.status === 503 ? 'Service temporarily unavailable' : INTERNAL_MSG);
@@ -461,8 +458,8 @@ export async function startFakeKie(opts: FakeKieOptions = {}): Promise<FakeKie> 
     scheduleCallbacks(t);
     if (failure?.kind === 'accept-then-timeout') return; // created, never answered
     const answer = () => ok(res, { taskId: t.taskId });
-    if (failure?.kind === 'delay') return later(failure.ms, answer);
-    return answer();
+    if (failure?.kind === 'delay') later(failure.ms, answer);
+    else answer();
   }
 
   function record(api: 'veo' | 'jobs', req: http.IncomingMessage, res: http.ServerResponse, url: URL) {
@@ -518,7 +515,7 @@ export async function startFakeKie(opts: FakeKieOptions = {}): Promise<FakeKie> 
     // file-url-upload: only local URLs, so the fake never reaches the internet
     let src: URL;
     try {
-      src = new URL(String(body.fileUrl ?? ''));
+      src = new URL(typeof body.fileUrl === 'string' ? body.fileUrl : '');
     } catch {
       return kieError(res, 422, 'fileUrl is required');
     }
@@ -597,7 +594,7 @@ export async function startFakeKie(opts: FakeKieOptions = {}): Promise<FakeKie> 
       requests.push({ method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), headers: req.headers, body: raw.toString('utf8') });
       route(req, res, url, raw).catch((err: unknown) => {
         if (res.headersSent) return void res.end();
-        json(res, 500, { code: 500, msg: String((err as Error)?.message ?? err), data: null });
+        json(res, 500, { code: 500, msg: err instanceof Error ? err.message : String(err), data: null });
       });
     });
   });
@@ -619,12 +616,11 @@ export async function startFakeKie(opts: FakeKieOptions = {}): Promise<FakeKie> 
     setHmacKey(k) {
       hmacKey = k;
     },
+    settled: pending.settled,
     close: () =>
       new Promise<void>((resolve, reject) => {
-        closed = true;
         closing.abort();
-        for (const t of timers) clearTimeout(t);
-        timers.clear();
+        pending.close();
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections(); // also the hanging `timeout` / `accept-then-timeout` sockets
       }),

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { closeAll } from '../helpers/close';
 import { nowPaymentsSortedJson, startFakeNowPayments, type FakeNowPayments } from './nowpayments';
 
 /** Protocol details of the fake NOWPayments: auth, validation, invoice/payment lookups, IPN signing and retries. */
@@ -22,7 +23,11 @@ async function startReceiver() {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/ipn`,
     hooks,
     answers,
-    close: () => new Promise<void>((resolve) => (server.close(() => resolve()), server.closeAllConnections())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -35,8 +40,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await fake?.close();
-  await receiver?.close();
+  await closeAll(fake, receiver);
 });
 
 beforeEach(async () => {

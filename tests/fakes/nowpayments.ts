@@ -2,6 +2,7 @@ import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import http from 'node:http';
 import { postWebhook } from './deliver';
 import { listenLocal } from './listen';
+import { pendingWork } from './pending';
 
 /**
  * A fake NOWPayments (docs/provider-apis.md §5 in the shared docs): a real HTTP server on 127.0.0.1.
@@ -86,7 +87,8 @@ export interface FakeNowPayment {
 
 export interface FakeNowDelivery {
   paymentId: string;
-  status: NowPaymentStatus | string;
+  /** a NowPaymentStatus, or whatever status a test sent */
+  status: string;
   url: string;
   headers: Record<string, string>;
   body: string;
@@ -158,13 +160,15 @@ export async function startFakeNowPayments(opts: FakeNowPaymentsOptions = {}): P
   const payments = new Map<string, FakeNowPayment>();
   const deliveries: FakeNowDelivery[] = [];
   const requests: FakeNowPayments['requests'] = [];
-  const timers = new Set<NodeJS.Timeout>();
+  const retries = pendingWork();
   const inflight = new Set<Promise<unknown>>();
   const closing = new AbortController();
   let nextId = 4_000_000_000 + randomInt(0, 100_000_000);
   let held: Job[] | undefined;
   let duplicates = 0;
   let closed = false;
+  // read through a function after an await: TypeScript keeps the narrowing from before it, but close() may have run since
+  const isClosed = () => closed;
   let base = '';
   let lastIpnUrl: string | undefined;
 
@@ -189,12 +193,8 @@ export async function startFakeNowPayments(opts: FakeNowPaymentsOptions = {}): P
     const httpStatus = await post(job.url, job.body, headers);
     deliveries.push({ paymentId: job.paymentId, status: job.status, url: job.url, headers, body: job.body, attempt: n, httpStatus, at: Date.now() });
     const delay = retryDelays[n - 1];
-    if ((httpStatus < 200 || httpStatus > 299) && delay !== undefined && !closed) {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        void track(attempt(job, n + 1));
-      }, delay);
-      timers.add(t);
+    if ((httpStatus < 200 || httpStatus > 299) && delay !== undefined && !isClosed()) {
+      retries.later(delay, () => track(attempt(job, n + 1)));
     }
   }
 
@@ -243,7 +243,7 @@ export async function startFakeNowPayments(opts: FakeNowPaymentsOptions = {}): P
   // --- controls ---------------------------------------------------------------------------------
 
   async function setStatus(invoiceId: string, status: NowPaymentStatus, o: { actuallyPaidFraction?: number } = {}): Promise<FakeNowPayment> {
-    const inv = invoices.get(String(invoiceId));
+    const inv = invoices.get(invoiceId);
     if (!inv) throw new Error(`fake nowpayments: no invoice ${invoiceId}`);
     let p = inv.paymentId ? payments.get(inv.paymentId) : undefined;
     if (!p) {
@@ -279,9 +279,9 @@ export async function startFakeNowPayments(opts: FakeNowPaymentsOptions = {}): P
 
   // --- HTTP -------------------------------------------------------------------------------------
 
-  const json = (res: http.ServerResponse, status: number, body: unknown) => {
+  // responders return the response, so that a handler can answer and stop in one `return json(...)`
+  const json = (res: http.ServerResponse, status: number, body: unknown) =>
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-  };
   const fail = (res: http.ServerResponse, status: number, code: string, message: string) => json(res, status, { status: false, statusCode: status, code, message });
   const authorized = (req: http.IncomingMessage) => req.headers['x-api-key'] === apiKey;
   const unauthorized = (res: http.ServerResponse) => fail(res, authStatus, 'INVALID_API_KEY', 'Invalid api key');
@@ -399,7 +399,7 @@ export async function startFakeNowPayments(opts: FakeNowPaymentsOptions = {}): P
       requests.push({ method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body: raw.toString('utf8') });
       route(req, res, url, raw).catch((err: unknown) => {
         if (res.headersSent) return void res.end();
-        fail(res, 500, 'INTERNAL_ERROR', String((err as Error)?.message ?? err));
+        fail(res, 500, 'INTERNAL_ERROR', err instanceof Error ? err.message : String(err));
       });
     });
   });
@@ -436,17 +436,16 @@ export async function startFakeNowPayments(opts: FakeNowPaymentsOptions = {}): P
     },
     sign,
     async idle() {
-      while (inflight.size > 0 || timers.size > 0) {
-        if (inflight.size > 0) await Promise.allSettled([...inflight]);
-        else await new Promise((r) => setTimeout(r, 10));
-      }
+      do {
+        await Promise.allSettled([...inflight]);
+        await retries.settled();
+      } while (inflight.size > 0);
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
         closed = true;
         closing.abort();
-        for (const t of timers) clearTimeout(t);
-        timers.clear();
+        retries.close();
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
       }),

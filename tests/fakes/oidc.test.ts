@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { closeAll } from '../helpers/close';
 import { defaultOidcUser, startFakeOidc, type FakeOidc } from './oidc';
 
 const clientId = 'test-client.apps.googleusercontent.com';
@@ -17,10 +18,10 @@ beforeAll(async () => {
   config = (await res.json()) as typeof config;
 });
 afterAll(async () => {
-  await oidc?.close();
+  await closeAll(oidc);
 });
 afterEach(() => {
-  for (const k of Object.keys(oidc.tamper)) delete oidc.tamper[k as keyof typeof oidc.tamper];
+  for (const k of Object.keys(oidc.tamper) as Array<keyof typeof oidc.tamper>) oidc.tamper[k] = undefined;
   oidc.setUser(defaultOidcUser);
 });
 
@@ -262,7 +263,7 @@ describe('fake Google OpenID Connect provider', () => {
     expect(payload).toMatchObject({ sub: '111', email: 'grace@example.com', email_verified: false, name: 'Grace Hopper' });
     expect(payload).not.toHaveProperty('given_name');
 
-    oidc.setUser('deny');
+    oidc.deny();
     const denied = await authorize({ client_id: clientId, response_type: 'code', scope: 'openid', redirect_uri: redirectUri, state: 'keep-me' });
     expect(denied.status).toBe(302);
     expect(denied.location?.searchParams.get('error')).toBe('access_denied');

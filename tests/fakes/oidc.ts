@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 
 /**
  * A fake Google OpenID Connect provider: a real HTTP server on 127.0.0.1 (random port) that
@@ -45,8 +45,10 @@ export interface FakeOidc {
   issuer: string;
   discoveryUrl: string;
   port: number;
-  /** who "signs in" at the next authorize; 'deny' makes authorize answer error=access_denied */
-  setUser(user: FakeOidcUser | 'deny'): void;
+  /** who "signs in" at the next authorize */
+  setUser(user: FakeOidcUser): void;
+  /** authorize answers error=access_denied (the user said no) until setUser is called again */
+  deny(): void;
   tamper: FakeOidcTamper;
   /** every request received, oldest first */
   requests: FakeOidcRequest[];
@@ -157,7 +159,7 @@ export async function startFakeOidc(opts: { clientId: string; clientSecret: stri
       .setSubject(grant.user.sub)
       .setIssuedAt(now)
       .setExpirationTime(now + 3600)
-      .sign((tamper.signWithOtherKey ? other.privateKey : signing.privateKey) as CryptoKey);
+      .sign(tamper.signWithOtherKey ? other.privateKey : signing.privateKey);
   }
 
   function authorize(q: URLSearchParams, res: http.ServerResponse) {
@@ -176,7 +178,7 @@ export async function startFakeOidc(opts: { clientId: string; clientSecret: stri
       for (const [k, v] of Object.entries(params)) target.searchParams.set(k, v);
       if (state !== null) target.searchParams.set('state', state);
       target.searchParams.set('iss', issuer);
-      res.writeHead(302, { location: target.toString(), 'cache-control': 'no-store' }).end();
+      return res.writeHead(302, { location: target.toString(), 'cache-control': 'no-store' }).end();
     };
     if (q.get('response_type') !== 'code') return back({ error: 'unsupported_response_type', error_description: 'Only response_type=code is supported.' });
     const scope = (q.get('scope') ?? '').split(/\s+/).filter(Boolean);
@@ -194,7 +196,7 @@ export async function startFakeOidc(opts: { clientId: string; clientSecret: stri
       scope: scope.join(' '),
       nonce: q.get('nonce') ?? undefined,
       codeChallenge,
-      codeChallengeMethod: method as IssuedCode['codeChallengeMethod'],
+      codeChallengeMethod: method,
       user: { ...user },
       offline: q.get('access_type') === 'offline',
       expiresAt: Date.now() + CODE_TTL_MS,
@@ -291,7 +293,7 @@ export async function startFakeOidc(opts: { clientId: string; clientSecret: stri
       route(req, res, url, body).catch((err: unknown) => {
         if (res.headersSent) return res.end();
         if (err instanceof OAuthError) return json(res, err.status, { error: err.error, error_description: err.description });
-        json(res, 500, { error: 'server_error', error_description: String((err as Error)?.message ?? err) });
+        json(res, 500, { error: 'server_error', error_description: err instanceof Error ? err.message : String(err) });
       });
     });
   });
@@ -347,7 +349,10 @@ export async function startFakeOidc(opts: { clientId: string; clientSecret: stri
     discoveryUrl: `${issuer}/.well-known/openid-configuration`,
     port,
     setUser(next) {
-      user = next === 'deny' ? 'deny' : { ...next };
+      user = { ...next };
+    },
+    deny() {
+      user = 'deny';
     },
     tamper,
     requests,
@@ -360,8 +365,9 @@ export async function startFakeOidc(opts: { clientId: string; clientSecret: stri
   };
 }
 
-function json(res: http.ServerResponse, status: number, body: unknown) {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', pragma: 'no-cache' }).end(JSON.stringify(body));
+/** Returns the response, so that a handler can answer and stop in one `return json(...)`. */
+function json(res: http.ServerResponse, status: number, body: unknown): http.ServerResponse {
+  return res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', pragma: 'no-cache' }).end(JSON.stringify(body));
 }
 
 function safeEqual(a: string, b: string): boolean {

@@ -225,7 +225,7 @@ function decodeHeader(value: string): string {
     return decodeBytes(latin1, charset);
   });
   // unencoded non-ASCII (SMTPUTF8) arrives as UTF-8 bytes; the value is a latin1 view of them
-  return /[^\x00-\x7f]/.test(decoded) && !/=\?/.test(value) ? decodeBytes(decoded, 'utf-8') : decoded;
+  return /[^\p{ASCII}]/u.test(decoded) && !/=\?/.test(value) ? decodeBytes(decoded, 'utf-8') : decoded;
 }
 
 function qpToLatin1(qp: string): string {

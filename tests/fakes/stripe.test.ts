@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { closeAll } from '../helpers/close';
 import { parseStripeForm, startFakeStripe, type FakeStripe } from './stripe';
 
 /** The fake Stripe's own protocol: form parsing, auth, errors, idempotency, events, hosted page, deliveries. */
@@ -28,7 +29,11 @@ async function startReceiver() {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
     hooks,
     statuses,
-    close: () => new Promise<void>((resolve) => (server.close(() => resolve()), server.closeAllConnections())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -40,8 +45,8 @@ beforeAll(async () => {
   fake = await startFakeStripe({ webhookUrl: recv.url, retryDelaysMs: [20, 20, 20] });
 });
 afterAll(async () => {
-  await fake?.settled();
-  await Promise.all([fake?.close(), recv?.close()]);
+  await fake.settled();
+  await closeAll(fake, recv);
 });
 afterEach(async () => {
   await fake.settled();
@@ -232,14 +237,14 @@ describe('hosted page', () => {
     fake.completeCheckout(s.id, 'paid', { email: 'c@example.com' });
     const done = fake.sessions.get(s.id)!;
     expect(done).toMatchObject({ payment_intent: null, subscription: expect.stringMatching(/^sub_/), invoice: expect.stringMatching(/^in_/), customer: expect.stringMatching(/^cus_/) });
-    const sub = (await call('GET', `/v1/subscriptions/${done.subscription}`)).body;
+    const sub = (await call('GET', `/v1/subscriptions/${String(done.subscription)}`)).body;
     expect(sub).toMatchObject({ status: 'active', cancel_at_period_end: false, metadata: { order_id: 'o5' } });
     const item = sub.items.data[0];
     expect(item.current_period_end - item.current_period_start).toBe(30 * 86400);
-    const inv = (await call('GET', `/v1/invoices/${done.invoice}`)).body;
+    const inv = (await call('GET', `/v1/invoices/${String(done.invoice)}`)).body;
     expect(inv).toMatchObject({ billing_reason: 'subscription_create', status: 'paid', amount_paid: 2000, parent: { subscription_details: { subscription: done.subscription } } });
     expect(inv).not.toHaveProperty('payments');
-    const expanded = (await call('GET', `/v1/invoices/${done.invoice}`, { 'expand[]': 'payments' })).body;
+    const expanded = (await call('GET', `/v1/invoices/${String(done.invoice)}`, { 'expand[]': 'payments' })).body;
     expect(expanded.payments.data[0].payment).toEqual({ type: 'payment_intent', payment_intent: expect.stringMatching(/^pi_/) });
     await fake.settled();
     expect(recv.hooks.map((h) => JSON.parse(h.body).type)).toEqual(['customer.subscription.created', 'invoice.paid', 'checkout.session.completed']);
@@ -303,7 +308,7 @@ describe('events API', () => {
       expect((await list({ type: 'checkout.session.*' })).data).toHaveLength(5);
       expect((await list({ 'types[0]': 'invoice.paid' })).data).toHaveLength(0);
       expect((await list({ limit: '101' })).error.param).toBe('limit');
-      const one = (await (await fetch(`${f.url}/v1/events/${ids[0]}`, { headers: { authorization: `Bearer ${f.secretKey}` } })).json()) as Json;
+      const one = (await (await fetch(`${f.url}/v1/events/${ids[0]!}`, { headers: { authorization: `Bearer ${f.secretKey}` } })).json()) as Json;
       expect(one).toMatchObject({ id: ids[0], object: 'event', type: 'checkout.session.expired', api_version: expect.any(String), livemode: false, data: { object: { object: 'checkout.session', status: 'expired' } } });
     } finally {
       await f.close();

@@ -261,12 +261,15 @@ const now = () => Math.floor(Date.now() / 1000);
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const formatAmount = (minor: number, currency: string) => `${(minor / 100).toFixed(2)} ${currency.toUpperCase()}`;
 
+/** A form value as Stripe quotes it in an error: text as sent, a nested value as JSON. */
+const shown = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+
 function intParam(v: unknown, param: string, opts: { required?: boolean; min?: number } = {}): number | undefined {
   if (v === undefined || v === '') {
     if (opts.required) throw missing(param);
     return undefined;
   }
-  if (typeof v !== 'string' || !/^-?\d+$/.test(v)) throw invalid(`Invalid integer: ${String(v)}`, param, 'parameter_invalid_integer');
+  if (typeof v !== 'string' || !/^-?\d+$/.test(v)) throw invalid(`Invalid integer: ${shown(v)}`, param, 'parameter_invalid_integer');
   const n = Number(v);
   if (opts.min !== undefined && n < opts.min) throw invalid(`This value must be greater than or equal to ${opts.min}.`, param);
   return n;
@@ -276,7 +279,7 @@ function boolParam(v: unknown, param: string): boolean | undefined {
   if (v === undefined) return undefined;
   if (v === 'true') return true;
   if (v === 'false') return false;
-  throw invalid(`Invalid boolean: ${String(v)}`, param);
+  throw invalid(`Invalid boolean: ${shown(v)}`, param);
 }
 
 function metadataParam(v: unknown, param: string): Record<string, string> {
@@ -361,6 +364,8 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
   const inFlight = new Set<Promise<unknown>>();
   const closing = new AbortController();
   let closed = false;
+  // read through a function after an await: TypeScript keeps the narrowing from before it, but close() may have run since
+  const isClosed = () => closed;
   let duplicates = 0;
   /** statuses the next API requests answer (failNext) */
   const failures: number[] = [];
@@ -402,7 +407,7 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
     if (holding) return void held.push(evt);
     const n = Math.max(1, duplicates);
     duplicates = 0;
-    for (let i = 0; i < n; i++) track(deliver(evt));
+    for (let i = 0; i < n; i++) void track(deliver(evt));
   }
 
   function sign(payload: string, secret = webhookSecret, timestamp = now()) {
@@ -428,7 +433,7 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
       const signature = sign(payload);
       const res = await post(url, payload, { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)', 'stripe-signature': signature });
       last = { eventId: evt.id, type: evt.type, status: res.status, body: payload, signature, url, attempt };
-      if (!closed) deliveries.push(last);
+      if (!isClosed()) deliveries.push(last);
       if (res.status >= 200 && res.status < 300) break;
       if (attempt <= retryDelays.length) await new Promise((r) => setTimeout(r, retryDelays[attempt - 1]));
     }
@@ -918,8 +923,9 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
     return 'bad';
   }
 
+  /** Returns the response, so that a handler can answer and stop in one `return send(...)`. */
   function send(res: http.ServerResponse, status: number, body: string, extra: Record<string, string> = {}) {
-    res.writeHead(status, { 'content-type': 'application/json', 'request-id': newId('req'), 'stripe-version': apiVersion, ...extra }).end(body);
+    return res.writeHead(status, { 'content-type': 'application/json', 'request-id': newId('req'), 'stripe-version': apiVersion, ...extra }).end(body);
   }
 
   const errorBody = (e: StripeApiError) => JSON.stringify({ error: { type: e.type, message: e.message, ...e.extra, request_log_url: `${base}/logs` } }, null, 2);
@@ -1038,7 +1044,7 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
       const m = found[1].exec(url.pathname)!;
       body = JSON.stringify(found[2](params, m), null, 2);
     } catch (err) {
-      const e = err instanceof StripeApiError ? err : new StripeApiError(500, 'api_error', String((err as Error)?.message ?? err), {}, false);
+      const e = err instanceof StripeApiError ? err : new StripeApiError(500, 'api_error', err instanceof Error ? err.message : String(err), {}, false);
       status = e.status;
       body = errorBody(e);
       store = !e.validation;
@@ -1081,8 +1087,9 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
       const location = completeCheckout(id, outcome, { email: form.get('email') ?? undefined });
       res.writeHead(303, { location, 'content-type': 'text/plain' }).end(`Redirecting to ${location}`);
     } catch (err) {
-      const e = err as StripeApiError;
-      res.writeHead(e.status ?? 400, { 'content-type': 'text/html; charset=utf-8' }).end(`<!doctype html><title>Fake Stripe Checkout</title><p>${escapeHtml(e.message)}</p>`);
+      const status = err instanceof StripeApiError ? err.status : 400;
+      const message = err instanceof Error ? err.message : String(err);
+      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' }).end(`<!doctype html><title>Fake Stripe Checkout</title><p>${escapeHtml(message)}</p>`);
     }
   }
 
@@ -1097,9 +1104,9 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
         if (payId && (req.method === 'GET' || req.method === 'HEAD')) return page(res, payId);
         if (payId && req.method === 'POST') return pay(res, payId, raw);
         if (url.pathname.startsWith('/v1/')) return api(req, res, url, raw);
-        send(res, 404, errorBody(new StripeApiError(404, 'invalid_request_error', `Unrecognized request URL (${req.method}: ${url.pathname}).`)));
+        send(res, 404, errorBody(new StripeApiError(404, 'invalid_request_error', `Unrecognized request URL (${req.method ?? 'GET'}: ${url.pathname}).`)));
       } catch (err) {
-        if (!res.headersSent) send(res, 500, JSON.stringify({ error: { type: 'api_error', message: String((err as Error)?.message ?? err) } }));
+        if (!res.headersSent) send(res, 500, JSON.stringify({ error: { type: 'api_error', message: err instanceof Error ? err.message : String(err) } }));
       }
     });
   });

@@ -274,7 +274,7 @@ export function readC2pa(file: Buffer): C2paStore | undefined {
 
 function contentOf(box: JumbfBox): { type: string; payload: Buffer } {
   const content = box.children?.find((c) => c.type !== 'jumb');
-  if (!content?.payload) throw new Error(`JUMBF box ${box.label} has no content box`);
+  if (!content?.payload) throw new Error(`JUMBF box ${box.label ?? '(no label)'} has no content box`);
   return { type: content.type, payload: content.payload };
 }
 
@@ -283,7 +283,7 @@ function readManifest(box: JumbfBox): C2paManifest {
   const claimBox = children.find((c) => c.label === 'c2pa.claim.v2' || c.label === 'c2pa.claim');
   const sigBox = children.find((c) => c.label === 'c2pa.signature');
   const assertionStore = children.find((c) => c.label === 'c2pa.assertions');
-  if (!claimBox || !sigBox || !assertionStore) throw new Error(`manifest ${box.label} lacks a claim, signature or assertion store`);
+  if (!claimBox || !sigBox || !assertionStore) throw new Error(`manifest ${box.label ?? '(no label)'} lacks a claim, signature or assertion store`);
   const claimBytes = contentOf(claimBox).payload;
   const assertions = (assertionStore.children ?? [])
     .filter((a) => a.type === 'jumb')

@@ -14,6 +14,7 @@ export interface ClientResponse {
   status: number;
   headers: Headers;
   body: string;
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- a test names the shape it expects: `res.json<GenerationView>()`
   json<T = any>(): T;
 }
 

@@ -14,6 +14,13 @@ export interface TestDatabase extends Database {
 
 export const onPostgresServer = () => Boolean(inject('databaseUrl'));
 
+/** the template tarball, read once per worker (a worker runs many files: vitest.config.ts, isolate) */
+let template: { file: string; blob: Blob } | undefined;
+function pgliteTemplate(file: string): Blob {
+  if (template?.file !== file) template = { file, blob: new Blob([fs.readFileSync(file)]) };
+  return template.blob;
+}
+
 /**
  * A fresh, migrated database for one test file: an in-memory PGlite loaded from the template
  * tarball, or (when DATABASE_URL is set) a new PostgreSQL database cloned from the template.
@@ -21,12 +28,11 @@ export const onPostgresServer = () => Boolean(inject('databaseUrl'));
 export async function createTestDatabase(): Promise<TestDatabase> {
   const url = inject('databaseUrl');
   if (!url) {
-    const tar = fs.readFileSync(inject('pgliteTemplate'));
-    const db = await openDatabase({ loadDataDir: new Blob([tar]) });
+    const db = await openDatabase({ loadDataDir: pgliteTemplate(inject('pgliteTemplate')) });
     return Object.assign(db, { url: undefined, drop: () => db.close() });
   }
   const template = inject('pgTemplate');
-  const name = `${template}_t_${randomBytes(5).toString('hex')}`;
+  const name = `${inject('pgRunPrefix')}_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   try {

@@ -2,10 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { ROOT } from '../setup/template';
 
+const runnerOnly = new Set(['DATABASE_URL', 'PORT', 'DATA_DIR', 'ROLE', 'SESSION_SECRET', 'PUBLIC_URL', 'METRICS_TOKEN', 'VITEST', 'VITEST_POOL_ID', 'VITEST_WORKER_ID']);
+
 /** Environment for child processes: none of the test runner's database settings leak in. */
 export function childEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info', NODE_ENV: 'production' };
-  for (const k of ['DATABASE_URL', 'PORT', 'DATA_DIR', 'ROLE', 'SESSION_SECRET', 'PUBLIC_URL', 'METRICS_TOKEN', 'VITEST', 'VITEST_POOL_ID', 'VITEST_WORKER_ID']) delete env[k];
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !runnerOnly.has(k)));
+  const env: NodeJS.ProcessEnv = { ...inherited, LOG_LEVEL: 'info', NODE_ENV: 'production' };
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
   return env;
 }
@@ -24,8 +26,8 @@ export function runTs(entry: string, args: string[], env: NodeJS.ProcessEnv, tim
     const child = spawn(process.execPath, [...TSX, path.join(ROOT, entry), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`${entry} ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stdout}\n${stderr}`));
@@ -56,8 +58,8 @@ export function startServerProcess(args: string[], env: NodeJS.ProcessEnv): Serv
     out += d.toString();
     for (const l of listeners) l();
   };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return {
     child,
@@ -73,11 +75,11 @@ export function startServerProcess(args: string[], env: NodeJS.ProcessEnv): Serv
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(new Error(`timed out waiting for ${pattern}; output so far:\n${out}`));
+          reject(new Error(`timed out waiting for ${String(pattern)}; output so far:\n${out}`));
         }, timeoutMs);
         const onExit = () => {
           cleanup();
-          reject(new Error(`process exited while waiting for ${pattern}; output:\n${out}`));
+          reject(new Error(`process exited while waiting for ${String(pattern)}; output:\n${out}`));
         };
         const cleanup = () => {
           clearTimeout(timer);

@@ -14,7 +14,8 @@ export async function testRedisUrl(): Promise<string | null> {
   client.on('error', () => {});
   try {
     await client.connect();
-    return (await client.ping()) === 'PONG' ? url : null;
+    await client.ping();
+    return url;
   } catch {
     return null;
   } finally {

@@ -16,12 +16,14 @@ export interface ReceivedHook {
 export async function startWebhookReceiver(path = '/hook') {
   const hooks: ReceivedHook[] = [];
   const answers: number[] = [];
+  const arrivals = new Set<() => void>();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const status = answers.shift() ?? 200;
       hooks.push({ headers: req.headers, body: Buffer.concat(chunks), answered: status });
+      for (const arrived of arrivals) arrived();
       res.writeHead(status, { 'content-type': 'application/json' }).end('{"received":true}');
     });
   });
@@ -30,7 +32,30 @@ export async function startWebhookReceiver(path = '/hook') {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`,
     hooks,
     answers,
-    close: () => new Promise<void>((resolve) => (server.close(() => resolve()), server.closeAllConnections())),
+    /** the first delivery, already received or still to come, that matches (fails after `timeoutMs`) */
+    waitFor(pred: (hook: ReceivedHook) => boolean, timeoutMs = 5000): Promise<ReceivedHook> {
+      const found = hooks.find(pred);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const onArrival = () => {
+          const hook = hooks.find(pred);
+          if (!hook) return;
+          clearTimeout(timer);
+          arrivals.delete(onArrival);
+          resolve(hook);
+        };
+        const timer = setTimeout(() => {
+          arrivals.delete(onArrival);
+          reject(new Error(`no matching delivery within ${timeoutMs} ms (${hooks.length} received)`));
+        }, timeoutMs);
+        arrivals.add(onArrival);
+      });
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 export type WebhookReceiver = Awaited<ReturnType<typeof startWebhookReceiver>>;

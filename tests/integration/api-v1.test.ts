@@ -1,8 +1,8 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationList, GenerationView, MediaView } from '../../src/shared/api';
-import { createApiKey } from '../../src/server/http/plugins/api-key';
 import { startGenerationsApp, type GenerationsApp } from './generations/setup';
+import { until } from '../helpers/wait';
 
 /** The native developer API (/api/v1): the web app's generation endpoints with an API key. */
 describe('native API /api/v1', () => {
@@ -25,21 +25,23 @@ describe('native API /api/v1', () => {
   };
 
   async function final(id: string): Promise<GenerationView> {
-    const until = Date.now() + 50_000;
-    for (;;) {
-      const v = (await (await call('GET', `/generations/${id}`)).json()) as GenerationView;
-      if (['succeeded', 'failed', 'canceled', 'blocked'].includes(v.status)) return v;
-      if (Date.now() > until) throw new Error(`${id} still ${v.status}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    let status = '';
+    return until(
+      async () => {
+        const v = (await (await call('GET', `/generations/${id}`)).json()) as GenerationView;
+        status = v.status;
+        return ['succeeded', 'failed', 'canceled', 'blocked'].includes(v.status) && v;
+      },
+      { app: g.app, timeoutMs: 50_000, recheckMs: 500, what: () => `${id} to end (still ${status})` },
+    );
   }
 
   beforeAll(async () => {
     g = await startGenerationsApp({ API_KEY_MAX_IN_FLIGHT: '10', API_RATE_PER_MINUTE: '100000', API_USER_RATE_PER_MINUTE: '100000' });
     const u = await g.user('native-api@example.com', 1000);
-    const db = g.app.platform.ctx.database;
-    secret = (await createApiKey(db, u.userId, { name: 'native', scopes: ['videos:read', 'videos:write'] })).secret;
-    readOnly = (await createApiKey(db, u.userId, { name: 'reader', scopes: ['videos:read'] })).secret;
+    const { developer } = g.app.platform.ctx.services;
+    secret = (await developer.createKey(u.userId, { name: 'native', scopes: ['videos:read', 'videos:write'] })).secret;
+    readOnly = (await developer.createKey(u.userId, { name: 'reader', scopes: ['videos:read'] })).secret;
     png = await sharp({ create: { width: 96, height: 64, channels: 3, background: '#2266cc' } }).png().toBuffer();
   });
   afterAll(() => g?.close());
@@ -138,10 +140,10 @@ describe('native API /api/v1', () => {
     const local = await startGenerationsApp({}, { role: 'web' });
     try {
       const u = await local.user('key-cap@example.com', 100);
-      const db = local.app.platform.ctx.database;
+      const { developer } = local.app.platform.ctx.services;
       const [k1, k2] = await Promise.all([
-        createApiKey(db, u.userId, { name: 'one', scopes: ['videos:read', 'videos:write'] }),
-        createApiKey(db, u.userId, { name: 'two', scopes: ['videos:read', 'videos:write'] }),
+        developer.createKey(u.userId, { name: 'one', scopes: ['videos:read', 'videos:write'] }),
+        developer.createKey(u.userId, { name: 'two', scopes: ['videos:read', 'videos:write'] }),
       ]);
       const submit = (key: string) =>
         fetch(`${local.app.url}/api/v1/generations`, {

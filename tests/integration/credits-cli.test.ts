@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commands, runCommand, type CommandContext } from '../../src/server/cli/commands';
+import { createCreditsService } from '../../src/server/domain/credits/credits.service';
 import { createUsersService } from '../../src/server/domain/users/users.service';
 import type { Services } from '../../src/server/context';
 import { AppError } from '../../src/server/errors';
@@ -13,8 +14,8 @@ let userId: string;
 beforeAll(async () => {
   db = await createTestDatabase();
   const users = createUsersService({ database: db });
-  // credits:grant needs only the database
-  ctx = { database: db, services: { users } as unknown as Services };
+  // credits:grant needs only the users and credits services
+  ctx = { database: db, services: { users, credits: createCreditsService({ database: db }) } as unknown as Services };
   userId = (await users.create({ email: 'grant@example.com', password: 'long enough pass', credits: 5 })).id;
 });
 afterAll(() => db?.drop());

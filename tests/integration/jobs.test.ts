@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { defineJob } from '../../src/server/jobs/define';
 import { systemProbe } from '../../src/server/jobs/names';
 import { startTestApp, type TestApp } from '../helpers/app';
+import { jobsDone } from '../helpers/wait';
 
 let app: TestApp;
 beforeAll(async () => {
@@ -63,8 +64,8 @@ describe('job workers', () => {
       { concurrency: 3, pollingIntervalSeconds: 0.2 },
     );
     for (let n = 0; n < 8; n++) await queue.enqueue(flaky, { n });
-    const deadline = Date.now() + 20_000;
-    while (Object.values(attempts).flat().length < 12 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    // every job done: none waiting, retrying or running (a handler's return is not yet its completion)
+    await jobsDone(app, [flaky.name], { timeoutMs: 20_000 });
     for (let n = 0; n < 8; n++) expect(attempts[n]).toEqual(n % 2 === 0 ? [1, 2] : [1]);
     expect(peak).toBeLessThanOrEqual(3);
     expect(peak).toBeGreaterThan(1);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyLedgerEntry, InsufficientCredits } from '../../src/server/domain/credits/credits.repo';
+import { credits, InsufficientCredits } from '../../src/server/domain/credits/credits';
 import { createUsersService } from '../../src/server/domain/users/users.service';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 
@@ -17,7 +17,7 @@ afterAll(() => db?.drop());
 describe('credit ledger', () => {
   it('refuses a debit larger than the balance and writes no ledger row', async () => {
     const rows = await ledgerRows();
-    await expect(db.transaction((tx) => applyLedgerEntry(tx, { userId, kind: 'adjustment', amount: -101, reason: 'test' }))).rejects.toBeInstanceOf(
+    await expect(db.transaction((tx) => credits.apply(tx, { userId, kind: 'adjustment', amount: -101, reason: 'test' }))).rejects.toBeInstanceOf(
       InsufficientCredits,
     );
     expect(await balance()).toBe(100);
@@ -26,8 +26,8 @@ describe('credit ledger', () => {
 
   it('applies a movement with an idempotency key exactly once', async () => {
     const key = `grant:${userId}:welcome`;
-    const first = await db.transaction((tx) => applyLedgerEntry(tx, { userId, kind: 'grant', amount: 10, reason: 'welcome', idempotencyKey: key }));
-    const again = await db.transaction((tx) => applyLedgerEntry(tx, { userId, kind: 'grant', amount: 10, reason: 'welcome', idempotencyKey: key }));
+    const first = await db.transaction((tx) => credits.apply(tx, { userId, kind: 'grant', amount: 10, reason: 'welcome', idempotencyKey: key }));
+    const again = await db.transaction((tx) => credits.apply(tx, { userId, kind: 'grant', amount: 10, reason: 'welcome', idempotencyKey: key }));
     expect(first).toBe(110);
     expect(again).toBeNull();
     expect(await balance()).toBe(110);
@@ -36,7 +36,7 @@ describe('credit ledger', () => {
   it('never overdraws under concurrent debits', async () => {
     // balance 110: of twelve concurrent debits of 30 exactly three can succeed
     const results = await Promise.allSettled(
-      Array.from({ length: 12 }, (_, i) => db.transaction((tx) => applyLedgerEntry(tx, { userId, kind: 'adjustment', amount: -30, reason: `spend ${i}` }))),
+      Array.from({ length: 12 }, (_, i) => db.transaction((tx) => credits.apply(tx, { userId, kind: 'adjustment', amount: -30, reason: `spend ${i}` }))),
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
     expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof InsufficientCredits)).toBe(true);

@@ -10,7 +10,7 @@ const serverUrl = inject('databaseUrl');
 /** an empty database: a fresh in-memory PGlite, or a new database on the server */
 async function emptyDatabase() {
   if (!serverUrl) return { url: undefined, drop: async () => {} };
-  const name = `${inject('pgTemplate')}_t_${randomBytes(5).toString('hex')}`;
+  const name = `${inject('pgRunPrefix')}_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   await admin.query(`create database "${name}"`);

@@ -2,8 +2,8 @@ import OpenAI, { toFile } from 'openai';
 import type { Video } from 'openai/resources/videos';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiKey } from '../../src/server/http/plugins/api-key';
 import { startGenerationsApp, type GenerationsApp } from './generations/setup';
+import { until } from '../helpers/wait';
 
 /** The OpenAI-compatible Videos API, driven by the official `openai` package. */
 describe('OpenAI SDK against /v1', () => {
@@ -14,20 +14,22 @@ describe('OpenAI SDK against /v1', () => {
   const sdk = (apiKey: string) => new OpenAI({ apiKey, baseURL: `${g.app.url}/v1`, maxRetries: 0, timeout: 20_000 });
 
   async function completed(id: string, timeoutMs = 50_000): Promise<Video> {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await client.videos.retrieve(id);
-      if (v.status === 'completed' || v.status === 'failed') return v;
-      if (Date.now() > until) throw new Error(`video ${id} still ${v.status} after ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 150));
-    }
+    let status = '';
+    return until(
+      async () => {
+        const v = await client.videos.retrieve(id);
+        status = v.status;
+        return (v.status === 'completed' || v.status === 'failed') && v;
+      },
+      { app: g.app, timeoutMs, recheckMs: 500, what: () => `video ${id} to end (still ${status})` },
+    );
   }
 
   beforeAll(async () => {
     g = await startGenerationsApp({ API_KEY_MAX_IN_FLIGHT: '10', API_RATE_PER_MINUTE: '100000', API_USER_RATE_PER_MINUTE: '100000' });
     const u = await g.user('sdk@example.com', 5000);
     userId = u.userId;
-    const key = await createApiKey(g.app.platform.ctx.database, userId, { name: 'sdk test', scopes: ['videos:read', 'videos:write'] });
+    const key = await g.app.platform.ctx.services.developer.createKey(userId, { name: 'sdk test', scopes: ['videos:read', 'videos:write'] });
     client = sdk(key.secret);
   });
   afterAll(() => g?.close());
@@ -205,7 +207,7 @@ describe('OpenAI SDK against /v1', () => {
   });
 
   it('a videos:read key cannot create, remix or delete (403)', async () => {
-    const key = await createApiKey(g.app.platform.ctx.database, userId, { name: 'read only', scopes: ['videos:read'] });
+    const key = await g.app.platform.ctx.services.developer.createKey(userId, { name: 'read only', scopes: ['videos:read'] });
     const reader = sdk(key.secret);
     const err = await reader.videos.create({ model: 'sora-2', prompt: 'nope' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.PermissionDeniedError);
@@ -217,7 +219,7 @@ describe('OpenAI SDK against /v1', () => {
 
   it("another user's video is 404; a bad key is 401; no credits is 402", async () => {
     const other = await g.user('other-sdk@example.com', 0);
-    const key = await createApiKey(g.app.platform.ctx.database, other.userId, { name: 'other', scopes: ['videos:read', 'videos:write'] });
+    const key = await g.app.platform.ctx.services.developer.createKey(other.userId, { name: 'other', scopes: ['videos:read', 'videos:write'] });
     const stranger = sdk(key.secret);
     await expect(stranger.videos.retrieve(made[0]!)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
     await expect(stranger.videos.downloadContent(made[0]!)).rejects.toBeInstanceOf(OpenAI.NotFoundError);

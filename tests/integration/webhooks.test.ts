@@ -4,6 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationView } from '../../src/shared/api';
 import type { WebhookDeliveryView } from '../../src/shared/api/developer';
+import { FakeClock } from '../../src/server/adapters/clock';
 import { BOSS_SCHEMA } from '../../src/server/db/migrate';
 import { createWebhooksService } from '../../src/server/domain/webhooks/webhooks.service';
 import { runCommand } from '../../src/server/cli/commands';
@@ -242,42 +243,6 @@ describe('customer webhooks', () => {
     expect(await g.app.platform.ctx.services.webhooks.sweep()).toBe(0);
   });
 
-  it('retries a failing endpoint with back-off until it answers 2xx (attempts 3)', async () => {
-    const c = await g.user('wh-flaky@example.com', 0);
-    const e = await addEndpoint(c, '/flaky');
-    const view = (await c.post(`/api/webhooks/endpoints/${e.id}/test`)).json() as WebhookDeliveryView;
-    const afterFirst = await until('the first failure', async () => {
-      const d = (await deliveries(c, e.id))[0];
-      return d && d.attempts === 1 && d.lastStatus === 500 ? d : null;
-    });
-    expect(afterFirst).toMatchObject({ status: 'pending', lastError: 'The endpoint answered 500: oops.' });
-    expect(afterFirst.nextAttemptAt).not.toBeNull();
-    const done = await until(
-      'delivered',
-      async () => {
-        const d = (await deliveries(c, e.id))[0];
-        return d?.status === 'delivered' ? d : null;
-      },
-      30_000,
-    );
-    expect(done).toMatchObject({ id: view.id, status: 'delivered', attempts: 3, lastStatus: 200, lastError: null, nextAttemptAt: null });
-    const got = at('/flaky');
-    expect(got).toHaveLength(3);
-    // the same message id on every attempt, each one signed for its own timestamp
-    expect(new Set(got.map((r) => r.headers['webhook-id']))).toEqual(new Set([view.id]));
-    for (const r of got) verify(e.secret, r);
-    // back-off: about 1 s, then about 2 s
-    expect(got[1]!.at - got[0]!.at).toBeGreaterThanOrEqual(900);
-    expect(got[2]!.at - got[1]!.at).toBeGreaterThanOrEqual(1900);
-
-    // a delivered one can be sent again by hand
-    const retried = await c.post(`/api/webhooks/deliveries/${view.id}/retry`);
-    expect(retried.status, retried.body).toBe(202);
-    expect(retried.json()).toMatchObject({ id: view.id, status: 'pending' });
-    await until('the manual retry', () => at('/flaky').length === 4);
-    await until('delivered again', async () => (await deliveries(c, e.id))[0]?.status === 'delivered');
-  }, 60_000);
-
   it('counts a redirect as a failure and does not follow it', async () => {
     const c = await g.user('wh-redirect@example.com', 0);
     const e = await addEndpoint(c, '/redirect');
@@ -307,36 +272,6 @@ describe('customer webhooks', () => {
     expect(d).toMatchObject({ status: 'pending', lastStatus: null, lastError: 'The URL points to a private or reserved network address.' });
     expect(at('/rebind')).toEqual([]);
     await c.request('DELETE', `/api/webhooks/endpoints/${e.id}`);
-  });
-
-  it('stops delivering when the endpoint is deleted', async () => {
-    const c = await g.user('wh-delete@example.com', 0);
-    const e = await addEndpoint(c, '/down');
-    await c.post(`/api/webhooks/endpoints/${e.id}/test`);
-    await until('the first failed attempt', () => at('/down').length >= 1);
-    expect((await c.request('DELETE', `/api/webhooks/endpoints/${e.id}`)).status).toBe(204);
-    const count = at('/down').length;
-    await new Promise((r) => setTimeout(r, 3500)); // more than the next back-off (1 s, then 2 s)
-    expect(at('/down')).toHaveLength(count);
-    expect(await g.app.db.sql.query('select id from webhook_deliveries where endpoint_id = $1', [e.id])).toEqual([]);
-    expect((await c.get(`/api/webhooks/endpoints/${e.id}/deliveries`)).status).toBe(404);
-  });
-
-  it('gives up after 24 hours: the last failure marks the delivery failed, and it can be retried by hand', async () => {
-    const c = await g.user('wh-giveup@example.com', 0);
-    const e = await addEndpoint(c, '/down-old');
-    const view = (await c.post(`/api/webhooks/endpoints/${e.id}/test`)).json() as WebhookDeliveryView;
-    // pretend the event is a day old: the next failure is the last
-    await g.app.db.sql.query(`update webhook_deliveries set created_at = now() - interval '24 hours' where id = $1`, [view.id]);
-    const d = await until('given up', async () => (await deliveries(c, e.id)).find((x) => x.status === 'failed'));
-    expect(d).toMatchObject({ id: view.id, lastStatus: 503, nextAttemptAt: null });
-    expect(d.attempts).toBeLessThanOrEqual(2);
-    expect(at('/down-old')).toHaveLength(d.attempts);
-    await new Promise((r) => setTimeout(r, 2500));
-    expect(at('/down-old')).toHaveLength(d.attempts);
-    expect((await c.post(`/api/webhooks/deliveries/${view.id}/retry`)).status).toBe(202);
-    await until('the manual attempt', async () => (await deliveries(c, e.id)).find((x) => x.status === 'failed' && x.attempts === d.attempts + 1));
-    expect(at('/down-old')).toHaveLength(d.attempts + 1);
   });
 
   it('lists deliveries newest first with cursors, attempts and statuses', async () => {
@@ -443,5 +378,118 @@ describe('customer webhooks', () => {
     const shown = await c.get(`/api/webhooks/endpoints/${e.id}/secret`);
     expect(shown.status, shown.body).toBe(200);
     expect(shown.json()).toMatchObject({ secret: e.secret });
+  });
+});
+
+/**
+ * Back-off, deletion and the 24-hour give-up, on clock time. A web process on a fake clock: no
+ * worker takes the queued jobs, so the test runs each attempt as the worker would (the job's
+ * handler, `deliver`), after moving the clock. Whether an attempt is due is decided by the
+ * delivery's own next_attempt_at on that clock (a job that runs early does nothing); the delayed job
+ * each failure leaves in the queue is only the alarm that runs it then, checked here by its delay.
+ */
+describe('customer webhooks on the clock', () => {
+  const clock = new FakeClock();
+  let t: GenerationsApp;
+  beforeAll(async () => {
+    // on a whole second, so each attempt's webhook-timestamp shows the back-off exactly
+    await clock.set(Math.ceil(clock.nowMs() / 1000) * 1000);
+    t = await startGenerationsApp({ WEBHOOK_ALLOW_HOSTS: `127.0.0.1:${port}`, WEBHOOK_RETRY_BASE_SECONDS: '1' }, { role: 'web', clock });
+  }, 120_000);
+  afterAll(() => t?.close());
+
+  /** one run of the webhooks.deliver job for this delivery */
+  const runDeliverJob = (deliveryId: string) => t.app.platform.ctx.services.webhooks.deliver(deliveryId);
+  /** the delays (seconds) of the webhooks.deliver jobs queued for this delivery, oldest first */
+  async function queuedDelays(deliveryId: string): Promise<number[]> {
+    const rows = await t.app.db.sql.query<{ delay: number }>(
+      `select extract(epoch from start_after - created_on)::int as delay from ${BOSS_SCHEMA}.job
+        where name = 'webhooks.deliver' and data->>'deliveryId' = $1 order by created_on`,
+      [deliveryId],
+    );
+    return rows.map((r) => r.delay);
+  }
+
+  it('retries a failing endpoint with back-off until it answers 2xx (attempts 3)', async () => {
+    const c = await t.user('wh-flaky@example.com', 0);
+    const e = await addEndpoint(c, '/flaky');
+    const view = (await c.post(`/api/webhooks/endpoints/${e.id}/test`)).json() as WebhookDeliveryView;
+    await runDeliverJob(view.id);
+    const afterFirst = (await deliveries(c, e.id))[0]!;
+    expect(afterFirst).toMatchObject({ status: 'pending', attempts: 1, lastStatus: 500, lastError: 'The endpoint answered 500: oops.' });
+    expect(afterFirst.nextAttemptAt).toBe(new Date(clock.nowMs() + 1000).toISOString());
+    // back-off: about 1 s, then about 2 s; a job that runs before then sends nothing
+    await clock.advance(999);
+    await runDeliverJob(view.id);
+    expect(at('/flaky')).toHaveLength(1);
+    await clock.advance(1);
+    await runDeliverJob(view.id);
+    expect(at('/flaky')).toHaveLength(2);
+    await clock.advance(1999);
+    await runDeliverJob(view.id);
+    expect(at('/flaky')).toHaveLength(2);
+    await clock.advance(1);
+    await runDeliverJob(view.id);
+    const done = (await deliveries(c, e.id))[0];
+    expect(done).toMatchObject({ id: view.id, status: 'delivered', attempts: 3, lastStatus: 200, lastError: null, nextAttemptAt: null });
+    const got = at('/flaky');
+    expect(got).toHaveLength(3);
+    // the same message id on every attempt, each one signed for its own timestamp
+    expect(new Set(got.map((r) => r.headers['webhook-id']))).toEqual(new Set([view.id]));
+    for (const r of got) verify(e.secret, r);
+    const stamps = got.map((r) => Number(r.headers['webhook-timestamp']));
+    expect([stamps[1]! - stamps[0]!, stamps[2]! - stamps[1]!]).toEqual([1, 2]);
+    // the job of the test event, then the one each failure left for its retry
+    expect(await queuedDelays(view.id)).toEqual([0, 1, 2]);
+
+    // a delivered one can be sent again by hand
+    const retried = await c.post(`/api/webhooks/deliveries/${view.id}/retry`);
+    expect(retried.status, retried.body).toBe(202);
+    expect(retried.json()).toMatchObject({ id: view.id, status: 'pending' });
+    expect(await queuedDelays(view.id)).toEqual([0, 1, 2, 0]);
+    await runDeliverJob(view.id);
+    expect(at('/flaky')).toHaveLength(4);
+    expect((await deliveries(c, e.id))[0]?.status).toBe('delivered');
+  });
+
+  it('stops delivering when the endpoint is deleted', async () => {
+    const c = await t.user('wh-delete@example.com', 0);
+    const e = await addEndpoint(c, '/down');
+    const view = (await c.post(`/api/webhooks/endpoints/${e.id}/test`)).json() as WebhookDeliveryView;
+    await runDeliverJob(view.id);
+    expect(at('/down')).toHaveLength(1);
+    expect((await c.request('DELETE', `/api/webhooks/endpoints/${e.id}`)).status).toBe(204);
+    // well past the next back-off (1 s, then 2 s): the queued retry finds nothing to send
+    await clock.advance(3500);
+    await runDeliverJob(view.id);
+    expect(await t.app.platform.ctx.services.webhooks.sweep()).toBe(0);
+    expect(at('/down')).toHaveLength(1);
+    expect(await t.app.db.sql.query('select id from webhook_deliveries where endpoint_id = $1', [e.id])).toEqual([]);
+    expect((await c.get(`/api/webhooks/endpoints/${e.id}/deliveries`)).status).toBe(404);
+  });
+
+  it('gives up after 24 hours: the last failure marks the delivery failed, and it can be retried by hand', async () => {
+    const c = await t.user('wh-giveup@example.com', 0);
+    const e = await addEndpoint(c, '/down-old');
+    const view = (await c.post(`/api/webhooks/endpoints/${e.id}/test`)).json() as WebhookDeliveryView;
+    await runDeliverJob(view.id);
+    expect((await deliveries(c, e.id))[0]).toMatchObject({ status: 'pending', attempts: 1 });
+    // a day after the event: the next failure is the last
+    await clock.set(Date.parse(view.createdAt) + 24 * 3600_000);
+    await runDeliverJob(view.id);
+    const d = (await deliveries(c, e.id))[0]!;
+    expect(d).toMatchObject({ id: view.id, status: 'failed', lastStatus: 503, nextAttemptAt: null });
+    expect(d.attempts).toBeLessThanOrEqual(2);
+    expect(at('/down-old')).toHaveLength(d.attempts);
+    expect(await queuedDelays(view.id)).toEqual([0, 1]);
+    // nothing more is sent: a late job and the sweep find it settled
+    await clock.advance(3600_000);
+    await runDeliverJob(view.id);
+    expect(await t.app.platform.ctx.services.webhooks.sweep()).toBe(0);
+    expect(at('/down-old')).toHaveLength(d.attempts);
+    expect((await c.post(`/api/webhooks/deliveries/${view.id}/retry`)).status).toBe(202);
+    await runDeliverJob(view.id);
+    expect((await deliveries(c, e.id))[0]).toMatchObject({ status: 'failed', attempts: d.attempts + 1 });
+    expect(at('/down-old')).toHaveLength(d.attempts + 1);
   });
 });

@@ -7,6 +7,7 @@ import { createUsersService } from '../../src/server/domain/users/users.service'
 import { startFakeOidc } from '../fakes/oidc';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { PHONE_UA } from '../helpers/client';
+import { until } from '../helpers/wait';
 import { signUpVerified, startAccountsApp } from '../integration/accounts/setup';
 
 // Privacy policy section 1: what we collect. One test per promise; `todo` until it is built.
@@ -202,8 +203,11 @@ describe('1.4 Technical and usage data', () => {
       const before = Date.now();
       const res = await fetch(`${g.app.url}/v1/videos?limit=5`, { headers: { authorization: `Bearer ${key.secret}` } });
       expect(res.status).toBe(200);
-      await new Promise((r) => setTimeout(r, 200));
-      const [row] = await g.app.db.sql.query<Record<string, unknown>>('select * from api_request_log where key_id = $1', [key.id]);
+      // the log is written after the response
+      const [row] = await until(async () => {
+        const rows = await g.app.db.sql.query('select * from api_request_log where key_id = $1', [key.id]);
+        return rows.length > 0 && rows;
+      }, { what: 'the request log row' });
       expect(row).toMatchObject({ key_id: key.id, user_id: c.userId, method: 'GET', endpoint: '/v1/videos' });
       expect(Number(row!.status)).toBe(200);
       expect(Number(row!.bytes_out)).toBeGreaterThan(0);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationView } from '../../src/shared/api';
+import { FakeClock } from '../../src/server/adapters/clock';
 import { purgeDeleted } from '../../src/server/domain/media/purge';
 import { startGenerationsApp, waitFinal, type GenerationsApp } from '../integration/generations/setup';
 import { startBillingApp } from '../integration/billing/setup';
@@ -42,19 +43,24 @@ describe('3 Data storage and retention', () => {
     );
     expect((await c.delete(`/api/creations/${v.id}`)).status).toBe(204);
     for (const key of keys) await expect(g.app.platform.ctx.store.head(key)).rejects.toMatchObject({ code: 'not_found' });
-    // the record goes when the purge window has passed
-    await g.app.db.sql.query(`update generations set deleted_at = now() - interval '31 days' where id = $1`, [v.id]);
+    // the record goes when the purge window has passed: the daily purge, run on a clock a minute
+    // before the 30 days are up and a minute after
+    const [row] = await g.app.db.sql.query<{ deleted_at: string | Date }>('select deleted_at from generations where id = $1', [v.id]);
+    const windowEnds = new Date(row!.deleted_at).getTime() + 30 * 86_400_000;
     const ctx = g.app.platform.ctx;
-    await purgeDeleted({ database: ctx.database, store: ctx.store, logger: ctx.logger }, { purgeDays: 30 });
+    const purgeAt = (ms: number) => purgeDeleted({ database: ctx.database, store: ctx.store, logger: ctx.logger, clock: new FakeClock(ms) }, { purgeDays: 30 });
+    await purgeAt(windowEnds - 60_000);
+    expect(await g.app.db.sql.query('select 1 from generations where id = $1', [v.id])).toHaveLength(1);
+    await purgeAt(windowEnds + 60_000);
     expect(await g.app.db.sql.query('select 1 from generations where id = $1', [v.id])).toEqual([]);
   });
 
   it('3 prompts and task metadata are kept for the life of the account', async () => {
     const { c, v } = await makeVideo('policy-3-metadata@example.com');
-    // nothing removes a live task's record: the purge and the cleanup leave it as it is
+    // nothing removes a live task's record: the purge, run three years later, leaves it as it is
     const ctx = g.app.platform.ctx;
-    await g.app.db.sql.query(`update generations set created_at = now() - interval '3 years' where id = $1`, [v.id]);
-    await purgeDeleted({ database: ctx.database, store: ctx.store, logger: ctx.logger }, { purgeDays: 0, orphanGraceHours: 0 });
+    const threeYearsLater = new FakeClock(Date.now() + 3 * 365 * 86_400_000);
+    await purgeDeleted({ database: ctx.database, store: ctx.store, logger: ctx.logger, clock: threeYearsLater }, { purgeDays: 0, orphanGraceHours: 0 });
     const kept = (await c.get(`/api/generations/${v.id}`)).json<GenerationView>();
     expect(kept).toMatchObject({ id: v.id, prompt: v.prompt, model: 'local-preview', status: 'succeeded' });
     expect((await fetch((await c.get(v.output!.videoUrl)).headers.get('location')!)).status).toBe(200);

@@ -4,9 +4,7 @@ import { migrate } from '../db/migrate';
 import { userRoles, type UserStatus } from '../db/schema';
 import { AppError } from '../errors';
 import type { Services } from '../context';
-import { applyLedgerEntry, InsufficientCredits } from '../domain/credits/credits.repo';
-import { getPlan, listPlans, mapOrder } from '../domain/billing/billing.repo';
-import { createApiKey } from '../domain/developer/api-keys';
+import { InsufficientCredits } from '../domain/credits/credits';
 import { apiKeyScopes, type ApiKeyScope } from '../../shared/api/developer';
 
 /** What a CLI command may use; the same whether it runs in the CLI process or in a running server. */
@@ -125,18 +123,16 @@ export const commands: Command[] = [
     summary: "Add credits to a user's balance (a ledger row with the reason; --amount=-N takes some back).",
     usage: 'credits:grant --email E --amount N --reason TEXT',
     options: { email: { type: 'string' }, amount: { type: 'string' }, reason: { type: 'string' } },
-    async run({ database }, v) {
+    async run({ services }, v) {
       if (!v.email) throw new UsageError('--email is required.');
       if (!v.reason || !String(v.reason).trim()) throw new UsageError('--reason is required (it is kept in the ledger).');
       if (!/^-?\d{1,9}$/.test(String(v.amount ?? '')) || Number(v.amount) === 0) throw new UsageError('--amount must be a whole number of credits other than 0.');
       const amount = Number(v.amount);
-      const [user] = await database.sql.query<{ id: string; email: string }>('select id, email from users where lower(email) = lower($1)', [String(v.email)]);
+      const user = await services.users.findByEmail(String(v.email));
       if (!user) throw new AppError('not_found', `No user with the email ${String(v.email)}.`, 404);
-      let balance: number | null;
+      let balance: number;
       try {
-        balance = await database.transaction((tx) =>
-          applyLedgerEntry(tx, { userId: user.id, kind: amount > 0 ? 'grant' : 'adjustment', amount, reason: String(v.reason).trim(), reference: 'cli' }),
-        );
+        balance = await services.credits.operatorChange(user.id, amount, String(v.reason).trim());
       } catch (err) {
         if (err instanceof InsufficientCredits) throw new AppError('insufficient_credits', `${user.email} has fewer than ${-amount} spendable credits.`, 409);
         throw err;
@@ -267,8 +263,8 @@ export const commands: Command[] = [
     summary: 'List the credit packs and subscriptions with their prices and provider ids.',
     usage: 'plans:list [--json]',
     options: { json },
-    async run({ database }, v) {
-      const plans = await listPlans(database, { activeOnly: false });
+    async run({ services }, v) {
+      const plans = await services.billing.allPlans();
       if (v.json) return JSON.stringify(plans);
       return table(
         ['PLAN', 'KIND', 'CREDITS', 'PRICES', 'ACTIVE', 'PROVIDER IDS'],
@@ -308,10 +304,10 @@ export const commands: Command[] = [
       sort: { type: 'string' },
       'api-rate': { type: 'string' },
     },
-    async run({ database }, v) {
+    async run({ services }, v) {
       if (!v.plan || !/^[a-z0-9][a-z0-9-]{0,40}$/.test(String(v.plan))) throw new UsageError('--plan is required: lowercase letters, digits and dashes.');
       const id = String(v.plan);
-      const current = await getPlan(database, id);
+      const current = await services.billing.plan(id);
       const whole = (name: string, value: unknown, min = 0) => {
         if (!/^\d+$/.test(String(value)) || Number(value) < min) throw new UsageError(`--${name} must be a whole number (${min} or more).`);
         return Number(value);
@@ -335,30 +331,22 @@ export const commands: Command[] = [
       if (v['stripe-price'] !== undefined) refs.stripePriceId = String(v['stripe-price']);
       if (v['creem-product'] !== undefined) refs.creemProductId = String(v['creem-product']);
       const flag = (on: string, off: string, was: boolean) => (v[on] ? true : v[off] ? false : was);
-      const [existingRate] = await database.sql.query<{ rate: number | null }>('select api_requests_per_minute as rate from plans where id = $1', [id]);
-      const apiRate = v['api-rate'] === undefined ? (existingRate?.rate ?? null) : String(v['api-rate']) === 'default' ? null : whole('api-rate', v['api-rate'], 1);
-      await database.sql.query(
-        `insert into plans (id, name, kind, credits, interval, rollover, prices, provider_refs, active, highlighted, sort, api_requests_per_minute)
-         values ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11, $12)
-         on conflict (id) do update set name = excluded.name, kind = excluded.kind, credits = excluded.credits, interval = excluded.interval,
-           rollover = excluded.rollover, prices = excluded.prices, provider_refs = excluded.provider_refs, active = excluded.active,
-           highlighted = excluded.highlighted, sort = excluded.sort, api_requests_per_minute = excluded.api_requests_per_minute, updated_at = now()`,
-        [
-          id,
-          String(v.name ?? current?.name ?? id),
-          kind,
-          credits,
-          interval,
-          flag('rollover', 'no-rollover', current?.rollover ?? false),
-          JSON.stringify(prices),
-          JSON.stringify(refs),
-          flag('activate', 'deactivate', current?.active ?? true),
-          flag('highlight', 'no-highlight', current?.highlighted ?? false),
-          v.sort !== undefined ? whole('sort', v.sort) : (current?.sort ?? 100),
-          apiRate,
-        ],
-      );
-      const p = (await getPlan(database, id))!;
+      const apiRate =
+        v['api-rate'] === undefined ? (current?.apiRequestsPerMinute ?? null) : String(v['api-rate']) === 'default' ? null : whole('api-rate', v['api-rate'], 1);
+      const p = await services.billing.savePlan({
+        id,
+        name: String(v.name ?? current?.name ?? id),
+        kind,
+        credits,
+        interval,
+        rollover: flag('rollover', 'no-rollover', current?.rollover ?? false),
+        prices,
+        providerRefs: refs,
+        active: flag('activate', 'deactivate', current?.active ?? true),
+        highlighted: flag('highlight', 'no-highlight', current?.highlighted ?? false),
+        sort: v.sort !== undefined ? whole('sort', v.sort) : (current?.sort ?? 100),
+        apiRequestsPerMinute: apiRate,
+      });
       return `${p.id}: ${p.name}, ${p.kind}, ${p.credits} credits, ${Object.entries(p.prices).map(([c, a]) => `${c}=${a}`).join(' ')}, ${p.active ? 'on sale' : 'not on sale'}.`;
     },
   },
@@ -367,13 +355,10 @@ export const commands: Command[] = [
     summary: "List a user's orders (or the latest of everyone's).",
     usage: 'billing:orders [--email E] [--limit N] [--json]',
     options: { email: { type: 'string' }, limit: { type: 'string' }, json },
-    async run({ database }, v) {
+    async run({ services }, v) {
       const limit = v.limit !== undefined ? Number(v.limit) : 20;
       if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new UsageError('--limit must be 1 to 500.');
-      const rows = v.email
-        ? await database.sql.query('select o.* from orders o join users u on u.id = o.user_id where lower(u.email) = lower($1) order by o.created_at desc limit $2', [String(v.email), limit])
-        : await database.sql.query('select * from orders order by created_at desc limit $1', [limit]);
-      const orders = rows.map(mapOrder);
+      const orders = await services.billing.latestOrders({ email: v.email ? String(v.email) : undefined, limit });
       if (v.json) return JSON.stringify(orders);
       return table(
         ['ORDER', 'CREATED', 'PLAN', 'AMOUNT', 'PROVIDER', 'STATUS', 'REFUNDED', 'CREDITS', 'SHORTFALL'],
@@ -412,16 +397,16 @@ export const commands: Command[] = [
     summary: "Create an API key for a user; prints the secret once.",
     usage: 'apikey:create --email E --name N [--scopes videos:read,videos:write] [--expires-days N] [--json]',
     options: { email: { type: 'string' }, name: { type: 'string' }, scopes: { type: 'string' }, 'expires-days': { type: 'string' }, json },
-    async run({ database }, v) {
+    async run({ services }, v) {
       if (!v.email) throw new UsageError('--email is required.');
       if (!v.name) throw new UsageError('--name is required.');
       const scopes = v.scopes === undefined ? undefined : String(v.scopes).split(',').map((x) => x.trim()).filter(Boolean);
       if (scopes && scopes.some((x) => !(apiKeyScopes as readonly string[]).includes(x))) throw new UsageError(`--scopes must be among ${apiKeyScopes.join(', ')}.`);
       const days = v['expires-days'] === undefined ? undefined : Number(v['expires-days']);
       if (days !== undefined && (!Number.isInteger(days) || days < 1 || days > 3650)) throw new UsageError('--expires-days must be 1 to 3650.');
-      const [u] = await database.sql.query<{ id: string }>('select id from users where lower(email) = lower($1)', [String(v.email)]);
+      const u = await services.users.findByEmail(String(v.email));
       if (!u) throw new UsageError(`No user with the email ${String(v.email)}.`);
-      const key = await createApiKey(database, u.id, { name: String(v.name), ...(scopes ? { scopes: scopes as ApiKeyScope[] } : {}), ...(days ? { expiresInDays: days } : {}) });
+      const key = await services.developer.createKey(u.id, { name: String(v.name), ...(scopes ? { scopes: scopes as ApiKeyScope[] } : {}), ...(days ? { expiresInDays: days } : {}) });
       if (v.json) return JSON.stringify(key);
       return `Created key ${key.name} (${key.prefix}…, ${key.scopes.join(' ')}${key.expiresAt ? `, expires ${key.expiresAt.slice(0, 10)}` : ''}). The secret, shown only now:\n${key.secret}`;
     },

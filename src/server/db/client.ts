@@ -18,18 +18,25 @@ export interface Sql {
   exec(text: string): Promise<void>;
 }
 
+/** The executeSql hook pg-boss uses (multi-statement SQL goes through `exec` on PGlite). */
+export interface BossDb {
+  executeSql(text: string, values?: unknown[]): Promise<{ rows: any[] }>;
+}
+
 /** What repositories and services receive: the root connection or an open transaction. */
 export interface DbHandle {
   db: Drizzle;
   sql: Sql;
+  /** the same connection or transaction for the job queue: a job sent through it exists only if the transaction commits */
+  bossDb: BossDb;
 }
 
 export interface Database extends DbHandle {
   kind: 'pglite' | 'pg';
   /** Runs fn in one transaction: commit when it resolves, roll back when it throws. */
   transaction<T>(fn: (tx: DbHandle) => Promise<T>): Promise<T>;
-  /** The executeSql hook pg-boss uses (multi-statement SQL goes through `exec` on PGlite). */
-  bossDb: { executeSql(text: string, values?: unknown[]): Promise<{ rows: any[] }> };
+  /** Resolves when the database answers a trivial query (readiness checks). */
+  ping(): Promise<void>;
   /**
    * LISTEN on a channel (NOTIFY from any process on this database reaches every listener).
    * Resolves to a function that stops listening.
@@ -80,19 +87,23 @@ async function openPglite(opts: OpenDatabaseOptions): Promise<Database> {
       await c.exec(text);
     },
   });
+  const bossDbOf = (c: PGlite | PGliteTransaction): BossDb => ({
+    async executeSql(text, values) {
+      if (values && values.length > 0) return { rows: (await c.query(text, values)).rows };
+      const results = await c.exec(text);
+      return { rows: results.flatMap((r) => r.rows) };
+    },
+  });
   const db = drizzlePglite(client, { schema }) as unknown as Drizzle;
   return {
     kind: 'pglite',
     db,
     sql: sqlOf(client),
+    bossDb: bossDbOf(client),
     transaction: (fn) =>
-      client.transaction((t) => fn({ db: drizzlePglite(t as unknown as PGlite, { schema }) as unknown as Drizzle, sql: sqlOf(t) })),
-    bossDb: {
-      async executeSql(text, values) {
-        if (values && values.length > 0) return { rows: (await client.query(text, values)).rows };
-        const results = await client.exec(text);
-        return { rows: results.flatMap((r) => r.rows) };
-      },
+      client.transaction((t) => fn({ db: drizzlePglite(t as unknown as PGlite, { schema }) as unknown as Drizzle, sql: sqlOf(t), bossDb: bossDbOf(t) })),
+    ping: async () => {
+      await client.query('select 1');
     },
     listen: async (channel, onPayload) => {
       assertChannel(channel);
@@ -127,15 +138,26 @@ async function openPg(url: string, opts: OpenDatabaseOptions): Promise<Database>
       await c.query(text);
     },
   });
+  // several statements in one text come back as one result each
+  const bossDbOf = (c: pg.Pool | pg.PoolClient): BossDb => ({
+    async executeSql(text, values) {
+      const result = (await c.query(text, values)) as unknown as pg.QueryResult | pg.QueryResult[];
+      return { rows: Array.isArray(result) ? result.flatMap((r) => r.rows ?? []) : result.rows };
+    },
+  });
   return {
     kind: 'pg',
     db: drizzlePg(pool, { schema }) as unknown as Drizzle,
     sql: sqlOf(pool),
+    bossDb: bossDbOf(pool),
+    ping: async () => {
+      await pool.query('select 1');
+    },
     async transaction(fn) {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const result = await fn({ db: drizzlePg(client, { schema }) as unknown as Drizzle, sql: sqlOf(client) });
+        const result = await fn({ db: drizzlePg(client, { schema }) as unknown as Drizzle, sql: sqlOf(client), bossDb: bossDbOf(client) });
         await client.query('COMMIT');
         return result;
       } catch (err) {
@@ -144,12 +166,6 @@ async function openPg(url: string, opts: OpenDatabaseOptions): Promise<Database>
       } finally {
         client.release();
       }
-    },
-    bossDb: {
-      async executeSql(text, values) {
-        const result = (await pool.query(text, values)) as unknown as pg.QueryResult | pg.QueryResult[];
-        return { rows: Array.isArray(result) ? result.flatMap((r) => r.rows ?? []) : result.rows };
-      },
     },
     listen: (channel, onPayload) => {
       assertChannel(channel);

@@ -18,7 +18,8 @@ import { installBodyGuard } from './plugins/body-guard';
 import { installCsrfProtection } from './plugins/csrf';
 import { adminRoutes } from './routes/admin';
 import { modelRoutes } from './routes/models';
-import { generationRoutes, webhookRoutes } from './routes/generations';
+import { generationRoutes } from './routes/generations';
+import { incomingCallbackRoutes } from './routes/callbacks';
 import { uploadRoutes } from './routes/uploads';
 import { filesRoutes } from './routes/files';
 import { creationRoutes } from './routes/creations';
@@ -154,7 +155,7 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions = {}): 
   app.addHook('onClose', async () => generationEvents.close());
   await app.register(generationRoutes, { ctx, events: generationEvents });
   await app.register(uploadRoutes, { ctx });
-  await app.register(webhookRoutes, { ctx });
+  await app.register(incomingCallbackRoutes, { ctx });
   await app.register(creationRoutes, { ctx });
   await app.register(billingRoutes, { ctx });
   await app.register(openAIVideoRoutes, { ctx, prefix: '/v1' });
@@ -162,7 +163,7 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions = {}): 
   await app.register(webhookEndpointRoutes, { ctx });
   await app.register(developerRoutes, { ctx });
   // signed file URLs of the disk store (an S3 store presigns its own)
-  if (ctx.store.kind === 'disk') await app.register(filesRoutes, { store: ctx.store });
+  if (ctx.store.kind === 'disk') await app.register(filesRoutes, { store: ctx.store, now: () => ctx.clock.nowMs() });
   if (devMailboxEnabled(ctx.config, ctx.mailer)) await app.register(devMailboxRoutes, { ctx });
 
   // ---- the web app (single-page, built by Vite into dist/web) ----

@@ -1,9 +1,10 @@
 import PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import type { Database, DbHandle } from '../db/client';
-import { BOSS_SCHEMA } from '../db/migrate';
+import { BOSS_SCHEMA, bossOn } from './boss';
 import type { JobDefinition, JobHandler } from './define';
 import { jobDefinitions, jobSchedules } from './names';
+import { JOB_SENT_CHANNEL, lockQueueSetup, notifyJobSent } from './queue.repo';
 
 export interface EnqueueOptions {
   /** enqueue inside this transaction: the job exists only if the transaction commits */
@@ -11,6 +12,8 @@ export interface EnqueueOptions {
   /** at most one queued job per key (pg-boss singletonKey) */
   singletonKey?: string;
   startAfterSeconds?: number;
+  /** the job's id (a UUID), when the caller records it before sending (e.g. on the row the job is for) */
+  jobId?: string;
 }
 
 export interface WorkOptions {
@@ -18,11 +21,20 @@ export interface WorkOptions {
   pollingIntervalSeconds?: number;
 }
 
+/** A job a worker of this process has finished: done (`ok`) or failed (to be retried, or for good). */
+export interface SettledJob {
+  name: string;
+  id: string;
+  ok: boolean;
+}
+
 /** The job queue: pg-boss on the application's own database (PGlite or PostgreSQL). */
 export class JobQueue {
   readonly boss: PgBoss;
   private started = false;
   private readonly loops: WorkLoop<any>[] = [];
+  private readonly settledListeners = new Set<(job: SettledJob) => void>();
+  private unlisten: Promise<() => Promise<void>> | null = null;
 
   constructor(
     private readonly database: Database,
@@ -30,7 +42,7 @@ export class JobQueue {
     private readonly role: { supervise: boolean },
   ) {
     this.boss = new PgBoss({
-      db: database.bossDb as PgBoss.Db,
+      db: database.bossDb,
       schema: BOSS_SCHEMA,
       // Schema is installed by migrate(); pg-boss only checks it here.
       migrate: false,
@@ -48,28 +60,25 @@ export class JobQueue {
 
   /**
    * Create the queues of every declared job that does not exist yet. pg-boss's createQueue runs
-   * partition DDL that deadlocks when several processes start at once, so we call its SQL
-   * function ourselves, in one transaction, behind an advisory lock: one process creates, the
-   * others wait and then find nothing to do.
+   * partition DDL that deadlocks when several processes start at once, so every process creates
+   * them in one transaction behind an advisory lock (pg-boss's API bound to that transaction): one
+   * process creates, the others wait and then find nothing to do.
    */
   private async createQueues(): Promise<void> {
     await this.database.transaction(async (tx) => {
-      await tx.sql.query(`select pg_advisory_xact_lock(hashtext('savesora.job-queues'))`);
-      const existing = new Set(
-        (await tx.sql.query<{ name: string }>(`select name from ${BOSS_SCHEMA}.queue where name = any($1::text[])`, [jobDefinitions.map((d) => d.name)])).map(
-          (r) => r.name,
-        ),
-      );
+      await lockQueueSetup(tx);
+      const boss = bossOn(tx);
+      const existing = new Set((await boss.getQueues()).map((q) => q.name));
       for (const def of jobDefinitions) {
         if (existing.has(def.name)) continue;
-        const options = {
+        await boss.createQueue(def.name, {
+          name: def.name,
           policy: 'standard',
           retryLimit: def.options.retryLimit ?? 3,
           retryDelay: def.options.retryDelaySeconds ?? 10,
           retryBackoff: def.options.retryBackoff ?? true,
           expireInSeconds: def.options.expireInSeconds ?? 15 * 60,
-        };
-        await tx.sql.query(`select ${BOSS_SCHEMA}.create_queue($1, $2::json)`, [def.name, JSON.stringify(options)]);
+        });
       }
     });
   }
@@ -79,11 +88,18 @@ export class JobQueue {
     const options: PgBoss.SendOptions = {};
     if (opts.singletonKey) options.singletonKey = opts.singletonKey;
     if (opts.startAfterSeconds) options.startAfter = opts.startAfterSeconds;
-    if (opts.tx) {
-      const sql = opts.tx.sql;
-      options.db = { executeSql: async (text: string, values: unknown[]) => ({ rows: await sql.query(text, values) }) };
-    }
-    return this.boss.send(def.name, data as object, options);
+    if (opts.jobId) options.id = opts.jobId;
+    if (opts.tx) options.db = opts.tx.bossDb;
+    const id = await this.boss.send(def.name, data as object, options);
+    // wakes the idle workers of this job in every process (on commit, when sent in a transaction)
+    if (id) await notifyJobSent(opts.tx ?? this.database, def.name);
+    return id;
+  }
+
+  /** true while the job waits to be taken (created, or failed and waiting for its retry); false once taken, finished or gone */
+  async isWaiting<P>(def: JobDefinition<P>, jobId: string): Promise<boolean> {
+    const job = await this.boss.getJobById(def.name, jobId);
+    return job?.state === 'created' || job?.state === 'retry';
   }
 
   /**
@@ -94,9 +110,21 @@ export class JobQueue {
    * interval between every fetch, which caps a worker at batchSize jobs per interval.)
    */
   async work<P>(def: JobDefinition<P>, handler: JobHandler<P>, opts: WorkOptions): Promise<void> {
-    const loop = new WorkLoop(this.boss, def, handler, opts, this.logger);
+    const loop = new WorkLoop(this.boss, def, handler, opts, this.logger, (job) => this.settledListeners.forEach((l) => l(job)));
     this.loops.push(loop);
+    // a job sent from any process starts at once; the polling interval is left for retries and delays
+    this.unlisten ??= this.database.listen(JOB_SENT_CHANNEL, (name) => this.loops.forEach((l) => l.nudge(name)));
+    await this.unlisten;
     loop.start();
+  }
+
+  /**
+   * Calls `listener` each time a worker of this process finishes a job (done or failed); returns
+   * the function that stops it. Tests await work through it instead of sleeping.
+   */
+  onJobSettled(listener: (job: SettledJob) => void): () => void {
+    this.settledListeners.add(listener);
+    return () => this.settledListeners.delete(listener);
   }
 
   /** Install the cron schedules (idempotent; pg-boss runs each schedule once across all workers). */
@@ -106,8 +134,7 @@ export class JobQueue {
 
   /** true when the queue's tables answer */
   async ping(): Promise<boolean> {
-    const rows = await this.database.sql.query<{ version: string }>(`select version from ${BOSS_SCHEMA}.version`);
-    return rows.length === 1;
+    return (await this.boss.schemaVersion()) !== null;
   }
 
   async stop(opts: { graceful: boolean; timeoutMs?: number } = { graceful: true }): Promise<void> {
@@ -116,6 +143,9 @@ export class JobQueue {
     // Stop fetching; let running jobs finish (graceful) for up to the timeout. A job still running
     // after that stays active in the queue and is retried once it expires: at-least-once delivery.
     const timeoutMs = opts.graceful ? (opts.timeoutMs ?? 10_000) : 0;
+    const unlisten = await this.unlisten?.catch(() => null);
+    this.unlisten = null;
+    await unlisten?.().catch(() => {});
     await Promise.all(this.loops.map((l) => l.stop(timeoutMs)));
     // close:false: the database belongs to the app, which closes it after the queue.
     await this.boss.stop({ graceful: opts.graceful, wait: true, close: false, timeout: opts.timeoutMs ?? 10_000 });
@@ -126,6 +156,8 @@ class WorkLoop<P> {
   private active = 0;
   private stopping = false;
   private wake: (() => void) | null = null;
+  /** a job was sent since the last fetch began: fetch again instead of sleeping */
+  private nudged = false;
   private done: Promise<void> = Promise.resolve();
   private readonly running = new Set<Promise<void>>();
 
@@ -135,13 +167,25 @@ class WorkLoop<P> {
     private readonly handler: JobHandler<P>,
     private readonly opts: WorkOptions,
     private readonly logger: Logger,
+    private readonly onSettled: (job: SettledJob) => void,
   ) {}
 
   start(): void {
     this.done = this.run();
   }
 
+  /** A job of `name` was sent: fetch now if idle, or once more after the fetch under way. */
+  nudge(name: string): void {
+    if (name !== this.def.name) return;
+    this.nudged = true;
+    this.wake?.();
+  }
+
   private sleep(ms: number): Promise<void> {
+    if (this.nudged) {
+      this.nudged = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.wake = null;
@@ -164,6 +208,7 @@ class WorkLoop<P> {
         continue;
       }
       let jobs: PgBoss.JobWithMetadata<object>[] = [];
+      this.nudged = false;
       try {
         jobs = (await this.boss.fetch<object>(this.def.name, { batchSize: free, includeMetadata: true })) ?? [];
       } catch (err) {
@@ -188,16 +233,19 @@ class WorkLoop<P> {
 
   private async execute(job: PgBoss.JobWithMetadata<object>): Promise<void> {
     const log = this.logger.child({ job: this.def.name, jobId: job.id });
+    let ok = false;
     try {
       const payload = this.def.payload.parse(job.data);
       await this.handler(payload, { jobId: job.id, attempt: job.retryCount + 1 });
       await this.boss.complete(this.def.name, job.id);
+      ok = true;
     } catch (err) {
       log.warn({ err, attempt: job.retryCount + 1 }, 'job failed');
       await this.boss
         .fail(this.def.name, job.id, { message: (err as Error)?.message ?? String(err) })
         .catch((e: unknown) => log.error({ err: e }, 'could not record the job failure; it will expire and be retried'));
     }
+    this.onSettled({ name: this.def.name, id: job.id, ok });
   }
 
   async stop(timeoutMs: number): Promise<void> {

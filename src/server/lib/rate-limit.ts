@@ -1,7 +1,9 @@
 import { Redis } from 'ioredis';
+import { systemClock, type Clock } from '../adapters/clock';
 import type { Database } from '../db/client';
 import { redactUrl } from '../config';
 import { AppError, StartupError } from '../errors';
+import { deleteBucket, hitBucket, pingDatabase } from './rate-limit.repo';
 
 export interface RateLimitResult {
   allowed: boolean;
@@ -37,49 +39,57 @@ const result = (count: number, limit: number, retrySeconds: number): RateLimitRe
 });
 
 /**
- * In the database: one atomic upsert per hit. Expired windows are removed by the
- * maintenance.cleanup job.
+ * In the database: one atomic upsert per hit, windows timed by `clock`. Expired windows are removed
+ * by the maintenance.cleanup job.
  */
-export function createRateLimiter(database: Pick<Database, 'sql'>): RateLimiter {
+export function createRateLimiter(database: Pick<Database, 'sql'>, clock: Clock = systemClock): RateLimiter {
   return {
     store: 'postgres',
     async hit(key, limit, windowSeconds) {
-      const [row] = await database.sql.query<{ count: number; retry: number }>(
-        `insert into rate_limit_buckets (key, count, reset_at)
-         values ($1, 1, now() + make_interval(secs => $2))
-         on conflict (key) do update set
-           count = case when rate_limit_buckets.reset_at <= now() then 1 else rate_limit_buckets.count + 1 end,
-           reset_at = case when rate_limit_buckets.reset_at <= now() then now() + make_interval(secs => $2) else rate_limit_buckets.reset_at end
-         returning count, ceil(extract(epoch from reset_at - now()))::int as retry`,
-        [key, windowSeconds],
-      );
-      return result(row!.count, limit, row!.retry);
+      const { count, retrySeconds } = await hitBucket(database, key, windowSeconds, clock.now());
+      return result(count, limit, retrySeconds);
     },
     async reset(key) {
-      await database.sql.query('delete from rate_limit_buckets where key = $1', [key]);
+      await deleteBucket(database, key);
     },
     async ping() {
-      await database.sql.query('select 1');
+      await pingDatabase(database);
     },
     async close() {},
   };
 }
 
-// INCR and the expiry in one step: a key never lives without its window, whatever runs concurrently
+/**
+ * One hit, atomically: the key is a hash of the count (`c`) and the window's end in the clock's
+ * milliseconds (`r`); the time comes in (ARGV: now, window), so Redis's own clock decides nothing.
+ * The key expires a minute after its window ends (the slack keeps a window whole when the caller's
+ * clock runs slower than Redis's, e.g. a test's fake clock), so nothing needs cleaning. A string
+ * key (a counter written before the window end was stored) is replaced.
+ */
 const HIT_SCRIPT = `
-local count = redis.call('INCR', KEYS[1])
-local ttl = redis.call('PTTL', KEYS[1])
-if count == 1 or ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local kind = redis.call('TYPE', KEYS[1]).ok
+if kind ~= 'hash' and kind ~= 'none' then redis.call('DEL', KEYS[1]) end
+local reset = tonumber(redis.call('HGET', KEYS[1], 'r'))
+local count
+if reset == nil or reset <= now then
+  reset = now + window
+  count = 1
+  redis.call('HSET', KEYS[1], 'c', 1, 'r', reset)
+else
+  count = redis.call('HINCRBY', KEYS[1], 'c', 1)
 end
-return {count, ttl}
+redis.call('PEXPIRE', KEYS[1], reset - now + 60000)
+return {count, reset - now}
 `;
 
 export interface RedisRateLimiterOptions {
   /** prepended to every key (default `save-sora:rl:`), so one Redis can serve several things */
   prefix?: string;
   onError?: (err: Error) => void;
+  /** times the windows (default: the system clock) */
+  clock?: Clock;
 }
 
 /**
@@ -88,6 +98,7 @@ export interface RedisRateLimiterOptions {
  */
 export function createRedisRateLimiter(url: string, opts: RedisRateLimiterOptions = {}): RateLimiter & { connect(): Promise<void> } {
   const prefix = opts.prefix ?? 'save-sora:rl:';
+  const clock = opts.clock ?? systemClock;
   const client = new Redis(url, {
     lazyConnect: true,
     connectTimeout: 5_000,
@@ -122,12 +133,12 @@ export function createRedisRateLimiter(url: string, opts: RedisRateLimiterOption
     async hit(key, limit, windowSeconds) {
       let reply: unknown;
       try {
-        reply = await client.eval(HIT_SCRIPT, 1, prefix + key, String(windowSeconds * 1000));
+        reply = await client.eval(HIT_SCRIPT, 1, prefix + key, String(clock.nowMs()), String(windowSeconds * 1000));
       } catch (err) {
         throw unavailable(err);
       }
-      const [count, ttlMs] = reply as [number, number];
-      return result(Number(count), limit, Math.ceil(Number(ttlMs) / 1000));
+      const [count, msLeft] = reply as [number, number];
+      return result(count, limit, Math.ceil(msLeft / 1000));
     },
     async reset(key) {
       try {
@@ -150,10 +161,11 @@ export function createRedisRateLimiter(url: string, opts: RedisRateLimiterOption
 export async function openRateLimiter(
   config: { REDIS_URL?: string | undefined },
   database: Pick<Database, 'sql'>,
-  onError?: (err: Error) => void,
+  opts: { onError?: (err: Error) => void; clock?: Clock } = {},
 ): Promise<RateLimiter> {
-  if (!config.REDIS_URL) return createRateLimiter(database);
-  const limiter = createRedisRateLimiter(config.REDIS_URL, onError ? { onError } : {});
+  const clock = opts.clock ?? systemClock;
+  if (!config.REDIS_URL) return createRateLimiter(database, clock);
+  const limiter = createRedisRateLimiter(config.REDIS_URL, { clock, ...(opts.onError ? { onError: opts.onError } : {}) });
   await limiter.connect();
   return limiter;
 }

@@ -55,8 +55,8 @@ interface Content {
 
 interface Helpers {
   /** fills `{placeholders}`; an unknown placeholder is a bug in the catalogue and throws */
-  t(template: string, values?: Record<string, string | number>): string;
-  date(when: Date): string;
+  t: (template: string, values?: Record<string, string | number>) => string;
+  date: (when: Date) => string;
 }
 
 type Builders = { [N in MailTemplateName]: (c: MailCatalogue, v: MailTemplateVars[N], h: Helpers) => Omit<Content, 'greeting'> };
@@ -161,7 +161,9 @@ const builders: Builders = {
 export function renderEmail<N extends MailTemplateName>(name: N, locale: string, vars: MailTemplateVars[N]): RenderedEmail {
   const build = builders[name] as ((c: MailCatalogue, v: MailTemplateVars[N], h: Helpers) => Omit<Content, 'greeting'>) | undefined;
   if (!Object.hasOwn(builders, name) || !build) throw new Error(`Unknown mail template ${JSON.stringify(name)}.`);
-  if (!vars || typeof vars !== 'object') throw new Error(`Mail template ${name} needs its variables.`);
+  // vars may come from a queued job's JSON, not from typed code
+  const given: unknown = vars;
+  if (!given || typeof given !== 'object') throw new Error(`Mail template ${name} needs its variables.`);
   const lang = resolveMailLocale(locale);
   const catalogue = mailCatalogues[lang];
   const dateLocale = dateLocaleFor(locale, lang);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { safeText } from './text';
 
-export const ledgerKinds = ['grant', 'purchase', 'hold', 'capture', 'release', 'refund', 'clawback', 'adjustment'] as const;
+export const ledgerKinds = ['grant', 'purchase', 'hold', 'capture', 'release', 'refund', 'clawback', 'adjustment', 'expire'] as const;
 
 export const ledgerEntryView = z.object({
   id: z.string(),

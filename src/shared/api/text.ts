@@ -11,6 +11,7 @@ import { z } from 'zod';
 export const CONTROL_CHARACTERS_MESSAGE = 'must not contain control characters';
 
 /** A string of no C0 control character other than \t, \n and \r (the OpenAPI `pattern` too). */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point; \p{Cc} would need the u flag, which JSON Schema patterns lack
 export const NO_CONTROL_CHARACTERS = /^[^\u0000-\u0008\u000B\u000C\u000E-\u001F]*$/;
 
 /**

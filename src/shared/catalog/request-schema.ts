@@ -72,8 +72,9 @@ export interface FieldIssue {
 }
 
 const list = (values: readonly unknown[], unit = '') => {
-  const shown = values.map((v) => `${v}${unit}`);
-  return shown.length <= 1 ? shown.join('') : `${shown.slice(0, -1).join(', ')} or ${shown.at(-1)}`;
+  const shown = values.map((v) => `${String(v)}${unit}`);
+  const last = shown.pop() ?? '';
+  return shown.length ? `${shown.join(', ')} or ${last}` : last;
 };
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const mb = (bytes: number) => `${Math.round(bytes / 1_000_000)} MB`;
@@ -90,7 +91,7 @@ function inferMode(spec: ModelSpec, refs: ReferenceInput[]): GenerationMode {
   if (refs.length === 0) return 'text-to-video';
   const images = refs.filter((r) => r.kind === 'image');
   const onlyImages = images.length === refs.length;
-  if (onlyImages && images.length === 1 && (images[0]!.role ?? 'first_frame') === 'first_frame' && spec.modes.includes('image-to-video')) {
+  if (onlyImages && images.length === 1 && (images[0]?.role ?? 'first_frame') === 'first_frame' && spec.modes.includes('image-to-video')) {
     return 'image-to-video';
   }
   if (onlyImages && images.length === 2 && images.every((r) => r.role !== 'reference') && spec.modes.includes('first-last-frame')) {
@@ -100,10 +101,10 @@ function inferMode(spec: ModelSpec, refs: ReferenceInput[]): GenerationMode {
 }
 
 /** Roles each mode gives its references, in order, when the client leaves them out. */
-function rolesFor(mode: GenerationMode, refs: ReferenceInput[]): ReferenceRole[] {
-  if (mode === 'image-to-video') return refs.map(() => 'first_frame');
-  if (mode === 'first-last-frame') return refs.map((_, i) => (i === 0 ? 'first_frame' : 'last_frame'));
-  return refs.map(() => 'reference');
+function roleFor(mode: GenerationMode, index: number): ReferenceRole {
+  if (mode === 'image-to-video') return 'first_frame';
+  if (mode === 'first-last-frame') return index === 0 ? 'first_frame' : 'last_frame';
+  return 'reference';
 }
 
 function checkReference(spec: ModelSpec, ref: ReferenceInput, limit: ReferenceLimit, add: (field: string, message: string, allowed?: unknown[]) => void, at: string) {
@@ -200,10 +201,10 @@ export function generationSchemaFor(spec: ModelSpec) {
       }
       if (mode === 'reference' && refs.length === 0) add('references', 'Reference mode needs at least one reference file.');
 
-      const expected = rolesFor(mode, refs);
       refs.forEach((ref, i) => {
-        if (ref.role !== undefined && ref.role !== expected[i]) {
-          add(`references.${i}.role`, `In ${mode} mode this reference's role is ${expected[i]} (got ${ref.role}).`, [expected[i]]);
+        const expected = roleFor(mode, i);
+        if (ref.role !== undefined && ref.role !== expected) {
+          add(`references.${i}.role`, `In ${mode} mode this reference's role is ${expected} (got ${ref.role}).`, [expected]);
         }
       });
 
@@ -218,7 +219,6 @@ export function generationSchemaFor(spec: ModelSpec) {
     .transform((input): GenerationRequest => {
       const refs = input.references ?? [];
       const mode = input.mode ?? inferMode(spec, refs);
-      const roles = rolesFor(mode, refs);
       return {
         model: spec.id,
         mode,
@@ -229,7 +229,7 @@ export function generationSchemaFor(spec: ModelSpec) {
         aspectRatio: input.aspectRatio ?? spec.defaultAspectRatio,
         audio: spec.audio === 'always' ? true : spec.audio === 'never' ? false : (input.audio ?? spec.defaultAudio),
         ...(input.seed !== undefined ? { seed: input.seed } : {}),
-        references: refs.map((r, i) => ({ ...r, role: roles[i]! })),
+        references: refs.map((r, i) => ({ ...r, role: roleFor(mode, i) })),
       };
     });
 }

@@ -1,6 +1,7 @@
 import i18n from 'i18next';
 import { initReactI18next } from 'react-i18next';
 import { isSupportedLanguage, supportedLanguages, type Language } from '../../shared/languages';
+import { browserLanguages } from '../lib/navigator';
 import en from './locales/en.json';
 
 /**
@@ -39,9 +40,9 @@ function readStoredLanguage(): string | null {
 export function detectLanguage(): Language {
   const stored = readStoredLanguage();
   if (isSupportedLanguage(stored)) return stored;
-  const preferred = typeof navigator === 'undefined' ? [] : (navigator.languages ?? [navigator.language]);
+  const preferred = typeof navigator === 'undefined' ? [] : browserLanguages();
   for (const tag of preferred) {
-    const base = tag?.toLowerCase().split('-')[0];
+    const base = tag.toLowerCase().split('-')[0];
     if (isSupportedLanguage(base)) return base;
   }
   return fallbackLanguage;

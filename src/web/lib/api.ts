@@ -27,7 +27,7 @@ function retryAfterSeconds(res: Response): number | undefined {
 
 function isErrorBody(value: unknown): value is ErrorBody {
   if (typeof value !== 'object' || value === null || !('error' in value)) return false;
-  const error = (value as { error: unknown }).error;
+  const error = value.error;
   return (
     typeof error === 'object' &&
     error !== null &&
@@ -44,7 +44,7 @@ export interface ApiFetchInit extends Omit<RequestInit, 'body'> {
 function isJsonBody(body: ApiFetchInit['body']): body is Record<string, unknown> | unknown[] {
   if (body === null || body === undefined || typeof body !== 'object') return false;
   if (Array.isArray(body)) return true;
-  const proto = Object.getPrototypeOf(body);
+  const proto: unknown = Object.getPrototypeOf(body);
   return proto === Object.prototype || proto === null;
 }
 
@@ -60,7 +60,7 @@ export async function apiFetch<T>(path: string, init: ApiFetchInit = {}): Promis
     headers.set('content-type', 'application/json');
     body = JSON.stringify(init.body);
   } else {
-    body = init.body as BodyInit | null | undefined;
+    body = init.body;
   }
 
   let res: Response;

@@ -43,7 +43,7 @@ export function clearUserQueries(queryClient: QueryClient): void {
 /** Reload the user after signing in (or being signed in by a link). */
 export async function refreshMe(queryClient: QueryClient): Promise<Me | null> {
   clearUserQueries(queryClient);
-  return queryClient.fetchQuery({ ...meQuery, staleTime: 0 });
+  return queryClient.query({ ...meQuery, staleTime: 0 });
 }
 
 /** Sign out, forget everything about the user, and go home. */

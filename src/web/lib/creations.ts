@@ -59,7 +59,7 @@ function findCached(queryClient: QueryClient, id: string): GenerationView | unde
 
 /** DELETE /api/creations/:id (204), then out of every list. */
 export async function deleteCreation(queryClient: QueryClient, id: string): Promise<void> {
-  await apiFetch<void>(`/api/creations/${encodeURIComponent(id)}`, { method: 'DELETE' });
+  await apiFetch<unknown>(`/api/creations/${encodeURIComponent(id)}`, { method: 'DELETE' });
   removeGenerations(queryClient, [id]);
 }
 

@@ -59,7 +59,7 @@ export async function createApiKey(queryClient: QueryClient, input: CreateApiKey
 
 /** DELETE /api/keys/:id: the key stops working at once. */
 export async function revokeApiKey(queryClient: QueryClient, id: string): Promise<void> {
-  await apiFetch<void>(`/api/keys/${encodeURIComponent(id)}`, { method: 'DELETE' });
+  await apiFetch<unknown>(`/api/keys/${encodeURIComponent(id)}`, { method: 'DELETE' });
   const now = new Date().toISOString();
   queryClient.setQueryData<{ keys: ApiKeyView[] }>(keysKey, (data) =>
     data ? { keys: data.keys.map((k) => (k.id === id ? { ...k, revokedAt: k.revokedAt ?? now } : k)) } : data,
@@ -117,14 +117,14 @@ export async function createWebhookEndpoint(queryClient: QueryClient, input: Web
 export async function updateWebhookEndpoint(queryClient: QueryClient, id: string, patch: WebhookEndpointPatch): Promise<WebhookEndpointView> {
   const updated = await apiFetch<WebhookEndpointView>(`/api/webhooks/endpoints/${encodeURIComponent(id)}`, { method: 'PATCH', body: { ...patch } });
   queryClient.setQueryData<EndpointList>(endpointsKey, (data) =>
-    data ? { endpoints: data.endpoints.map((e) => (e.id === id ? { ...e, ...(updated && typeof updated === 'object' ? updated : patch) } : e)) } : data,
+    data ? { endpoints: data.endpoints.map((e) => (e.id === id ? { ...e, ...updated } : e)) } : data,
   );
   return updated;
 }
 
 /** DELETE /api/webhooks/endpoints/:id */
 export async function deleteWebhookEndpoint(queryClient: QueryClient, id: string): Promise<void> {
-  await apiFetch<void>(`/api/webhooks/endpoints/${encodeURIComponent(id)}`, { method: 'DELETE' });
+  await apiFetch<unknown>(`/api/webhooks/endpoints/${encodeURIComponent(id)}`, { method: 'DELETE' });
   queryClient.setQueryData<EndpointList>(endpointsKey, (data) => (data ? { endpoints: data.endpoints.filter((e) => e.id !== id) } : data));
   queryClient.removeQueries({ queryKey: deliveriesKey(id) });
 }
@@ -175,6 +175,7 @@ export function deliveriesQuery(endpointId: string) {
 /** A byte count as "512 B", "1.2 kB", "3.4 MB" in the UI language. */
 export function formatBytes(bytes: number, language: string): string {
   const units = ['byte', 'kilobyte', 'megabyte', 'gigabyte'] as const;
+  const symbols = ['B', 'kB', 'MB', 'GB'] as const;
   let value = bytes;
   let unit = 0;
   while (value >= 1000 && unit < units.length - 1) {
@@ -186,7 +187,7 @@ export function formatBytes(bytes: number, language: string): string {
   try {
     return new Intl.NumberFormat(language, { style: 'unit', unit: units[unit], unitDisplay: 'short', maximumFractionDigits: 1 }).format(value);
   } catch {
-    return `${value.toFixed(unit === 0 ? 0 : 1)} ${['B', 'kB', 'MB', 'GB'][unit]}`;
+    return `${value.toFixed(unit === 0 ? 0 : 1)} ${symbols[unit] ?? ''}`;
   }
 }
 

@@ -22,13 +22,13 @@ export function focusableWithin(container: HTMLElement): HTMLElement[] {
 export function trapTab(event: KeyboardEvent | React.KeyboardEvent, container: HTMLElement): void {
   if (event.key !== 'Tab') return;
   const items = focusableWithin(container);
-  if (items.length === 0) {
+  const first = items[0];
+  const last = items.at(-1);
+  if (!first || !last) {
     event.preventDefault();
     container.focus();
     return;
   }
-  const first = items[0]!;
-  const last = items[items.length - 1]!;
   const active = document.activeElement;
   if (event.shiftKey && (active === first || !container.contains(active))) {
     event.preventDefault();

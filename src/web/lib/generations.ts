@@ -1,5 +1,5 @@
 import { infiniteQueryOptions, useQueryClient, type InfiniteData, type QueryClient } from '@tanstack/react-query';
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useEffectEvent, useState } from 'react';
 import type { FieldIssue } from '../../shared/catalog/request-schema';
 import type { GenerationInput } from '../../shared/catalog/request-schema';
 import { isFinalStatus, type GenerationList, type GenerationStatus, type GenerationView } from '../../shared/api/generations';
@@ -55,8 +55,8 @@ export class GenerationRequestError extends ApiError {
 export function newIdempotencyKey(): string {
   if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
   const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6]! & 0x0f) | 0x40;
-  b[8] = (b[8]! & 0x3f) | 0x80;
+  b[6] = ((b[6] ?? 0) & 0x0f) | 0x40;
+  b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
   const hex = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
@@ -233,8 +233,8 @@ export const generationKey = (id: string) => [...generationsKey, 'one', id] as c
 export function useGenerationEvents(onChange?: (next: GenerationView, previous: GenerationView | undefined) => void): boolean {
   const queryClient = useQueryClient();
   const [connected, setConnected] = useState(false);
-  const onChangeRef = useRef(onChange);
-  onChangeRef.current = onChange;
+  // the newest onChange hears updates without reconnecting the stream when it changes
+  const notifyChange = useEffectEvent((next: GenerationView, previous: GenerationView | undefined) => onChange?.(next, previous));
 
   useEffect(() => {
     if (typeof EventSource === 'undefined') return;
@@ -253,17 +253,18 @@ export function useGenerationEvents(onChange?: (next: GenerationView, previous: 
       lostContact = true;
     };
     const onGeneration = (event: MessageEvent<string>) => {
-      let next: GenerationView;
+      let parsed: unknown;
       try {
-        next = JSON.parse(event.data) as GenerationView;
+        parsed = JSON.parse(event.data);
       } catch {
         return;
       }
-      if (!next || typeof next.id !== 'string') return;
+      if (typeof parsed !== 'object' || parsed === null || !('id' in parsed) || typeof parsed.id !== 'string') return;
+      const next = parsed as GenerationView;
       const previous = applyGeneration(queryClient, next);
       // credits move when a generation is held, charged or refunded
       if (!previous || previous.status !== next.status) void queryClient.invalidateQueries({ queryKey: creditsQuery.queryKey });
-      onChangeRef.current?.(next, previous);
+      notifyChange(next, previous);
     };
     source.addEventListener('open', onOpen);
     source.addEventListener('error', onError);

@@ -1,4 +1,7 @@
+import { browserLanguages } from './navigator';
+
 /** ISO 3166-1 alpha-2 codes of the countries and territories offered at sign-up. */
+// prettier-ignore
 export const regionCodes = [
   'AD', 'AE', 'AF', 'AG', 'AI', 'AL', 'AM', 'AO', 'AR', 'AS', 'AT', 'AU', 'AW', 'AX', 'AZ',
   'BA', 'BB', 'BD', 'BE', 'BF', 'BG', 'BH', 'BI', 'BJ', 'BL', 'BM', 'BN', 'BO', 'BQ', 'BR', 'BS', 'BT', 'BW', 'BY', 'BZ',
@@ -42,7 +45,7 @@ export function sortedRegions(language: string): Array<{ code: string; name: str
 
 /** The country of the browser's locale (en-US → US), when it is one we offer. */
 export function guessRegion(): string {
-  const tags = typeof navigator === 'undefined' ? [] : (navigator.languages ?? [navigator.language]);
+  const tags = typeof navigator === 'undefined' ? [] : browserLanguages();
   for (const tag of tags) {
     try {
       const region = new Intl.Locale(tag).maximize().region;

@@ -25,7 +25,7 @@ export function linkify(text: string): ReactNode[] {
   let last = 0;
   for (const match of text.matchAll(URL_PATTERN)) {
     const url = match[0];
-    const start = match.index ?? 0;
+    const start = match.index;
     let safe = false;
     try {
       safe = ['http:', 'https:'].includes(new URL(url).protocol);

@@ -1,6 +1,6 @@
 import { useMutation } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
-import { useState, type FormEvent } from 'react';
+import { useState, type SubmitEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { AuthShell, authLink } from '../components/auth/AuthShell';
 import { KeyIcon, MailIcon } from '../components/icons';
@@ -19,7 +19,7 @@ export function ForgotPasswordPage() {
     mutationFn: () => apiFetch<unknown>('/api/auth/request-password-reset', { method: 'POST', body: { email: email.trim(), redirectTo: '/reset-password' } }),
   });
 
-  const onSubmit = (e: FormEvent) => {
+  const onSubmit = (e: SubmitEvent<HTMLFormElement>): void => {
     e.preventDefault();
     if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email.trim())) return setError(t('auth.errors.email'));
     setError(undefined);

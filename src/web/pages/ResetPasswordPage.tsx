@@ -1,6 +1,6 @@
 import { useMutation } from '@tanstack/react-query';
 import { Link, useSearch } from '@tanstack/react-router';
-import { useState, type FormEvent } from 'react';
+import { useState, type SubmitEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { AuthShell, authLink } from '../components/auth/AuthShell';
 import { AlertIcon, CheckCircleIcon, KeyIcon } from '../components/icons';
@@ -62,7 +62,7 @@ export function ResetPasswordPage() {
     );
   }
 
-  const onSubmit = (e: FormEvent) => {
+  const onSubmit = (e: SubmitEvent<HTMLFormElement>) => {
     e.preventDefault();
     const found: typeof errors = {};
     if (password.length < minLength) found.password = t('auth.errors.passwordShort', { count: minLength });

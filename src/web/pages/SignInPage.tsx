@@ -1,6 +1,6 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useSearch } from '@tanstack/react-router';
-import { useRef, useState, type FormEvent } from 'react';
+import { useRef, useState, type SubmitEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { AuthShell, authLink, OrDivider } from '../components/auth/AuthShell';
 import { GoogleButton } from '../components/auth/GoogleButton';
@@ -54,7 +54,7 @@ export function SignInPage() {
 
   const google = useMutation({ mutationFn: startGoogleSignIn, onError: (err) => setFormError(errorText(err, t, i18n.language)) });
 
-  const onSubmit = (e: FormEvent) => {
+  const onSubmit = (e: SubmitEvent<HTMLFormElement>) => {
     e.preventDefault();
     setFormError(null);
     const found: typeof errors = {};
@@ -137,7 +137,13 @@ export function SignInPage() {
         {config.data?.google && (
           <>
             <OrDivider label={t('auth.or')} />
-            <GoogleButton onClick={() => (setFormError(null), google.mutate())} loading={google.isPending} />
+            <GoogleButton
+              onClick={() => {
+                setFormError(null);
+                google.mutate();
+              }}
+              loading={google.isPending}
+            />
           </>
         )}
       </div>

@@ -1,6 +1,6 @@
 import { useMutation } from '@tanstack/react-query';
 import { Link, useSearch } from '@tanstack/react-router';
-import { useMemo, useRef, useState, type FormEvent } from 'react';
+import { useMemo, useRef, useState, type SubmitEvent } from 'react';
 import { Trans, useTranslation } from 'react-i18next';
 import { AuthShell, authLink, OrDivider } from '../components/auth/AuthShell';
 import { ResendVerification } from '../components/auth/CheckInbox';
@@ -85,13 +85,13 @@ export function SignUpPage() {
 
   const google = useMutation({
     mutationFn: async () => {
-      await apiFetch<void>('/api/signup-intent', { method: 'POST', body: { region, ageConfirmed: true, referralCode: referral, language } });
+      await apiFetch<unknown>('/api/signup-intent', { method: 'POST', body: { region, ageConfirmed: true, referralCode: referral, language } });
       await startGoogleSignIn();
     },
     onError: (err) => setFormError(errorText(err, t, i18n.language)),
   });
 
-  const onSubmit = (e: FormEvent) => {
+  const onSubmit = (e: SubmitEvent<HTMLFormElement>): void => {
     e.preventDefault();
     setFormError(null);
     const found: FieldErrors = {};
@@ -105,7 +105,7 @@ export function SignUpPage() {
     signUp.mutate();
   };
 
-  const onGoogle = () => {
+  const onGoogle = (): void => {
     setFormError(null);
     const found: FieldErrors = {};
     checkAgeAndRegion(found);

@@ -1,12 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../../src/server/adapters/clock';
 import { TestClient } from '../../helpers/client';
 import { onPostgresServer } from '../../helpers/db';
 import { cli, childEnv } from '../../helpers/process';
 import { signUpVerified, startAccountsApp, type AccountsApp } from './setup';
 
 let a: AccountsApp;
+// rate-limit windows and the absolute session lifetime end when the test moves this clock
+const clock = new FakeClock();
 beforeAll(async () => {
-  a = await startAccountsApp();
+  a = await startAccountsApp({}, { clock });
 });
 afterAll(() => a?.close());
 
@@ -61,6 +64,12 @@ describe('rate limits on sign-in', () => {
     const owner = a.client({ ip: '192.0.2.10' });
     const ok = await owner.post('/api/auth/sign-in/email', { email: 'target@example.com', password: 'the right password' });
     expect(ok.status).toBe(200);
+    // the attacking IP may try again once its windows (10 and 15 minutes) have passed
+    const lockedAt = clock.nowMs();
+    await clock.set(lockedAt + 15 * 60_000 - 1000);
+    expect((await attacker.post('/api/auth/sign-in/email', { email: 'target@example.com', password: 'the right password' })).status).toBe(429);
+    await clock.set(lockedAt + 15 * 60_000);
+    expect((await attacker.post('/api/auth/sign-in/email', { email: 'target@example.com', password: 'the right password' })).status).toBe(200);
   });
 
   it('limits sign-ups and reset requests per IP', async () => {
@@ -104,12 +113,19 @@ describe('session lifetime', () => {
   it('ends a session past its absolute lifetime even while it is in use', async () => {
     const c = await signUpVerified(a, 'old-session@example.com');
     expect((await c.get('/api/me')).status).toBe(200);
-    await a.app.db.sql.query(
-      `update sessions set created_at = now() - make_interval(days => $1) - interval '1 minute'
-        where user_id = (select id from users where email = 'old-session@example.com')`,
-      [a.app.config.SESSION_ABSOLUTE_DAYS],
+    const [session] = await a.app.db.sql.query<{ created_at: string | Date }>(
+      `select created_at from sessions where user_id = (select id from users where email = 'old-session@example.com')`,
     );
-    expect((await c.get('/api/me')).status).toBe(401);
+    const endsAt = new Date(session!.created_at).getTime() + a.app.config.SESSION_ABSOLUTE_DAYS * 86_400_000;
+    const before = clock.now();
+    try {
+      await clock.set(endsAt - 60_000);
+      expect((await c.get('/api/me')).status).toBe(200);
+      await clock.set(endsAt + 60_000);
+      expect((await c.get('/api/me')).status).toBe(401);
+    } finally {
+      await clock.set(before);
+    }
   });
 
   it('ends an idle session when it expires', async () => {

@@ -50,11 +50,14 @@ describe('password reset', () => {
   });
 
   it('answers the same for an unknown email and sends nothing', async () => {
+    await signUpVerified(a, 'known@example.com', 'old password 444');
     const before = a.smtp.messages.length;
     const res = await a.client().post('/api/auth/request-password-reset', { email: 'ghost@example.com', redirectTo: '/reset-password' });
     expect(res.status).toBe(200);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(a.smtp.messages.length).toBe(before);
+    // a reset asked for a known address afterwards: once its mail is here, one for the ghost would be too
+    await requestReset('known@example.com');
+    expect(a.smtp.messages.length).toBe(before + 1);
+    expect(a.smtp.messages.some((m) => m.to.includes('ghost@example.com'))).toBe(false);
   });
 });
 

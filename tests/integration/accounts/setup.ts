@@ -1,3 +1,4 @@
+import type { Clock } from '../../../src/server/adapters/clock';
 import { startTestApp, type TestApp } from '../../helpers/app';
 import { TestClient, type ClientOptions } from '../../helpers/client';
 import { startFakeSmtp } from '../../fakes/smtp';
@@ -5,9 +6,9 @@ import { startFakeSmtp } from '../../fakes/smtp';
 export type FakeSmtp = Awaited<ReturnType<typeof startFakeSmtp>>;
 
 /** An app whose mail goes to a real local SMTP server, behind a trusted proxy (so tests can vary the IP). */
-export async function startAccountsApp(env: Record<string, string> = {}) {
+export async function startAccountsApp(env: Record<string, string> = {}, opts: { clock?: Clock } = {}) {
   const smtp = await startFakeSmtp();
-  const app = await startTestApp({ env: { SMTP_URL: smtp.url, TRUST_PROXY: 'true', MAIL_FROM: 'Save Sora <no-reply@savesora.test>', ...env } });
+  const app = await startTestApp({ env: { SMTP_URL: smtp.url, TRUST_PROXY: 'true', MAIL_FROM: 'Save Sora <no-reply@savesora.test>', ...env }, ...opts });
   let n = 0;
   return {
     app,

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BillingResponse, OrderView, PlansResponse } from '../../../src/shared/api';
 import type { TestApp } from '../../helpers/app';
 import { TestClient } from '../../helpers/client';
+import { until } from '../../helpers/wait';
 import type { FakeCreem } from '../../fakes/creem';
 import type { FakeNowPayments } from '../../fakes/nowpayments';
 import type { FakeStripe } from '../../fakes/stripe';
@@ -157,8 +158,7 @@ describe('Stripe', () => {
     const sub = [...stripe.sessions.values()].find((s) => s.client_reference_id === orderId)!.subscription as string;
     for (let i = 0; i < 3; i++) stripe.renewSubscription(sub);
     await stripe.settled();
-    const until = Date.now() + 10_000;
-    while ((await balance(c)) < 40_000 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    await until(async () => (await balance(c)) >= 40_000, { app, timeoutMs: 10_000, what: 'the three renewals' });
     expect(await balance(c)).toBe(40_000);
     const overview = (await c.get('/api/billing')).json() as BillingResponse;
     expect(overview.orders.map((o) => o.kind)).toEqual(['renewal', 'renewal', 'renewal', 'subscription']);

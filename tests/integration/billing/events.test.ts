@@ -4,8 +4,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PaymentEvent } from '../../../src/server/adapters/payments';
 import { getOrder } from '../../../src/server/domain/billing/billing.repo';
-import { applyLedgerEntry } from '../../../src/server/domain/credits/credits.repo';
+import { credits } from '../../../src/server/domain/credits/credits';
+import { billingSendConfirmation } from '../../../src/server/jobs/names';
 import { startTestApp, type TestApp } from '../../helpers/app';
+import { TestClient } from '../../helpers/client';
+import { jobsDone } from '../../helpers/wait';
 
 /**
  * The books under webhook reality: duplicated, concurrent, replayed and out-of-order provider
@@ -93,19 +96,14 @@ describe('exactly once', () => {
     await billing().applyEvent('stripe', paid(o, { eventId: `evt_again_${o.id}` }));
     const outbox = path.join(app.config.dataDir, 'outbox');
     const email = `billing-${seq}@example.com`;
-    let mails: string[] = [];
-    for (let i = 0; i < 50 && mails.length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      mails = fs.existsSync(outbox)
-        ? fs
-            .readdirSync(outbox)
-            .filter((f) => f.endsWith('.eml'))
-            .map((f) => fs.readFileSync(path.join(outbox, f), 'utf8'))
-            .filter((m) => m.includes(email) && m.includes('order is confirmed'))
-        : [];
-    }
-    // give a second (wrong) mail the time to show up
-    await new Promise((r) => setTimeout(r, 1000));
+    // the confirmation is a job: once none is waiting or running, every mail it could send is out
+    await jobsDone(app, [billingSendConfirmation.name]);
+    const mails = fs
+      .readdirSync(outbox)
+      .filter((f) => f.endsWith('.eml'))
+      .map((f) => fs.readFileSync(path.join(outbox, f), 'utf8'))
+      .filter((m) => m.includes(email) && m.includes('order is confirmed'));
+    expect(mails).toHaveLength(1);
     expect(fs.readdirSync(outbox).filter((f) => f.endsWith('.eml') && fs.readFileSync(path.join(outbox, f), 'utf8').includes(email))).toHaveLength(1);
     expect(mails[0]!.replace(/=\r?\n/g, '')).toContain(`/api/billing/orders/${o.id}/receipt`);
   });
@@ -121,8 +119,8 @@ describe('subscriptions', () => {
     await billing().applyEvent('stripe', paid(o, { subscriptionRef: 'sub_A1', periodStart: new Date(t0), periodEnd: new Date(t0 + 30 * day) }));
     expect(await balance(u)).toBe(3000);
     // spend 1000 of the first period
-    await app.db.transaction((tx) => applyLedgerEntry(tx, { userId: u, kind: 'hold', amount: -1000, heldDelta: 1000, reason: 'spend', idempotencyKey: `test-hold-${u}` }));
-    await app.db.transaction((tx) => applyLedgerEntry(tx, { userId: u, kind: 'capture', amount: 0, heldDelta: -1000, reason: 'spend', idempotencyKey: `test-capture-${u}` }));
+    await app.db.transaction((tx) => credits.apply(tx, { userId: u, kind: 'hold', amount: -1000, heldDelta: 1000, reason: 'spend', idempotencyKey: `test-hold-${u}` }));
+    await app.db.transaction((tx) => credits.apply(tx, { userId: u, kind: 'capture', amount: 0, heldDelta: -1000, reason: 'spend', idempotencyKey: `test-capture-${u}` }));
     const renew = (n: number): Extract<PaymentEvent, { type: 'subscription.renewed' }> => ({
       type: 'subscription.renewed',
       eventId: `evt_inv_${u}_${n}`,
@@ -159,6 +157,13 @@ describe('subscriptions', () => {
     await billing().applyEvent('stripe', { type: 'subscription.ended', eventId: `evt_end_${u}`, subscriptionRef: 'sub_A1', endedAt: new Date() });
     expect((await billing().overview(u, { limit: 10 })).subscription).toBeNull();
     expect(await balance(u)).toBe(0);
+
+    // the buyer's credit history shows the expiries
+    const c = new TestClient(app.url);
+    expect((await c.post('/api/auth/sign-in/email', { email: `billing-${seq}@example.com`, password: 'a fine password 1' })).status).toBe(200);
+    const history = await c.get('/api/credits?limit=100');
+    expect(history.status, history.body).toBe(200);
+    expect(history.json<{ history: { items: { kind: string; amount: number }[] } }>().history.items.filter((i) => i.kind === 'expire').map((i) => i.amount)).toEqual([-3000, -3000, -2000]);
   });
 
   it('a plan with rollover keeps unused credits; a renewal before its subscription is known waits for it', async () => {
@@ -220,7 +225,7 @@ describe('refunds and disputes', () => {
     const u = await user();
     const o = await pendingOrder(u, 'starter');
     await billing().applyEvent('stripe', paid(o));
-    await app.db.transaction((tx) => applyLedgerEntry(tx, { userId: u, kind: 'adjustment', amount: -700, reason: 'spent on videos' }));
+    await app.db.transaction((tx) => credits.apply(tx, { userId: u, kind: 'adjustment', amount: -700, reason: 'spent on videos' }));
     await billing().applyEvent('stripe', { type: 'payment.refunded', eventId: `evt_spent_${o.id}`, paymentRef: `pi_${o.id.slice(0, 8)}`, refundedMinor: 1000, currency: 'usd' });
     expect(await balance(u)).toBe(0);
     expect((await getOrder(app.db, o.id))!).toMatchObject({ status: 'refunded', creditsClawedBack: 300, clawbackShortfall: 700 });

@@ -2,6 +2,7 @@ import { expect } from 'vitest';
 import type { CheckoutResponse, OrderView } from '../../../src/shared/api';
 import { startTestApp, type TestApp } from '../../helpers/app';
 import { TestClient } from '../../helpers/client';
+import { until } from '../../helpers/wait';
 import { startFakeCreem, type FakeCreem } from '../../fakes/creem';
 import { startFakeNowPayments, type FakeNowPayments } from '../../fakes/nowpayments';
 import { startFakeStripe, type FakeStripe } from '../../fakes/stripe';
@@ -79,16 +80,20 @@ export async function startBillingApp(env: Record<string, string> = {}): Promise
       return res.headers.get('location');
     },
     async waitOrder(c, id, status, timeoutMs = 10_000) {
-      const until = Date.now() + timeoutMs;
-      for (;;) {
-        const o = (await c.get(`/api/billing/orders/${id}`)).json() as OrderView;
-        if (o.status === status) return o;
-        if (Date.now() > until) throw new Error(`order ${id} is ${o.status}, not ${status}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      let seen = '';
+      return until(
+        async () => {
+          const o = (await c.get(`/api/billing/orders/${id}`)).json<OrderView>();
+          seen = o.status;
+          return o.status === status && o;
+        },
+        { app, timeoutMs, what: () => `order ${id} to be ${status} (it is ${seen})` },
+      );
     },
     balance: async (c) => ((await c.get('/api/credits')).json() as { balance: number }).balance,
     async close() {
+      // the fakes' last webhooks answered first: a request still open holds the server's close up
+      await Promise.allSettled([stripe.settled(), creem.idle(), np.idle()]);
       await app.close();
       await Promise.allSettled([stripe.close(), creem.close(), np.close()]);
     },

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiKeyView, CreatedApiKey, UsageResponse } from '../../../src/shared/api';
-import { hashApiKey, purgeRequestLogs } from '../../../src/server/domain/developer/api-keys';
+import { hashApiKey } from '../../../src/server/domain/developer/developer.service';
 import { startGenerationsApp, type GenerationsApp } from '../generations/setup';
+import { until } from '../../helpers/wait';
 
 /**
  * API keys (policy 1.4 and 8): created on the account, secret shown once and stored hashed,
@@ -121,8 +122,10 @@ describe('request log and usage (policy 1.4)', () => {
     // the log is written after the response: wait for the three rows
     const logged = () =>
       g.app.db.sql.query<Record<string, unknown>>('select method, endpoint, status, bytes_in, bytes_out, latency_ms, request_id from api_request_log where key_id = $1 order by id', [key.id]);
-    let rows = await logged();
-    for (let i = 0; i < 100 && rows.length < 3; i++) rows = await new Promise((r) => setTimeout(r, 50)).then(logged);
+    const rows = await until(async () => {
+      const r = await logged();
+      return r.length >= 3 && r;
+    }, { what: 'three request log rows' });
     expect(rows.map((r) => [r.method, r.endpoint, Number(r.status)])).toEqual([
       ['GET', '/v1/videos', 200],
       ['GET', '/v1/videos/:id', 404],
@@ -145,7 +148,7 @@ describe('request log and usage (policy 1.4)', () => {
     expect(((await other.get('/api/usage')).json() as UsageResponse).recent).toEqual([]);
 
     await g.app.db.sql.query(`update api_request_log set created_at = now() - interval '91 days' where key_id = $1 and status = 404`, [key.id]);
-    expect(await purgeRequestLogs(g.app.db, 90)).toBeGreaterThanOrEqual(1);
+    expect(await g.app.platform.ctx.services.developer.purgeRequestLogs()).toBeGreaterThanOrEqual(1);
     const left = await g.app.db.sql.query<{ status: number }>('select status from api_request_log where key_id = $1 order by id', [key.id]);
     expect(left.map((l) => Number(l.status))).toEqual([200, 400]);
   });

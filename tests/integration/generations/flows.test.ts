@@ -2,6 +2,7 @@ import { BOSS_SCHEMA } from '../../../src/server/db/migrate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationView } from '../../../src/shared/api';
 import { balances, startGenerationsApp, waitFinal, type GenerationsApp } from './setup';
+import { until } from '../../helpers/wait';
 
 /** Submit-side guarantees, measured on a web-only process (no workers: tasks stay queued). */
 describe('submitting without workers', () => {
@@ -146,7 +147,7 @@ describe('tracking, with workers', () => {
   it('ends a generation past its deadline and returns the credits', async () => {
     const c = await g.user('deadline@example.com', 100);
     const v = (await c.post('/api/generations', { model: 'kling-3.0', prompt: 'forever [fake:never-finish]', duration: 3, resolution: '720p', audio: false })).json() as GenerationView;
-    for (let i = 0; i < 100 && ((await c.get(`/api/generations/${v.id}`)).json() as GenerationView).status !== 'running'; i++) await new Promise((r) => setTimeout(r, 100));
+    await until(async () => (await c.get(`/api/generations/${v.id}`)).json<GenerationView>().status === 'running', { app: g.app, what: 'the task to run' });
     await g.app.db.sql.query(`update generations set deadline_at = now() - interval '1 second' where id = $1`, [v.id]);
     await g.app.platform.ctx.services.engine.sweep();
     const done = await waitFinal(c, v.id);

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationView } from '../../../src/shared/api';
-import { createApiKey } from '../../../src/server/http/plugins/api-key';
 import { startGenerationsApp, type GenerationsApp } from './setup';
 
 /**
@@ -46,7 +45,7 @@ function oneGeneration(answers: Answer[]): string {
 }
 
 async function apiKey(userId: string) {
-  return (await createApiKey(g.app.platform.ctx.database, userId, { name: 'race', scopes: ['videos:read', 'videos:write'] })).secret;
+  return (await g.app.platform.ctx.services.developer.createKey(userId, { name: 'race', scopes: ['videos:read', 'videos:write'] })).secret;
 }
 
 describe('one Idempotency-Key, 30 concurrent submits, credits for one video', () => {

@@ -156,7 +156,7 @@ describe('upstream outcomes through the fakes', () => {
     const b = (await c.post('/api/generations', { model: 'sora-2', prompt: 'out of order [fake:out-of-order-callbacks]', duration: 4 })).json() as GenerationView;
     expect((await waitFinal(c, a.id)).status).toBe('succeeded');
     expect((await waitFinal(c, b.id)).status).toBe('succeeded');
-    await new Promise((r) => setTimeout(r, 500)); // let the late deliveries land
+    await g.settled(); // the late deliveries have landed, and what they started has run
     expect(await balances(c)).toEqual({ balance: 20, held: 0 });
     const kinds = (await ledger(c.userId)).map((r) => r[0]);
     expect(kinds.filter((k) => k === 'capture')).toHaveLength(2);

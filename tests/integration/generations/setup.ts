@@ -1,4 +1,7 @@
-import { startTestApp, type TestApp } from '../../helpers/app';
+import type { Clock } from '../../../src/server/adapters/clock';
+import { appServing, startTestApp, type TestApp } from '../../helpers/app';
+import { jobsDone, until } from '../../helpers/wait';
+import { generationDispatch, generationFinalize } from '../../../src/server/jobs/names';
 import { TestClient } from '../../helpers/client';
 import { startFakeFal, type FakeFal } from '../../fakes/fal';
 import { startFakeKie, type FakeKie } from '../../fakes/kie';
@@ -11,15 +14,18 @@ export interface GenerationsApp {
   fal: FakeFal;
   /** a verified user with this balance, signed in */
   user(email: string, credits: number): Promise<TestClient & { userId: string }>;
+  /** every callback the fakes scheduled has been answered, and the generation jobs they started have run */
+  settled(): Promise<void>;
   close(): Promise<void>;
 }
 
 let n = 0;
 
-export async function startGenerationsApp(env: Record<string, string> = {}, opts: { role?: 'all' | 'web' } = {}): Promise<GenerationsApp> {
+export async function startGenerationsApp(env: Record<string, string> = {}, opts: { role?: 'all' | 'web'; clock?: Clock } = {}): Promise<GenerationsApp> {
   const [kie, fal] = await Promise.all([startFakeKie({ stepMs: 100 }), startFakeFal({ stepMs: 100 })]);
   const app = await startTestApp({
     role: opts.role ?? 'all',
+    ...(opts.clock ? { clock: opts.clock } : {}),
     env: {
       KIE_API_KEY: kie.apiKey,
       KIE_BASE_URL: kie.url,
@@ -45,6 +51,10 @@ export async function startGenerationsApp(env: Record<string, string> = {}, opts
       if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${res.body}`);
       return Object.assign(c, { userId: u.id });
     },
+    async settled() {
+      await Promise.all([kie.settled(), fal.settled()]);
+      await jobsDone(app, [generationDispatch.name, generationFinalize.name]);
+    },
     async close() {
       await app.close();
       await Promise.allSettled([kie.close(), fal.close()]);
@@ -52,16 +62,18 @@ export async function startGenerationsApp(env: Record<string, string> = {}, opts
   };
 }
 
-/** Poll GET /api/generations/:id until it is final. */
+const finalStates = ['succeeded', 'failed', 'canceled', 'blocked'];
+
+/** GET /api/generations/:id once it is final: looked at again each time the app announces a change. */
 export async function waitFinal(c: TestClient, id: string, timeoutMs = 50_000): Promise<GenerationView> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await c.get(`/api/generations/${id}`);
-    const view = res.json() as GenerationView;
-    if (['succeeded', 'failed', 'canceled', 'blocked'].includes(view.status)) return view;
-    if (Date.now() > until) throw new Error(`generation ${id} still ${view.status} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  let view: GenerationView | undefined;
+  return until(
+    async () => {
+      view = (await c.get(`/api/generations/${id}`)).json<GenerationView>();
+      return finalStates.includes(view.status) && view;
+    },
+    { app: appServing(c.baseUrl), timeoutMs, recheckMs: 500, what: () => `generation ${id} to end (still ${view?.status ?? 'unseen'})` },
+  );
 }
 
 export async function balances(c: TestClient): Promise<{ balance: number; held: number }> {

@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationView, MediaView } from '../../../src/shared/api';
 import { balances, startGenerationsApp, waitFinal, type GenerationsApp } from '../generations/setup';
+import { until } from '../../helpers/wait';
 
 /**
  * References in generations: uploaded files (owned, of the right kind, within the model's limits)
@@ -59,14 +60,7 @@ describe('references in generations', () => {
     // an upstream provider (the fake KIE) receives a short-lived signed URL of our stored copy
     const veo = await c.post('/api/generations', { model: 'veo-3.1-fast', mode: 'image-to-video', prompt: 'from my picture', references: [{ kind: 'image', mediaId: media.id }] });
     expect(veo.status, veo.body).toBe(202);
-    const task = await (async () => {
-      for (let i = 0; i < 100; i++) {
-        const t = [...g.kie.tasks.values()].find((k) => k.callBackUrl?.includes(veo.json<GenerationView>().id));
-        if (t) return t;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error('KIE never got the task');
-    })();
+    const task = await until(() => [...g.kie.tasks.values()].find((k) => k.callBackUrl?.includes(veo.json<GenerationView>().id)), { app: g.app, what: 'KIE to get the task' });
     const sent = JSON.stringify(task.body);
     const signed = new RegExp(`${g.app.url}/files/uploads/[a-z0-9-]+/${media.id}/original\\.(jpg|png)\\?exp=\\d+[^"]*sig=`);
     expect(sent).toMatch(signed);

@@ -1,3 +1,4 @@
+import { closeAll } from '../../../../tests/helpers/close';
 import { startWebhookReceiver } from '../../../../tests/helpers/webhook-receiver';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeCreem, type FakeCreem } from '../../../../tests/fakes/creem';
@@ -23,8 +24,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await fake?.close();
-  await receiver?.close();
+  await closeAll(fake, receiver);
 });
 
 beforeEach(() => {
@@ -47,7 +47,7 @@ function checkoutReq(over: Partial<CheckoutRequest['item']> = {}, orderId = `ord
 /** Every hook received, verified and normalized (fails the test on a refused one). */
 function events(hooks = receiver.hooks): PaymentEvent[] {
   return hooks.flatMap((h) => {
-    const v = creem.verifyWebhook(h.body, h.headers as Record<string, string | string[] | undefined>);
+    const v = creem.verifyWebhook(h.body, h.headers);
     if (!v.ok) throw new Error(`refused: ${v.reason}`);
     return v.events;
   });

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { closeAll } from '../../../../tests/helpers/close';
 import { startWebhookReceiver } from '../../../../tests/helpers/webhook-receiver';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeNowPayments, type FakeNowPayments } from '../../../../tests/fakes/nowpayments';
@@ -22,9 +23,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await fake?.close();
-  await nested?.close();
-  await receiver?.close();
+  await closeAll(fake, nested, receiver);
 });
 
 beforeEach(() => {
@@ -46,7 +45,7 @@ function checkoutReq(over: Partial<CheckoutRequest['item']> = {}): CheckoutReque
 
 function events(provider = np): PaymentEvent[] {
   return receiver.hooks.flatMap((h) => {
-    const v = provider.verifyWebhook(h.body, h.headers as Record<string, string | string[] | undefined>);
+    const v = provider.verifyWebhook(h.body, h.headers);
     if (!v.ok) throw new Error(`refused: ${v.reason}`);
     return v.events;
   });

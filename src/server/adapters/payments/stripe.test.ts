@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeAll } from '../../../../tests/helpers/close';
 import { startWebhookReceiver, type ReceivedHook } from '../../../../tests/helpers/webhook-receiver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeStripe, type FakeStripe } from '../../../../tests/fakes/stripe';
@@ -12,20 +13,15 @@ const startReceiver = () => startWebhookReceiver('/webhooks/stripe');
 type Hook = ReceivedHook;
 
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Waits for a delivered Stripe event of `type` about `objectId`; returns the hook. */
 async function waitForHook(receiver: Receiver, type: string, objectId?: string, timeoutMs = 5000): Promise<Hook> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const hook = receiver.hooks.find((h) => {
-      const e = JSON.parse(h.body.toString('utf8')) as { type: string; data: { object: { id: string } } };
-      return e.type === type && (objectId === undefined || e.data.object.id === objectId);
-    });
-    if (hook) return hook;
-    if (Date.now() > until) throw new Error(`no ${type} webhook for ${objectId ?? 'any object'}`);
-    await sleep(20);
-  }
+  const matches = (h: Hook) => {
+    const e = JSON.parse(h.body.toString('utf8')) as { type: string; data: { object: { id: string } } };
+    return e.type === type && (objectId === undefined || e.data.object.id === objectId);
+  };
+  return receiver.waitFor(matches, timeoutMs).catch(() => {
+    throw new Error(`no ${type} webhook for ${objectId ?? 'any object'}`);
+  });
 }
 
 /** verifyWebhook on a delivered hook: must be accepted; returns its (single) event. */
@@ -84,8 +80,8 @@ beforeAll(async () => {
   stripe = createStripeProvider({ secretKey: fake.secretKey, webhookSecret: fake.webhookSecret, apiBase: fake.url, timeoutMs: 5000 });
 });
 afterAll(async () => {
-  await fake?.settled();
-  await Promise.all([fake?.close(), receiver?.close(), stripe?.close()]);
+  await fake.settled();
+  await closeAll(fake, receiver, stripe);
 });
 
 describe('pack checkout', () => {
@@ -202,8 +198,8 @@ describe.each(['current', 'legacy'] as const)('subscription (%s API shapes)', (a
     sp = createStripeProvider({ secretKey: 'sk_test_sub', webhookSecret: 'whsec_sub', apiBase: sfake.url, timeoutMs: 5000 });
   });
   afterAll(async () => {
-    await sfake?.settled();
-    await Promise.all([sfake?.close(), srecv?.close(), sp?.close()]);
+    await sfake.settled();
+    await closeAll(sfake, srecv, sp);
   });
 
   it('checkout, renewal, refund of a renewal, cancel at period end, end', async () => {

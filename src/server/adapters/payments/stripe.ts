@@ -39,6 +39,8 @@ type Obj = Record<string, unknown>;
 
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+/** a string field, or '' when it is missing or not a string */
+const text = (v: unknown): string => str(v) ?? '';
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 /** an id field that may be expanded into its object */
 const ref = (v: unknown): string | undefined => str(v) ?? (isObj(v) ? str(v.id) : undefined);
@@ -95,8 +97,8 @@ function invoicePeriod(inv: Obj): { start?: Date; end?: Date } {
 
 /** One Stripe event (already authenticated) -> our events. */
 export function normalizeStripeEvent(event: Obj): PaymentEvent[] {
-  const eventId = String(event.id ?? '');
-  const type = String(event.type ?? '');
+  const eventId = text(event.id);
+  const type = text(event.type);
   const data = isObj(event.data) && isObj(event.data.object) ? event.data.object : {};
   const ignored: PaymentEvent[] = [{ type: 'ignored', eventId, providerType: type }];
   switch (type) {
@@ -108,7 +110,7 @@ export function normalizeStripeEvent(event: Obj): PaymentEvent[] {
       const paid = s.payment_status === 'paid' || (s.mode === 'subscription' && isObj(invoice) && invoice.status === 'paid');
       // unpaid: a delayed payment method; checkout.session.async_payment_succeeded follows
       if (!paid) return ignored;
-      const checkoutRef = String(s.id ?? '');
+      const checkoutRef = text(s.id);
       const paymentRef =
         s.mode === 'subscription' ? (isObj(invoice) ? (invoicePaymentIntent(invoice) ?? ref(invoice)) : str(invoice)) ?? ref(s.payment_intent) ?? checkoutRef : ref(s.payment_intent) ?? checkoutRef;
       const details = isObj(s.customer_details) ? s.customer_details : {};
@@ -122,7 +124,7 @@ export function normalizeStripeEvent(event: Obj): PaymentEvent[] {
           checkoutRef,
           paymentRef,
           amountMinor: num(s.amount_total) ?? 0,
-          currency: String(s.currency ?? '').toLowerCase(),
+          currency: text(s.currency).toLowerCase(),
           customerEmail: str(details.email) ?? str(s.customer_email),
           customerRef: ref(s.customer),
           subscriptionRef: ref(s.subscription),
@@ -139,7 +141,7 @@ export function normalizeStripeEvent(event: Obj): PaymentEvent[] {
           type: type === 'checkout.session.expired' ? 'checkout.expired' : 'checkout.failed',
           eventId,
           orderId: str(data.client_reference_id) ?? str(metadata.order_id),
-          checkoutRef: String(data.id ?? ''),
+          checkoutRef: text(data.id),
         },
       ];
     }
@@ -149,7 +151,7 @@ export function normalizeStripeEvent(event: Obj): PaymentEvent[] {
       const subscriptionRef = invoiceSubscription(data);
       if (!subscriptionRef) return ignored; // a one-off invoice: not ours
       const period = invoicePeriod(data);
-      const invoiceRef = String(data.id ?? '');
+      const invoiceRef = text(data.id);
       return [
         {
           type: 'subscription.renewed',
@@ -158,7 +160,7 @@ export function normalizeStripeEvent(event: Obj): PaymentEvent[] {
           invoiceRef,
           paymentRef: invoicePaymentIntent(data) ?? invoiceRef,
           amountMinor: num(data.amount_paid) ?? 0,
-          currency: String(data.currency ?? '').toLowerCase(),
+          currency: text(data.currency).toLowerCase(),
           periodStart: period.start ?? date(event.created) ?? new Date(),
           periodEnd: period.end ?? period.start ?? date(event.created) ?? new Date(),
         },
@@ -168,14 +170,14 @@ export function normalizeStripeEvent(event: Obj): PaymentEvent[] {
       const cancelAt = num(data.cancel_at);
       if (data.cancel_at_period_end !== true && !(cancelAt !== undefined && data.status !== 'canceled')) return ignored;
       const periodEnd = date(cancelAt) ?? subscriptionPeriod(data).end;
-      return [{ type: 'subscription.canceled', eventId, subscriptionRef: String(data.id ?? ''), atPeriodEnd: true, ...(periodEnd ? { periodEnd } : {}) }];
+      return [{ type: 'subscription.canceled', eventId, subscriptionRef: text(data.id), atPeriodEnd: true, ...(periodEnd ? { periodEnd } : {}) }];
     }
     case 'customer.subscription.deleted':
       return [
         {
           type: 'subscription.ended',
           eventId,
-          subscriptionRef: String(data.id ?? ''),
+          subscriptionRef: text(data.id),
           endedAt: date(data.ended_at) ?? date(data.canceled_at) ?? date(event.created) ?? new Date(),
         },
       ];
@@ -184,9 +186,9 @@ export function normalizeStripeEvent(event: Obj): PaymentEvent[] {
         {
           type: 'payment.refunded',
           eventId,
-          paymentRef: ref(data.payment_intent) ?? String(data.id ?? ''),
+          paymentRef: ref(data.payment_intent) ?? text(data.id),
           refundedMinor: num(data.amount_refunded) ?? 0,
-          currency: String(data.currency ?? '').toLowerCase(),
+          currency: text(data.currency).toLowerCase(),
         },
       ];
     case 'charge.dispute.created':
@@ -196,7 +198,7 @@ export function normalizeStripeEvent(event: Obj): PaymentEvent[] {
           eventId,
           paymentRef: ref(data.payment_intent) ?? ref(data.charge) ?? '',
           amountMinor: num(data.amount) ?? 0,
-          currency: String(data.currency ?? '').toLowerCase(),
+          currency: text(data.currency).toLowerCase(),
         },
       ];
     default:
@@ -227,7 +229,7 @@ function toProviderError(err: unknown, what: string): PaymentProviderError {
     const code = err.code ? ` (${err.code})` : '';
     return new PaymentProviderError('stripe', `${what}: ${err.message}${code}`, { ...(status !== undefined ? { status } : {}), retryable, cause: err });
   }
-  return new PaymentProviderError('stripe', `${what}: ${String((err as Error)?.message ?? err)}`, { retryable: true, cause: err });
+  return new PaymentProviderError('stripe', `${what}: ${err instanceof Error ? err.message : String(err)}`, { retryable: true, cause: err });
 }
 
 export function createStripeProvider(opts: StripeProviderOptions): PaymentProvider {
@@ -329,10 +331,10 @@ export function createStripeProvider(opts: StripeProviderOptions): PaymentProvid
       try {
         event = stripe.webhooks.constructEvent(rawBody, signature, opts.webhookSecret, tolerance);
       } catch (err) {
-        return { ok: false, reason: String((err as Error)?.message ?? err) };
+        return { ok: false, reason: err instanceof Error ? err.message : String(err) };
       }
       if (!isObj(event) || typeof event.id !== 'string' || typeof event.type !== 'string') return { ok: false, reason: 'not a Stripe event' };
-      return { ok: true, events: normalizeStripeEvent(event as unknown as Obj) };
+      return { ok: true, events: normalizeStripeEvent(event) };
     },
 
     async refund(req: RefundRequest): Promise<RefundResult> {

@@ -2,7 +2,7 @@ import { createHash, createPublicKey, verify as verifySignature, type KeyObject 
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { clip, type FetchLike, header, kindForStatus, looksLikePolicy, providerFetch, retryAfterMs } from './http';
+import { clip, type FetchLike, header, kindForStatus, looksLikePolicy, providerFetch, retryAfterMs, textOf } from './http';
 import {
   ProviderError,
   type CallbackVerdict,
@@ -75,7 +75,7 @@ export function falAppOf(upstreamModel: string): string {
   if (parts.length < 2 || parts.some((p) => !/^[A-Za-z0-9._-]+$/.test(p))) {
     throw new ProviderError(PROVIDER, 'invalid_input', `not a fal endpoint id: ${clip(upstreamModel, 100)}`);
   }
-  return `${parts[0]}/${parts[1]}`;
+  return parts.slice(0, 2).join('/');
 }
 
 const upstreamIdPattern = /^([A-Za-z0-9._-]+\/[A-Za-z0-9._-]+):([A-Za-z0-9._-]+)$/;
@@ -86,14 +86,13 @@ const upstreamIdPattern = /^([A-Za-z0-9._-]+\/[A-Za-z0-9._-]+):([A-Za-z0-9._-]+)
  * caller matches a fal callback with `falRequestId(task.upstreamId) === event.upstreamId`.
  */
 export function falRequestId(upstreamId: string): string {
-  const m = upstreamIdPattern.exec(upstreamId);
-  return m ? m[2]! : upstreamId;
+  return upstreamIdPattern.exec(upstreamId)?.[2] ?? upstreamId;
 }
 
 function parseUpstreamId(upstreamId: string): { app: string; requestId: string } {
-  const m = upstreamIdPattern.exec(upstreamId);
-  if (!m) throw new ProviderError(PROVIDER, 'invalid_input', `not a fal upstream id (want <owner>/<alias>:<request_id>): ${clip(upstreamId, 100)}`);
-  return { app: m[1]!, requestId: m[2]! };
+  const [, app, requestId] = upstreamIdPattern.exec(upstreamId) ?? [];
+  if (!app || !requestId) throw new ProviderError(PROVIDER, 'invalid_input', `not a fal upstream id (want <owner>/<alias>:<request_id>): ${clip(upstreamId, 100)}`);
+  return { app, requestId };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -111,7 +110,7 @@ function summarizeDetail(body: unknown, fallback: string): DetailSummary {
     const items = detail.map((d) => {
       const e = (d ?? {}) as { loc?: unknown; msg?: unknown; type?: unknown };
       const loc = Array.isArray(e.loc) ? e.loc.filter((x) => x !== 'body').join('.') : '';
-      return { text: `${loc ? `${loc}: ` : ''}${String(e.msg ?? e.type ?? 'invalid')}`, type: String(e.type ?? ''), msg: String(e.msg ?? '') };
+      return { text: `${loc ? `${loc}: ` : ''}${textOf(e.msg ?? e.type) || 'invalid'}`, type: textOf(e.type), msg: textOf(e.msg) };
     });
     return {
       message: clip(items.map((i) => i.text).join('; ')) || fallback,
@@ -196,8 +195,8 @@ function outputStatus(upstreamStatus: string, output: FalOutput): NormalizedStat
   if (typeof url !== 'string' || !url) {
     return { state: 'failed', upstreamStatus, error: { kind: 'generation_failed', message: 'fal finished without a video.url in its output' } };
   }
-  const thumb = output?.thumbnail?.url;
-  const contentType = output?.video?.content_type;
+  const thumb = output.thumbnail?.url;
+  const contentType = output.video?.content_type;
   return {
     state: 'succeeded',
     upstreamStatus,
@@ -238,8 +237,8 @@ function parseJwks(body: unknown): KeyObject[] {
   if (!Array.isArray(list)) return [];
   const keys: KeyObject[] = [];
   for (const jwk of list) {
-    const k = jwk as { kty?: unknown; crv?: unknown; x?: unknown };
-    if (k?.kty !== 'OKP' || k.crv !== 'Ed25519' || typeof k.x !== 'string') continue;
+    const k = (jwk && typeof jwk === 'object' ? jwk : {}) as { kty?: unknown; crv?: unknown; x?: unknown };
+    if (k.kty !== 'OKP' || k.crv !== 'Ed25519' || typeof k.x !== 'string') continue;
     try {
       keys.push(createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: k.x }, format: 'jwk' }));
     } catch {
@@ -368,7 +367,7 @@ export function createFalProvider(opts: FalProviderOptions): VideoProvider {
       if (!res.ok) throw await errorFor(res, 'status');
       const { json } = await readJson(res);
       const body = (json ?? {}) as { status?: unknown; queue_position?: unknown; error?: unknown };
-      const status = typeof body.status === 'string' ? body.status : String(body.status ?? '');
+      const status = textOf(body.status);
       switch (status.toUpperCase()) {
         case 'IN_QUEUE':
           return typeof body.queue_position === 'number'
@@ -432,18 +431,19 @@ export function createFalProvider(opts: FalProviderOptions): VideoProvider {
         }
         if (!valid) return { ok: false, reason: 'webhook signature does not match any fal key' };
 
-        let body: { request_id?: unknown; status?: unknown; payload?: unknown; error?: unknown; payload_error?: unknown };
+        let parsed: unknown;
         try {
-          body = JSON.parse(rawBody.toString('utf8')) as typeof body;
+          parsed = JSON.parse(rawBody.toString('utf8'));
         } catch {
           return { ok: false, reason: 'webhook body is not JSON' };
         }
-        if (!body || typeof body !== 'object') return { ok: false, reason: 'webhook body is not an object' };
+        if (!parsed || typeof parsed !== 'object') return { ok: false, reason: 'webhook body is not an object' };
+        const body = parsed as { request_id?: unknown; status?: unknown; payload?: unknown; error?: unknown; payload_error?: unknown };
         const requestId = typeof body.request_id === 'string' && body.request_id ? body.request_id : requestIdHeader;
         const status = typeof body.status === 'string' ? body.status : '';
         return { ok: true, event: { upstreamId: requestId, status: webhookStatus(status, body) } };
       } catch (err) {
-        return { ok: false, reason: `fal webhook could not be verified: ${clip((err as Error)?.message, 120)}` };
+        return { ok: false, reason: `fal webhook could not be verified: ${clip(err instanceof Error ? err.message : err, 120)}` };
       }
     },
 
@@ -458,7 +458,7 @@ export function createFalProvider(opts: FalProviderOptions): VideoProvider {
     const { json, text } = await readJson(res);
     if (res.ok) {
       if (json === undefined) return { state: 'failed', upstreamStatus, error: { kind: 'generation_failed', message: `fal result is not JSON: ${clip(text, 120)}` } };
-      return outputStatus(upstreamStatus, json as FalOutput);
+      return outputStatus(upstreamStatus, json);
     }
     const kind = kindForStatus(res.status);
     // transport-ish or account trouble says nothing about the request: let the caller poll again
@@ -484,7 +484,7 @@ function webhookStatus(
       return outputStatus(status, body.payload as FalOutput);
     case 'ERROR': {
       // `error` is e.g. "Invalid status code: 422"; `payload` is the app's error body ({detail: [...]})
-      const code = /\b([1-5]\d\d)\b/.exec(String(body.error ?? ''))?.[1];
+      const code = /\b([1-5]\d\d)\b/.exec(textOf(body.error))?.[1];
       return finishedWithError(status, code ? Number(code) : 0, body.payload ?? body.error, clip(body.error) || 'fal request failed');
     }
     // fal documents final webhooks only; tolerate progress-shaped bodies (stale or future deliveries)

@@ -2,7 +2,7 @@ import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { clip, header, kindForStatus, looksLikePolicy, providerFetch, retryAfterMs } from './http';
+import { clip, header, kindForStatus, looksLikePolicy, providerFetch, retryAfterMs, textOf } from './http';
 import {
   ProviderError,
   type CallbackVerdict,
@@ -142,9 +142,9 @@ function jobInput(family: Exclude<Family, 'veo'>, r: ProviderRequest, refs: Refe
 type Api = 'veo' | 'job';
 
 function parseUpstreamId(upstreamId: string): { api: Api; taskId: string } {
-  const m = /^(veo|job):(.+)$/.exec(upstreamId);
-  if (!m) throw new ProviderError(PROVIDER, 'invalid_input', `not a KIE upstream id (want veo:<taskId> or job:<taskId>): ${clip(upstreamId, 100)}`);
-  return { api: m[1] as Api, taskId: m[2]! };
+  const [, api, taskId] = /^(veo|job):(.+)$/.exec(upstreamId) ?? [];
+  if (!api || !taskId) throw new ProviderError(PROVIDER, 'invalid_input', `not a KIE upstream id (want veo:<taskId> or job:<taskId>): ${clip(upstreamId, 100)}`);
+  return { api: api as Api, taskId };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -174,7 +174,7 @@ async function readData(res: Response, what: string, creates = false): Promise<u
   let body: { code?: unknown; msg?: unknown; message?: unknown; data?: unknown } | undefined;
   try {
     const parsed: unknown = JSON.parse(text);
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as typeof body;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed;
   } catch {
     body = undefined;
   }
@@ -199,8 +199,6 @@ async function readData(res: Response, what: string, creates = false): Promise<u
 // ---------------------------------------------------------------------------------------------
 // Status normalization (shared by poll and callbacks)
 
-const asText = (v: unknown) => (v === undefined || v === null ? '' : String(v));
-
 function firstUrl(urls: unknown): string | undefined {
   const first: unknown = Array.isArray(urls) ? urls[0] : undefined;
   return typeof first === 'string' && /^https?:\/\//i.test(first) ? first : undefined;
@@ -215,7 +213,7 @@ function succeededOrMissing(upstreamStatus: string, url: string | undefined): No
 /** A failed task: policy when the message or code says moderation, else generation_failed. */
 function failure(upstreamStatus: string, message: unknown, code: unknown): NormalizedStatus {
   const msg = clip(message);
-  const upstreamCode = asText(code);
+  const upstreamCode = textOf(code);
   const error: ProviderFailure = {
     kind: looksLikePolicy(msg) || looksLikePolicy(upstreamCode) ? 'policy' : 'generation_failed',
     message: msg || `KIE task failed${upstreamCode ? ` (${upstreamCode})` : ''}`,
@@ -234,7 +232,7 @@ interface JobRecord {
 
 /** A jobs API record (recordInfo `data`, or a jobs callback's `data`). */
 function jobStatus(d: JobRecord): NormalizedStatus {
-  const upstreamStatus = asText(d.state);
+  const upstreamStatus = textOf(d.state);
   switch (upstreamStatus.toLowerCase()) {
     case 'waiting':
     case 'queuing':
@@ -273,7 +271,7 @@ interface VeoRecord {
 /** A Veo record-info `data`: successFlag 0 generating, 1 success, 2/3 failed. */
 function veoStatus(d: VeoRecord): NormalizedStatus {
   const flag = d.successFlag;
-  const upstreamStatus = `successFlag ${asText(flag) || 'missing'}`;
+  const upstreamStatus = `successFlag ${textOf(flag) || 'missing'}`;
   switch (typeof flag === 'number' || (typeof flag === 'string' && /^\d+$/.test(flag)) ? Number(flag) : undefined) {
     case 0:
       return { state: 'running', upstreamStatus };
@@ -299,7 +297,7 @@ function veoCallbackStatus(body: VeoCallback): NormalizedStatus {
   if (body.data.successFlag !== undefined && body.data.successFlag !== null) return veoStatus(body.data);
   const code = Number(body.code);
   const msg = clip(body.msg);
-  const upstreamStatus = `code ${asText(body.code) || 'missing'}`;
+  const upstreamStatus = `code ${textOf(body.code) || 'missing'}`;
   const failed = (kind: ProviderErrorKind): NormalizedStatus => ({
     state: 'failed',
     upstreamStatus,
@@ -411,9 +409,9 @@ export function createKieProvider(opts: KieProviderOptions): VideoProvider {
     if (refused) throw new ProviderError(PROVIDER, 'invalid_input', `KIE ${family} models take no ${refused.kind} references`);
     const roleOrder = { first_frame: 0, last_frame: 1, reference: 2 } as const;
     const ordered = [...refs].sort((a, b) => roleOrder[a.role] - roleOrder[b.role]);
-    const urls = await Promise.all(ordered.map((r) => referenceUrl(r, key)));
+    const resolved = await Promise.all(ordered.map(async (r) => ({ kind: r.kind, url: await referenceUrl(r, key) })));
     const byKind: ReferenceUrls = { image: [], video: [], audio: [] };
-    ordered.forEach((r, i) => byKind[r.kind].push(urls[i]!));
+    for (const { kind, url } of resolved) byKind[kind].push(url);
     return byKind;
   }
 
@@ -453,7 +451,7 @@ export function createKieProvider(opts: KieProviderOptions): VideoProvider {
       const res = await call(`${url}?taskId=${encodeURIComponent(taskId)}`, { method: 'GET', headers: auth(key) });
       const data = await readData(res, `status of ${taskId}`);
       if (!data || typeof data !== 'object') return { state: 'unknown', upstreamStatus: 'no data' };
-      return api === 'veo' ? veoStatus(data as VeoRecord) : jobStatus(data as JobRecord);
+      return api === 'veo' ? veoStatus(data) : jobStatus(data);
     },
 
     async cancel() {
@@ -469,14 +467,15 @@ export function createKieProvider(opts: KieProviderOptions): VideoProvider {
       try {
         if (!apiKey) return { ok: false, reason: MISSING_KEY };
         if (!hmacKey) return { ok: false, reason: MISSING_HMAC };
-        let body: { code?: unknown; msg?: unknown; data?: unknown };
+        let parsed: unknown;
         try {
-          body = JSON.parse(rawBody.toString('utf8')) as typeof body;
+          parsed = JSON.parse(rawBody.toString('utf8'));
         } catch {
           return { ok: false, reason: 'callback body is not JSON' };
         }
-        const data = body && typeof body === 'object' ? (body.data as Record<string, unknown> | null | undefined) : undefined;
-        if (!data || typeof data !== 'object') return { ok: false, reason: 'callback has no data object' };
+        const body = (parsed && typeof parsed === 'object' ? parsed : {}) as { code?: unknown; msg?: unknown; data?: unknown };
+        const data = body.data && typeof body.data === 'object' ? (body.data as Record<string, unknown>) : undefined;
+        if (!data) return { ok: false, reason: 'callback has no data object' };
         const taskId = data.taskId ?? data.task_id;
         if (typeof taskId !== 'string' || !taskId) return { ok: false, reason: 'callback has no task id' };
 
@@ -494,11 +493,11 @@ export function createKieProvider(opts: KieProviderOptions): VideoProvider {
           ok: true,
           event: {
             upstreamId: `${isJob ? 'job' : 'veo'}:${taskId}`,
-            status: isJob ? jobStatus(data as JobRecord) : veoCallbackStatus({ code: body.code, msg: body.msg, data: data as VeoCallback['data'] }),
+            status: isJob ? jobStatus(data) : veoCallbackStatus({ code: body.code, msg: body.msg, data }),
           },
         };
       } catch (err) {
-        return { ok: false, reason: `kie callback could not be verified: ${clip((err as Error)?.message, 120)}` };
+        return { ok: false, reason: `kie callback could not be verified: ${clip(err instanceof Error ? err.message : err, 120)}` };
       }
     },
 

@@ -50,12 +50,12 @@ export class MinuteWindow {
     const turn = this.chain.then(async () => {
       for (;;) {
         const t = this.now();
-        while (this.starts.length && this.starts[0]! <= t - 60_000) this.starts.shift();
+        while ((this.starts[0] ?? Infinity) <= t - 60_000) this.starts.shift();
         if (this.starts.length < this.perMinute) {
           this.starts.push(t);
           return;
         }
-        await this.sleep(this.starts[0]! + 60_000 - t + 1);
+        await this.sleep((this.starts[0] ?? t) + 60_000 - t + 1);
       }
     });
     this.chain = turn.catch(() => undefined);

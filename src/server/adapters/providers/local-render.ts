@@ -112,7 +112,7 @@ export function wrapText(text: string, maxChars: number): string[] {
  */
 export function layoutPrompt(prompt: string, width: number, height: number): PromptLayout {
   // strip control characters; drawtext gets plain text through a file (expansion disabled)
-  const text = prompt.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+  const text = prompt.replace(/\p{Cc}+/gu, ' ').trim();
   const short = Math.min(width, height);
   const divisors = [12, 14, 16, 19, 23];
   let best: PromptLayout = { fontSize: 0, lineHeight: 0, lines: [] };

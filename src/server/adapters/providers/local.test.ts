@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../../../../tests/helpers/wait';
 import { ffmpegPath, probeMedia, runTool } from '../../lib/ffmpeg';
 import { createLocalProvider, localTaskId, type LocalProviderOptions } from './local';
 import { layoutPrompt, previewDimensions } from './local-render';
@@ -64,6 +65,14 @@ async function waitState(p: VideoProvider, id: string, state: NormalizedStatus['
     if (isFinalState(s.state) || Date.now() > deadline) throw new Error(`expected ${state}, got ${JSON.stringify(s)}`);
     await new Promise((r) => setTimeout(r, 15));
   }
+}
+
+/** ffmpeg is encoding: the render reports progress (it parses ffmpeg's own progress lines) */
+async function waitEncoding(p: VideoProvider, id: string) {
+  await until(async () => {
+    const s = await p.poll(id);
+    return s.state === 'running' && (s.progress ?? 0) > 0;
+  }, { what: `render ${id} to report progress` });
 }
 
 function outputFile(s: NormalizedStatus): string {
@@ -266,7 +275,12 @@ describe('local provider', () => {
 
   it('is idempotent: the same key gives the same id and one render', async () => {
     const started: string[] = [];
-    const logger = { info: (o: object, msg?: string) => void (msg === 'local render started' && started.push((o as { upstreamId: string }).upstreamId)), warn: () => undefined };
+    const logger = {
+      info: (o: object, msg?: string) => {
+        if (msg === 'local render started') started.push((o as { upstreamId: string }).upstreamId);
+      },
+      warn: () => undefined,
+    };
     const p = provider({ logger });
     const k = key();
     const [a, b] = await Promise.all([p.submit(request(), k), p.submit(request(), k)]);
@@ -316,8 +330,7 @@ describe('local provider', () => {
     const dataDir = freshDataDir();
     const p = provider({ dataDir });
     const { upstreamId } = await p.submit(request({ durationSeconds: 30, resolution: '1080p' }), key());
-    await waitState(p, upstreamId, 'running');
-    await new Promise((r) => setTimeout(r, 300)); // ffmpeg is encoding by now
+    await waitEncoding(p, upstreamId);
     const t0 = Date.now();
     await p.cancel(upstreamId);
     expect(Date.now() - t0).toBeLessThan(2_000);
@@ -446,8 +459,7 @@ describe('local provider', () => {
     const p = provider({ dataDir, concurrency: 1 });
     const a = await p.submit(request({ durationSeconds: 30, resolution: '1080p' }), key());
     const b = await p.submit(request({ prompt: 'queued' }), key());
-    await waitState(p, a.upstreamId, 'running');
-    await new Promise((r) => setTimeout(r, 300));
+    await waitEncoding(p, a.upstreamId);
     expect(processesUsing(dataDir)).toBe(1);
     const t0 = Date.now();
     await p.close();
@@ -465,7 +477,9 @@ describe('local provider', () => {
 function startCounter() {
   const started: string[] = [];
   const logger = {
-    info: (o: object, msg?: string) => void (msg === 'local render started' && started.push((o as { upstreamId: string }).upstreamId)),
+    info: (o: object, msg?: string) => {
+      if (msg === 'local render started') started.push((o as { upstreamId: string }).upstreamId);
+    },
     warn: () => undefined,
   };
   return { started, logger };
@@ -518,7 +532,7 @@ describe('local provider: several processes over one data dir', () => {
     const running = seen.filter((s) => s.state === 'running');
     expect(running.length).toBeGreaterThan(0);
     expect(seen.every((s) => s.state === 'running' || s.state === 'succeeded')).toBe(true);
-    const progress = running.map((s) => (s.state === 'running' ? s.progress : undefined));
+    const progress = running.map((s) => s.progress);
     for (const v of progress) expect(typeof v).toBe('number');
     expect(Math.max(...(progress as number[]))).toBeGreaterThan(0);
     // one render, by A: B never started one, never more than one ffmpeg on the task
@@ -605,8 +619,7 @@ describe('local provider: several processes over one data dir', () => {
     const a = provider({ dataDir, leaseRefreshMs: 200 });
     const b = provider({ dataDir, leaseRefreshMs: 200 });
     const { upstreamId } = await a.submit(request({ durationSeconds: 30, resolution: '1080p' }), key());
-    await waitState(a, upstreamId, 'running');
-    await sleep(300); // ffmpeg is encoding by now
+    await waitEncoding(a, upstreamId);
     expect(processesUsing(dataDir)).toBe(1);
     expect((await b.poll(upstreamId)).state).toBe('running');
     const t0 = Date.now();
@@ -632,8 +645,7 @@ describe('local provider: several processes over one data dir', () => {
     const theirs = JSON.stringify({ pid: 1, host: 'another-host', startedAt: new Date().toISOString(), token: 'theirs' });
     fs.writeFileSync(path.join(dir, 'lease.tmp'), theirs);
     fs.renameSync(path.join(dir, 'lease.tmp'), path.join(dir, 'lease'));
-    const deadline = Date.now() + 5_000;
-    while (processesUsing(dataDir) > 0 && Date.now() < deadline) await sleep(50);
+    await until(() => processesUsing(dataDir) === 0, { timeoutMs: 5_000, what: 'A to stop its ffmpeg' }).catch(() => undefined);
     expect(processesUsing(dataDir)).toBe(0);
     await sleep(100);
     // A left the new owner's lease alone, recorded no failure, and reports it as the new owner's

@@ -138,11 +138,14 @@ export function createLocalProvider(opts: LocalProviderOptions): VideoProvider {
   const submitting = new Map<string, Promise<SubmitResult>>();
   let closed = false;
   let ffmpegBinary: string | undefined;
+  const endedListeners = new Set<(upstreamId: string) => void>();
+  const announceEnded = (id: string) => endedListeners.forEach((listener) => listener(id));
 
   const taskDir = (id: string) => path.join(rendersDir, id);
   const fileOf = (id: string, name: string) => path.join(taskDir(id), name);
 
-  function checkId(upstreamId: string): string {
+  // unknown: ids come back from storage and callers, and a wrong one must fail as not_found
+  function checkId(upstreamId: unknown): string {
     if (typeof upstreamId !== 'string' || !ID_PATTERN.test(upstreamId)) {
       throw err('not_found', `"${String(upstreamId).slice(0, 80)}" is not a local render id`);
     }
@@ -349,7 +352,7 @@ export function createLocalProvider(opts: LocalProviderOptions): VideoProvider {
           tick = undefined;
         });
     }, leaseRefreshMs);
-    timer.unref?.();
+    timer.unref();
 
     return {
       onProgress: writeProgress,
@@ -435,12 +438,14 @@ export function createLocalProvider(opts: LocalProviderOptions): VideoProvider {
         fs.rm(tmpPoster, { force: true }),
       ]);
     const timer = setTimeout(() => controller.abort('timeout' satisfies AbortReason), renderTimeoutMs);
-    timer.unref?.();
+    timer.unref();
     try {
-      const request = JSON.parse(await fs.readFile(path.join(dir, 'request.json'), 'utf8')) as ProviderRequest;
+      // a request.json written before references existed has none
+      const stored = JSON.parse(await fs.readFile(path.join(dir, 'request.json'), 'utf8')) as Omit<ProviderRequest, 'references'> & Partial<Pick<ProviderRequest, 'references'>>;
+      const request: ProviderRequest = { ...stored, references: stored.references ?? [] };
       log?.info({ upstreamId: id, durationSeconds: request.durationSeconds, resolution: request.resolution, aspectRatio: request.aspectRatio }, 'local render started');
       await fs.mkdir(workDir, { recursive: true });
-      const referenceFiles = await resolveReferences(request.references ?? [], workDir, signal, allowedRoots);
+      const referenceFiles = await resolveReferences(request.references, workDir, signal, allowedRoots);
       ffmpegBinary ??= resolveFfmpeg(opts.ffmpegPath);
       await renderPreview({
         request,
@@ -464,6 +469,7 @@ export function createLocalProvider(opts: LocalProviderOptions): VideoProvider {
       await fs.rename(tmpVideo, fileOf(id, 'output.mp4'));
       release();
       log?.info({ upstreamId: id, ms: Date.now() - started }, 'local render finished');
+      announceEnded(id);
     } catch (e) {
       let reason = signal.aborted ? (signal.reason as AbortReason) : undefined;
       // another process took the task over (and may have removed our temporary files): not a failure
@@ -480,6 +486,7 @@ export function createLocalProvider(opts: LocalProviderOptions): VideoProvider {
             : { kind: 'generation_failed', message: `the local render failed: ${(e as Error).message}`.slice(0, 600) };
       log?.warn({ upstreamId: id, kind: failure.kind, err: failure.message }, 'local render failed');
       if (!(await exists(fileOf(id, 'canceled')))) await writeAtomic(fileOf(id, 'failed.json'), JSON.stringify(failure));
+      announceEnded(id);
     } finally {
       clearTimeout(timer);
       await keeper.stop();
@@ -507,6 +514,10 @@ export function createLocalProvider(opts: LocalProviderOptions): VideoProvider {
     idempotentSubmit: true,
     callbackKey: (upstreamId) => upstreamId,
     upstreamIdFor: (callbackKey) => callbackKey,
+    onTaskEnded(listener) {
+      endedListeners.add(listener);
+      return () => endedListeners.delete(listener);
+    },
 
     async submit(request, idempotencyKey) {
       if (closed) throw err('retryable', 'the local renderer is shutting down');

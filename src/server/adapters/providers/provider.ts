@@ -196,6 +196,12 @@ export interface VideoProvider {
   /** Cancel where supported (throws ProviderError `invalid_input` when not cancellable). */
   cancel(upstreamId: string): Promise<void>;
 
+  /**
+   * Providers that work in this process (the local renderer) announce that a task has ended, so
+   * the tracker polls it at once rather than at its next scheduled check. Returns the unsubscribe.
+   */
+  onTaskEnded?(listener: (upstreamId: string) => void): () => void;
+
   /** Release sockets, timers, child processes. */
   close(): Promise<void>;
 }

@@ -58,7 +58,7 @@ export interface DiskStoreOptions {
    * URLs are signed with the first and accepted with any.
    */
   signingSecret: string | readonly string[];
-  /** clock in milliseconds (tests) */
+  /** clock in milliseconds: signed URLs expire by it, objects are dated by it (default Date.now) */
   now?: () => number;
 }
 

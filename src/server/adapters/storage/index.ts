@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import { StartupError } from '../../errors';
+import { systemClock, type Clock } from '../clock';
 import { createDiskStore } from './disk';
 import { createS3Store } from './s3';
 import type { ObjectStore } from './store';
@@ -35,8 +36,12 @@ export interface StorageSettings {
   S3_PUBLIC_ENDPOINT?: string;
 }
 
-/** Build the configured store. Throws StartupError naming the setting that is wrong. */
-export function createObjectStore(settings: StorageSettings): ObjectStore {
+/**
+ * Build the configured store; its signed URLs are dated by `clock`. Throws StartupError naming the
+ * setting that is wrong.
+ */
+export function createObjectStore(settings: StorageSettings, clock: Pick<Clock, 'nowMs'> = systemClock): ObjectStore {
+  const now = () => clock.nowMs();
   const driver = settings.STORAGE_DRIVER ?? (settings.S3_BUCKET ? 's3' : 'disk');
   if (driver === 's3') {
     if (!settings.S3_BUCKET) throw new StartupError('Invalid setting S3_BUCKET: STORAGE_DRIVER=s3 needs a bucket name.');
@@ -48,6 +53,7 @@ export function createObjectStore(settings: StorageSettings): ObjectStore {
       region: settings.S3_REGION,
       bucket: settings.S3_BUCKET,
       forcePathStyle: settings.S3_FORCE_PATH_STYLE,
+      now,
       ...(settings.S3_ENDPOINT ? { endpoint: settings.S3_ENDPOINT } : {}),
       ...(settings.S3_ACCESS_KEY_ID ? { accessKeyId: settings.S3_ACCESS_KEY_ID } : {}),
       ...(settings.S3_SECRET_ACCESS_KEY ? { secretAccessKey: settings.S3_SECRET_ACCESS_KEY } : {}),
@@ -59,6 +65,7 @@ export function createObjectStore(settings: StorageSettings): ObjectStore {
       root: settings.STORAGE_DIR ? path.resolve(settings.STORAGE_DIR) : path.join(settings.dataDir, 'storage'),
       publicUrl: settings.PUBLIC_URL,
       signingSecret: settings.FILES_SIGNING_SECRET,
+      now,
     });
   } catch (err) {
     throw new StartupError(`Invalid storage settings: ${(err as Error).message}.`);
@@ -77,12 +84,16 @@ export function deriveFilesSigningSecret(sessionSecret: string): string {
 /** The store the settings describe (FILES_SIGNING_SECRET may list several keys, comma-separated, to rotate). */
 export function storeFromConfig(
   config: Omit<StorageSettings, 'FILES_SIGNING_SECRET'> & { FILES_SIGNING_SECRET?: string; SESSION_SECRET: string; SESSION_SECRET_PREVIOUS?: readonly string[] },
+  clock: Pick<Clock, 'nowMs'> = systemClock,
 ): ObjectStore {
-  return createObjectStore({
-    ...config,
-    // derived keys follow a SESSION_SECRET rotation: links signed before it work until they expire
-    FILES_SIGNING_SECRET:
-      config.FILES_SIGNING_SECRET?.split(',').map((s) => s.trim()) ??
-      [config.SESSION_SECRET, ...(config.SESSION_SECRET_PREVIOUS ?? [])].map(deriveFilesSigningSecret),
-  });
+  return createObjectStore(
+    {
+      ...config,
+      // derived keys follow a SESSION_SECRET rotation: links signed before it work until they expire
+      FILES_SIGNING_SECRET:
+        config.FILES_SIGNING_SECRET?.split(',').map((s) => s.trim()) ??
+        [config.SESSION_SECRET, ...(config.SESSION_SECRET_PREVIOUS ?? [])].map(deriveFilesSigningSecret),
+    },
+    clock,
+  );
 }

@@ -70,6 +70,8 @@ export interface S3StoreOptions {
   publicUrl?: string;
   /** multipart part size in bytes, 5 MiB..512 MiB (default 8 MiB) */
   partSize?: number;
+  /** clock in milliseconds: presigned URLs are dated (and so expire) by it (default Date.now) */
+  now?: () => number;
 }
 
 export interface S3ObjectStore extends ObjectStore {
@@ -86,6 +88,7 @@ export function createS3Store(options: S3StoreOptions): S3ObjectStore {
   if (!Number.isInteger(partSize) || partSize < 5 * MiB || partSize > 512 * MiB) throw new Error('partSize must be from 5 MiB to 512 MiB');
   if (Boolean(options.accessKeyId) !== Boolean(options.secretAccessKey)) throw new Error('set both accessKeyId and secretAccessKey, or neither');
   const { bucket } = options;
+  const now = options.now ?? Date.now;
 
   const clientConfig = (endpoint: string | undefined): S3ClientConfig => ({
     region: options.region,
@@ -374,7 +377,7 @@ export function createS3Store(options: S3StoreOptions): S3ObjectStore {
         ...(disposition ? { ResponseContentDisposition: disposition } : {}),
         ...(urlOptions?.contentType ? { ResponseContentType: urlOptions.contentType } : {}),
       });
-      return getSignedUrl(signer, command, { expiresIn });
+      return getSignedUrl(signer, command, { expiresIn, signingDate: new Date(now()) });
     },
 
     async close(): Promise<void> {

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { bigint, boolean, check, index, integer, jsonb, pgSequence, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import type { PaymentEvent } from '../../adapters/payments/payment';
 import { users } from './users';
 
 export const planKinds = ['pack', 'subscription'] as const;
@@ -7,6 +8,11 @@ export const orderKinds = ['pack', 'subscription', 'renewal'] as const;
 export const orderStatuses = ['pending', 'paid', 'failed', 'expired', 'refunded', 'partially_refunded', 'disputed'] as const;
 export const subscriptionStatuses = ['active', 'past_due', 'canceled', 'expired'] as const;
 export const paymentEventStates = ['applied', 'deferred', 'ignored'] as const;
+/** the provider's own ids of a plan, where the operator set them */
+export interface PlanProviderRefs {
+  stripePriceId?: string;
+  creemProductId?: string;
+}
 const inList = (values: readonly string[]) => values.map((v) => `'${v}'`).join(', ');
 
 /** Receipt numbers: gapless enough for humans, unique for the law (`SS-2026-000042`). */
@@ -23,13 +29,13 @@ export const plans = pgTable(
     name: text('name').notNull(),
     kind: text('kind', { enum: planKinds }).notNull(),
     credits: integer('credits').notNull(),
-    interval: text('interval'),
+    interval: text('interval').$type<'month' | 'year'>(),
     /** subscriptions: unused credits of a period carry over (false: they expire at its end) */
     rollover: boolean('rollover').notNull().default(false),
     /** {usd: 999, eur: 899}: minor units per lowercase currency */
-    prices: jsonb('prices').notNull(),
+    prices: jsonb('prices').$type<Record<string, number>>().notNull(),
     /** the provider's own ids where the operator set them: {stripePriceId, creemProductId} */
-    providerRefs: jsonb('provider_refs').notNull().default(sql`'{}'::jsonb`),
+    providerRefs: jsonb('provider_refs').$type<PlanProviderRefs>().notNull().default(sql`'{}'::jsonb`),
     active: boolean('active').notNull().default(true),
     highlighted: boolean('highlighted').notNull().default(false),
     /** subscribers' API requests per minute (unset: API_RATE_PER_MINUTE) */
@@ -132,7 +138,7 @@ export const paymentEvents = pgTable(
     type: text('type').notNull(),
     state: text('state', { enum: paymentEventStates }).notNull(),
     /** the normalized event (PaymentEvent), to apply a deferred one later */
-    event: jsonb('event').notNull(),
+    event: jsonb('event').$type<PaymentEvent>().notNull(),
     /** the order it concerns, once known */
     orderId: text('order_id'),
     /** what a deferred event waits for (a payment ref, a subscription ref) */

@@ -1,4 +1,5 @@
 import { integer, jsonb, pgTable, primaryKey, text, timestamp, boolean } from 'drizzle-orm/pg-core';
+import type { ModelLifecycle, PriceRule } from '../../../shared/catalog/spec';
 
 /**
  * Operators' run-time changes to the built-in catalog (catalog-data.ts): one row per model that
@@ -8,11 +9,11 @@ export const modelSettings = pgTable('model_settings', {
   modelId: text('model_id').primaryKey(),
   enabled: boolean('enabled'),
   /** a full PriceRule replacing the built-in one */
-  price: jsonb('price'),
+  price: jsonb('price').$type<PriceRule>(),
   /** a full ModelLifecycle replacing the built-in one */
-  lifecycle: jsonb('lifecycle'),
+  lifecycle: jsonb('lifecycle').$type<ModelLifecycle>(),
   /** provider ids in the order to try; providers left out are disabled for this model */
-  routeOrder: jsonb('route_order'),
+  routeOrder: jsonb('route_order').$type<string[]>(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   updatedBy: text('updated_by'),
 });

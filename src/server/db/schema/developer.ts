@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { bigserial, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import type { ApiKeyScope, WebhookDeliveryView, WebhookEndpointView } from '../../../shared/api/developer';
 import { users } from './users';
 
 /**
@@ -17,7 +18,7 @@ export const apiKeys = pgTable(
     prefix: text('prefix').notNull(),
     secretHash: text('secret_hash').notNull(),
     /** e.g. ["videos:read","videos:write"] */
-    scopes: jsonb('scopes').notNull(),
+    scopes: jsonb('scopes').$type<ApiKeyScope[]>().notNull(),
     expiresAt: timestamp('expires_at', { withTimezone: true }),
     lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
@@ -53,6 +54,13 @@ export const apiRequestLog = pgTable(
   ],
 );
 
+/** The body of a customer webhook event, as stored with its delivery (domain/webhooks). */
+export interface WebhookPayload {
+  type: string;
+  timestamp: string;
+  data: { id: string } & Record<string, unknown>;
+}
+
 /** Where a user wants video.completed / video.failed events (Standard Webhooks). */
 export const webhookEndpoints = pgTable(
   'webhook_endpoints',
@@ -65,7 +73,7 @@ export const webhookEndpoints = pgTable(
     description: text('description'),
     /** the signing secret (`whsec_…`), encrypted at rest (lib/secret-box.ts) */
     secretEncrypted: text('secret_encrypted').notNull(),
-    events: jsonb('events').notNull(),
+    events: jsonb('events').$type<WebhookEndpointView['events']>().notNull(),
     enabled: boolean('enabled').notNull().default(true),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
@@ -84,9 +92,9 @@ export const webhookDeliveries = pgTable(
       .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
     userId: text('user_id').notNull(),
     eventType: text('event_type').notNull(),
-    payload: jsonb('payload').notNull(),
+    payload: jsonb('payload').$type<WebhookPayload>().notNull(),
     /** pending, delivered, failed (gave up) */
-    status: text('status').notNull().default('pending'),
+    status: text('status').$type<WebhookDeliveryView['status']>().notNull().default('pending'),
     attempts: integer('attempts').notNull().default(0),
     lastStatus: integer('last_status'),
     lastError: text('last_error'),

@@ -1,5 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { bigint, boolean, check, index, integer, jsonb, pgTable, real, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import type { FailureCode } from '../../../shared/api/generations';
+import type { GenerationReference } from '../../../shared/catalog/request-schema';
+import type { GenerationMode } from '../../../shared/catalog/vocabulary';
 import { users } from './users';
 
 export const generationStatuses = ['queued', 'submitting', 'running', 'finalizing', 'succeeded', 'failed', 'canceled', 'blocked'] as const;
@@ -18,7 +21,7 @@ export const generations = pgTable(
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
     modelId: text('model_id').notNull(),
-    mode: text('mode').notNull(),
+    mode: text('mode').$type<GenerationMode>().notNull(),
     prompt: text('prompt').notNull(),
     negativePrompt: text('negative_prompt'),
     durationSeconds: integer('duration_seconds').notNull(),
@@ -27,12 +30,12 @@ export const generations = pgTable(
     audio: boolean('audio').notNull(),
     seed: integer('seed'),
     /** GenerationReference[] as validated */
-    references: jsonb('references').notNull().default(sql`'[]'::jsonb`),
+    references: jsonb('references').$type<GenerationReference[]>().notNull().default(sql`'[]'::jsonb`),
     status: text('status', { enum: generationStatuses }).notNull().default('queued'),
     progress: integer('progress').notNull().default(0),
     /** credits held at submit and captured on success: the submit-time price */
     priceCredits: integer('price_credits').notNull(),
-    failureCode: text('failure_code'),
+    failureCode: text('failure_code').$type<FailureCode>(),
     failureMessage: text('failure_message'),
     /** upstream's own words, for operators only */
     failureDetail: text('failure_detail'),
@@ -46,6 +49,11 @@ export const generations = pgTable(
     outcomeUnknownSince: timestamp('outcome_unknown_since', { withTimezone: true }),
     routeAttempts: jsonb('route_attempts').notNull().default(sql`'[]'::jsonb`),
     dispatchAttempts: integer('dispatch_attempts').notNull().default(0),
+    /**
+     * the queue's id of the latest dispatch job sent for this task: the sweep asks the queue whether
+     * that job still waits, to tell a task whose job died with its worker from one waiting its turn
+     */
+    dispatchJobId: text('dispatch_job_id'),
     nextPollAt: timestamp('next_poll_at', { withTimezone: true }),
     pollCount: integer('poll_count').notNull().default(0),
     outputUrl: text('output_url'),

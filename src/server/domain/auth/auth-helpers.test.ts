@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { maskIp } from '../users/profile.service';
+import { maskIp } from './sessions.service';
 import { minimumAgeFor } from './age';
 import { normalizeLanguage } from '../../../shared/api/account';
 import { readIntent, signIntent } from './auth';

@@ -10,8 +10,9 @@ import type { Database } from '../../db/client';
 import { accounts, sessions, users, verifications } from '../../db/schema';
 import { normalizeLanguage } from '../../../shared/api/account';
 import { sendTemplateMail } from '../../mail/send';
-import { applyLedgerEntry } from '../credits/credits.repo';
+import { credits } from '../credits/credits';
 import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, verifyPassword } from '../users/password';
+import { countUserDevices, findUserContact, findUserStatus, insertReferral, recordSignIn, upsertUserDevice } from '../users/users.repo';
 import { isRegionCode, minimumAgeFor } from './age';
 import { withHashedSessionTokens } from './session-token-hashing';
 import { looksEncrypted } from './oauth-tokens';
@@ -143,7 +144,7 @@ export function createAuth({ config, database, mailer, logger }: AuthDeps) {
       // No session at sign-up: the reply is the same whether or not the email is taken.
       autoSignIn: false,
       requireEmailVerification: false,
-      password: { hash: hashPassword, verify: ({ hash, password }) => verifyPassword(password, hash) },
+      password: { hash: (password) => hashPassword(password, config.PASSWORD_HASH_LOG_N), verify: ({ hash, password }) => verifyPassword(password, hash) },
       resetPasswordTokenExpiresIn: 3600,
       revokeSessionsOnPasswordReset: true,
       async sendResetPassword({ user, url }) {
@@ -224,39 +225,21 @@ export function createAuth({ config, database, mailer, logger }: AuthDeps) {
           },
           async after(user, ctx) {
             const code = intentOf(ctx)?.referralCode;
-            await database.sql.query('insert into credit_balances (user_id) values ($1) on conflict do nothing', [user.id]);
+            await credits.ensureAccount(database, user.id);
             if (config.SIGNUP_FREE_CREDITS > 0) {
-              // once per account: the idempotency key makes a repeated hook a no-op
-              await database.transaction((tx) =>
-                applyLedgerEntry(tx, {
-                  userId: user.id,
-                  kind: 'grant',
-                  amount: config.SIGNUP_FREE_CREDITS,
-                  reason: 'Welcome credits',
-                  reference: 'signup',
-                  idempotencyKey: `signup-grant:${user.id}`,
-                }),
-              );
+              // once per account: the signup grant's idempotency key makes a repeated hook a no-op
+              await database.transaction((tx) => credits.grant(tx, { userId: user.id, credits: config.SIGNUP_FREE_CREDITS, reason: 'Welcome credits', source: 'signup' }));
             }
-            if (typeof code === 'string' && /^[A-Za-z0-9]{4,32}$/.test(code)) {
-              await database.sql.query(
-                `insert into referrals (referred_user_id, referrer_user_id, code)
-                 select $1, id, referral_code from users where referral_code = $2 and id <> $1
-                 on conflict do nothing`,
-                [user.id, code.toLowerCase()],
-              );
-            }
+            if (typeof code === 'string' && /^[A-Za-z0-9]{4,32}$/.test(code)) await insertReferral(database, user.id, code.toLowerCase());
           },
         },
       },
       session: {
         create: {
           async before(session, ctx) {
-            const [u] = await database.sql.query<{ status: string; status_reason: string | null }>('select status, status_reason from users where id = $1', [
-              session.userId,
-            ]);
+            const u = await findUserStatus(database, session.userId);
             if (u && u.status !== 'active') {
-              const reason = u.status_reason ? ` Reason: ${u.status_reason}` : '';
+              const reason = u.statusReason ? ` Reason: ${u.statusReason}` : '';
               throw new APIError('FORBIDDEN', {
                 code: u.status === 'suspended' ? 'ACCOUNT_SUSPENDED' : 'ACCOUNT_TERMINATED',
                 message: `This account is ${u.status}.${reason} Contact ${config.SUPPORT_EMAIL} if you think this is a mistake.`,
@@ -278,17 +261,11 @@ export function createAuth({ config, database, mailer, logger }: AuthDeps) {
             const s = session as typeof session & { deviceType: string; browser: string | null; os: string | null; region: string | null };
             const device = { deviceType: s.deviceType as 'desktop', browser: s.browser, os: s.os };
             const fp = deviceFingerprint(device);
-            const [known] = await database.sql.query<{ n: number }>('select count(*)::int as n from user_devices where user_id = $1', [s.userId]);
-            const inserted = await database.sql.query(
-              `insert into user_devices (user_id, fingerprint) values ($1, $2)
-               on conflict (user_id, fingerprint) do update set last_seen_at = now()
-               returning (xmax = 0) as inserted`,
-              [s.userId, fp],
-            );
-            await database.sql.query('update users set last_sign_in_at = now() where id = $1', [s.userId]);
-            const isNewDevice = (inserted[0] as { inserted: boolean } | undefined)?.inserted === true;
-            if (isNewDevice && known!.n > 0) {
-              const [u] = await database.sql.query<{ email: string; name: string; language: string }>('select email, name, language from users where id = $1', [s.userId]);
+            const knownDevices = await countUserDevices(database, s.userId);
+            const isNewDevice = await upsertUserDevice(database, s.userId, fp);
+            await recordSignIn(database, s.userId);
+            if (isNewDevice && knownDevices > 0) {
+              const u = await findUserContact(database, s.userId);
               if (u) {
                 await send(u.email, 'new-sign-in', u.language, {
                   name: u.name || u.email,

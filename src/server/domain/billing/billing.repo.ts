@@ -1,155 +1,114 @@
+import { and, asc, desc, eq, inArray, lt, sql } from 'drizzle-orm';
+import type { PaymentEvent } from '../../adapters/payments';
 import type { DbHandle } from '../../db/client';
-import type { OrderStatus } from '../../../shared/api/billing';
+import { keysetPage, type KeysetPage } from '../../db/keyset.repo';
+import { rowMapper } from '../../db/rows';
+import { orders, paymentEvents, plans, subscriptions, users } from '../../db/schema';
+import { findUserStatus } from '../users/users.repo';
 import { builtinPlans } from './plans-data';
 
 /** SQL for plans, orders, subscriptions and recorded payment events. */
 
-export interface PlanRow {
-  id: string;
-  name: string;
-  kind: 'pack' | 'subscription';
-  credits: number;
-  interval: 'month' | 'year' | null;
-  rollover: boolean;
-  prices: Record<string, number>;
-  providerRefs: { stripePriceId?: string; creemProductId?: string };
-  active: boolean;
-  highlighted: boolean;
-  sort: number;
-}
+export type PlanRow = typeof plans.$inferSelect;
+export type OrderRow = typeof orders.$inferSelect;
+export type SubscriptionRow = typeof subscriptions.$inferSelect;
+type NewOrder = typeof orders.$inferInsert;
+type NewSubscription = typeof subscriptions.$inferInsert;
 
-export interface OrderRow {
-  id: string;
-  userId: string | null;
-  planId: string;
-  planName: string;
-  kind: 'pack' | 'subscription' | 'renewal';
-  credits: number;
-  amountMinor: number;
-  currency: string;
-  provider: string;
-  checkoutRef: string | null;
-  paymentRef: string | null;
-  invoiceRef: string | null;
-  subscriptionId: string | null;
-  status: OrderStatus;
-  paidMinor: number;
-  refundedMinor: number;
-  creditsGranted: number;
-  creditsClawedBack: number;
-  clawbackShortfall: number;
-  checkoutEmail: string | null;
-  receiptNumber: string | null;
-  periodStart: Date | null;
-  periodEnd: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-  paidAt: Date | null;
-}
+/** What an order update may change (updated_at is always set). */
+export type OrderChanges = Partial<
+  Pick<
+    NewOrder,
+    | 'status'
+    | 'paymentRef'
+    | 'checkoutRef'
+    | 'paidMinor'
+    | 'refundedMinor'
+    | 'creditsGranted'
+    | 'creditsClawedBack'
+    | 'clawbackShortfall'
+    | 'checkoutEmail'
+    | 'subscriptionId'
+    | 'periodStart'
+    | 'periodEnd'
+  >
+>;
 
-export interface SubscriptionRow {
-  id: string;
-  userId: string | null;
-  planId: string;
-  provider: string;
-  providerRef: string;
-  status: 'active' | 'past_due' | 'canceled' | 'expired';
-  currentPeriodStart: Date | null;
-  currentPeriodEnd: Date | null;
-  cancelAtPeriodEnd: boolean;
-  createdAt: Date;
-}
+/** The next receipt number, `SS-2026-000042`: the sequence is gapless enough for humans and unique for the law. */
+const nextReceiptNumber = () => sql`'SS-' || to_char(now(), 'YYYY') || '-' || lpad(nextval('receipt_number_seq')::text, 6, '0')`;
 
-type Raw = Record<string, unknown>;
-const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
-const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
-
-export function mapPlan(r: Raw): PlanRow {
-  return {
-    id: r.id as string,
-    name: r.name as string,
-    kind: r.kind as PlanRow['kind'],
-    credits: Number(r.credits),
-    interval: (r.interval as PlanRow['interval']) ?? null,
-    rollover: Boolean(r.rollover),
-    prices: json<Record<string, number>>(r.prices),
-    providerRefs: json<PlanRow['providerRefs']>(r.provider_refs) ?? {},
-    active: Boolean(r.active),
-    highlighted: Boolean(r.highlighted),
-    sort: Number(r.sort),
-  };
-}
-
-export function mapOrder(r: Raw): OrderRow {
-  return {
-    id: r.id as string,
-    userId: (r.user_id as string | null) ?? null,
-    planId: r.plan_id as string,
-    planName: r.plan_name as string,
-    kind: r.kind as OrderRow['kind'],
-    credits: Number(r.credits),
-    amountMinor: Number(r.amount_minor),
-    currency: r.currency as string,
-    provider: r.provider as string,
-    checkoutRef: (r.checkout_ref as string | null) ?? null,
-    paymentRef: (r.payment_ref as string | null) ?? null,
-    invoiceRef: (r.invoice_ref as string | null) ?? null,
-    subscriptionId: (r.subscription_id as string | null) ?? null,
-    status: r.status as OrderStatus,
-    paidMinor: Number(r.paid_minor),
-    refundedMinor: Number(r.refunded_minor),
-    creditsGranted: Number(r.credits_granted),
-    creditsClawedBack: Number(r.credits_clawed_back),
-    clawbackShortfall: Number(r.clawback_shortfall),
-    checkoutEmail: (r.checkout_email as string | null) ?? null,
-    receiptNumber: (r.receipt_number as string | null) ?? null,
-    periodStart: date(r.period_start),
-    periodEnd: date(r.period_end),
-    createdAt: new Date(r.created_at as string),
-    updatedAt: new Date(r.updated_at as string),
-    paidAt: date(r.paid_at),
-  };
-}
-
-export function mapSubscription(r: Raw): SubscriptionRow {
-  return {
-    id: r.id as string,
-    userId: (r.user_id as string | null) ?? null,
-    planId: r.plan_id as string,
-    provider: r.provider as string,
-    providerRef: r.provider_ref as string,
-    status: r.status as SubscriptionRow['status'],
-    currentPeriodStart: date(r.current_period_start),
-    currentPeriodEnd: date(r.current_period_end),
-    cancelAtPeriodEnd: Boolean(r.cancel_at_period_end),
-    createdAt: new Date(r.created_at as string),
-  };
-}
+// ---------------------------------------------------------------------------------------------
+// plans
 
 /** Insert the built-in plans that are not in the table yet (an operator's changes are kept). */
 export async function seedPlans(db: DbHandle): Promise<void> {
   for (const p of builtinPlans) {
-    await db.sql.query(
-      `insert into plans (id, name, kind, credits, interval, rollover, prices, highlighted, sort)
-       values ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9) on conflict (id) do nothing`,
-      [p.id, p.name, p.kind, p.credits, p.interval ?? null, p.rollover ?? false, JSON.stringify(p.prices), p.highlighted ?? false, p.sort],
-    );
+    await db.db
+      .insert(plans)
+      .values({
+        id: p.id,
+        name: p.name,
+        kind: p.kind,
+        credits: p.credits,
+        interval: p.interval ?? null,
+        rollover: p.rollover ?? false,
+        prices: p.prices,
+        highlighted: p.highlighted ?? false,
+        sort: p.sort,
+      })
+      .onConflictDoNothing({ target: plans.id });
   }
 }
 
 export async function listPlans(db: DbHandle, opts: { activeOnly: boolean }): Promise<PlanRow[]> {
-  const rows = await db.sql.query(`select * from plans ${opts.activeOnly ? 'where active' : ''} order by sort, id`);
-  return rows.map(mapPlan);
+  return db.db
+    .select()
+    .from(plans)
+    .where(opts.activeOnly ? eq(plans.active, true) : undefined)
+    .orderBy(asc(plans.sort), asc(plans.id));
 }
 
 export async function getPlan(db: DbHandle, id: string): Promise<PlanRow | null> {
-  const rows = await db.sql.query('select * from plans where id = $1', [id]);
-  return rows[0] ? mapPlan(rows[0]) : null;
+  const [row] = await db.db.select().from(plans).where(eq(plans.id, id));
+  return row ?? null;
 }
 
-export async function getOrder(db: DbHandle, id: string, opts: { forUpdate?: boolean } = {}): Promise<OrderRow | null> {
-  const rows = await db.sql.query(`select * from orders where id = $1 ${opts.forUpdate ? 'for update' : ''}`, [id]);
-  return rows[0] ? mapOrder(rows[0]) : null;
+/** Everything an operator sets on a plan (plans:set). */
+export type PlanSettings = Omit<PlanRow, 'createdAt' | 'updatedAt'>;
+
+/** Operators: creates the plan, or replaces every setting of an existing one. */
+export async function savePlan(db: DbHandle, p: PlanSettings): Promise<PlanRow> {
+  const { id: _id, ...settings } = p;
+  const [row] = await db.db
+    .insert(plans)
+    .values(p)
+    .onConflictDoUpdate({ target: plans.id, set: { ...settings, updatedAt: sql`now()` } })
+    .returning();
+  if (!row) throw new Error('the plan upsert returned no row');
+  return row;
+}
+
+// ---------------------------------------------------------------------------------------------
+// orders
+
+export async function insertPendingOrder(
+  db: DbHandle,
+  o: Pick<NewOrder, 'id' | 'userId' | 'planId' | 'planName' | 'kind' | 'credits' | 'amountMinor' | 'currency' | 'provider'>,
+): Promise<void> {
+  await db.db.insert(orders).values(o);
+}
+
+/** A checkout the provider refused: the order fails unless something (a webhook) moved it on already. */
+export async function failPendingOrder(db: DbHandle, id: string): Promise<void> {
+  await db.db
+    .update(orders)
+    .set({ status: 'failed', updatedAt: sql`now()` })
+    .where(and(eq(orders.id, id), eq(orders.status, 'pending')));
+}
+
+export async function getOrder(db: DbHandle, id: string): Promise<OrderRow | null> {
+  const [row] = await db.db.select().from(orders).where(eq(orders.id, id));
+  return row ?? null;
 }
 
 /** The order a provider event names: by our id, by the checkout, or by the payment. Locked. */
@@ -158,62 +117,279 @@ export async function findOrderForEvent(
   provider: string,
   by: { orderId?: string | undefined; checkoutRef?: string | undefined; paymentRef?: string | undefined },
 ): Promise<OrderRow | null> {
+  const lockedFirst = async (where: ReturnType<typeof and>, oldestFirst = false) => {
+    const [row] = await db.db
+      .select()
+      .from(orders)
+      .where(where)
+      .orderBy(...(oldestFirst ? [asc(orders.createdAt)] : []))
+      .limit(1)
+      .for('update');
+    return row ?? null;
+  };
   if (by.orderId && /^[0-9a-f-]{36}$/i.test(by.orderId)) {
-    const rows = await db.sql.query('select * from orders where id = $1 and provider = $2 for update', [by.orderId, provider]);
-    if (rows[0]) return mapOrder(rows[0]);
+    const row = await lockedFirst(and(eq(orders.id, by.orderId), eq(orders.provider, provider)));
+    if (row) return row;
   }
   if (by.checkoutRef) {
-    const rows = await db.sql.query('select * from orders where provider = $1 and checkout_ref = $2 for update', [provider, by.checkoutRef]);
-    if (rows[0]) return mapOrder(rows[0]);
+    const row = await lockedFirst(and(eq(orders.provider, provider), eq(orders.checkoutRef, by.checkoutRef)));
+    if (row) return row;
   }
-  if (by.paymentRef) {
-    const rows = await db.sql.query('select * from orders where provider = $1 and payment_ref = $2 order by created_at limit 1 for update', [provider, by.paymentRef]);
-    if (rows[0]) return mapOrder(rows[0]);
-  }
+  if (by.paymentRef) return lockedFirst(and(eq(orders.provider, provider), eq(orders.paymentRef, by.paymentRef)), true);
   return null;
 }
 
+/**
+ * Changes an order and answers it as it is now. `firstPayment` also stamps paid_at and gives the
+ * order its receipt number.
+ */
+export async function updateOrder(db: DbHandle, id: string, set: OrderChanges, opts: { firstPayment?: boolean } = {}): Promise<OrderRow> {
+  const [row] = await db.db
+    .update(orders)
+    .set({ ...set, ...(opts.firstPayment ? { paidAt: sql`now()`, receiptNumber: nextReceiptNumber() } : {}), updatedAt: sql`now()` })
+    .where(eq(orders.id, id))
+    .returning();
+  return row!;
+}
+
+/** Whether an order of this subscription already covers the period ending at `periodEnd` (within a minute). */
+export async function isPeriodCovered(db: DbHandle, subscriptionId: string, periodEnd: Date): Promise<boolean> {
+  const rows = await db.sql.query(
+    `select 1 from orders where subscription_id = $1 and period_end is not null
+        and period_end between $2::timestamptz - interval '1 minute' and $2::timestamptz + interval '1 minute' limit 1`,
+    [subscriptionId, periodEnd.toISOString()],
+  );
+  return rows.length > 0;
+}
+
+/** A paid renewal with its receipt number; null when this invoice was recorded already. */
+export async function insertRenewalOrder(
+  db: DbHandle,
+  o: Pick<NewOrder, 'id' | 'userId' | 'planId' | 'planName' | 'credits' | 'amountMinor' | 'currency' | 'provider' | 'paymentRef' | 'invoiceRef' | 'subscriptionId' | 'periodStart' | 'periodEnd'>,
+): Promise<OrderRow | null> {
+  const [row] = await db.db
+    .insert(orders)
+    .values({ ...o, kind: 'renewal', status: 'paid', paidMinor: o.amountMinor, paidAt: sql`now()`, receiptNumber: nextReceiptNumber() })
+    .onConflictDoNothing({ target: [orders.provider, orders.invoiceRef] })
+    .returning();
+  return row ?? null;
+}
+
+/** Credits the subscription's paid orders granted (less what was taken back) since the period started (a minute's slack). */
+export async function creditsGrantedSince(db: DbHandle, subscriptionId: string, periodStart: Date): Promise<number> {
+  const [row] = await db.sql.query<{ credits: string | number }>(
+    `select coalesce(sum(credits_granted - credits_clawed_back), 0) as credits from orders
+      where subscription_id = $1 and status = 'paid' and coalesce(period_start, paid_at) >= $2::timestamptz - interval '1 minute'`,
+    [subscriptionId, periodStart.toISOString()],
+  );
+  return Number(row?.credits ?? 0);
+}
+
+/** Pending orders whose checkout started more than `hours` ago become expired; returns how many. */
+export async function expireAbandonedOrders(db: DbHandle, hours: number): Promise<number> {
+  const rows = await db.db
+    .update(orders)
+    .set({ status: 'expired', updatedAt: sql`now()` })
+    .where(and(eq(orders.status, 'pending'), lt(orders.createdAt, sql`now() - make_interval(hours => ${hours})`)))
+    .returning({ id: orders.id });
+  return rows.length;
+}
+
+const orderFromRow = rowMapper(orders);
+
+/** The user's orders, newest first; null when the cursor is not valid. */
+export async function userOrdersPage(db: DbHandle, userId: string, page: { limit: number; cursor?: string | undefined }): Promise<KeysetPage<OrderRow> | null> {
+  return keysetPage(db, { table: 'orders', where: ['user_id = $1'], params: [userId], limit: page.limit, cursor: page.cursor, map: orderFromRow });
+}
+
+/** Operators: the latest orders, of one user (by email, any letter case) or of everyone. */
+export async function latestOrders(db: DbHandle, opts: { email?: string | undefined; limit: number }): Promise<OrderRow[]> {
+  if (opts.email === undefined) return db.db.select().from(orders).orderBy(desc(orders.createdAt)).limit(opts.limit);
+  const rows = await db.db
+    .select({ order: orders })
+    .from(orders)
+    .innerJoin(users, eq(users.id, orders.userId))
+    .where(sql`lower(${users.email}) = lower(${opts.email})`)
+    .orderBy(desc(orders.createdAt))
+    .limit(opts.limit);
+  return rows.map((r) => r.order);
+}
+
+// ---------------------------------------------------------------------------------------------
+// subscriptions
+
+/** The subscription a first checkout starts (the same provider reference again: the existing one). */
+export async function upsertSubscription(
+  db: DbHandle,
+  s: Pick<NewSubscription, 'id' | 'userId' | 'planId' | 'provider' | 'providerRef' | 'currentPeriodStart' | 'currentPeriodEnd'>,
+): Promise<SubscriptionRow> {
+  const [row] = await db.db
+    .insert(subscriptions)
+    .values(s)
+    .onConflictDoUpdate({ target: [subscriptions.provider, subscriptions.providerRef], set: { updatedAt: sql`now()` } })
+    .returning();
+  return row!;
+}
+
+/** Locked until the transaction ends. */
 export async function getSubscriptionByRef(db: DbHandle, provider: string, ref: string): Promise<SubscriptionRow | null> {
-  const rows = await db.sql.query('select * from subscriptions where provider = $1 and provider_ref = $2 for update', [provider, ref]);
-  return rows[0] ? mapSubscription(rows[0]) : null;
+  const [row] = await db.db
+    .select()
+    .from(subscriptions)
+    .where(and(eq(subscriptions.provider, provider), eq(subscriptions.providerRef, ref)))
+    .for('update');
+  return row ?? null;
 }
 
 /** The user's subscription that still runs (or ends at the period end), newest first. */
 export async function currentSubscription(db: DbHandle, userId: string): Promise<SubscriptionRow | null> {
-  const rows = await db.sql.query(`select * from subscriptions where user_id = $1 and status in ('active', 'past_due') order by created_at desc limit 1`, [userId]);
-  return rows[0] ? mapSubscription(rows[0]) : null;
+  const [row] = await db.db
+    .select()
+    .from(subscriptions)
+    .where(and(eq(subscriptions.userId, userId), inArray(subscriptions.status, ['active', 'past_due'])))
+    .orderBy(desc(subscriptions.createdAt))
+    .limit(1);
+  return row ?? null;
 }
 
-/** Columns an order update may set. */
-const orderColumns = new Set([
-  'status',
-  'payment_ref',
-  'checkout_ref',
-  'paid_minor',
-  'refunded_minor',
-  'credits_granted',
-  'credits_clawed_back',
-  'clawback_shortfall',
-  'checkout_email',
-  'receipt_number',
-  'subscription_id',
-  'period_start',
-  'period_end',
-  'paid_at',
-]);
-
-export async function updateOrder(db: DbHandle, id: string, set: Record<string, unknown>): Promise<OrderRow> {
-  const params: unknown[] = [id];
-  const assignments = ['updated_at = now()'];
-  for (const [column, value] of Object.entries(set)) {
-    if (!orderColumns.has(column)) throw new Error(`not an order column: ${column}`);
-    if (value && typeof value === 'object' && 'sql' in value) {
-      assignments.push(`${column} = ${(value as { sql: string }).sql}`);
-      continue;
-    }
-    params.push(value instanceof Date ? value.toISOString() : value);
-    assignments.push(`${column} = $${params.length}`);
-  }
-  const rows = await db.sql.query(`update orders set ${assignments.join(', ')} where id = $1 returning *`, params);
-  return mapOrder(rows[0]!);
+/** Canceled at the period end (it runs until then), or at once; the provider may move the period end. */
+export async function cancelSubscriptionRow(db: DbHandle, id: string, c: { atPeriodEnd: boolean; periodEnd: Date | null }): Promise<void> {
+  await db.db
+    .update(subscriptions)
+    .set({
+      cancelAtPeriodEnd: c.atPeriodEnd,
+      ...(c.atPeriodEnd ? {} : { status: 'canceled' as const }),
+      ...(c.periodEnd ? { currentPeriodEnd: c.periodEnd } : {}),
+      updatedAt: sql`now()`,
+    })
+    .where(eq(subscriptions.id, id));
 }
+
+/** Ended: expired, its period ending no later than `endedAt`. */
+export async function endSubscription(db: DbHandle, id: string, endedAt: Date): Promise<void> {
+  await db.sql.query(
+    `update subscriptions set status = 'expired', current_period_end = least(coalesce(current_period_end, $2::timestamptz), $2::timestamptz), updated_at = now() where id = $1`,
+    [id, endedAt.toISOString()],
+  );
+}
+
+/** A renewal moved the subscription to its next period. */
+export async function startSubscriptionPeriod(db: DbHandle, id: string, period: { start: Date; end: Date }): Promise<void> {
+  await db.db
+    .update(subscriptions)
+    .set({ currentPeriodStart: period.start, currentPeriodEnd: period.end, status: 'active', updatedAt: sql`now()` })
+    .where(eq(subscriptions.id, id));
+}
+
+export async function markCancelAtPeriodEnd(db: DbHandle, id: string): Promise<void> {
+  await db.db.update(subscriptions).set({ cancelAtPeriodEnd: true, updatedAt: sql`now()` }).where(eq(subscriptions.id, id));
+}
+
+// ---------------------------------------------------------------------------------------------
+// payment events
+
+/** Records a provider event by its id (as applied; run() then sets what happened). False: it was recorded before. */
+export async function recordPaymentEvent(db: DbHandle, provider: string, event: PaymentEvent): Promise<boolean> {
+  const rows = await db.db
+    .insert(paymentEvents)
+    .values({ provider, eventId: event.eventId, type: event.type, state: 'applied', event })
+    .onConflictDoNothing({ target: [paymentEvents.provider, paymentEvents.eventId] })
+    .returning({ eventId: paymentEvents.eventId });
+  return rows.length > 0;
+}
+
+/** The event ran: applied (with the order it concerned, when there is one) or ignored. */
+export async function setPaymentEventOutcome(db: DbHandle, provider: string, eventId: string, state: 'applied' | 'ignored', orderId: string | null): Promise<void> {
+  await db.db
+    .update(paymentEvents)
+    .set({
+      state,
+      ...(orderId ? { orderId } : {}),
+      waitingFor: null,
+      appliedAt: sql`now()`,
+      attempts: sql`${paymentEvents.attempts} + 1`,
+    })
+    .where(and(eq(paymentEvents.provider, provider), eq(paymentEvents.eventId, eventId)));
+}
+
+/** The event waits for `waitingFor` (a checkout, payment or subscription reference not seen yet). */
+export async function deferPaymentEvent(db: DbHandle, provider: string, eventId: string, waitingFor: string): Promise<void> {
+  await db.db
+    .update(paymentEvents)
+    .set({ state: 'deferred', waitingFor, attempts: sql`${paymentEvents.attempts} + 1` })
+    .where(and(eq(paymentEvents.provider, provider), eq(paymentEvents.eventId, eventId)));
+}
+
+/** Deferred events waiting for any of `keys`, oldest first, locked (ones another transaction holds are skipped). */
+export async function lockEventsWaitingFor(db: DbHandle, provider: string, keys: string[]): Promise<PaymentEvent[]> {
+  const rows = await db.db
+    .select({ event: paymentEvents.event })
+    .from(paymentEvents)
+    .where(and(eq(paymentEvents.provider, provider), eq(paymentEvents.state, 'deferred'), inArray(paymentEvents.waitingFor, keys)))
+    .orderBy(asc(paymentEvents.receivedAt))
+    .for('update', { skipLocked: true });
+  return rows.map((r) => r.event);
+}
+
+/** Deferred events received more than 30 seconds ago, oldest first (at most 200). */
+export async function dueDeferredEvents(db: DbHandle): Promise<{ provider: string; event: PaymentEvent }[]> {
+  return db.db
+    .select({ provider: paymentEvents.provider, event: paymentEvents.event })
+    .from(paymentEvents)
+    .where(and(eq(paymentEvents.state, 'deferred'), lt(paymentEvents.receivedAt, sql`now() - interval '30 seconds'`)))
+    .orderBy(asc(paymentEvents.receivedAt))
+    .limit(200);
+}
+
+/** Locks one event while it is still deferred; false when it is not (applied meanwhile, or locked by another transaction). */
+export async function lockDeferredEvent(db: DbHandle, provider: string, eventId: string): Promise<boolean> {
+  const rows = await db.db
+    .select({ eventId: paymentEvents.eventId })
+    .from(paymentEvents)
+    .where(and(eq(paymentEvents.provider, provider), eq(paymentEvents.eventId, eventId), eq(paymentEvents.state, 'deferred')))
+    .for('update', { skipLocked: true });
+  return rows.length > 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the buyer
+
+/** Marks an account whose refunded or disputed credits were already spent. */
+export async function setBillingFlag(db: DbHandle, userId: string, flag: 'refund_shortfall' | 'dispute_shortfall'): Promise<void> {
+  await db.db.update(users).set({ billingFlag: flag, updatedAt: sql`now()` }).where(eq(users.id, userId));
+}
+
+/** The repository as one value, so the billing service can be given another (tests: in memory). */
+export const sqlBillingRepo = {
+  listPlans,
+  getPlan,
+  savePlan,
+  insertPendingOrder,
+  failPendingOrder,
+  getOrder,
+  findOrderForEvent,
+  updateOrder,
+  isPeriodCovered,
+  insertRenewalOrder,
+  creditsGrantedSince,
+  expireAbandonedOrders,
+  userOrdersPage,
+  latestOrders,
+  upsertSubscription,
+  getSubscriptionByRef,
+  currentSubscription,
+  cancelSubscriptionRow,
+  endSubscription,
+  startSubscriptionPeriod,
+  markCancelAtPeriodEnd,
+  recordPaymentEvent,
+  setPaymentEventOutcome,
+  deferPaymentEvent,
+  lockEventsWaitingFor,
+  dueDeferredEvents,
+  lockDeferredEvent,
+  setBillingFlag,
+  /** a refund is refused to a terminated account */
+  findUserStatus,
+};
+export type BillingRepo = typeof sqlBillingRepo;

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../../adapters/clock';
 import type { ProviderRegistry } from '../../adapters/providers';
 import { ProviderError, type NormalizedStatus, type ProviderId, type ProviderReference } from '../../adapters/providers/provider';
 import type { Database, DbHandle } from '../../db/client';
@@ -9,13 +11,19 @@ import type { GenerationRequest } from '../../../shared/catalog/request-schema';
 import type { FailureCode, GenerationStatus } from '../../../shared/api/generations';
 import type { CatalogService } from '../catalog/catalog.service';
 import { AllRoutesFailed, DispatchOutcomeUnknown, type ProviderRouter } from '../catalog/router';
-import { applyLedgerEntry } from '../credits/credits.repo';
+import { credits } from '../credits/credits';
 import {
   claimDuePolls,
+  dbNow,
   findByCallbackKey,
+  findIdleQueued,
   findStale,
   getGeneration,
+  nextDispatchAttempt,
   notifyChange,
+  pollSoon,
+  progressAtLeast,
+  schedulePoll,
   transition,
   type GenerationRow,
 } from './generations.repo';
@@ -53,9 +61,15 @@ export interface EngineDeps {
   references: ReferenceResolver;
   settings: EngineSettings;
   logger: Logger;
+  /** times polls, deadlines and the tracker's loops (default: the system clock) */
+  clock?: Clock;
 }
 
 const ACTIVE: readonly GenerationStatus[] = ['queued', 'submitting', 'running', 'finalizing'];
+/** a queued task is dispatched again after this long: longer than the longest dispatch back-off, so a scheduled retry is not doubled */
+const QUEUED_STALE_SECONDS = 360;
+/** ... or after this long when its dispatch job no longer waits (it died with its worker): no waiting for the job's expiry */
+const QUEUED_ORPHAN_SECONDS = 30;
 /** a finalizing task without a heartbeat for this long was interrupted (crash) and is resumed */
 const FINALIZE_STALE_SECONDS = 30;
 /** finalizing gets this long past the deadline to store a video the provider already made */
@@ -75,7 +89,7 @@ export interface GenerationEngine {
   finalize(taskId: string): Promise<void>;
   applyStatus(task: GenerationRow, status: NormalizedStatus): Promise<void>;
   settle(task: Pick<GenerationRow, 'id'>, from: readonly GenerationStatus[], outcome: SettleOutcome): Promise<GenerationRow | null>;
-  handleCallback(provider: string, rawBody: Buffer, headers: Record<string, string | string[] | undefined>, taskHint?: string): Promise<CallbackResult>;
+  handleProviderCallback(provider: string, rawBody: Buffer, headers: Record<string, string | string[] | undefined>, taskHint?: string): Promise<CallbackResult>;
   /** one round of polling due tasks; returns how many were polled */
   pollDue(): Promise<number>;
   /** one round of deadline, stuck-task and lost-job repair; returns how many tasks were looked at */
@@ -114,6 +128,7 @@ async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<v
 
 export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
   const { database, queue, catalog, router, providers, handoff, settings, logger } = deps;
+  const clock = deps.clock ?? systemClock;
   const provider = (id: string) => providers.get(id as ProviderId);
 
   async function settle(task: Pick<GenerationRow, 'id'>, from: readonly GenerationStatus[], outcome: SettleOutcome): Promise<GenerationRow | null> {
@@ -127,55 +142,36 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
         success
           ? {
               progress: 100,
-              finished_at: { sql: 'now()' },
-              output_url: outcome.videoUrl,
-              output_thumbnail_url: outcome.thumbnailUrl,
-              output_content_type: outcome.contentType,
-              output_preview_url: outcome.previewUrl ?? null,
+              finishedAt: dbNow(),
+              outputUrl: outcome.videoUrl,
+              outputThumbnailUrl: outcome.thumbnailUrl,
+              outputContentType: outcome.contentType,
+              outputPreviewUrl: outcome.previewUrl ?? null,
               ...(outcome.media
                 ? {
-                    output_duration_seconds: outcome.media.durationSeconds,
-                    output_width: outcome.media.width,
-                    output_height: outcome.media.height,
-                    output_codec: outcome.media.codec,
-                    output_size_bytes: outcome.media.sizeBytes,
-                    output_sha256: outcome.media.sha256,
+                    outputDurationSeconds: outcome.media.durationSeconds,
+                    outputWidth: outcome.media.width,
+                    outputHeight: outcome.media.height,
+                    outputCodec: outcome.media.codec,
+                    outputSizeBytes: outcome.media.sizeBytes,
+                    outputSha256: outcome.media.sha256,
                   }
                 : {}),
-              next_poll_at: null,
+              nextPollAt: null,
             }
           : {
-              failure_code: outcome.code,
-              failure_message: failureMessages[outcome.code],
-              failure_detail: outcome.detail?.slice(0, 1000) ?? null,
+              failureCode: outcome.code,
+              failureMessage: failureMessages[outcome.code],
+              failureDetail: outcome.detail?.slice(0, 1000) ?? null,
               refunded: true,
-              finished_at: { sql: 'now()' },
-              next_poll_at: null,
+              finishedAt: dbNow(),
+              nextPollAt: null,
             },
       );
       if (!row) return null;
-      await applyLedgerEntry(
-        tx,
-        success
-          ? {
-              userId: row.userId,
-              kind: 'capture',
-              amount: 0,
-              heldDelta: -row.priceCredits,
-              reason: `Video generated (${row.modelId})`,
-              reference: `generation:${row.id}`,
-              idempotencyKey: `capture:${row.id}`,
-            }
-          : {
-              userId: row.userId,
-              kind: 'release',
-              amount: row.priceCredits,
-              heldDelta: -row.priceCredits,
-              reason: `Credits returned: ${failureMessages[(outcome as { code: FailureCode }).code]}`,
-              reference: `generation:${row.id}`,
-              idempotencyKey: `release:${row.id}`,
-            },
-      );
+      const charge = { userId: row.userId, generationId: row.id, credits: row.priceCredits };
+      if (success) await credits.capture(tx, { ...charge, reason: `Video generated (${row.modelId})` });
+      else await credits.release(tx, { ...charge, reason: `Credits returned: ${failureMessages[(outcome as { code: FailureCode }).code]}` });
       await notifyChange(tx, row);
       await queue.enqueue(webhooksFanOut, { generationId: row.id }, { tx });
       return row;
@@ -194,21 +190,22 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
   async function markOutcomeUnknown(task: GenerationRow, providerId: string, upstreamModel: string | null, detail: string) {
     logger.warn({ task: task.id, provider: providerId, detail }, 'generation: provider may have accepted the task; waiting for its callback');
     await transition(database, task.id, ['submitting'], undefined, {
-      outcome_unknown_since: { sql: 'now()' },
+      outcomeUnknownSince: clock.now(),
       provider: providerId,
-      upstream_model: upstreamModel,
+      upstreamModel,
     });
   }
 
   async function requeue(task: GenerationRow, attempts: unknown, reason: string) {
     const delay = Math.min(10 * 2 ** Math.max(0, task.dispatchAttempts - 1), 300);
-    if (Date.now() + delay * 1000 >= task.deadlineAt.getTime()) {
+    if (clock.nowMs() + delay * 1000 >= task.deadlineAt.getTime()) {
       await fail(task, ['submitting'], 'provider_unavailable', reason);
       return;
     }
     await inTx(async (tx) => {
-      const row = await transition(tx, task.id, ['submitting'], 'queued', { route_attempts: attempts, provider: null, upstream_model: null });
-      if (row) await queue.enqueue(generationDispatch, { id: task.id }, { tx, startAfterSeconds: delay, singletonKey: `dispatch:${task.id}:${row.dispatchAttempts}` });
+      const jobId = randomUUID();
+      const row = await transition(tx, task.id, ['submitting'], 'queued', { routeAttempts: attempts, provider: null, upstreamModel: null, dispatchJobId: jobId });
+      if (row) await queue.enqueue(generationDispatch, { id: task.id }, { tx, jobId, startAfterSeconds: delay, singletonKey: `dispatch:${task.id}:${row.dispatchAttempts}` });
     });
   }
 
@@ -217,18 +214,18 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
     if (!task || !ACTIVE.includes(task.status)) return;
     if (task.status === 'submitting') {
       if (task.outcomeUnknownSince) return; // waiting for a callback or the grace period
-      if (Date.now() - task.updatedAt.getTime() < settings.submitStaleSeconds * 1000) return; // being submitted right now
+      if (clock.nowMs() - task.updatedAt.getTime() < settings.submitStaleSeconds * 1000) return; // being submitted right now
       // an interrupted submit (the process died while calling the provider)
       if (task.provider && !provider(task.provider).idempotentSubmit) {
         await markOutcomeUnknown(task, task.provider, task.upstreamModel, 'submit interrupted');
         return;
       }
-      const touched = await transition(database, task.id, ['submitting'], undefined, { dispatch_attempts: { sql: 'dispatch_attempts + 1' } });
+      const touched = await transition(database, task.id, ['submitting'], undefined, { dispatchAttempts: nextDispatchAttempt() });
       if (!touched) return;
       task = touched;
     } else if (task.status === 'queued') {
       const claimed = await inTx(async (tx) => {
-        const row = await transition(tx, taskId, ['queued'], 'submitting', { dispatch_attempts: { sql: 'dispatch_attempts + 1' } });
+        const row = await transition(tx, taskId, ['queued'], 'submitting', { dispatchAttempts: nextDispatchAttempt() });
         if (row) await notifyChange(tx, row);
         return row;
       });
@@ -255,19 +252,19 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
       const d = await router.submit(model, requestOf(task), references, `generation:${task.id}`, {
         callbackUrl: callbackUrl(task.id),
         onAttempt: async (p, upstreamModel) => {
-          await transition(database, task.id, ['submitting'], undefined, { provider: p, upstream_model: upstreamModel });
+          await transition(database, task.id, ['submitting'], undefined, { provider: p, upstreamModel });
         },
       });
       const p = provider(d.provider);
       const started = await inTx(async (tx) => {
         const row = await transition(tx, task.id, ['submitting'], 'running', {
           provider: d.provider,
-          upstream_model: d.upstreamModel,
-          upstream_id: d.upstreamId,
-          callback_key: p.callbackKey(d.upstreamId),
-          route_attempts: d.attempts,
-          started_at: { sql: 'now()' },
-          next_poll_at: { sql: "now() + interval '2 seconds'" },
+          upstreamModel: d.upstreamModel,
+          upstreamId: d.upstreamId,
+          callbackKey: p.callbackKey(d.upstreamId),
+          routeAttempts: d.attempts,
+          startedAt: dbNow(),
+          nextPollAt: new Date(clock.nowMs() + 2000),
         });
         if (row) await notifyChange(tx, row);
         return row;
@@ -298,7 +295,7 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
         const progress = status.state === 'running' && status.progress !== undefined ? Math.min(99, Math.max(task.progress, Math.round(status.progress))) : task.progress;
         if (progress !== task.progress) {
           await inTx(async (tx) => {
-            const row = await transition(tx, task.id, ['running'], undefined, { progress: { sql: `greatest(progress, ${progress})` } });
+            const row = await transition(tx, task.id, ['running'], undefined, { progress: progressAtLeast(progress) });
             if (row) await notifyChange(tx, row);
           });
         }
@@ -308,10 +305,10 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
         await inTx(async (tx) => {
           const row = await transition(tx, task.id, ['running'], 'finalizing', {
             progress: 99,
-            output_url: status.output.videoUrl,
-            output_thumbnail_url: status.output.thumbnailUrl ?? null,
-            output_content_type: status.output.contentType ?? null,
-            next_poll_at: null,
+            outputUrl: status.output.videoUrl,
+            outputThumbnailUrl: status.output.thumbnailUrl ?? null,
+            outputContentType: status.output.contentType ?? null,
+            nextPollAt: null,
           });
           if (!row) return;
           await queue.enqueue(generationFinalize, { id: task.id }, { tx, singletonKey: `finalize:${task.id}` });
@@ -350,7 +347,7 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
     }
   }
 
-  async function handleCallback(providerId: string, rawBody: Buffer, headers: Record<string, string | string[] | undefined>, taskHint?: string): Promise<CallbackResult> {
+  async function handleProviderCallback(providerId: string, rawBody: Buffer, headers: Record<string, string | string[] | undefined>, taskHint?: string): Promise<CallbackResult> {
     let p;
     try {
       p = provider(providerId);
@@ -367,11 +364,11 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
       if (hinted && hinted.status === 'submitting' && hinted.provider === providerId && hinted.upstreamModel) {
         task = await inTx(async (tx) => {
           const row = await transition(tx, hinted.id, ['submitting'], 'running', {
-            upstream_id: p.upstreamIdFor(event.upstreamId, hinted.upstreamModel!),
-            callback_key: event.upstreamId,
-            outcome_unknown_since: null,
-            started_at: { sql: 'now()' },
-            next_poll_at: { sql: 'now()' },
+            upstreamId: p.upstreamIdFor(event.upstreamId, hinted.upstreamModel!),
+            callbackKey: event.upstreamId,
+            outcomeUnknownSince: null,
+            startedAt: dbNow(),
+            nextPollAt: clock.now(),
           });
           if (row) await notifyChange(tx, row);
           return row;
@@ -401,20 +398,17 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
       }
       if (!(err instanceof ProviderError)) logger.error({ err, task: task.id }, 'generation: poll failed');
     }
-    await database.sql.query(
-      `update generations set next_poll_at = now() + make_interval(secs => $2) where id = $1 and status = 'running'`,
-      [task.id, nextPollSeconds(task.pollCount)],
-    );
+    await schedulePoll(database, task.id, nextPollSeconds(task.pollCount), clock.now());
   }
 
   async function pollDue(): Promise<number> {
-    const due = await claimDuePolls(database, settings.pollConcurrency * 4, settings.pollLeaseSeconds);
+    const due = await claimDuePolls(database, settings.pollConcurrency * 4, settings.pollLeaseSeconds, clock.now());
     await mapLimit(due, settings.pollConcurrency, pollOne);
     return due.length;
   }
 
   async function reconcileDeadline(task: GenerationRow): Promise<void> {
-    if (task.status === 'finalizing' && Date.now() < task.deadlineAt.getTime() + FINALIZE_GRACE_MS) {
+    if (task.status === 'finalizing' && clock.nowMs() < task.deadlineAt.getTime() + FINALIZE_GRACE_MS) {
       await queue.enqueue(generationFinalize, { id: task.id }, { singletonKey: `finalize:${task.id}` });
       return;
     }
@@ -431,28 +425,47 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
     await fail(task, ACTIVE, 'deadline', `ended at the deadline in status ${task.status}`);
   }
 
+  /**
+   * Queued tasks idle for QUEUED_ORPHAN_SECONDS whose dispatch job no longer waits: it was taken by
+   * a worker that died before taking the task (taking the task is the job's first step, so a live
+   * worker never leaves it queued that long), and would only come back when it expires.
+   */
+  async function findOrphans(): Promise<GenerationRow[]> {
+    const idle = await findIdleQueued(database, { idleSeconds: QUEUED_ORPHAN_SECONDS, staleSeconds: QUEUED_STALE_SECONDS, limit: 200 });
+    const orphans: GenerationRow[] = [];
+    for (const task of idle) {
+      if (!task.dispatchJobId || !(await queue.isWaiting(generationDispatch, task.dispatchJobId))) orphans.push(task);
+    }
+    return orphans;
+  }
+
+  /** Sends the dispatch job of a queued task again (harmless if both run: compare-and-set). */
+  async function redispatch(task: GenerationRow): Promise<void> {
+    await inTx(async (tx) => {
+      const jobId = randomUUID();
+      const row = await transition(tx, task.id, ['queued'], undefined, { dispatchJobId: jobId });
+      if (row) await queue.enqueue(generationDispatch, { id: task.id }, { tx, jobId });
+    });
+  }
+
   async function sweep(): Promise<number> {
     const stale = await findStale(database, {
-      // longer than the longest dispatch back-off, so a scheduled retry is not doubled
-      queuedSeconds: 360,
-      // no dispatch job waiting: the one taken died with its worker (a crash); do not wait for its expiry
-      queuedOrphanSeconds: 30,
+      now: clock.now(),
+      queuedSeconds: QUEUED_STALE_SECONDS,
       submittingSeconds: settings.submitStaleSeconds,
       finalizingSeconds: FINALIZE_STALE_SECONDS,
       limit: 200,
     });
+    stale.push(...(await findOrphans()));
     for (const task of stale) {
       try {
-        if (task.deadlineAt.getTime() <= Date.now()) await reconcileDeadline(task);
+        if (task.deadlineAt.getTime() <= clock.nowMs()) await reconcileDeadline(task);
         else if (task.status === 'queued') {
-          // the dispatch job was lost or is late: enqueue another (harmless if both run: CAS)
-          await inTx(async (tx) => {
-            const row = await transition(tx, task.id, ['queued'], undefined);
-            if (row) await queue.enqueue(generationDispatch, { id: task.id }, { tx });
-          });
+          // the dispatch job was lost or is late: send another
+          await redispatch(task);
         } else if (task.status === 'submitting') {
           if (task.outcomeUnknownSince) {
-            if (Date.now() - task.outcomeUnknownSince.getTime() > settings.unknownOutcomeGraceSeconds * 1000) {
+            if (clock.nowMs() - task.outcomeUnknownSince.getTime() > settings.unknownOutcomeGraceSeconds * 1000) {
               await fail(task, ['submitting'], 'lost', 'no callback named the task after its create call was lost');
             }
           } else {
@@ -471,19 +484,17 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
     return stale.length;
   }
 
+  /** a task its provider says has ended is polled now, not at its next scheduled check */
+  async function pollEnded(providerId: ProviderId, upstreamId: string): Promise<void> {
+    await pollSoon(database, providerId, upstreamId, clock.now());
+    await pollDue();
+  }
+
   let running = false;
   let loops: Promise<void>[] = [];
-  const wakers = new Set<() => void>();
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        wakers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      wakers.add(done);
-    });
+  let unsubscribe: (() => void)[] = [];
+  // aborted by stop(): wakes the loops' sleeps at once
+  let stopping = new AbortController();
 
   function loop(name: string, fn: () => Promise<number>, idleMs: number, busyBatch: number): Promise<void> {
     return (async () => {
@@ -495,7 +506,7 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
           if (running) logger.error({ err }, `generation: ${name} failed`);
         }
         if (!running) break;
-        if (n < busyBatch) await sleep(idleMs);
+        if (n < busyBatch) await clock.sleep(idleMs, stopping.signal);
       }
     })();
   }
@@ -505,17 +516,23 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
     finalize,
     applyStatus,
     settle,
-    handleCallback,
+    handleProviderCallback,
     pollDue,
     sweep,
     startTracker() {
       if (running) return;
       running = true;
+      stopping = new AbortController();
       loops = [loop('polling', pollDue, 1000, settings.pollConcurrency * 4), loop('sweep', sweep, 5000, 200)];
+      unsubscribe = providers.list().flatMap(
+        (p) => p.onTaskEnded?.((upstreamId) => void pollEnded(p.id, upstreamId).catch((err: unknown) => logger.warn({ err, upstreamId }, 'generation: poll after a provider event failed'))) ?? [],
+      );
     },
     async stop() {
+      for (const off of unsubscribe) off();
+      unsubscribe = [];
       running = false;
-      for (const wake of [...wakers]) wake();
+      stopping.abort();
       await Promise.all(loops);
       loops = [];
     },

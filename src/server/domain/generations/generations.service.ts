@@ -10,7 +10,7 @@ import type { CreditsResponse } from '../../../shared/api/credits';
 import type { GenerationList, GenerationStatus, GenerationView } from '../../../shared/api/generations';
 import type { CatalogService } from '../catalog/catalog.service';
 import { invalidRequest } from '../catalog/catalog.service';
-import { applyLedgerEntry, InsufficientCredits } from '../credits/credits.repo';
+import { credits as ledger, InsufficientCredits } from '../credits/credits';
 import type { GenerationEngine } from './engine';
 import {
   countInFlight,
@@ -194,6 +194,7 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
     }
     if (issues.length) throw invalidRequest(issues);
     const id = randomUUID();
+    const dispatchJobId = randomUUID();
     const price = quote.credits;
     const { model: _model, ...fields } = request;
     try {
@@ -206,9 +207,8 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
           if (earlier) return earlier;
         }
         // one row lock per user serializes their submits: the in-flight count and the balance agree
-        await tx.sql.query('insert into credit_balances (user_id) values ($1) on conflict (user_id) do nothing', [userId]);
-        const [balanceRow] = await tx.sql.query<{ balance: string | number }>('select balance from credit_balances where user_id = $1 for update', [userId]);
-        const balance = Number(balanceRow!.balance);
+        await ledger.ensureAccount(tx, userId);
+        const balance = await ledger.lockBalance(tx, userId);
         const inFlight = await countInFlight(tx, userId);
         if (inFlight >= maxInFlight) {
           throw new AppError('rate_limited', `You have ${inFlight} videos in progress, the most at one time. Wait for one to finish, then try again.`, 429);
@@ -221,15 +221,7 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
           }
         }
         if (balance < price) throw insufficient(balance, price);
-        await applyLedgerEntry(tx, {
-          userId,
-          kind: 'hold',
-          amount: -price,
-          heldDelta: price,
-          reason: `Held for a video (${model.name})`,
-          reference: `generation:${id}`,
-          idempotencyKey: `hold:${id}`,
-        });
+        await ledger.hold(tx, { userId, generationId: id, credits: price, reason: `Held for a video (${model.name})` });
         const inserted = await insertGeneration(tx, {
           id,
           userId,
@@ -240,17 +232,17 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
           source: opts.source ?? 'web',
           ...(opts.apiKeyId ? { apiKeyId: opts.apiKeyId } : {}),
           ...(opts.remixedFrom ? { remixedFrom: opts.remixedFrom } : {}),
+          dispatchJobId,
           deadlineSeconds: model.deadlineSeconds,
         });
-        await queue.enqueue(generationDispatch, { id }, { tx });
+        await queue.enqueue(generationDispatch, { id }, { tx, jobId: dispatchJobId });
         await notifyChange(tx, inserted);
         return { view: toView(inserted), replayed: false };
       });
       return result;
     } catch (err) {
       if (err instanceof InsufficientCredits) {
-        const [b] = await database.sql.query<{ balance: string | number }>('select balance from credit_balances where user_id = $1', [userId]);
-        throw insufficient(Number(b?.balance ?? 0), price);
+        throw insufficient((await ledger.balanceOf(database, userId)).balance, price);
       }
       if (key && isUniqueViolation(err, 'generations_user_idempotency_idx')) {
         const earlier = await replay(database, userId, key, hash);
@@ -293,39 +285,20 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
   }
 
   async function credits(userId: string, query: { limit: number; cursor?: string }): Promise<CreditsResponse> {
-    const [b] = await database.sql.query<{ balance: string | number; held: string | number }>('select balance, held from credit_balances where user_id = $1', [userId]);
-    const params: unknown[] = [userId, query.limit + 1];
-    let where = 'user_id = $1';
-    if (query.cursor !== undefined) {
-      if (!/^\d{1,18}$/.test(query.cursor)) throw new AppError('invalid_request', 'cursor is not valid.', 400);
-      params.push(query.cursor);
-      where += ' and id < $3';
-    }
-    const rows = await database.sql.query<{
-      id: string | number;
-      kind: CreditsResponse['history']['items'][number]['kind'];
-      amount: string | number;
-      held_delta: string | number;
-      balance_after: string | number;
-      reason: string;
-      reference: string | null;
-      created_at: string | Date;
-    }>(`select id, kind, amount, held_delta, balance_after, reason, reference, created_at from credit_ledger where ${where} order by id desc limit $2`, params);
+    if (query.cursor !== undefined && !/^\d{1,18}$/.test(query.cursor)) throw new AppError('invalid_request', 'cursor is not valid.', 400);
+    const b = await ledger.balanceOf(database, userId);
+    const rows = await ledger.history(database, userId, { limit: query.limit + 1, beforeId: query.cursor });
     const items = rows.slice(0, query.limit).map((r) => ({
       id: String(r.id),
       kind: r.kind,
-      amount: Number(r.amount),
-      heldChange: Number(r.held_delta),
-      balanceAfter: Number(r.balance_after),
+      amount: r.amount,
+      heldChange: r.heldDelta,
+      balanceAfter: r.balanceAfter,
       reason: r.reason,
       reference: r.reference,
-      createdAt: new Date(r.created_at).toISOString(),
+      createdAt: r.createdAt.toISOString(),
     }));
-    return {
-      balance: Number(b?.balance ?? 0),
-      held: Number(b?.held ?? 0),
-      history: { items, nextCursor: rows.length > query.limit ? items.at(-1)!.id : null },
-    };
+    return { balance: b.balance, held: b.held, history: { items, nextCursor: rows.length > query.limit ? items.at(-1)!.id : null } };
   }
 
   return {

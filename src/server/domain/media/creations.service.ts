@@ -6,7 +6,7 @@ import { mediaDeleteObjects } from '../../jobs/names';
 import type { JobQueue } from '../../jobs/queue';
 import type { GenerationList } from '../../../shared/api/generations';
 import type { DeleteCreationsResult } from '../../../shared/api/media';
-import { listUserGenerations, mapGeneration, type GenerationRow } from '../generations/generations.repo';
+import { findUnfinishedAmong, listUserGenerations, markGenerationsDeleted, type GenerationRow } from '../generations/generations.repo';
 import { toView } from '../generations/generations.service';
 import { STORE_PREFIX } from './ingest';
 
@@ -79,20 +79,9 @@ export function createCreationsService({ database, queue, store, logger }: Creat
       const wanted = [...new Set(ids)];
       const valid = wanted.filter((id) => UUID.test(id)).map((id) => id.toLowerCase());
       const { rows, busy } = await database.transaction(async (tx) => {
-        const busyRows = await tx.sql.query<{ id: string }>(
-          `select id from generations where user_id = $1 and id = any($2::text[]) and deleted_at is null
-             and status in ('queued', 'submitting', 'running', 'finalizing')`,
-          [userId, valid],
-        );
-        if (busyRows.length) return { rows: [] as GenerationRow[], busy: busyRows.map((r) => r.id) };
-        const deleted = (
-          await tx.sql.query(
-            `update generations set deleted_at = now(), updated_at = now()
-               where user_id = $1 and id = any($2::text[]) and deleted_at is null
-               returning *`,
-            [userId, valid],
-          )
-        ).map(mapGeneration);
+        const busy = await findUnfinishedAmong(tx, userId, valid);
+        if (busy.length) return { rows: [] as GenerationRow[], busy };
+        const deleted = await markGenerationsDeleted(tx, userId, valid);
         const keys = deleted.flatMap(storedKeysOf);
         if (keys.length) await queue.enqueue(mediaDeleteObjects, { keys }, { tx });
         return { rows: deleted, busy: [] as string[] };

@@ -1,78 +1,54 @@
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { DbHandle } from '../../db/client';
-import { keysetPage, type KeysetPage } from '../../db/keyset';
+import { keysetPage, type KeysetPage } from '../../db/keyset.repo';
+import { rowMapper } from '../../db/rows';
+import { media } from '../../db/schema';
 import type { MediaKind } from '../../../shared/api/media';
 
 /** SQL for reference media (the `media` table). Reads for users always skip deleted rows. */
 
-export interface MediaRow {
-  id: string;
-  userId: string;
-  kind: MediaKind;
-  source: 'upload' | 'url';
-  name: string | null;
-  contentType: string;
-  storageKey: string;
-  previewKey: string | null;
-  sizeBytes: number;
-  sha256: string;
-  width: number | null;
-  height: number | null;
-  durationSeconds: number | null;
-  createdAt: Date;
-  deletedAt: Date | null;
-}
-
-type Raw = Record<string, unknown>;
-const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-
-export function mapMedia(r: Raw): MediaRow {
-  return {
-    id: r.id as string,
-    userId: r.user_id as string,
-    kind: r.kind as MediaKind,
-    source: r.source as MediaRow['source'],
-    name: (r.name as string | null) ?? null,
-    contentType: r.content_type as string,
-    storageKey: r.storage_key as string,
-    previewKey: (r.preview_key as string | null) ?? null,
-    sizeBytes: Number(r.size_bytes),
-    sha256: r.sha256 as string,
-    width: num(r.width),
-    height: num(r.height),
-    durationSeconds: num(r.duration_seconds),
-    createdAt: new Date(r.created_at as string),
-    deletedAt: r.deleted_at === null || r.deleted_at === undefined ? null : new Date(r.deleted_at as string),
-  };
-}
-
+export type MediaRow = typeof media.$inferSelect;
 export type NewMedia = Omit<MediaRow, 'createdAt' | 'deletedAt'>;
+const toRow = rowMapper(media);
+
+const live = (userId: string) => and(eq(media.userId, userId), isNull(media.deletedAt));
 
 export async function insertMedia(db: DbHandle, m: NewMedia): Promise<MediaRow> {
-  const rows = await db.sql.query(
-    `insert into media (id, user_id, kind, source, name, content_type, storage_key, preview_key, size_bytes, sha256, width, height, duration_seconds)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning *`,
-    [m.id, m.userId, m.kind, m.source, m.name, m.contentType, m.storageKey, m.previewKey, m.sizeBytes, m.sha256, m.width, m.height, m.durationSeconds],
-  );
-  return mapMedia(rows[0]!);
+  const [row] = await db.db.insert(media).values(m).returning();
+  return row!;
 }
 
 /** A user's media that is not deleted, or null (another user's id is null too). */
 export async function getUserMedia(db: DbHandle, userId: string, id: string): Promise<MediaRow | null> {
-  const rows = await db.sql.query('select * from media where id = $1 and user_id = $2 and deleted_at is null', [id, userId]);
-  return rows[0] ? mapMedia(rows[0]) : null;
+  const [row] = await db.db
+    .select()
+    .from(media)
+    .where(and(eq(media.id, id), live(userId)));
+  return row ?? null;
 }
 
 /** The user's live media among `ids` (any order; missing ids are simply absent). */
 export async function getUserMediaMany(db: DbHandle, userId: string, ids: readonly string[]): Promise<MediaRow[]> {
   if (ids.length === 0) return [];
-  const rows = await db.sql.query('select * from media where id = any($1::text[]) and user_id = $2 and deleted_at is null', [[...ids], userId]);
-  return rows.map(mapMedia);
+  return db.db
+    .select()
+    .from(media)
+    .where(and(inArray(media.id, [...ids]), live(userId)));
 }
 
 /** Mark deleted; returns the row as it was deleted, or null when there was no live row of this user. */
 export async function markMediaDeleted(db: DbHandle, userId: string, id: string): Promise<MediaRow | null> {
-  const rows = await db.sql.query('update media set deleted_at = now() where id = $1 and user_id = $2 and deleted_at is null returning *', [id, userId]);
-  return rows[0] ? mapMedia(rows[0]) : null;
+  const [row] = await db.db
+    .update(media)
+    .set({ deletedAt: sql`now()` })
+    .where(and(eq(media.id, id), live(userId)))
+    .returning();
+  return row ?? null;
+}
+
+/** Mark one record deleted whoever owns it (an import the system itself turned down). */
+export async function markMediaDeletedById(db: DbHandle, id: string): Promise<void> {
+  await db.db.update(media).set({ deletedAt: sql`now()` }).where(eq(media.id, id));
 }
 
 export interface MediaListOptions {
@@ -89,5 +65,22 @@ export async function listUserMedia(db: DbHandle, userId: string, opts: MediaLis
     params.push(opts.kind);
     where.push(`kind = $${params.length}`);
   }
-  return keysetPage(db, { table: 'media', where, params, limit: opts.limit, cursor: opts.cursor, map: mapMedia });
+  return keysetPage(db, { table: 'media', where, params, limit: opts.limit, cursor: opts.cursor, map: toRow });
+}
+
+/** Removes up to `limit` records deleted more than `days` ago; returns the storage keys they had. */
+export async function purgeDeletedMedia(db: DbHandle, days: number, limit: number, now: Date): Promise<Pick<MediaRow, 'storageKey' | 'previewKey'>[]> {
+  const rows = await db.sql.query(
+    `delete from media where id in (
+       select id from media where deleted_at is not null and deleted_at < $3::timestamptz - make_interval(days => $1) limit $2)
+     returning storage_key, preview_key`,
+    [days, limit, now.toISOString()],
+  );
+  return rows.map(toRow);
+}
+
+/** Of `ids` (lower case), the live records. Lower case. */
+export async function liveMediaAmong(db: DbHandle, ids: readonly string[]): Promise<Set<string>> {
+  const rows = await db.sql.query<{ id: string }>(`select lower(id) as id from media where lower(id) = any($1::text[]) and deleted_at is null`, [[...ids]]);
+  return new Set(rows.map((r) => r.id));
 }

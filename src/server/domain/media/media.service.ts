@@ -14,6 +14,7 @@ import { AppError, notFound } from '../../errors';
 import { mediaDeleteObjects } from '../../jobs/names';
 import type { JobQueue } from '../../jobs/queue';
 import { ffmpegPath, runTool } from '../../lib/ffmpeg';
+import { systemClock, type Clock } from '../../adapters/clock';
 import { createRateLimiter, type RateLimiter } from '../../lib/rate-limit';
 import { formatMb, parseAllowHosts, safeFetch, SafeFetchError } from '../../lib/safe-fetch';
 import type { MediaKind, MediaList, MediaView } from '../../../shared/api/media';
@@ -23,7 +24,7 @@ import { invalidRequest } from '../catalog/catalog.service';
 import { getUserGeneration } from '../generations/generations.repo';
 import { frameIssue, videoFrameBound } from './frame-bound';
 import { STORE_PREFIX } from './ingest';
-import { getUserMedia, getUserMediaMany, insertMedia, listUserMedia, markMediaDeleted, type MediaRow } from './media.repo';
+import { getUserMedia, getUserMediaMany, insertMedia, listUserMedia, markMediaDeleted, markMediaDeletedById, type MediaRow } from './media.repo';
 import { MediaRejected, probeStreams, sniffFile, type SniffedMedia, type StreamFacts } from './sniff';
 
 /**
@@ -171,6 +172,8 @@ export interface MediaServiceDeps {
   config: Config;
   logger: Logger;
   rateLimiter?: RateLimiter;
+  /** signed view URLs expire, and upload windows end, by it (default: the system clock) */
+  clock?: Clock;
   catalog?: readonly (Pick<CatalogEntry, 'references'> & Partial<Pick<CatalogEntry, 'resolutions' | 'aspectRatios'>>)[];
 }
 
@@ -214,7 +217,8 @@ const IMAGE_TYPES: Record<string, string> = { jpeg: 'image/jpeg', png: 'image/pn
 
 export function createMediaService(deps: MediaServiceDeps): MediaService {
   const { database, queue, store, config, logger } = deps;
-  const rateLimiter = deps.rateLimiter ?? createRateLimiter(database);
+  const clock = deps.clock ?? systemClock;
+  const rateLimiter = deps.rateLimiter ?? createRateLimiter(database, clock);
   const ceilings = referenceCeilings(deps.catalog ?? builtinCatalog);
   const frameBound = videoFrameBound(deps.catalog ?? builtinCatalog);
   const maxUploadBytes = largestCeiling(ceilings);
@@ -450,7 +454,7 @@ export function createMediaService(deps: MediaServiceDeps): MediaService {
   // views
 
   async function toView(row: MediaRow): Promise<MediaView> {
-    const expires = new Date(Date.now() + VIEW_URL_SECONDS * 1000);
+    const expires = new Date(clock.nowMs() + VIEW_URL_SECONDS * 1000);
     const [url, previewUrl] = await Promise.all([
       store.signedUrl(row.storageKey, { expiresInSeconds: VIEW_URL_SECONDS, inline: true }),
       row.previewKey ? store.signedUrl(row.previewKey, { expiresInSeconds: VIEW_URL_SECONDS, inline: true }) : Promise.resolve(null),
@@ -538,7 +542,7 @@ export function createMediaService(deps: MediaServiceDeps): MediaService {
         },
       );
       if (row.kind !== as) {
-        await database.sql.query('update media set deleted_at = now() where id = $1', [row.id]);
+        await markMediaDeletedById(database, row.id);
         await store.deleteMany([row.storageKey, ...(row.previewKey ? [row.previewKey] : [])]).catch(() => {});
         throw rejected('generationId', `This creation's file is not ${as === 'video' ? 'a video' : 'an image'}.`);
       }

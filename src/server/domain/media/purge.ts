@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../../adapters/clock';
 import type { ObjectStore } from '../../adapters/storage';
 import type { Database } from '../../db/client';
-import { mapGeneration } from '../generations/generations.repo';
+import { generationsOwningFiles, purgeDeletedGenerations } from '../generations/generations.repo';
+import { liveMediaAmong, purgeDeletedMedia } from './media.repo';
 import { storedKeysOf } from './creations.service';
 
 /**
@@ -15,6 +17,7 @@ import { storedKeysOf } from './creations.service';
  *   `orphanGraceHours` (so files being written right now are left alone), is deleted: files of
  *   deleted accounts, of tasks that failed after their output was stored, or of an upload whose
  *   record was never written.
+ * Both windows end by `deps.clock` (default: the system clock).
  */
 
 export interface PurgeResult {
@@ -30,22 +33,16 @@ export async function deleteObjects(store: ObjectStore, keys: readonly string[])
 const BATCH = 500;
 
 export async function purgeDeleted(
-  deps: { database: Database; store: ObjectStore; logger: Logger },
+  deps: { database: Database; store: ObjectStore; logger: Logger; clock?: Pick<Clock, 'now'> },
   opts: { purgeDays: number; orphanGraceHours?: number },
 ): Promise<PurgeResult> {
   const { database, store, logger } = deps;
+  const now = (deps.clock ?? systemClock).now();
   const result: PurgeResult = { generations: 0, media: 0, orphans: 0 };
 
   // 1. deleted generations past the window
   for (;;) {
-    const rows = (
-      await database.sql.query(
-        `delete from generations where id in (
-           select id from generations where deleted_at is not null and deleted_at < now() - make_interval(days => $1) limit $2)
-         returning *`,
-        [opts.purgeDays, BATCH],
-      )
-    ).map(mapGeneration);
+    const rows = await purgeDeletedGenerations(database, opts.purgeDays, BATCH, now);
     if (!rows.length) break;
     await store.deleteMany(rows.flatMap(storedKeysOf));
     result.generations += rows.length;
@@ -54,21 +51,16 @@ export async function purgeDeleted(
 
   // 2. deleted references past the window
   for (;;) {
-    const rows = await database.sql.query<{ storage_key: string; preview_key: string | null }>(
-      `delete from media where id in (
-         select id from media where deleted_at is not null and deleted_at < now() - make_interval(days => $1) limit $2)
-       returning storage_key, preview_key`,
-      [opts.purgeDays, BATCH],
-    );
+    const rows = await purgeDeletedMedia(database, opts.purgeDays, BATCH, now);
     if (!rows.length) break;
-    await store.deleteMany(rows.flatMap((r) => [r.storage_key, ...(r.preview_key ? [r.preview_key] : [])]));
+    await store.deleteMany(rows.flatMap((r) => [r.storageKey, ...(r.previewKey ? [r.previewKey] : [])]));
     result.media += rows.length;
     if (rows.length < BATCH) break;
   }
 
   // 3. objects nothing refers to
   const graceMs = (opts.orphanGraceHours ?? 24) * 3600_000;
-  const cutoff = Date.now() - graceMs;
+  const cutoff = now.getTime() - graceMs;
   const sweep = async (prefix: 'generations/' | 'uploads/') => {
     let cursor: string | undefined;
     do {
@@ -79,15 +71,8 @@ export async function purgeDeleted(
       // generations/<user>/<task>/<file>, uploads/<user>/<media>/<file>
       const idOf = (key: string) => key.split('/')[2] ?? '';
       const ids = [...new Set(old.map((o) => idOf(o.key)))];
-      const live =
-        prefix === 'generations/'
-          ? await database.sql.query<{ id: string }>(
-              // a finalizing task may be storing its files right now; a succeeded one owns them
-              `select lower(id) as id from generations where lower(id) = any($1::text[]) and deleted_at is null and status in ('finalizing', 'succeeded')`,
-              [ids],
-            )
-          : await database.sql.query<{ id: string }>(`select lower(id) as id from media where lower(id) = any($1::text[]) and deleted_at is null`, [ids]);
-      const keep = new Set(live.map((r) => r.id));
+      // a finalizing task may be storing its files right now; a succeeded one owns them
+      const keep = prefix === 'generations/' ? await generationsOwningFiles(database, ids) : await liveMediaAmong(database, ids);
       const orphans = old.filter((o) => !keep.has(idOf(o.key))).map((o) => o.key);
       if (orphans.length) {
         await store.deleteMany(orphans);

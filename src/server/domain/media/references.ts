@@ -2,7 +2,7 @@ import type { ProviderReference } from '../../adapters/providers/provider';
 import type { ObjectStore } from '../../adapters/storage';
 import type { Database } from '../../db/client';
 import type { GenerationReference } from '../../../shared/catalog/request-schema';
-import type { GenerationRow } from '../generations/generations.repo';
+import { setReferences, type GenerationRow } from '../generations/generations.repo';
 import { getUserMediaMany, type MediaRow } from './media.repo';
 
 /**
@@ -53,7 +53,7 @@ export function createReferenceResolver(deps: {
           if (row.kind !== ref.kind) throw new ReferenceUnavailable(`reference ${i + 1} is ${describeKind(row.kind)}, not ${describeKind(ref.kind)}`);
           imported.push({ ...ref, mediaId: row.id, mimeType: row.contentType, sizeBytes: row.sizeBytes, ...(row.durationSeconds !== null ? { durationSeconds: row.durationSeconds } : {}) });
         }
-        await database.sql.query(`update generations set "references" = $2::jsonb, updated_at = now() where id = $1`, [task.id, JSON.stringify(imported)]);
+        await setReferences(database, task.id, imported);
         refs = imported;
       }
       // 2. every reference is now a file of ours: sign a URL for each

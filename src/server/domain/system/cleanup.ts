@@ -1,5 +1,7 @@
-import type { Database } from '../../db/client';
+import type { Database, DbHandle } from '../../db/client';
 import type { JobHandler } from '../../jobs/define';
+import { deleteExpiredBuckets } from '../../lib/rate-limit.repo';
+import { deleteExpiredSessions, deleteExpiredVerifications } from '../auth/auth.repo';
 import { expireIdempotencyKeys } from '../generations/generations.repo';
 
 export interface CleanupResult {
@@ -13,12 +15,12 @@ export interface CleanupResult {
  * Deletes what has expired: sessions, one-time tokens (verification, reset, OAuth state), rate-limit
  * windows; and forgets generation Idempotency-Keys after 24 hours.
  */
-export async function cleanupExpired(database: Pick<Database, 'sql'>): Promise<CleanupResult> {
-  const sessions = await database.sql.query('delete from sessions where expires_at < now() returning 1');
-  const verifications = await database.sql.query('delete from verifications where expires_at < now() returning 1');
-  const buckets = await database.sql.query(`delete from rate_limit_buckets where reset_at < now() - interval '1 hour' returning 1`);
+export async function cleanupExpired(database: DbHandle): Promise<CleanupResult> {
+  const sessions = await deleteExpiredSessions(database);
+  const verifications = await deleteExpiredVerifications(database);
+  const buckets = await deleteExpiredBuckets(database, new Date());
   const keys = await expireIdempotencyKeys(database);
-  return { sessions: sessions.length, verifications: verifications.length, rateLimitBuckets: buckets.length, idempotencyKeys: keys };
+  return { sessions, verifications, rateLimitBuckets: buckets, idempotencyKeys: keys };
 }
 
 export function createCleanupHandler(database: Database, log: (result: CleanupResult) => void): JobHandler<Record<string, never>> {

@@ -3,6 +3,7 @@ import type { Database } from '../../db/client';
 import type { JobHandler } from '../../jobs/define';
 import { systemProbe } from '../../jobs/names';
 import type { JobQueue } from '../../jobs/queue';
+import { deleteOldProbeRuns, listProbeRuns, recordProbeRun } from './system.repo';
 
 /**
  * Queue probes: an operator (or a test) enqueues a probe and waits until some worker records that
@@ -10,8 +11,8 @@ import type { JobQueue } from '../../jobs/queue';
  */
 export function createProbeHandler(database: Database, workerId: string): JobHandler<{ token: string }> {
   return async ({ token }, { jobId }) => {
-    await database.sql.query('insert into job_probe_runs (token, job_id, worker_id) values ($1, $2, $3)', [token, jobId, workerId]);
-    await database.sql.query(`delete from job_probe_runs where handled_at < now() - interval '7 days'`);
+    await recordProbeRun(database, { token, jobId, workerId });
+    await deleteOldProbeRuns(database);
   };
 }
 
@@ -29,11 +30,8 @@ export function createProbeService(database: Database, queue: JobQueue) {
       return token;
     },
     async runs(token: string): Promise<ProbeResult> {
-      const rows = await database.sql.query<{ job_id: string; worker_id: string; handled_at: string | Date }>(
-        'select job_id, worker_id, handled_at from job_probe_runs where token = $1 order by id',
-        [token],
-      );
-      return { token, runs: rows.map((r) => ({ jobId: r.job_id, workerId: r.worker_id, handledAt: new Date(r.handled_at) })) };
+      const rows = await listProbeRuns(database, token);
+      return { token, runs: rows.map((r) => ({ jobId: r.jobId, workerId: r.workerId, handledAt: r.handledAt })) };
     },
     /** waits until `count` runs are recorded or the timeout passes */
     async waitFor(token: string, count: number, timeoutMs: number): Promise<ProbeResult> {

@@ -9,7 +9,8 @@ import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } 
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 128;
 
-const LOG_N = 17;
+/** log2 of scrypt's N: OWASP's 17 unless PASSWORD_HASH_LOG_N says otherwise (config.ts keeps production at 17 or more) */
+export const PASSWORD_HASH_LOG_N = 17;
 const R = 8;
 const P = 1;
 const KEY_LENGTH = 64;
@@ -20,10 +21,10 @@ function scrypt(password: string, salt: Buffer, keylen: number, opts: ScryptOpti
 
 const maxmem = (logN: number, r: number) => 256 * 2 ** logN * r; // twice what scrypt needs
 
-export async function hashPassword(password: string): Promise<string> {
+export async function hashPassword(password: string, logN = PASSWORD_HASH_LOG_N): Promise<string> {
   const salt = randomBytes(16);
-  const key = await scrypt(password, salt, KEY_LENGTH, { N: 2 ** LOG_N, r: R, p: P, maxmem: maxmem(LOG_N, R) });
-  return `$scrypt$ln=${LOG_N},r=${R},p=${P}$${salt.toString('base64url')}$${key.toString('base64url')}`;
+  const key = await scrypt(password, salt, KEY_LENGTH, { N: 2 ** logN, r: R, p: P, maxmem: maxmem(logN, R) });
+  return `$scrypt$ln=${logN},r=${R},p=${P}$${salt.toString('base64url')}$${key.toString('base64url')}`;
 }
 
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {

@@ -1,97 +1,43 @@
+import { and, asc, count, eq, ne, sql } from 'drizzle-orm';
 import type { DbHandle } from '../../db/client';
-import { keysetPage, type KeysetPage } from '../../db/keyset';
-import type { WebhookDeliveryView, WebhookEndpointView } from '../../../shared/api/developer';
+import { keysetPage, type KeysetPage } from '../../db/keyset.repo';
+import { rowMapper } from '../../db/rows';
+import { webhookDeliveries, webhookEndpoints, type WebhookPayload } from '../../db/schema';
 
-/** SQL for customer webhook endpoints and their deliveries. Every user-facing read filters by user. */
+/**
+ * SQL for customer webhook endpoints and their deliveries. Every user-facing read filters by user.
+ * Times that decide something (when an attempt is due, the retry window) are the caller's clock,
+ * passed in as `now`; record-keeping timestamps (created_at, updated_at, delivered_at) are the
+ * database's.
+ */
 
-export type WebhookEventType = WebhookEndpointView['events'][number];
+export type { WebhookPayload };
+export type EndpointRow = typeof webhookEndpoints.$inferSelect;
+export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
+export type WebhookEventType = EndpointRow['events'][number];
+export type DeliveryStatus = DeliveryRow['status'];
 
-export interface EndpointRow {
-  id: string;
-  userId: string;
-  url: string;
-  description: string | null;
-  secretEncrypted: string;
-  events: WebhookEventType[];
-  enabled: boolean;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-export type DeliveryStatus = WebhookDeliveryView['status'];
-
-export interface DeliveryRow {
-  id: string;
-  endpointId: string;
-  userId: string;
-  eventType: string;
-  payload: WebhookPayload;
-  status: DeliveryStatus;
-  attempts: number;
-  lastStatus: number | null;
-  lastError: string | null;
-  nextAttemptAt: Date | null;
-  createdAt: Date;
-  deliveredAt: Date | null;
-}
-
-export interface WebhookPayload {
-  type: string;
-  timestamp: string;
-  data: { id: string } & Record<string, unknown>;
-}
-
-type Raw = Record<string, unknown>;
-const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
-const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
-
-export function mapEndpoint(r: Raw): EndpointRow {
-  return {
-    id: r.id as string,
-    userId: r.user_id as string,
-    url: r.url as string,
-    description: (r.description as string | null) ?? null,
-    secretEncrypted: r.secret_encrypted as string,
-    events: json<WebhookEventType[]>(r.events) ?? [],
-    enabled: Boolean(r.enabled),
-    createdAt: new Date(r.created_at as string),
-    updatedAt: new Date(r.updated_at as string),
-  };
-}
-
-export function mapDelivery(r: Raw): DeliveryRow {
-  return {
-    id: r.id as string,
-    endpointId: r.endpoint_id as string,
-    userId: r.user_id as string,
-    eventType: r.event_type as string,
-    payload: json<WebhookPayload>(r.payload),
-    status: r.status as DeliveryStatus,
-    attempts: Number(r.attempts),
-    lastStatus: r.last_status === null || r.last_status === undefined ? null : Number(r.last_status),
-    lastError: (r.last_error as string | null) ?? null,
-    nextAttemptAt: date(r.next_attempt_at),
-    createdAt: new Date(r.created_at as string),
-    deliveredAt: date(r.delivered_at),
-  };
-}
+const endpointRow = rowMapper(webhookEndpoints);
+const deliveryRow = rowMapper(webhookDeliveries);
 
 export async function listEndpoints(db: DbHandle, userId: string): Promise<EndpointRow[]> {
-  const rows = await db.sql.query('select * from webhook_endpoints where user_id = $1 order by created_at, id', [userId]);
-  return rows.map(mapEndpoint);
+  return db.db.select().from(webhookEndpoints).where(eq(webhookEndpoints.userId, userId)).orderBy(asc(webhookEndpoints.createdAt), asc(webhookEndpoints.id));
 }
 
 export async function getUserEndpoint(db: DbHandle, userId: string, id: string): Promise<EndpointRow | null> {
-  const [row] = await db.sql.query('select * from webhook_endpoints where id = $1 and user_id = $2', [id, userId]);
-  return row ? mapEndpoint(row) : null;
+  const [row] = await db.db
+    .select()
+    .from(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.userId, userId)));
+  return row ?? null;
 }
 
 export async function countEnabledEndpoints(db: DbHandle, userId: string, exceptId?: string): Promise<number> {
-  const [row] = await db.sql.query<{ n: string }>(
-    'select count(*)::text as n from webhook_endpoints where user_id = $1 and enabled and id <> $2',
-    [userId, exceptId ?? ''],
-  );
-  return Number(row?.n ?? 0);
+  const [row] = await db.db
+    .select({ n: count() })
+    .from(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.userId, userId), eq(webhookEndpoints.enabled, true), ne(webhookEndpoints.id, exceptId ?? '')));
+  return row?.n ?? 0;
 }
 
 /** Serialize endpoint changes of one user (the per-user cap holds under concurrent requests). */
@@ -101,72 +47,81 @@ export async function lockUserEndpoints(tx: DbHandle, userId: string): Promise<v
 
 export async function insertEndpoint(
   tx: DbHandle,
-  e: { id: string; userId: string; url: string; description: string | null; secretEncrypted: string; events: readonly string[] },
+  e: { id: string; userId: string; url: string; description: string | null; secretEncrypted: string; events: WebhookEventType[] },
 ): Promise<EndpointRow> {
-  const [row] = await tx.sql.query(
-    `insert into webhook_endpoints (id, user_id, url, description, secret_encrypted, events)
-     values ($1, $2, $3, $4, $5, $6::jsonb) returning *`,
-    [e.id, e.userId, e.url, e.description, e.secretEncrypted, JSON.stringify(e.events)],
-  );
-  return mapEndpoint(row!);
+  const [row] = await tx.db.insert(webhookEndpoints).values(e).returning();
+  if (!row) throw new Error('the webhook endpoint insert returned no row');
+  return row;
 }
 
 export interface EndpointPatch {
   url?: string;
   description?: string | null;
-  events?: readonly string[];
+  events?: WebhookEventType[];
   enabled?: boolean;
 }
 
 export async function updateEndpoint(tx: DbHandle, userId: string, id: string, patch: EndpointPatch): Promise<EndpointRow | null> {
-  const sets: string[] = ['updated_at = now()'];
-  const params: unknown[] = [id, userId];
-  const set = (column: string, value: unknown, cast = '') => {
-    params.push(value);
-    sets.push(`${column} = $${params.length}${cast}`);
-  };
-  if (patch.url !== undefined) set('url', patch.url);
-  if (patch.description !== undefined) set('description', patch.description);
-  if (patch.events !== undefined) set('events', JSON.stringify(patch.events), '::jsonb');
-  if (patch.enabled !== undefined) set('enabled', patch.enabled);
-  const [row] = await tx.sql.query(`update webhook_endpoints set ${sets.join(', ')} where id = $1 and user_id = $2 returning *`, params);
-  return row ? mapEndpoint(row) : null;
+  const [row] = await tx.db
+    .update(webhookEndpoints)
+    .set({ ...patch, updatedAt: sql`now()` })
+    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.userId, userId)))
+    .returning();
+  return row ?? null;
 }
 
 export async function deleteEndpoint(db: DbHandle, userId: string, id: string): Promise<boolean> {
-  const rows = await db.sql.query('delete from webhook_endpoints where id = $1 and user_id = $2 returning id', [id, userId]);
+  const rows = await db.db
+    .delete(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.userId, userId)))
+    .returning({ id: webhookEndpoints.id });
   return rows.length > 0;
 }
 
 /** Enabled endpoints of a user subscribed to `eventType`. */
-export async function subscribedEndpoints(db: DbHandle, userId: string, eventType: string): Promise<EndpointRow[]> {
-  const rows = await db.sql.query(
-    'select * from webhook_endpoints where user_id = $1 and enabled and events ? $2 order by created_at, id',
-    [userId, eventType],
-  );
-  return rows.map(mapEndpoint);
+export async function subscribedEndpoints(db: DbHandle, userId: string, eventType: WebhookEventType): Promise<EndpointRow[]> {
+  const rows = await db.sql.query('select * from webhook_endpoints where user_id = $1 and enabled and events ? $2 order by created_at, id', [userId, eventType]);
+  return rows.map(endpointRow);
+}
+
+/** Every endpoint's id and sealed secret, oldest first (secrets:reseal). */
+export async function listEndpointSecrets(db: DbHandle): Promise<Pick<EndpointRow, 'id' | 'secretEncrypted'>[]> {
+  return db.db.select({ id: webhookEndpoints.id, secretEncrypted: webhookEndpoints.secretEncrypted }).from(webhookEndpoints).orderBy(asc(webhookEndpoints.createdAt));
+}
+
+/** Replace a sealed secret only if it is still `previous` (a concurrent reseal wins); true when replaced. */
+export async function replaceEndpointSecret(db: DbHandle, id: string, previous: string, next: string): Promise<boolean> {
+  const rows = await db.db
+    .update(webhookEndpoints)
+    .set({ secretEncrypted: next })
+    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.secretEncrypted, previous)))
+    .returning({ id: webhookEndpoints.id });
+  return rows.length > 0;
 }
 
 /**
- * A new pending delivery, due now. Returns null when this endpoint already has this event for this
+ * A new pending delivery, due `now`. Returns null when this endpoint already has this event for this
  * object (the unique index on endpoint, event type and payload.data.id): fan-out is idempotent.
  */
 export async function insertDelivery(
   tx: DbHandle,
   d: { id: string; endpointId: string; userId: string; eventType: string; payload: WebhookPayload },
+  now: Date,
 ): Promise<DeliveryRow | null> {
-  const [row] = await tx.sql.query(
-    `insert into webhook_deliveries (id, endpoint_id, user_id, event_type, payload, next_attempt_at)
-     values ($1, $2, $3, $4, $5::jsonb, now())
-     on conflict do nothing returning *`,
-    [d.id, d.endpointId, d.userId, d.eventType, JSON.stringify(d.payload)],
-  );
-  return row ? mapDelivery(row) : null;
+  const [row] = await tx.db
+    .insert(webhookDeliveries)
+    .values({ ...d, nextAttemptAt: now })
+    .onConflictDoNothing()
+    .returning();
+  return row ?? null;
 }
 
 export async function getUserDelivery(db: DbHandle, userId: string, id: string): Promise<DeliveryRow | null> {
-  const [row] = await db.sql.query('select * from webhook_deliveries where id = $1 and user_id = $2', [id, userId]);
-  return row ? mapDelivery(row) : null;
+  const [row] = await db.db
+    .select()
+    .from(webhookDeliveries)
+    .where(and(eq(webhookDeliveries.id, id), eq(webhookDeliveries.userId, userId)));
+  return row ?? null;
 }
 
 export async function listDeliveries(
@@ -181,7 +136,7 @@ export async function listDeliveries(
     params: [endpointId, userId],
     limit: opts.limit,
     cursor: opts.cursor,
-    map: mapDelivery,
+    map: deliveryRow,
   });
 }
 
@@ -190,31 +145,30 @@ export async function getDeliveryForSend(
   db: DbHandle,
   id: string,
 ): Promise<(DeliveryRow & { endpoint: Pick<EndpointRow, 'id' | 'url' | 'enabled' | 'secretEncrypted'> }) | null> {
-  const [row] = await db.sql.query(
-    `select d.*, e.url as endpoint_url, e.enabled as endpoint_enabled, e.secret_encrypted as endpoint_secret
-       from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id where d.id = $1`,
-    [id],
-  );
-  if (!row) return null;
-  return {
-    ...mapDelivery(row),
-    endpoint: { id: row.endpoint_id as string, url: row.endpoint_url as string, enabled: Boolean(row.endpoint_enabled), secretEncrypted: row.endpoint_secret as string },
-  };
+  const [row] = await db.db
+    .select({
+      delivery: webhookDeliveries,
+      endpoint: { id: webhookEndpoints.id, url: webhookEndpoints.url, enabled: webhookEndpoints.enabled, secretEncrypted: webhookEndpoints.secretEncrypted },
+    })
+    .from(webhookDeliveries)
+    .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
+    .where(eq(webhookDeliveries.id, id));
+  return row ? { ...row.delivery, endpoint: row.endpoint } : null;
 }
 
 /**
- * Claim the next attempt of a pending delivery that is due: count the attempt and lease the
- * delivery for `leaseSeconds` (a second job for the same delivery finds it not due and does
+ * Claim the next attempt of a pending delivery that is due at `now`: count the attempt and lease
+ * the delivery for `leaseSeconds` (a second job for the same delivery finds it not due and does
  * nothing). Null when it is not pending or not due.
  */
-export async function claimAttempt(db: DbHandle, id: string, leaseSeconds: number): Promise<DeliveryRow | null> {
+export async function claimAttempt(db: DbHandle, id: string, leaseSeconds: number, now: Date): Promise<DeliveryRow | null> {
   const [row] = await db.sql.query(
-    `update webhook_deliveries set attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => $2)
-      where id = $1 and status = 'pending' and (next_attempt_at is null or next_attempt_at <= now())
+    `update webhook_deliveries set attempts = attempts + 1, next_attempt_at = $3::timestamptz + make_interval(secs => $2)
+      where id = $1 and status = 'pending' and (next_attempt_at is null or next_attempt_at <= $3::timestamptz)
       returning *`,
-    [id, leaseSeconds],
+    [id, leaseSeconds, now.toISOString()],
   );
-  return row ? mapDelivery(row) : null;
+  return row ? deliveryRow(row) : null;
 }
 
 export async function markDelivered(db: DbHandle, id: string, httpStatus: number): Promise<boolean> {
@@ -227,21 +181,22 @@ export async function markDelivered(db: DbHandle, id: string, httpStatus: number
 }
 
 /**
- * Record a failed attempt: due again in `retryInSeconds` when that is still within `windowSeconds`
- * of the delivery's creation (status stays pending), else given up (`failed`). Null when the
- * delivery is gone or no longer pending.
+ * Record a failed attempt: due again `retryInSeconds` after `now` when that is still within
+ * `windowSeconds` of the delivery's creation (status stays pending), else given up (`failed`). Null
+ * when the delivery is gone or no longer pending.
  */
 export async function markAttemptFailed(
   tx: DbHandle,
   id: string,
-  f: { httpStatus: number | null; error: string; retryInSeconds: number | null; windowSeconds: number },
+  f: { httpStatus: number | null; error: string; retryInSeconds: number | null; windowSeconds: number; now: Date },
 ): Promise<DeliveryStatus | null> {
   const [row] = await tx.sql.query<{ status: DeliveryStatus }>(
     `update webhook_deliveries set last_status = $2, last_error = $3,
-        status = case when $4::int is not null and created_at + make_interval(secs => $5) >= now() + make_interval(secs => $4::int) then 'pending' else 'failed' end,
-        next_attempt_at = case when $4::int is not null and created_at + make_interval(secs => $5) >= now() + make_interval(secs => $4::int) then now() + make_interval(secs => $4::int) else null end
+        status = case when $4::int is not null and created_at + make_interval(secs => $5) >= $6::timestamptz + make_interval(secs => $4::int) then 'pending' else 'failed' end,
+        next_attempt_at = case when $4::int is not null and created_at + make_interval(secs => $5) >= $6::timestamptz + make_interval(secs => $4::int)
+                               then $6::timestamptz + make_interval(secs => $4::int) else null end
       where id = $1 and status = 'pending' returning status`,
-    [id, f.httpStatus, f.error.slice(0, 500), f.retryInSeconds, f.windowSeconds],
+    [id, f.httpStatus, f.error.slice(0, 500), f.retryInSeconds, f.windowSeconds, f.now.toISOString()],
   );
   return row?.status ?? null;
 }
@@ -252,17 +207,31 @@ export async function markFailedWithoutAttempt(db: DbHandle, id: string, error: 
 }
 
 /**
- * Make a delivery due again now: a finished one (delivered or failed), or a pending one waiting out
- * a back-off longer than `leaseSeconds` (so never one whose attempt is running: a running attempt
- * holds the delivery for exactly `leaseSeconds`). Null when nothing changed.
+ * Make a delivery due again `now`: a finished one (delivered or failed), or a pending one waiting
+ * out a back-off longer than `leaseSeconds` (so never one whose attempt is running: a running
+ * attempt holds the delivery for exactly `leaseSeconds`). Null when nothing changed.
  */
-export async function requeueDelivery(tx: DbHandle, userId: string, id: string, leaseSeconds: number): Promise<DeliveryRow | null> {
+export async function requeueDelivery(tx: DbHandle, userId: string, id: string, leaseSeconds: number, now: Date): Promise<DeliveryRow | null> {
   const [row] = await tx.sql.query(
-    `update webhook_deliveries set status = 'pending', next_attempt_at = now(), delivered_at = null
+    `update webhook_deliveries set status = 'pending', next_attempt_at = $4::timestamptz, delivered_at = null
       where id = $1 and user_id = $2
-        and (status in ('delivered', 'failed') or (status = 'pending' and (next_attempt_at is null or next_attempt_at > now() + make_interval(secs => $3))))
+        and (status in ('delivered', 'failed') or (status = 'pending' and (next_attempt_at is null or next_attempt_at > $4::timestamptz + make_interval(secs => $3))))
       returning *`,
-    [id, userId, leaseSeconds],
+    [id, userId, leaseSeconds, now.toISOString()],
   );
-  return row ? mapDelivery(row) : null;
+  return row ? deliveryRow(row) : null;
+}
+
+/**
+ * Pending deliveries whose attempt was due more than `graceSeconds` before `now` without an
+ * outcome (the worker died mid-attempt, or the queue gave up on the job), oldest first.
+ */
+export async function findLostDeliveries(db: DbHandle, now: Date, graceSeconds: number, limit: number): Promise<string[]> {
+  const rows = await db.sql.query<{ id: string }>(
+    `select id from webhook_deliveries
+      where status = 'pending' and next_attempt_at < $1::timestamptz - make_interval(secs => $2)
+      order by next_attempt_at limit $3`,
+    [now.toISOString(), graceSeconds, limit],
+  );
+  return rows.map((r) => r.id);
 }

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import { systemClock, type Clock } from '../../adapters/clock';
 import type { Config } from '../../config';
 import type { Database, DbHandle } from '../../db/client';
 import { AppError, notFound } from '../../errors';
@@ -19,6 +20,7 @@ import {
   claimAttempt,
   countEnabledEndpoints,
   deleteEndpoint,
+  findLostDeliveries,
   getDeliveryForSend,
   getUserDelivery,
   getUserEndpoint,
@@ -26,10 +28,12 @@ import {
   insertEndpoint,
   listDeliveries,
   listEndpoints,
+  listEndpointSecrets,
   lockUserEndpoints,
   markAttemptFailed,
   markDelivered,
   markFailedWithoutAttempt,
+  replaceEndpointSecret,
   requeueDelivery,
   subscribedEndpoints,
   updateEndpoint,
@@ -55,6 +59,9 @@ import {
  *   addresses only unless WEBHOOK_ALLOW_HOSTS names the host, address pinned, no redirects, 10 s).
  *   A 2xx is delivered; anything else is retried after WEBHOOK_RETRY_BASE_SECONDS, doubling, at
  *   most an hour apart, while within 24 h of the event; then the delivery is `failed`.
+ * - Time: the delivery's own `next_attempt_at`, on the injected clock, decides when an attempt is
+ *   due (a job that runs early does nothing). The job queue's delayed job is only the alarm that
+ *   runs it then; the sweep catches an alarm that was lost.
  * - The payload never carries the prompt (or anything else the user typed).
  */
 
@@ -100,6 +107,8 @@ export interface WebhooksDeps {
   rateLimiter?: RateLimiter;
   /** per attempt (default 10 s) */
   timeoutMs?: number;
+  /** decides when attempts are due and when the retry window ends (default: the system clock) */
+  clock?: Clock;
 }
 
 export const MAX_ENABLED_ENDPOINTS = 5;
@@ -192,10 +201,11 @@ function describeFailure(r: SafePostResult): string {
 
 export function createWebhooksService(deps: WebhooksDeps): WebhooksService {
   const { database, queue, config, logger } = deps;
+  const clock = deps.clock ?? systemClock;
   const allowHosts = parseAllowHosts(config.WEBHOOK_ALLOW_HOSTS);
   // sealed with SESSION_SECRET; opened with it or with one of SESSION_SECRET_PREVIOUS (rotation)
   const box = createSecretBox([config.SESSION_SECRET, ...(config.SESSION_SECRET_PREVIOUS ?? [])], 'webhook-endpoint-secret');
-  const rateLimiter = deps.rateLimiter ?? createRateLimiter(database);
+  const rateLimiter = deps.rateLimiter ?? createRateLimiter(database, clock);
   const timeoutMs = deps.timeoutMs ?? 10_000;
   const baseDelay = config.WEBHOOK_RETRY_BASE_SECONDS;
 
@@ -298,7 +308,7 @@ export function createWebhooksService(deps: WebhooksDeps): WebhooksService {
       const endpoint = await own(userId, d.endpointId);
       if (!endpoint.enabled) throw new AppError('endpoint_disabled', 'This webhook endpoint is disabled. Enable it first.', 409);
       const row = await database.transaction(async (tx) => {
-        const r = await requeueDelivery(tx, userId, deliveryId, ATTEMPT_LEASE_SECONDS);
+        const r = await requeueDelivery(tx, userId, deliveryId, ATTEMPT_LEASE_SECONDS, clock.now());
         if (r) await enqueueNow(r.id, tx);
         return r;
       });
@@ -316,13 +326,9 @@ export function createWebhooksService(deps: WebhooksDeps): WebhooksService {
         });
       }
       const row = await database.transaction(async (tx) => {
-        const d = await insertDelivery(tx, {
-          id: randomId('msg_'),
-          endpointId,
-          userId,
-          eventType: 'webhook.test',
-          payload: { type: 'webhook.test', timestamp: new Date().toISOString(), data: { id: randomId('test_', 12) } },
-        });
+        const now = clock.now();
+        const payload = { type: 'webhook.test', timestamp: now.toISOString(), data: { id: randomId('test_', 12) } };
+        const d = await insertDelivery(tx, { id: randomId('msg_'), endpointId, userId, eventType: 'webhook.test', payload }, now);
         if (d) await enqueueNow(d.id, tx);
         return d;
       });
@@ -341,7 +347,7 @@ export function createWebhooksService(deps: WebhooksDeps): WebhooksService {
       return database.transaction(async (tx) => {
         let created = 0;
         for (const e of await subscribedEndpoints(tx, g.userId, event.type as WebhookEventType)) {
-          const d = await insertDelivery(tx, { id: randomId('msg_'), endpointId: e.id, userId: g.userId, eventType: event.type, payload: event });
+          const d = await insertDelivery(tx, { id: randomId('msg_'), endpointId: e.id, userId: g.userId, eventType: event.type, payload: event }, clock.now());
           if (!d) continue; // already fanned out to this endpoint
           await enqueueNow(d.id, tx);
           created++;
@@ -365,10 +371,10 @@ export function createWebhooksService(deps: WebhooksDeps): WebhooksService {
         logger.error({ delivery: deliveryId, endpoint: current.endpoint.id }, 'webhooks: endpoint secret cannot be decrypted');
         return;
       }
-      const d = await claimAttempt(database, deliveryId, ATTEMPT_LEASE_SECONDS);
+      const d = await claimAttempt(database, deliveryId, ATTEMPT_LEASE_SECONDS, clock.now());
       if (!d) return; // not due yet, or another worker has it
       const body = serializePayload(d.payload);
-      const timestamp = Math.floor(Date.now() / 1000);
+      const timestamp = Math.floor(clock.nowMs() / 1000);
       let httpStatus: number | null = null;
       let error: string;
       try {
@@ -394,20 +400,20 @@ export function createWebhooksService(deps: WebhooksDeps): WebhooksService {
       }
       const delay = retryDelaySeconds(d.attempts, baseDelay);
       await database.transaction(async (tx) => {
-        const status = await markAttemptFailed(tx, d.id, { httpStatus, error, retryInSeconds: delay, windowSeconds: RETRY_WINDOW_SECONDS });
+        const status = await markAttemptFailed(tx, d.id, { httpStatus, error, retryInSeconds: delay, windowSeconds: RETRY_WINDOW_SECONDS, now: clock.now() });
         if (status === 'pending') await queue.enqueue(webhooksDeliver, { deliveryId: d.id }, { tx, startAfterSeconds: delay });
       });
       logger.info({ delivery: d.id, endpoint: d.endpointId, attempt: d.attempts, httpStatus, error }, 'webhooks: delivery attempt failed');
     },
 
     async resealSecrets() {
-      const rows = await database.sql.query<{ id: string; secret_encrypted: string }>('select id, secret_encrypted from webhook_endpoints order by created_at');
+      const rows = await listEndpointSecrets(database);
       let resealed = 0;
       let unreadable = 0;
       for (const r of rows) {
         let next: string | null;
         try {
-          next = box.reseal(r.secret_encrypted, r.id);
+          next = box.reseal(r.secretEncrypted, r.id);
         } catch (err) {
           if (!(err instanceof SecretBoxError)) throw err;
           unreadable++;
@@ -416,20 +422,14 @@ export function createWebhooksService(deps: WebhooksDeps): WebhooksService {
         }
         if (next === null) continue;
         // only if it is still the value read (a concurrent reseal wins, nothing is sealed twice)
-        const updated = await database.sql.query('update webhook_endpoints set secret_encrypted = $2 where id = $1 and secret_encrypted = $3 returning id', [r.id, next, r.secret_encrypted]);
-        resealed += updated.length;
+        if (await replaceEndpointSecret(database, r.id, r.secretEncrypted, next)) resealed++;
       }
       return { checked: rows.length, resealed, unreadable };
     },
 
     async sweep() {
-      const stuck = await database.sql.query<{ id: string }>(
-        `select id from webhook_deliveries
-          where status = 'pending' and next_attempt_at < now() - make_interval(secs => $1)
-          order by next_attempt_at limit 500`,
-        [SWEEP_GRACE_SECONDS],
-      );
-      for (const d of stuck) await queue.enqueue(webhooksDeliver, { deliveryId: d.id });
+      const stuck = await findLostDeliveries(database, clock.now(), SWEEP_GRACE_SECONDS, 500);
+      for (const deliveryId of stuck) await queue.enqueue(webhooksDeliver, { deliveryId });
       if (stuck.length) logger.warn({ deliveries: stuck.length }, 'webhooks: re-enqueued deliveries whose attempt was lost');
       return stuck.length;
     },

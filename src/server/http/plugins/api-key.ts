@@ -1,10 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context';
 import { AppError } from '../../errors';
-import { checkApiKey } from '../../domain/developer/api-keys';
 import type { ApiKeyScope } from '../../../shared/api/developer';
-
-export { createApiKey } from '../../domain/developer/api-keys';
 
 /**
  * API-key authentication for the developer surfaces (`/v1`, `/api/v1`). Inside a plugin scope
@@ -83,7 +80,7 @@ export function installApiKeyAuth(app: FastifyInstance, ctx: AppContext, opts: {
     if (!m) {
       return sendApiError(reply, style, { status: 401, code: 'missing_api_key', message: 'Send your API key in the header Authorization: Bearer <key>.' });
     }
-    const check = await checkApiKey(ctx.database, m[1]!, ctx.config);
+    const check = await ctx.services.developer.checkKey(m[1]!);
     if (!check.ok) {
       const message =
         check.reason === 'revoked' ? 'This API key was revoked.' : check.reason === 'expired' ? 'This API key has expired.' : 'This API key is not valid.';
@@ -114,9 +111,7 @@ export function installApiKeyAuth(app: FastifyInstance, ctx: AppContext, opts: {
       });
     }
     // last use, at most once a minute per key
-    void ctx.database.sql
-      .query(`update api_keys set last_used_at = now() where id = $1 and (last_used_at is null or last_used_at < now() - interval '1 minute')`, [key.id])
-      .catch(() => undefined);
+    void ctx.services.developer.touchKey(key.id).catch(() => undefined);
   });
 
   app.addHook('onResponse', async (req, reply) => {
@@ -127,12 +122,18 @@ export function installApiKeyAuth(app: FastifyInstance, ctx: AppContext, opts: {
     const bytesOut = Math.max(0, socket.bytesWritten - start.written);
     const latencyMs = req.apiStartedAt ? Number((process.hrtime.bigint() - req.apiStartedAt) / 1_000_000n) : 0;
     const endpoint = req.routeOptions.url ?? req.url.split('?')[0]!;
-    await ctx.database.sql
-      .query(
-        `insert into api_request_log (key_id, user_id, method, endpoint, status, bytes_in, bytes_out, latency_ms, request_id)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [req.apiPrincipal?.keyId ?? null, req.apiPrincipal?.userId ?? null, req.method, endpoint.slice(0, 200), reply.statusCode, bytesIn, bytesOut, latencyMs, req.id],
-      )
+    await ctx.services.developer
+      .logRequest({
+        keyId: req.apiPrincipal?.keyId ?? null,
+        userId: req.apiPrincipal?.userId ?? null,
+        method: req.method,
+        endpoint: endpoint.slice(0, 200),
+        status: reply.statusCode,
+        bytesIn,
+        bytesOut,
+        latencyMs,
+        requestId: req.id,
+      })
       .catch((err: unknown) => req.log.warn({ err }, 'api request log write failed'));
   });
 }

@@ -54,11 +54,12 @@ export async function getSession(ctx: AppContext, req: FastifyRequest, reply?: F
   const s = response.session as typeof response.session & { createdAt: Date };
   const u = response.user as typeof response.user & { role: UserRole; status: SessionUser['status'] };
   const absoluteMs = ctx.config.SESSION_ABSOLUTE_DAYS * 86_400_000;
-  if (new Date(s.createdAt).getTime() + absoluteMs < Date.now() || u.status !== 'active') {
-    await ctx.database.sql.query('delete from sessions where id = $1', [s.id]);
+  // our clock decides the absolute lifetime; Better Auth decides the idle expiry by its own Date.now()
+  if (new Date(s.createdAt).getTime() + absoluteMs < ctx.clock.nowMs() || u.status !== 'active') {
+    await ctx.services.sessions.end(s.id);
     return null;
   }
-  await ctx.database.sql.query(`update sessions set last_seen_at = now() where id = $1 and last_seen_at < now() - interval '1 minute'`, [s.id]);
+  await ctx.services.sessions.touch(s.id, ctx.clock.now());
   req.sessionCache = {
     user: { id: u.id, email: u.email, name: u.name, role: u.role, status: u.status, emailVerified: u.emailVerified },
     sessionId: s.id,

@@ -8,7 +8,7 @@ import { requireUser, requireVerifiedUser } from '../plugins/session';
 const idParams = z.object({ id: z.string().max(100) });
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 502: errorBody, 503: errorBody };
 
-/** Plans, checkout, order history, receipts and the subscription. Provider webhooks: routes/generations.ts (webhookRoutes). */
+/** Plans, checkout, order history, receipts and the subscription. Payment providers' callbacks: routes/callbacks.ts. */
 export const billingRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, { ctx }) => {
   const billing = ctx.services.billing;
 

@@ -2,7 +2,6 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { apiKeyList, createApiKeyInput, createdApiKey, errorBody, usageQuery, usageResponse } from '../../../shared/api';
 import type { AppContext } from '../../context';
-import { apiLimitsOf, createApiKey, listApiKeys, revokeApiKey, usageOf } from '../../domain/developer/api-keys';
 import { requireUser, requireVerifiedUser } from '../plugins/session';
 
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody };
@@ -14,7 +13,7 @@ export const developerRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async
     { schema: { tags: ['developer'], summary: 'Your API keys (never their secrets)', response: { 200: apiKeyList, ...errors } } },
     async (req, reply) => {
       const s = await requireUser(ctx, req, reply);
-      return { keys: await listApiKeys(ctx.database, s.user.id) };
+      return { keys: await ctx.services.developer.listKeys(s.user.id) };
     },
   );
 
@@ -31,7 +30,7 @@ export const developerRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async
     },
     async (req, reply) => {
       const s = await requireVerifiedUser(ctx, req, reply);
-      const key = await createApiKey(ctx.database, s.user.id, req.body);
+      const key = await ctx.services.developer.createKey(s.user.id, req.body);
       return reply.status(201).header('cache-control', 'no-store').send(key);
     },
   );
@@ -41,7 +40,7 @@ export const developerRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async
     { schema: { tags: ['developer'], summary: 'Revoke an API key (at once, for good)', params: z.object({ id: z.string().max(100) }), response: { 204: z.null(), ...errors } } },
     async (req, reply) => {
       const s = await requireUser(ctx, req, reply);
-      await revokeApiKey(ctx.database, s.user.id, req.params.id);
+      await ctx.services.developer.revokeKey(s.user.id, req.params.id);
       return reply.status(204).send(null);
     },
   );
@@ -51,12 +50,7 @@ export const developerRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async
     { schema: { tags: ['developer'], summary: 'Your API usage per day and the recent request log', querystring: usageQuery, response: { 200: usageResponse, ...errors } } },
     async (req, reply) => {
       const s = await requireUser(ctx, req, reply);
-      const limits = await apiLimitsOf(ctx.database, s.user.id, ctx.config);
-      return usageOf(ctx.database, s.user.id, {
-        days: req.query.days,
-        limits: { requestsPerMinutePerKey: limits.perKey, requestsPerMinutePerUser: limits.perUser, concurrentTasks: ctx.config.API_KEY_MAX_IN_FLIGHT },
-        retentionDays: ctx.config.API_LOG_RETENTION_DAYS,
-      });
+      return ctx.services.developer.usage(s.user.id, req.query.days);
     },
   );
 };

@@ -25,6 +25,7 @@ const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody,
 
 export const meRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, { ctx }) => {
   const profile = ctx.services.profile;
+  const sessions = ctx.services.sessions;
 
   // Profile photos arrive as the raw image body; the type is decided by content, not this header.
   app.addContentTypeParser(/^image\//, { parseAs: 'buffer', bodyLimit: AVATAR_MAX_BYTES }, (_req, body, done) => done(null, body));
@@ -95,7 +96,7 @@ export const meRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, 
 
   app.get('/api/me/sessions', { schema: { tags: ['account'], summary: 'Your signed-in sessions', response: { 200: sessionList, ...errors } } }, async (req, reply) => {
     const s = await requireUser(ctx, req, reply);
-    return { sessions: await profile.sessions(s.user.id, s.sessionId) };
+    return { sessions: await sessions.list(s.user.id, s.sessionId) };
   });
 
   app.delete(
@@ -103,7 +104,7 @@ export const meRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, 
     { schema: { tags: ['account'], summary: 'Sign out one of your sessions', params: z.object({ id: z.string().min(1).max(100) }), response: { 204: z.null(), ...errors } } },
     async (req, reply) => {
       const s = await requireUser(ctx, req, reply);
-      await profile.revokeSession(s.user.id, req.params.id);
+      await sessions.revoke(s.user.id, req.params.id);
       return reply.status(204).send(null);
     },
   );
@@ -113,7 +114,7 @@ export const meRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, 
     { schema: { tags: ['account'], summary: 'Sign out everywhere else', response: { 204: z.null(), ...errors } } },
     async (req, reply) => {
       const s = await requireUser(ctx, req, reply);
-      await profile.revokeOtherSessions(s.user.id, s.sessionId);
+      await sessions.revokeOthers(s.user.id, s.sessionId);
       return reply.status(204).send(null);
     },
   );

@@ -45,7 +45,7 @@ export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (a
         }
       };
       const checks = {
-        database: await check(() => ctx.database.sql.query('select 1')),
+        database: await check(() => ctx.database.ping()),
         queue: await check(async () => {
           if (!(await ctx.queue.ping())) throw new Error('queue not installed');
         }),

@@ -1,5 +1,5 @@
 import { useMutation } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState, type SubmitEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { apiFetch } from '../../lib/api';
 import { errorText } from '../../lib/errors';
@@ -22,7 +22,7 @@ export function ResendVerification({ email: knownEmail }: { email?: string }) {
   const [email, setEmail] = useState(knownEmail ?? '');
   const resend = useResendVerification();
 
-  const onSubmit = (e: FormEvent) => {
+  const onSubmit = (e: SubmitEvent<HTMLFormElement>) => {
     e.preventDefault();
     if (!email.trim()) return;
     resend.mutate(email.trim());

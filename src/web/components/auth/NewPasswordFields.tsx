@@ -4,8 +4,8 @@ import { PasswordInput } from '../ui';
 export interface NewPasswordFieldsProps {
   password: string;
   confirm: string;
-  onPasswordChange(value: string): void;
-  onConfirmChange(value: string): void;
+  onPasswordChange: (value: string) => void;
+  onConfirmChange: (value: string) => void;
   minLength: number;
   errors: { password?: string | undefined; confirm?: string | undefined };
   /** classes of the wrapper, e.g. a two-column grid */

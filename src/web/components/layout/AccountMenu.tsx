@@ -26,7 +26,12 @@ export function AccountMenu({ me }: { me: Me }) {
     if (restoreFocus) buttonRef.current?.focus();
   }, []);
 
-  useEffect(() => setOpen(false), [pathname]);
+  // close when the route changes (a link in the menu was followed): adjusted while rendering, as React advises
+  const [shownOn, setShownOn] = useState(pathname);
+  if (shownOn !== pathname) {
+    setShownOn(pathname);
+    setOpen(false);
+  }
 
   useEffect(() => {
     if (!open) return;

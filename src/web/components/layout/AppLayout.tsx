@@ -1,5 +1,5 @@
 import { Outlet } from '@tanstack/react-router';
-import { useEffect } from 'react';
+import { useEffect, useEffectEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { changeLanguage, isSupportedLanguage } from '../../i18n';
 import { useMe } from '../../lib/auth';
@@ -10,11 +10,11 @@ import { Header } from './Header';
 function useAccountLanguage() {
   const { i18n } = useTranslation();
   const language = useMe().data?.language;
-  useEffect(() => {
-    if (isSupportedLanguage(language) && language !== i18n.resolvedLanguage) void changeLanguage(language);
-    // only when the account's language arrives or changes, not when the UI language changes
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [language]);
+  // an Effect Event: it reads the UI language without running again when the UI language changes
+  const adopt = useEffectEvent((next: typeof language) => {
+    if (isSupportedLanguage(next) && next !== i18n.resolvedLanguage) void changeLanguage(next);
+  });
+  useEffect(() => adopt(language), [language]);
 }
 
 export function AppLayout() {

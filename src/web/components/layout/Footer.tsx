@@ -79,7 +79,7 @@ export function Footer() {
         <div className="mx-auto flex max-w-6xl flex-col gap-3 px-4 py-6 text-xs text-zinc-500 sm:flex-row sm:items-center sm:justify-between sm:px-6 dark:text-zinc-500">
           <p>{t('footer.copyright', { year })}</p>
           <div className="flex items-center gap-4">
-            {signedOut && supportedLanguages.length > 1 && (
+            {signedOut && (
               <label className="flex items-center gap-2">
                 <span>{t('language.label')}</span>
                 <select

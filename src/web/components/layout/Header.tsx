@@ -37,8 +37,12 @@ export function Header() {
     if (restoreFocus) toggleRef.current?.focus();
   }, []);
 
-  // Close when the route changes (a link in the menu was followed).
-  useEffect(() => setMenuOpen(false), [pathname]);
+  // Close when the route changes (a link in the menu was followed): adjusted while rendering, as React advises.
+  const [shownOn, setShownOn] = useState(pathname);
+  if (shownOn !== pathname) {
+    setShownOn(pathname);
+    setMenuOpen(false);
+  }
 
   useEffect(() => {
     if (!menuOpen) return;

@@ -4,8 +4,8 @@ import { cn } from '../../lib/cn';
 /** Up to two initials of a name ("Ada Lovelace" → "AL"), or of the email's local part. */
 export function initials(name: string, email = ''): string {
   const words = (name.trim() || email.split('@')[0] || '?').split(/[\s._-]+/).filter(Boolean);
-  const letters = words.length > 1 ? [words[0]!, words[words.length - 1]!] : words.slice(0, 1);
-  return letters.map((w) => Array.from(w)[0]!.toUpperCase()).join('') || '?';
+  const initial = (word = '') => (Array.from(word)[0] ?? '').toUpperCase();
+  return initial(words[0]) + (words.length > 1 ? initial(words.at(-1)) : '') || '?';
 }
 
 /** The profile photo, or initials on a brand tile. Decorative: the name is always shown or labelled nearby. */

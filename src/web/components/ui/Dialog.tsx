@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, type ReactNode, type RefObject } from 'react';
+import { useEffect, useEffectEvent, useId, useRef, type ReactNode, type RefObject } from 'react';
 import { createPortal } from 'react-dom';
 import { useTranslation } from 'react-i18next';
 import { cn } from '../../lib/cn';
@@ -29,8 +29,8 @@ const widths = { sm: 'max-w-sm', md: 'max-w-lg', lg: 'max-w-2xl' } as const;
 export function Dialog({ open, onClose, title, description, children, footer, initialFocus, size = 'md', dismissible = true }: DialogProps) {
   const { t } = useTranslation();
   const panelRef = useRef<HTMLDivElement>(null);
-  const onCloseRef = useRef(onClose);
-  onCloseRef.current = onClose;
+  // Escape calls the newest onClose without re-running the effect (which would move the focus again)
+  const closeOnEscape = useEffectEvent(() => onClose());
   const titleId = useId();
   const descriptionId = useId();
 
@@ -48,7 +48,7 @@ export function Dialog({ open, onClose, title, description, children, footer, in
     const onKeyDown = (e: KeyboardEvent) => {
       if (e.key === 'Escape') {
         e.stopPropagation();
-        onCloseRef.current();
+        closeOnEscape();
       } else if (panelRef.current) {
         trapTab(e, panelRef.current);
       }
@@ -68,7 +68,7 @@ export function Dialog({ open, onClose, title, description, children, footer, in
       <div
         className="absolute inset-0 animate-fade-in bg-zinc-950/50 backdrop-blur-sm"
         aria-hidden="true"
-        onClick={dismissible ? () => onCloseRef.current() : undefined}
+        onClick={dismissible ? () => onClose() : undefined}
       />
       <div
         ref={panelRef}
@@ -90,7 +90,7 @@ export function Dialog({ open, onClose, title, description, children, footer, in
           <button
             type="button"
             data-dialog-close="true"
-            onClick={() => onCloseRef.current()}
+            onClick={() => onClose()}
             className="-me-2 -mt-1 rounded-lg p-2 text-zinc-500 hover:bg-zinc-100 hover:text-zinc-900 dark:text-zinc-400 dark:hover:bg-zinc-800 dark:hover:text-white"
             aria-label={t('ui.close')}
           >

@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useMemo, useRef, useState, type ChangeEvent, type FormEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, type ChangeEvent, type SubmitEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Me } from '../../../shared/api/account';
 import { TrashIcon, UploadIcon, UserIcon } from '../../components/icons';
@@ -35,7 +35,12 @@ function PhotoEditor({ me }: { me: Me }) {
   const [file, setFile] = useState<File | null>(null);
   const [error, setError] = useState<string | null>(null);
   const preview = useMemo(() => (file ? URL.createObjectURL(file) : null), [file]);
-  useEffect(() => () => void (preview && URL.revokeObjectURL(preview)), [preview]);
+  useEffect(
+    () => () => {
+      if (preview) URL.revokeObjectURL(preview);
+    },
+    [preview],
+  );
 
   const onDone = (next: Me, message: string) => {
     queryClient.setQueryData(meQuery.queryKey, next);
@@ -54,7 +59,7 @@ function PhotoEditor({ me }: { me: Me }) {
     onError: (err) => setError(errorText(err, t, i18n.language)),
   });
 
-  const onPick = (e: ChangeEvent<HTMLInputElement>) => {
+  const onPick = (e: ChangeEvent<HTMLInputElement>): void => {
     const picked = e.target.files?.[0];
     setError(null);
     if (!picked) return;
@@ -130,7 +135,7 @@ function ProfileForm({ me }: { me: Me }) {
   const update = useUpdateMe();
   const dirty = name.trim() !== me.name || region !== (me.region ?? '');
 
-  const onSubmit = (e: FormEvent) => {
+  const onSubmit = (e: SubmitEvent<HTMLFormElement>): void => {
     e.preventDefault();
     if (!name.trim()) return setNameError(t('auth.signUp.errors.name'));
     setNameError(undefined);

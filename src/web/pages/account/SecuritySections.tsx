@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState, type SubmitEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Me } from '../../../shared/api/account';
 import { KeyIcon, MailIcon } from '../../components/icons';
@@ -30,7 +30,7 @@ export function EmailSection({ me }: { me: Me }) {
     },
   });
 
-  const onSubmit = (e: FormEvent) => {
+  const onSubmit = (e: SubmitEvent<HTMLFormElement>) => {
     e.preventDefault();
     setSentTo(null);
     const found: typeof errors = {};
@@ -123,7 +123,7 @@ function ChangePasswordForm() {
   const [errors, setErrors] = useState<{ current?: string; next?: string; confirm?: string }>({});
 
   const change = useMutation({
-    mutationFn: () => apiFetch<void>('/api/me/password', { method: 'POST', body: { currentPassword: current, newPassword: next } }),
+    mutationFn: () => apiFetch<unknown>('/api/me/password', { method: 'POST', body: { currentPassword: current, newPassword: next } }),
     onSuccess: () => {
       setCurrent('');
       setNext('');
@@ -137,7 +137,7 @@ function ChangePasswordForm() {
     },
   });
 
-  const onSubmit = (e: FormEvent) => {
+  const onSubmit = (e: SubmitEvent<HTMLFormElement>) => {
     e.preventDefault();
     const found: typeof errors = {};
     if (!current) found.current = t('auth.errors.passwordRequired');

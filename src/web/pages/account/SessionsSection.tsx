@@ -29,13 +29,13 @@ export function SessionsSection() {
   });
 
   const revoke = useMutation({
-    mutationFn: (id: string) => apiFetch<void>(`/api/me/sessions/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+    mutationFn: (id: string) => apiFetch<unknown>(`/api/me/sessions/${encodeURIComponent(id)}`, { method: 'DELETE' }),
     onSuccess: () => toast({ title: t('account.sessions.revoked'), tone: 'success' }),
     onError: (err) => toast({ title: errorText(err, t, i18n.language), tone: 'error' }),
     onSettled: () => queryClient.invalidateQueries({ queryKey: sessionsKey }),
   });
   const revokeOthers = useMutation({
-    mutationFn: () => apiFetch<void>('/api/me/sessions/revoke-others', { method: 'POST', body: {} }),
+    mutationFn: () => apiFetch<unknown>('/api/me/sessions/revoke-others', { method: 'POST', body: {} }),
     onSuccess: () => toast({ title: t('account.sessions.revokedOthers'), tone: 'success' }),
     onError: (err) => toast({ title: errorText(err, t, i18n.language), tone: 'error' }),
     onSettled: () => queryClient.invalidateQueries({ queryKey: sessionsKey }),

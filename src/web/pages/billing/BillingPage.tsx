@@ -67,7 +67,7 @@ export function BillingPage() {
             <Spinner className="size-4" />
             {t('billing.orders.loading')}
           </p>
-        ) : list.isError ? (
+        ) : list.isError && !list.isFetchNextPageError ? (
           <Alert
             tone="error"
             title={t('billing.orders.error')}
@@ -156,7 +156,6 @@ function OrderBanner({ orderId }: { orderId: string }) {
   const [since, setSince] = useState(() => Date.now());
   const [timedOut, setTimedOut] = useState(false);
   useEffect(() => {
-    setTimedOut(false);
     const timer = window.setTimeout(() => setTimedOut(true), Math.max(0, since + POLL_FOR_MS - Date.now()));
     return () => window.clearTimeout(timer);
   }, [since]);
@@ -219,7 +218,7 @@ function OrderBanner({ orderId }: { orderId: string }) {
     );
   }
 
-  const o = order.data!;
+  const o = order.data;
   const credits = formatNumber(o.credits, i18n.language);
   switch (o.status) {
     case 'paid':
@@ -257,6 +256,7 @@ function OrderBanner({ orderId }: { orderId: string }) {
             <>
               <Button size="sm" variant="secondary" onClick={() => {
                   setSince(Date.now());
+                  setTimedOut(false);
                   void order.refetch();
                 }} loading={order.isFetching} data-testid="order-check-again">
                 {t('billing.order.checkAgain')}

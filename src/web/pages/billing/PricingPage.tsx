@@ -261,6 +261,7 @@ function PlanCard({
 
   const buyLabel = subscription ? t('pricing.subscribe') : t('pricing.buy');
   const several = plan.providers.length > 1;
+  const [firstProvider] = plan.providers;
 
   return (
     <li data-plan-id={plan.id} data-testid={`plan-${plan.id}`}>
@@ -300,7 +301,7 @@ function PlanCard({
         </ul>
 
         <div className="mt-6 border-t border-zinc-200 pt-5 dark:border-zinc-800">
-          {plan.providers.length === 0 || price === undefined ? (
+          {firstProvider === undefined || price === undefined ? (
             <p className="text-sm text-zinc-500 dark:text-zinc-400">{t('pricing.unavailable')}</p>
           ) : several ? (
             <div role="group" aria-label={t('pricing.payWithPlan', { plan: plan.name })}>
@@ -332,17 +333,17 @@ function PlanCard({
               <Button
                 variant={plan.highlighted ? 'primary' : 'secondary'}
                 className="w-full"
-                onClick={() => onBuy(plan.providers[0]!)}
+                onClick={() => onBuy(firstProvider)}
                 disabled={busy}
                 loading={active !== undefined}
                 loadingText={redirecting ? t('pricing.redirecting') : t('pricing.starting')}
-                aria-label={t('pricing.buyWith', { action: buyLabel, plan: plan.name, provider: t(`pricing.providers.${plan.providers[0]!}`) })}
+                aria-label={t('pricing.buyWith', { action: buyLabel, plan: plan.name, provider: t(`pricing.providers.${firstProvider}`) })}
                 data-testid={`buy-${plan.id}`}
               >
                 {buyLabel}
               </Button>
               <p className="mt-2 text-center text-xs text-zinc-500 dark:text-zinc-400">
-                {t('pricing.paidWith', { provider: t(`pricing.providers.${plan.providers[0]!}`) })}
+                {t('pricing.paidWith', { provider: t(`pricing.providers.${firstProvider}`) })}
               </p>
             </>
           )}

@@ -242,7 +242,7 @@ export function CreationsPage() {
           <Spinner className="size-4" />
           {t('creations.loading')}
         </p>
-      ) : list.isError ? (
+      ) : list.isError && !list.isFetchNextPageError ? (
         <Alert
           tone="error"
           title={t('creations.error')}

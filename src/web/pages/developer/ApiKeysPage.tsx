@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
-import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useId, useRef, useState, type SubmitEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { AlertIcon, TrashIcon } from '../../components/icons';
 import { Alert, Badge, Button, buttonClasses, Card, Checkbox, Dialog, EmptyState, Input, Select, useToast } from '../../components/ui';
@@ -180,7 +180,7 @@ function CreateKeyForm({ onCreated }: { onCreated: (key: CreatedApiKey) => void 
     if (verifyNeeded) verifyRef.current?.focus();
   }, [verifyNeeded]);
 
-  const submit = (e: FormEvent) => {
+  const submit = (e: SubmitEvent<HTMLFormElement>) => {
     e.preventDefault();
     if (!name.trim()) {
       setNameError(t('developers.keys.nameRequired'));

@@ -173,7 +173,7 @@ function ModelsTable() {
       </p>
     );
   }
-  if (models.isError || !models.data?.length) {
+  if (models.isError || !models.data.length) {
     return (
       <p className="mt-3 text-zinc-500 dark:text-zinc-400">
         <Trans i18nKey="developers.quickStart.modelsUnavailable" components={{ code: <code className={code} /> }} />

@@ -1,5 +1,5 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useId, useRef, useState, type SubmitEvent } from 'react';
 import { Trans, useTranslation } from 'react-i18next';
 import { ChevronDownIcon, EyeIcon, TrashIcon } from '../../components/icons';
 import { Alert, Badge, Button, Card, Checkbox, Dialog, EmptyState, Input, useToast } from '../../components/ui';
@@ -143,7 +143,7 @@ function EndpointCard({
       toast({ tone: 'error', title: t('developers.webhooks.testFailed'), description: developerErrorText(err, t, lang) });
     },
   });
-  const enabled = toggle.isPending && toggle.variables !== undefined ? toggle.variables : endpoint.enabled;
+  const enabled = toggle.isPending ? toggle.variables : endpoint.enabled;
 
   return (
     <li data-testid="webhook-endpoint" data-endpoint-id={endpoint.id} data-enabled={endpoint.enabled}>
@@ -330,7 +330,7 @@ function DeliveriesLog({ endpointId }: { endpointId: string }) {
                     size="sm"
                     className="self-start"
                     onClick={() => retry.mutate(d)}
-                    loading={retry.isPending && retry.variables?.id === d.id}
+                    loading={retry.isPending && retry.variables.id === d.id}
                     disabled={retry.isPending}
                     data-testid="webhook-retry"
                   >
@@ -389,7 +389,7 @@ function AddEndpointForm({ onCreated }: { onCreated: (e: WebhookEndpointWithSecr
     },
   });
 
-  const submit = (e: FormEvent) => {
+  const submit = (e: SubmitEvent<HTMLFormElement>) => {
     e.preventDefault();
     const value = url.trim();
     let valid = false;

@@ -1,6 +1,6 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useNavigate, useSearch } from '@tanstack/react-router';
-import { useEffect, useId, useRef, useState, type ClipboardEvent, type FormEvent, type ReactNode, type Ref } from 'react';
+import { useEffect, useEffectEvent, useId, useRef, useState, type ClipboardEvent, type ReactNode, type Ref, type SubmitEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Me } from '../../../shared/api/account';
 import type { GenerationInput, ReferenceInput } from '../../../shared/catalog/request-schema';
@@ -15,7 +15,7 @@ import { creditsQuery } from '../../lib/credits';
 import { applyGeneration, createGeneration, GenerationRequestError, newIdempotencyKey } from '../../lib/generations';
 import { effectiveAudio, modelsQuery, priceOf, type ModelView } from '../../lib/models';
 import { ModelPicker } from './ModelPicker';
-import { acceptsReferences, slotsFor, tokensOf } from './references/model';
+import { acceptsReferences, kindLimits, slotsFor, tokensOf, type Attachment } from './references/model';
 import { ReferencesField } from './references/ReferencesField';
 import { useAttachments } from './references/useAttachments';
 import { unknownMentions, useMentions } from './references/useMentions';
@@ -71,6 +71,13 @@ const textareaClasses = (error: unknown) =>
     'dark:bg-zinc-900 dark:text-zinc-100 dark:placeholder:text-zinc-500',
     error ? 'border-red-500 focus:outline-red-500 dark:border-red-400' : 'border-zinc-300 focus:border-brand-500 focus:outline-brand-500/40 dark:border-zinc-700',
   );
+
+/** What the request says about a reference that is ready: the uploaded file, or the URL it was given as. */
+function referenceInputOf(a: Attachment): ReferenceInput {
+  if (a.mediaId) return { kind: a.kind, mediaId: a.mediaId };
+  if (a.url) return { kind: a.kind, url: a.url };
+  throw new Error(`reference ${a.name} has neither an upload nor a URL`);
+}
 
 /** Which way a frame of this ratio faces. */
 function orientationKey(ratio: string): 'landscape' | 'portrait' | 'square' {
@@ -151,41 +158,50 @@ export function Composer({ me, models, balance }: ComposerProps) {
 
   // the draft is read once, when the composer first shows
   const draftRead = useRef(false);
+  const readDraft = useEffectEvent((read: NonNullable<typeof draft>) => {
+    if (read.refs?.length) references.setFromDraft(read.refs);
+    void navigate({ to: '/studio', search: {}, replace: true });
+  });
   useEffect(() => {
     if (draftRead.current || !draft) return;
     draftRead.current = true;
-    if (draft.refs?.length) references.setFromDraft(draft.refs);
-    void navigate({ to: '/studio', search: {}, replace: true });
-    // only the first draft counts
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    readDraft(draft);
   }, [draft]);
 
-  const refs = {
-    mode: useRef<HTMLInputElement>(null),
-    references: useRef<HTMLFieldSetElement>(null),
-    seed: useRef<HTMLInputElement>(null),
-    prompt: useRef<HTMLTextAreaElement>(null),
-    negativePrompt: useRef<HTMLTextAreaElement>(null),
-    duration: useRef<HTMLSelectElement>(null),
-    resolution: useRef<HTMLSelectElement>(null),
-    aspectRatio: useRef<HTMLInputElement>(null),
-    audio: useRef<HTMLInputElement>(null),
-  } satisfies Record<FieldName, unknown>;
+  // one ref per field (not an object of refs: React reads a property of one as a ref read during render)
+  const modeRef = useRef<HTMLInputElement>(null);
+  const referencesRef = useRef<HTMLFieldSetElement>(null);
+  const seedRef = useRef<HTMLInputElement>(null);
+  const promptRef = useRef<HTMLTextAreaElement>(null);
+  const negativePromptRef = useRef<HTMLTextAreaElement>(null);
+  const durationRef = useRef<HTMLSelectElement>(null);
+  const resolutionRef = useRef<HTMLSelectElement>(null);
+  const aspectRatioRef = useRef<HTMLInputElement>(null);
+  const audioRef = useRef<HTMLInputElement>(null);
   const formErrorRef = useRef<HTMLDivElement>(null);
   // where the focus goes once an error is on screen (a field, or the message by the button)
   const [focusRequest, setFocusRequest] = useState<{ target: FieldName | 'form'; n: number } | null>(null);
   const requestFocus = (target: FieldName | 'form') => setFocusRequest((r) => ({ target, n: (r?.n ?? 0) + 1 }));
 
-  // the models arrive after the first render, or the chosen one left the list: start from its defaults
+  // the models arrive after the first render: keep the first available one chosen from then on
+  // (state adjusted while rendering, as React advises, rather than in an effect that renders twice)
+  if (!modelId && firstAvailable) setModelId(firstAvailable.id);
+  const focusTarget = useEffectEvent((target: FieldName | 'form') => {
+    const fields = {
+      mode: modeRef,
+      references: referencesRef,
+      seed: seedRef,
+      prompt: promptRef,
+      negativePrompt: negativePromptRef,
+      duration: durationRef,
+      resolution: resolutionRef,
+      aspectRatio: aspectRatioRef,
+      audio: audioRef,
+    } satisfies Record<FieldName, unknown>;
+    return target === 'form' ? formErrorRef.current : fields[target].current;
+  });
   useEffect(() => {
-    if (!modelId && firstAvailable) setModelId(firstAvailable.id);
-  }, [modelId, firstAvailable]);
-  useEffect(() => {
-    if (!focusRequest) return;
-    const el = focusRequest.target === 'form' ? formErrorRef.current : refs[focusRequest.target].current;
-    el?.focus();
-    // refs are stable; only a new request moves the focus
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    if (focusRequest) focusTarget(focusRequest.target)?.focus();
   }, [focusRequest]);
 
   const chooseModel = (id: string) => {
@@ -211,7 +227,7 @@ export function Composer({ me, models, balance }: ComposerProps) {
     description: `${t(`studio.references.kinds.${a.kind}`)} · ${a.name}`,
   }));
   const mentions = useMentions({
-    textareaRef: refs.prompt,
+    textareaRef: promptRef,
     value: prompt,
     setValue: (v) => setPrompt(v),
     options: showReferences ? mentionOptions : [],
@@ -220,7 +236,7 @@ export function Composer({ me, models, balance }: ComposerProps) {
   /** An image pasted anywhere in the form (Ctrl+V) becomes a reference. */
   const onPaste = (e: ClipboardEvent<HTMLFormElement>) => {
     if (!showReferences) return;
-    const files = Array.from(e.clipboardData.files ?? []);
+    const files = Array.from(e.clipboardData.files);
     if (!files.length) return;
     e.preventDefault();
     references.addFiles(files);
@@ -307,7 +323,7 @@ export function Composer({ me, models, balance }: ComposerProps) {
     return true;
   }
 
-  const onSubmit = (e: FormEvent) => {
+  const onSubmit = (e: SubmitEvent<HTMLFormElement>) => {
     e.preventDefault();
     // a second Enter or click in the same moment, before React has re-rendered the button as busy
     if (!model || !opts || attempt.current?.inFlight) return;
@@ -324,10 +340,13 @@ export function Composer({ me, models, balance }: ComposerProps) {
       else if (list.length < slots.min) found.references = t('studio.references.errors.needSome');
       else if (list.length > slots.total) found.references = t('studio.references.errors.tooMany', { count: slots.total });
       else {
-        const over = (Object.keys(slots.kinds) as Array<keyof typeof slots.kinds>).find((k) => list.filter((a) => a.kind === k).length > slots.kinds[k]!.max);
+        const over = kindLimits(slots).find(([kind, { max }]) => list.filter((a) => a.kind === kind).length > max);
         const foreign = list.find((a) => !slots.kinds[a.kind]);
         if (foreign) found.references = t('studio.references.errors.kindInMode', { kind: t(`studio.references.kinds.${foreign.kind}`) });
-        else if (over) found.references = t('studio.references.errors.tooManyKind', { count: slots.kinds[over]!.max, kind: t(`studio.references.kindsPlural.${over}`, { count: slots.kinds[over]!.max }) });
+        else if (over) {
+          const [kind, { max }] = over;
+          found.references = t('studio.references.errors.tooManyKind', { count: max, kind: t(`studio.references.kindsPlural.${kind}`, { count: max }) });
+        }
       }
     }
     const seedText = seed.trim();
@@ -343,7 +362,7 @@ export function Composer({ me, models, balance }: ComposerProps) {
       requestFocus(firstProblem);
       return;
     }
-    const referenceInputs: ReferenceInput[] = sentAttachments.map((a) => (a.mediaId ? { kind: a.kind, mediaId: a.mediaId } : { kind: a.kind, url: a.url! }));
+    const referenceInputs = sentAttachments.map(referenceInputOf);
     const input: GenerationInput = {
       model: model.id,
       mode,
@@ -384,10 +403,10 @@ export function Composer({ me, models, balance }: ComposerProps) {
       <ModelPicker models={models} value={model.id} onChange={chooseModel} />
 
       {model.modes.length > 1 && (
-        <ModePicker modes={model.modes} value={mode} onChange={chooseMode} error={fieldErrors.mode} checkedRef={refs.mode} />
+        <ModePicker modes={model.modes} value={mode} onChange={chooseMode} error={fieldErrors.mode} checkedRef={modeRef} />
       )}
 
-      {showReferences && <ReferencesField mode={mode} slots={slots} api={references} error={fieldErrors.references} groupRef={refs.references} />}
+      {showReferences && <ReferencesField mode={mode} slots={slots} api={references} error={fieldErrors.references} groupRef={referencesRef} />}
 
       <div className="relative flex flex-col gap-1.5">
         <div className="flex items-baseline justify-between gap-3">
@@ -407,7 +426,7 @@ export function Composer({ me, models, balance }: ComposerProps) {
           </p>
         </div>
         <textarea
-          ref={refs.prompt}
+          ref={promptRef}
           id={ids.prompt}
           name="prompt"
           rows={5}
@@ -416,7 +435,7 @@ export function Composer({ me, models, balance }: ComposerProps) {
           {...mentions.textareaProps}
           onChange={(e) => {
             setPrompt(e.target.value);
-            mentions.refresh(e.target.value, e.target.selectionStart ?? e.target.value.length);
+            mentions.refresh(e.target.value, e.target.selectionStart);
             if (fieldErrors.prompt) setFieldErrors((f) => ({ ...f, prompt: undefined }));
           }}
           onKeyDown={(e) => {
@@ -454,7 +473,7 @@ export function Composer({ me, models, balance }: ComposerProps) {
             {t('studio.fields.negativePrompt')}
           </label>
           <textarea
-            ref={refs.negativePrompt}
+            ref={negativePromptRef}
             id={ids.negative}
             name="negativePrompt"
             rows={2}
@@ -478,7 +497,7 @@ export function Composer({ me, models, balance }: ComposerProps) {
 
       <div className="grid grid-cols-2 gap-4">
         <Select
-          ref={refs.duration}
+          ref={durationRef}
           label={t('studio.fields.duration')}
           name="duration"
           value={String(opts.duration)}
@@ -492,7 +511,7 @@ export function Composer({ me, models, balance }: ComposerProps) {
           ))}
         </Select>
         <Select
-          ref={refs.resolution}
+          ref={resolutionRef}
           label={t('studio.fields.resolution')}
           name="resolution"
           value={opts.resolution}
@@ -512,12 +531,12 @@ export function Composer({ me, models, balance }: ComposerProps) {
         value={opts.aspectRatio}
         onChange={(r) => setOption('aspectRatio', r)}
         error={fieldErrors.aspectRatio}
-        checkedRef={refs.aspectRatio}
+        checkedRef={aspectRatioRef}
       />
 
       {model.audio === 'optional' ? (
         <Checkbox
-          ref={refs.audio}
+          ref={audioRef}
           label={t('studio.fields.audio')}
           name="audio"
           checked={opts.audio}
@@ -536,7 +555,7 @@ export function Composer({ me, models, balance }: ComposerProps) {
             {t('studio.fields.seed')}
           </label>
           <input
-            ref={refs.seed}
+            ref={seedRef}
             id={ids.seed}
             name="seed"
             inputMode="numeric"

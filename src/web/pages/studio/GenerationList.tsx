@@ -30,19 +30,24 @@ export function GenerationList({ models, live }: { models: ModelView[]; live: bo
     lastActive.current = activeCount;
   }, [activeCount, queryClient]);
   const listRef = useRef<HTMLUListElement>(null);
-  // after "Load more", the first of the newly loaded videos gets the focus (the button may be gone)
-  const [focusIndex, setFocusIndex] = useState<number | null>(null);
+  // after "Load more", the first of the newly loaded videos gets the focus (the button may be gone);
+  // a ref, not state, so that moving the focus does not render again
+  const focusIndex = useRef<number | null>(null);
+  const [loadedMore, setLoadedMore] = useState(0);
   const count = list.data?.pages.reduce((n, p) => n + p.items.length, 0) ?? 0;
   useEffect(() => {
-    if (focusIndex === null || count <= focusIndex) return;
-    listRef.current?.children[focusIndex]?.querySelector<HTMLElement>('article')?.focus();
-    setFocusIndex(null);
-  }, [focusIndex, count]);
+    const index = focusIndex.current;
+    if (index === null || count <= index) return;
+    listRef.current?.children[index]?.querySelector<HTMLElement>('article')?.focus();
+    focusIndex.current = null;
+  }, [loadedMore, count]);
 
   const loadMore = async () => {
     const before = count;
     const result = await list.fetchNextPage();
-    if (!result.isError) setFocusIndex(before);
+    if (result.isError) return;
+    focusIndex.current = before;
+    setLoadedMore((n) => n + 1);
   };
 
   if (list.isPending) {
@@ -53,7 +58,7 @@ export function GenerationList({ models, live }: { models: ModelView[]; live: bo
       </p>
     );
   }
-  if (list.isError) {
+  if (list.isError && !list.isFetchNextPageError) {
     return (
       <Alert
         tone="error"

@@ -2,7 +2,6 @@ import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
 import type { Me } from '../../../shared/api/account';
 import { VerifyEmailNotice } from '../../components/auth/VerifyEmailNotice';
-import { Alert, Button } from '../../components/ui';
 import { ApiError } from '../../lib/api';
 import { cn } from '../../lib/cn';
 import { errorText } from '../../lib/errors';

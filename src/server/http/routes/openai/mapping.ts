@@ -61,8 +61,7 @@ export const DEFAULT_MODEL = 'sora-2';
 /** `sora-2-2025-10-06` style snapshot names are the model itself here. */
 export function modelIdOf(model: string | undefined): string {
   if (model === undefined || model === '') return DEFAULT_MODEL;
-  const snapshot = /^(sora-2(?:-pro)?)-\d{4}-\d{2}-\d{2}$/.exec(model);
-  return snapshot ? snapshot[1]! : model;
+  return /^(sora-2(?:-pro)?)-\d{4}-\d{2}-\d{2}$/.exec(model)?.[1] ?? model;
 }
 
 export function videoStatus(status: GenerationStatus): OpenAIVideo['status'] {
@@ -93,7 +92,8 @@ const isSora = (modelId: string) => modelId === 'sora-2' || modelId === 'sora-2-
 
 /** The "WxH" a model's resolution and aspect ratio are called (OpenAI's own names for the Sora models). */
 export function sizeOf(modelId: string, resolution: string, aspectRatio: string): string {
-  if (isSora(modelId) && resolution === '1080p' && SORA_HIGH[aspectRatio]) return SORA_HIGH[aspectRatio]!;
+  const high = SORA_HIGH[aspectRatio];
+  if (isSora(modelId) && resolution === '1080p' && high) return high;
   const known = SIZES[resolution]?.[aspectRatio];
   if (known) return known;
   // not in the table: work it out from the height and the ratio
@@ -214,7 +214,7 @@ export function toRemixInput(
   };
 }
 
-const unix = (d: Date | null) => (d ? Math.floor(d.getTime() / 1000) : null);
+const unix = (d: Date) => Math.floor(d.getTime() / 1000);
 
 export function toVideo(g: GenerationShape): OpenAIVideo {
   const status = videoStatus(g.status);
@@ -224,8 +224,8 @@ export function toVideo(g: GenerationShape): OpenAIVideo {
     model: g.modelId,
     status,
     progress: status === 'completed' ? 100 : Math.max(0, Math.min(100, Math.round(g.progress))),
-    created_at: unix(g.createdAt)!,
-    completed_at: status === 'completed' || status === 'failed' ? unix(g.finishedAt) : null,
+    created_at: unix(g.createdAt),
+    completed_at: (status === 'completed' || status === 'failed') && g.finishedAt ? unix(g.finishedAt) : null,
     // outputs are kept until their owner deletes them
     expires_at: null,
     error: status === 'failed' ? { code: g.failureCode ?? g.status, message: g.failureText ?? `The video ${g.status === 'canceled' ? 'was canceled' : 'failed'}.` } : null,
@@ -251,7 +251,7 @@ const PARAMS: Record<string, string> = {
 /** The OpenAI parameter a field issue is about (`references.0.mediaId` -> input_reference). */
 export function paramOf(field: string | undefined): string | null {
   if (!field) return null;
-  const head = field.split('.')[0]!;
+  const [head = field] = field.split('.');
   return PARAMS[head] ?? head;
 }
 

@@ -116,11 +116,12 @@ function renderError(err: FastifyError | Error, reply: FastifyReply, log: Fastif
   }
   if (hasZodFastifySchemaValidationErrors(err)) {
     const first = err.validation[0];
-    const path = String(first?.instancePath ?? '').split('/').filter(Boolean);
-    const message = err.validation.map((v) => `${[err.validationContext, ...String(v.instancePath ?? '').split('/').filter(Boolean)].join('.')}: ${v.message}`).join('; ');
+    const path = (first?.instancePath ?? '').split('/').filter(Boolean);
+    const message = err.validation.map((v) => `${[err.validationContext, ...v.instancePath.split('/').filter(Boolean)].join('.')}: ${v.message ?? 'invalid'}`).join('; ');
     return reply.status(400).send(openAIError(400, `Invalid request: ${message}`, { param: path[0] ?? null, code: 'invalid_value' }));
   }
-  const fe = err as FastifyError;
+  // any error can arrive here: only an Error's fields are certain
+  const fe = err as Error & Partial<FastifyError>;
   if (fe.validation) return reply.status(400).send(openAIError(400, fe.message, { code: 'invalid_value' }));
   const status = fe.statusCode ?? 500;
   if (status >= 400 && status < 500) {
@@ -149,7 +150,7 @@ export const openAIVideoRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asy
     limits: { files: 1, fields: 6, parts: 8, fileSize: imageMax, fieldSize: dataUrlMax, headerPairs: 50 },
     throwFileSizeLimit: true,
   });
-  installApiKeyAuth(app as unknown as FastifyInstance, ctx, { errorStyle: 'openai' });
+  installApiKeyAuth(app, ctx, { errorStyle: 'openai' });
   app.setErrorHandler((err: FastifyError, req, reply) => renderError(clientErrorOf(err, req) ?? err, reply, req.log, req.id));
   // unknown paths under /v1 keep the app's JSON 404 (answered before any key check, like every unknown API path)
 
@@ -160,8 +161,8 @@ export const openAIVideoRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asy
   ): Promise<{ mediaId: string; hash: string } | null> {
     let file = ref.file;
     if (!file && ref.imageUrl !== undefined) {
-      const data = DATA_URL.exec(ref.imageUrl);
-      if (data) file = { bytes: Buffer.from(data[2]!, 'base64'), name: undefined, type: data[1]!.toLowerCase() };
+      const [, type, base64] = DATA_URL.exec(ref.imageUrl) ?? [];
+      if (type && base64) file = { bytes: Buffer.from(base64, 'base64'), name: undefined, type: type.toLowerCase() };
       else if (/^https?:\/\//i.test(ref.imageUrl)) {
         const view = await media.importUrl(userId, ref.imageUrl);
         if (view.kind !== 'image') {
@@ -236,12 +237,18 @@ export const openAIVideoRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asy
         fields = { model: got.model, prompt: got.prompt, seconds: got.seconds, size: got.size };
         imageUrl = got['input_reference[image_url]'];
       } else {
-        const parsed = createVideoBody.safeParse(req.body ?? {});
+        // attachValidation: the body is whatever was sent (or nothing), not yet the schema's type
+        const sent: unknown = req.body;
+        const parsed = createVideoBody.safeParse(sent ?? {});
         if (!parsed.success) {
-          const issue = parsed.error.issues[0]!;
-          const param = issue.code === 'unrecognized_keys' ? issue.keys[0]! : String(issue.path[0] ?? 'body');
+          const issue = parsed.error.issues[0];
+          const param = issue?.code === 'unrecognized_keys' ? (issue.keys[0] ?? 'body') : String(issue?.path[0] ?? 'body');
           const message =
-            issue.code === 'unrecognized_keys' ? `Unknown parameter: '${issue.keys.join("', '")}'.` : param === 'prompt' && req.body && !('prompt' in (req.body as object)) ? "Missing required parameter: 'prompt'." : `Invalid value for '${issue.path.join('.') || 'body'}': ${issue.message}.`;
+            issue?.code === 'unrecognized_keys'
+              ? `Unknown parameter: '${issue.keys.join("', '")}'.`
+              : param === 'prompt' && sent && typeof sent === 'object' && !('prompt' in sent)
+                ? "Missing required parameter: 'prompt'."
+                : `Invalid value for '${issue?.path.join('.') || 'body'}': ${issue?.message ?? 'invalid'}.`;
           throw new MappingError(param, message);
         }
         const body = parsed.data;

@@ -6,7 +6,7 @@ import { Badge, Button } from '../../../components/ui';
 import { cn } from '../../../lib/cn';
 import { importFromUrl, type MediaKind } from '../../../lib/uploads';
 import { CreationPicker } from './CreationPicker';
-import { tokensOf, type Attachment, type ReferenceSlots } from './model';
+import { kindLimits, tokensOf, type Attachment, type ReferenceSlots } from './model';
 import type { AttachmentsApi } from './useAttachments';
 
 const kindIcons = { image: ImageIcon, video: FilmIcon, audio: MusicIcon } as const;
@@ -14,7 +14,7 @@ const kindIcons = { image: ImageIcon, video: FilmIcon, audio: MusicIcon } as con
 /** The MIME types the file picker offers, from the kinds this model takes now. */
 function acceptOf(slots: ReferenceSlots): string {
   return Object.values(slots.kinds)
-    .flatMap((l) => l?.mimeTypes ?? [])
+    .flatMap((l) => l.mimeTypes)
     .join(',');
 }
 
@@ -90,7 +90,9 @@ export function ReferencesField({ mode, slots, api, error, groupRef }: Reference
       <legend className="mb-1.5 text-sm font-medium text-zinc-800 dark:text-zinc-200">{t('studio.references.legend')}</legend>
       <p id={`${id}-hint`} className="-mt-1 text-xs text-zinc-500 dark:text-zinc-400">
         {hint}{' '}
-        {kinds.map((k) => t('studio.references.limit', { kind: t(`studio.references.kindsPlural.${k}`, { count: slots.kinds[k]!.max }), count: slots.kinds[k]!.max })).join(' · ')}
+        {kindLimits(slots)
+          .map(([kind, { max }]) => t('studio.references.limit', { kind: t(`studio.references.kindsPlural.${kind}`, { count: max }), count: max }))
+          .join(' · ')}
       </p>
 
       {api.attachments.length > 0 && (

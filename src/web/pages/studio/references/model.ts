@@ -42,6 +42,9 @@ export function slotsFor(model: ModelView, mode: GenerationMode): ReferenceSlots
   return { kinds: { ...model.references }, total: model.maxReferences, min: 1 };
 }
 
+/** Each kind this model takes now, with its limit. */
+export const kindLimits = (slots: ReferenceSlots) => Object.entries(slots.kinds) as Array<[MediaKind, KindLimit]>;
+
 export const acceptsReferences = (slots: ReferenceSlots) => Object.keys(slots.kinds).length > 0 && slots.total > 0;
 
 /** `@image1`, `@image2`, `@video1`…: each reference's name, numbered in order within its kind. */
@@ -49,8 +52,9 @@ export function tokensOf(attachments: readonly Attachment[]): Map<string, string
   const counts: Record<string, number> = {};
   const out = new Map<string, string>();
   for (const a of attachments) {
-    counts[a.kind] = (counts[a.kind] ?? 0) + 1;
-    out.set(a.key, `@${a.kind}${counts[a.kind]}`);
+    const n = (counts[a.kind] ?? 0) + 1;
+    counts[a.kind] = n;
+    out.set(a.key, `@${a.kind}${n}`);
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { apiFetch } from '../../../lib/api';
 import { formatBytes, kindOfFile, knownMedia, rememberMedia, uploadFile, UploadError, type MediaKind, type MediaView } from '../../../lib/uploads';
@@ -39,7 +39,10 @@ export function useAttachments(model: ModelView | undefined, slots: ReferenceSlo
   const noticeId = useRef(1);
   // the newest list, for checks made while several files arrive at once
   const current = useRef(attachments);
-  current.current = attachments;
+  // kept after each commit, not while rendering: a render React throws away must not change it
+  useLayoutEffect(() => {
+    current.current = attachments;
+  }, [attachments]);
 
   // uploads still running when the composer goes away are stopped
   useEffect(() => () => current.current.forEach((a) => a.abort?.()), []);
@@ -108,6 +111,8 @@ export function useAttachments(model: ModelView | undefined, slots: ReferenceSlo
       );
     }
     if (accepted.length) setAttachments((l) => [...l, ...accepted]);
+    // files dropped again before React re-renders are counted against these ones too
+    current.current = list;
     notify(refused);
   };
 
@@ -170,9 +175,10 @@ export function useAttachments(model: ModelView | undefined, slots: ReferenceSlo
     setAttachments((l) => {
       const i = l.findIndex((a) => a.key === key);
       const j = i + by;
-      if (i < 0 || j < 0 || j >= l.length) return l;
+      const [a, b] = [l[i], l[j]];
+      if (!a || !b) return l;
       const next = [...l];
-      [next[i], next[j]] = [next[j]!, next[i]!];
+      [next[i], next[j]] = [b, a];
       return next;
     });
 

@@ -14,7 +14,8 @@ function activeMention(text: string, caret: number): { start: number; query: str
   const before = text.slice(0, caret);
   const m = /(^|\s)@(\w*)$/.exec(before);
   if (!m) return null;
-  return { start: caret - m[2]!.length - 1, query: m[2]!.toLowerCase() };
+  const word = m[2] ?? '';
+  return { start: caret - word.length - 1, query: word.toLowerCase() };
 }
 
 /**
@@ -45,7 +46,10 @@ export function useMentions({
 
   const refresh = (text: string, caret: number) => {
     const found = activeMention(text, caret);
-    if (found && dismissedAt === found.start) return setState(null);
+    if (found && dismissedAt === found.start) {
+      setState(null);
+      return;
+    }
     if (found?.start !== state?.start || found?.query !== state?.query) setActive(0);
     setState(found);
     if (!found) setDismissedAt(null);
@@ -54,7 +58,7 @@ export function useMentions({
   const insert = (option: MentionOption) => {
     const el = textareaRef.current;
     if (!state || !el) return;
-    const caret = el.selectionStart ?? value.length;
+    const caret = el.selectionStart;
     const after = value.slice(caret);
     const token = option.token + (after.startsWith(' ') ? '' : ' ');
     const next = value.slice(0, state.start) + token + after;
@@ -76,15 +80,16 @@ export function useMentions({
       setActive((activeIndex + d + matches.length) % matches.length);
       return true;
     }
-    if ((e.key === 'Enter' && !e.ctrlKey && !e.metaKey) || e.key === 'Tab') {
+    const chosen = matches[activeIndex];
+    if (chosen && ((e.key === 'Enter' && !e.ctrlKey && !e.metaKey) || e.key === 'Tab')) {
       e.preventDefault();
-      insert(matches[activeIndex]!);
+      insert(chosen);
       return true;
     }
     if (e.key === 'Escape') {
       e.preventDefault();
       e.stopPropagation();
-      setDismissedAt(state!.start);
+      setDismissedAt(state.start);
       setState(null);
       return true;
     }
@@ -97,7 +102,7 @@ export function useMentions({
     'aria-autocomplete': 'list' as const,
     'aria-controls': open ? listId : undefined,
     'aria-activedescendant': open ? optionId(activeIndex) : undefined,
-    onSelect: (e: React.SyntheticEvent<HTMLTextAreaElement>) => refresh(e.currentTarget.value, e.currentTarget.selectionStart ?? 0),
+    onSelect: (e: React.SyntheticEvent<HTMLTextAreaElement>) => refresh(e.currentTarget.value, e.currentTarget.selectionStart),
     onBlur: () => setState(null),
   };
 
