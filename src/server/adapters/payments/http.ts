@@ -1,20 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
-import { inspect } from 'node:util';
 import { PaymentProviderError, type PaymentProviderId } from './payment';
+import { clip, textOf } from '../../lib/upstream-text';
 
 /** What the fetch-based payment adapters (Creem, NOWPayments) share: JSON calls, headers, digests. */
 
 export type Obj = Record<string, unknown>;
 export const isObj = (v: unknown): v is Obj => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
 
-/** An upstream value as text: a string as it is, nothing as '', an object inspected (not "[object Object]"). */
-export function textOf(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value === undefined || value === null) return '';
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
-  return inspect(value, { depth: 4, breakLength: Infinity });
-}
-export const clip = (text: unknown, max = 300) => textOf(text).replace(/\s+/g, ' ').trim().slice(0, max);
+export { clip, textOf };
 
 /** A header's single value, whatever the case of its name. */
 export function headerValue(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {

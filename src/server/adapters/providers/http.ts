@@ -1,5 +1,5 @@
-import { inspect } from 'node:util';
 import { ProviderError, type ProviderErrorKind, type ProviderId } from './provider';
+import { clip, textOf } from '../../lib/upstream-text';
 
 /**
  * HTTP plumbing shared by the upstream adapters: one fetch wrapper that turns transport trouble
@@ -76,16 +76,7 @@ const policyWords = /(content[ _-]?polic|policy|moderat|safety|unsafe|nsfw|prohi
 /** Whether an upstream failure message describes a content-policy refusal. */
 export const looksLikePolicy = (text: string | undefined | null) => Boolean(text && policyWords.test(text));
 
-/** An upstream value as text: a string as it is, nothing as '', an object inspected (not "[object Object]"). */
-export function textOf(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value === undefined || value === null) return '';
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
-  return inspect(value, { depth: 4, breakLength: Infinity });
-}
-
-/** Trim upstream text for logs/records (never echoed raw to users). */
-export const clip = (text: unknown, max = 300) => textOf(text).replace(/\s+/g, ' ').trim().slice(0, max);
+export { clip, textOf };
 
 /** A request header by lower-case name from a Node/Fastify headers object (first value, trimmed). */
 export function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
