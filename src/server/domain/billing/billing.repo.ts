@@ -5,7 +5,7 @@ import { keysetPage, type KeysetPage } from '../../db/keyset.repo';
 import { rowMapper } from '../../db/rows';
 import { orders, paymentEvents, plans, subscriptions, users } from '../../db/schema';
 import { findUserStatus } from '../users/users.repo';
-import { builtinPlans } from './plans-data';
+import { builtinPlans, seedColumns } from './plans-data';
 
 /** SQL for plans, orders, subscriptions and recorded payment events. */
 
@@ -45,17 +45,7 @@ export async function seedPlans(db: DbHandle): Promise<void> {
   for (const p of builtinPlans) {
     await db.db
       .insert(plans)
-      .values({
-        id: p.id,
-        name: p.name,
-        kind: p.kind,
-        credits: p.credits,
-        interval: p.interval ?? null,
-        rollover: p.rollover ?? false,
-        prices: p.prices,
-        highlighted: p.highlighted ?? false,
-        sort: p.sort,
-      })
+      .values(seedColumns(p))
       .onConflictDoNothing({ target: plans.id });
   }
 }

@@ -2,7 +2,7 @@ import type { PaymentEvent } from '../../adapters/payments';
 import type { orders, paymentEvents } from '../../db/schema';
 import type { OrderRow, PlanRow, SubscriptionRow } from './billing.repo';
 import type { PaymentEventsRepo } from './payment-events';
-import { builtinPlans } from './plans-data';
+import { builtinPlans, seedColumns } from './plans-data';
 
 /**
  * A test double of what payment-event application asks the billing repository: plans, orders,
@@ -32,22 +32,7 @@ export function createInMemoryBillingRepo(opts: { now?: () => Date } = {}): InMe
   const plans = new Map<string, PlanRow>(
     builtinPlans.map((p) => [
       p.id,
-      {
-        id: p.id,
-        name: p.name,
-        kind: p.kind,
-        credits: p.credits,
-        interval: p.interval ?? null,
-        rollover: p.rollover ?? false,
-        prices: p.prices,
-        providerRefs: {},
-        active: true,
-        highlighted: p.highlighted ?? false,
-        apiRequestsPerMinute: null,
-        sort: p.sort,
-        createdAt: now(),
-        updatedAt: now(),
-      },
+      { ...seedColumns(p), providerRefs: {}, active: true, apiRequestsPerMinute: null, createdAt: now(), updatedAt: now() },
     ]),
   );
   const orderRows = new Map<string, OrderRow>();

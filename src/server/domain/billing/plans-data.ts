@@ -27,6 +27,19 @@ export const builtinPlans: readonly PlanSeed[] = [
 ];
 
 /** The videos the pricing page uses to say what a plan buys ("about N 8 s Veo 3.1 videos"). */
+/** A built-in plan as the columns the plans table is seeded with (the rest take their defaults). */
+export const seedColumns = (p: PlanSeed) => ({
+  id: p.id,
+  name: p.name,
+  kind: p.kind,
+  credits: p.credits,
+  interval: p.interval ?? null,
+  rollover: p.rollover ?? false,
+  prices: p.prices,
+  highlighted: p.highlighted ?? false,
+  sort: p.sort,
+});
+
 export const pricingExamples: readonly { model: string; seconds: number; resolution: string }[] = [
   { model: 'veo-3.1', seconds: 8, resolution: '720p' },
   { model: 'kling-3.0', seconds: 10, resolution: '1080p' },
