@@ -113,5 +113,5 @@ export default [
   'tests/process/api-rate-limit.test.ts',
   'tests/process/generation-chaos.test.ts',
   'tests/process/generation-crash.test.ts',
-  'tests/process/two-workers.test.ts'
+  'tests/process/two-workers.test.ts',
 ];

@@ -60,7 +60,15 @@ export default defineConfig({
     command: 'node --import tsx scripts/e2e-server.ts',
     url: `${baseURL}/healthz`,
     // every spec signs up from 127.0.0.1; the webhook spec's receiver is this same host
-    env: { PORT: String(PORT), PUBLIC_URL: baseURL, DATA_DIR: dataDir, LOG_LEVEL: 'warn', E2E_STRIPE_PORT: '3108', SIGNUP_RATE_PER_HOUR: '100', WEBHOOK_ALLOW_HOSTS: '127.0.0.1' },
+    env: {
+      PORT: String(PORT),
+      PUBLIC_URL: baseURL,
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      E2E_STRIPE_PORT: '3108',
+      SIGNUP_RATE_PER_HOUR: '100',
+      WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
+    },
     timeout: 120_000,
     reuseExistingServer: false,
     stdout: 'pipe',

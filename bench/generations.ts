@@ -62,7 +62,11 @@ interface Client {
   userId: string;
 }
 
-function load(platform: Platform, config: Config, opts: { method: 'GET' | 'POST'; total: number; clients: { cookie: string; body?: unknown; paths?: string[] }[] }) {
+function load(
+  platform: Platform,
+  config: Config,
+  opts: { method: 'GET' | 'POST'; total: number; clients: { cookie: string; body?: unknown; paths?: string[] }[] },
+) {
   const worker = new Worker(new URL('./request-load.mjs', import.meta.url), {
     workerData: {
       baseUrl: platform.url,
@@ -137,7 +141,9 @@ async function runOn(databaseUrl: string | undefined): Promise<Row[]> {
     const all = await Promise.all(Array.from({ length: CONCURRENCY + 1 }, (_, i) => signIn(platform, config, `bench-${tag}-${i}@example.com`, i)));
     const users = all.slice(0, CONCURRENCY);
     const single = all[CONCURRENCY]!;
-    console.log(`  ${label}: platform (web role) started in ${startMs.toFixed(0)} ms, ${all.length} users created and signed in in ${(performance.now() - t0).toFixed(0)} ms`);
+    console.log(
+      `  ${label}: platform (web role) started in ${startMs.toFixed(0)} ms, ${all.length} users created and signed in in ${(performance.now() - t0).toFixed(0)} ms`,
+    );
 
     const record = (name: string, r: LoadResult) => {
       const row: Row = {
@@ -203,7 +209,16 @@ async function runOn(databaseUrl: string | undefined): Promise<Row[]> {
 
 function printTable(rows: Row[]) {
   const head = ['database', 'case', 'requests', 'concurrency', 'req/s', 'p50 ms', 'p99 ms', 'errors'];
-  const cells = rows.map((r) => [r.database, r.case, String(r.requests), String(r.concurrency), String(Math.round(r.rps)), r.p50.toFixed(2), r.p99.toFixed(2), r.errors]);
+  const cells = rows.map((r) => [
+    r.database,
+    r.case,
+    String(r.requests),
+    String(r.concurrency),
+    String(Math.round(r.rps)),
+    r.p50.toFixed(2),
+    r.p99.toFixed(2),
+    r.errors,
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => c.map((v, i) => (i >= 2 && i <= 6 ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ');
   console.log(line(head));

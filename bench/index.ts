@@ -71,7 +71,12 @@ async function platformBench() {
   fs.rmSync(dataDir, { recursive: true, force: true });
 }
 
-const benchmarks: Record<string, () => Promise<void>> = { platform: platformBench, generations: generationsBench, api: apiBenchmarks, 'password-list': passwordListBench };
+const benchmarks: Record<string, () => Promise<void>> = {
+  platform: platformBench,
+  generations: generationsBench,
+  api: apiBenchmarks,
+  'password-list': passwordListBench,
+};
 
 async function main() {
   const names = process.argv.slice(2);

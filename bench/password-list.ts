@@ -20,7 +20,9 @@ export async function passwordListBench(): Promise<void> {
     }
     const median = (k: keyof (typeof results)[number]) => results.map((r) => r[k]).sort((a, b) => a - b)[Math.floor(results.length / 2)]!;
     if (mode === 'warm') {
-      console.log(`  the same loaded by warmPasswordList() at start-up: ${median('loadMs').toFixed(0)} ms in the background, longest event-loop stall ${median('stallMs').toFixed(0)} ms`);
+      console.log(
+        `  the same loaded by warmPasswordList() at start-up: ${median('loadMs').toFixed(0)} ms in the background, longest event-loop stall ${median('stallMs').toFixed(0)} ms`,
+      );
       continue;
     }
     const label = mode === 'hashes' ? 'sorted 64-bit hashes (used)' : 'Set of strings (baseline)  ';

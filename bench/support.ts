@@ -23,7 +23,8 @@ export async function postgresAdminUrl(): Promise<string | null> {
   }
 }
 
-export const postgresSkipReason = () => (process.env.BENCH_POSTGRES === '0' ? 'BENCH_POSTGRES=0' : 'DATABASE_URL not set and nothing answers on 127.0.0.1:5432');
+export const postgresSkipReason = () =>
+  process.env.BENCH_POSTGRES === '0' ? 'BENCH_POSTGRES=0' : 'DATABASE_URL not set and nothing answers on 127.0.0.1:5432';
 
 async function adminQuery(adminUrl: string, sql: string) {
   const c = new pg.Client({ connectionString: adminUrl });

@@ -37,9 +37,7 @@ for (const plan of builtinPlans) {
     billingType: plan.kind === 'subscription' ? 'recurring' : 'onetime',
   });
 }
-process.stderr.write(
-  `Fake KIE ${kie.url}, FAL ${fal.url}, Stripe ${stripe.url}, Creem ${creem.url}, NOWPayments ${nowpayments.url}\n`,
-);
+process.stderr.write(`Fake KIE ${kie.url}, FAL ${fal.url}, Stripe ${stripe.url}, Creem ${creem.url}, NOWPayments ${nowpayments.url}\n`);
 
 const env = {
   ...process.env,
@@ -66,17 +64,24 @@ const child = spawn(process.execPath, [path.join(root, 'scripts/start.mjs'), ...
 void (async () => {
   if (appPort === 0) return; // a random port (tests): nothing to reach
   for (let i = 0; i < 240; i++) {
-    const up = await fetch(`http://127.0.0.1:${appPort}/healthz`).then((r) => r.ok, () => false);
+    const up = await fetch(`http://127.0.0.1:${appPort}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (up) break;
     await new Promise((r) => setTimeout(r, 500));
   }
   for (const plan of builtinPlans) {
     await new Promise<void>((resolve) => {
-      const cli = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/server/cli/index.ts'), 'plans:set', '--plan', plan.id, '--creem-product', `prod_${plan.id}`], {
-        cwd: root,
-        env,
-        stdio: 'ignore',
-      });
+      const cli = spawn(
+        process.execPath,
+        ['--import', 'tsx', path.join(root, 'src/server/cli/index.ts'), 'plans:set', '--plan', plan.id, '--creem-product', `prod_${plan.id}`],
+        {
+          cwd: root,
+          env,
+          stdio: 'ignore',
+        },
+      );
       cli.on('exit', () => resolve());
     });
   }
@@ -91,5 +96,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 child.on('exit', (code, signal) => {
-  void Promise.allSettled([kie.close(), fal.close(), stripe.close(), creem.close(), nowpayments.close()]).then(() => process.exit(code ?? (stopping || signal ? 0 : 1)));
+  void Promise.allSettled([kie.close(), fal.close(), stripe.close(), creem.close(), nowpayments.close()]).then(() =>
+    process.exit(code ?? (stopping || signal ? 0 : 1)),
+  );
 });

@@ -44,9 +44,16 @@ describe('config', () => {
   });
 
   it('never echoes a secret value in its error', () => {
-    expect(() => parseConfig({ SESSION_SECRET: 'short-secret' })).toThrow(/^Invalid setting SESSION_SECRET: must be at least 32 characters \(got "\*\*\*"\)\.$/);
-    expect(() => parseConfig({ SESSION_SECRET_PREVIOUS: `${'x'.repeat(40)},short` })).toThrow(/^Invalid setting SESSION_SECRET_PREVIOUS: must be a comma-separated list of secrets of at least 32 characters each \(got "\*\*\*"\)\.$/);
-    expect(parseConfig({ SESSION_SECRET_PREVIOUS: ` ${'a'.repeat(32)} , ${'b'.repeat(33)} ` }).SESSION_SECRET_PREVIOUS).toEqual(['a'.repeat(32), 'b'.repeat(33)]);
+    expect(() => parseConfig({ SESSION_SECRET: 'short-secret' })).toThrow(
+      /^Invalid setting SESSION_SECRET: must be at least 32 characters \(got "\*\*\*"\)\.$/,
+    );
+    expect(() => parseConfig({ SESSION_SECRET_PREVIOUS: `${'x'.repeat(40)},short` })).toThrow(
+      /^Invalid setting SESSION_SECRET_PREVIOUS: must be a comma-separated list of secrets of at least 32 characters each \(got "\*\*\*"\)\.$/,
+    );
+    expect(parseConfig({ SESSION_SECRET_PREVIOUS: ` ${'a'.repeat(32)} , ${'b'.repeat(33)} ` }).SESSION_SECRET_PREVIOUS).toEqual([
+      'a'.repeat(32),
+      'b'.repeat(33),
+    ]);
     expect(parseConfig({}).SESSION_SECRET_PREVIOUS).toEqual([]);
     expect(() => parseConfig({ DATABASE_URL: 'postgres://u:hunter2@db:5432/x', DATABASE_POOL_SIZE: '0' })).toThrow(/DATABASE_POOL_SIZE/);
   });
@@ -55,7 +62,9 @@ describe('config', () => {
     expect(parseConfig({}).PASSWORD_HASH_LOG_N).toBe(17);
     expect(parseConfig({ NODE_ENV: 'production', PASSWORD_HASH_LOG_N: '18' }).PASSWORD_HASH_LOG_N).toBe(18);
     for (const NODE_ENV of ['production', 'development']) {
-      expect(() => parseConfig({ NODE_ENV, PASSWORD_HASH_LOG_N: '16' })).toThrow(/^Invalid setting PASSWORD_HASH_LOG_N: must be at least 17 .* unless NODE_ENV=test\.$/);
+      expect(() => parseConfig({ NODE_ENV, PASSWORD_HASH_LOG_N: '16' })).toThrow(
+        /^Invalid setting PASSWORD_HASH_LOG_N: must be at least 17 .* unless NODE_ENV=test\.$/,
+      );
     }
     expect(parseConfig({ NODE_ENV: 'test', PASSWORD_HASH_LOG_N: '10' }).PASSWORD_HASH_LOG_N).toBe(10);
     expect(() => parseConfig({ NODE_ENV: 'test', PASSWORD_HASH_LOG_N: '9' })).toThrow(/^Invalid setting PASSWORD_HASH_LOG_N: must be at least 10/);

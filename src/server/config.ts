@@ -10,25 +10,27 @@ import { StartupError } from './errors';
  * before this runs). Parsed once, validated with zod, and a bad value stops start-up with one line
  * that names the variable. Keep this table in sync with the README's configuration table.
  */
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' }).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const intIn = (min: number, max: number) =>
   z
     .string()
     .regex(/^\d+$/, { message: `must be a whole number between ${min} and ${max}` })
     .transform(Number)
-    .pipe(z.number().int().min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` }));
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, { message: `must be at least ${min}` })
+        .max(max, { message: `must be at most ${max}` }),
+    );
 
 const httpUrl = z
   .string()
   .refine((v) => /^https?:\/\/[^\s]+$/.test(v), { message: 'must be an http:// or https:// URL' })
   .transform((v) => v.replace(/\/+$/, ''));
 
-const postgresUrl = z
-  .string()
-  .refine((v) => /^postgres(ql)?:\/\/[^\s]+$/.test(v), { message: 'must be a postgres:// or postgresql:// URL' });
+const postgresUrl = z.string().refine((v) => /^postgres(ql)?:\/\/[^\s]+$/.test(v), { message: 'must be a postgres:// or postgresql:// URL' });
 
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -46,7 +48,12 @@ export const configSchema = z.object({
   SESSION_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
   SESSION_SECRET_PREVIOUS: z
     .string()
-    .transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
     .refine((list) => list.every((x) => x.length >= 32), { message: 'must be a comma-separated list of secrets of at least 32 characters each' })
     .optional()
     .transform((v) => v ?? []),
@@ -68,7 +75,10 @@ export const configSchema = z.object({
   PASSWORD_HASH_LOG_N: intIn(10, 22).default(PASSWORD_HASH_LOG_N),
   SESSION_IDLE_DAYS: intIn(1, 365).default(7),
   SESSION_ABSOLUTE_DAYS: intIn(1, 3650).default(30),
-  REGION_HEADER: z.string().regex(/^[A-Za-z0-9-]+$/, { message: 'must be an HTTP header name' }).default('cf-ipcountry'),
+  REGION_HEADER: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+$/, { message: 'must be an HTTP header name' })
+    .default('cf-ipcountry'),
   ROLE: z.enum(['all', 'web', 'worker'], { message: 'must be all, web or worker' }).default('all'),
   // Video providers. A provider without its key is unavailable; its routes are skipped.
   FFMPEG_PATH: z.string().min(1).optional(),

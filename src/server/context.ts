@@ -136,7 +136,19 @@ export async function createDefaultHandoff(config: Config, store: ObjectStore): 
   });
 }
 
-export async function createServices({ database, queue, mailer, config, providers, store, payments, logger, handoff, rateLimiter, clock = systemClock }: ServiceDeps): Promise<Services> {
+export async function createServices({
+  database,
+  queue,
+  mailer,
+  config,
+  providers,
+  store,
+  payments,
+  logger,
+  handoff,
+  rateLimiter,
+  clock = systemClock,
+}: ServiceDeps): Promise<Services> {
   handoff ??= await createDefaultHandoff(config, store);
   const catalog = createCatalogService({ database, providerStatus: (id) => providers.status(id) });
   const router = createProviderRouter({
@@ -146,7 +158,15 @@ export async function createServices({ database, queue, mailer, config, provider
     cooldownSeconds: config.ROUTE_COOLDOWN_SECONDS,
     callbackUrl: (provider) => `${config.PUBLIC_URL}/webhooks/${provider}`,
   });
-  const media = createMediaService({ database, queue, store, config, clock, logger: logger.child({ component: 'media' }), ...(rateLimiter ? { rateLimiter } : {}) });
+  const media = createMediaService({
+    database,
+    queue,
+    store,
+    config,
+    clock,
+    logger: logger.child({ component: 'media' }),
+    ...(rateLimiter ? { rateLimiter } : {}),
+  });
   const engine = createGenerationEngine({
     references: createReferenceResolver({ database, store, importUrl: (userId, url) => media.importForTask(userId, url) }),
     database,
@@ -191,18 +211,29 @@ export async function createServices({ database, queue, mailer, config, provider
     billing: createBillingService({ database, queue, payments, catalog, config, clock, logger: logger.child({ component: 'billing' }) }),
     credits: createCreditsService({ database }),
     oauthTokens: createOAuthTokenService({ database, config }),
-    webhooks: createWebhooksService({ database, queue, config, clock, logger: logger.child({ component: 'webhooks' }), ...(rateLimiter ? { rateLimiter } : {}) }),
+    webhooks: createWebhooksService({
+      database,
+      queue,
+      config,
+      clock,
+      logger: logger.child({ component: 'webhooks' }),
+      ...(rateLimiter ? { rateLimiter } : {}),
+    }),
   };
 }
 
-
 /** One handler per declared job (names.ts); startup fails if one is missing. */
-export function createJobRegistry(ctx: Pick<AppContext, 'database' | 'workerId' | 'logger' | 'services' | 'store' | 'config' | 'mailer' | 'clock'>): JobRegistry {
+export function createJobRegistry(
+  ctx: Pick<AppContext, 'database' | 'workerId' | 'logger' | 'services' | 'store' | 'config' | 'mailer' | 'clock'>,
+): JobRegistry {
   const billing = ctx.services.billing;
   const engine = ctx.services.engine;
   return new JobRegistry()
     .register(systemProbe, createProbeHandler(ctx.database, ctx.workerId))
-    .register(maintenanceCleanup, createCleanupHandler(ctx.database, (result) => ctx.logger.info(result, 'expired records removed')))
+    .register(
+      maintenanceCleanup,
+      createCleanupHandler(ctx.database, (result) => ctx.logger.info(result, 'expired records removed')),
+    )
     .register(generationDispatch, ({ id }) => engine.dispatch(id))
     .register(generationFinalize, ({ id }) => engine.finalize(id))
     .register(mediaDeleteObjects, ({ keys }) => deleteObjects(ctx.store, keys))
@@ -213,7 +244,9 @@ export function createJobRegistry(ctx: Pick<AppContext, 'database' | 'workerId' 
       const removed = await ctx.services.developer.purgeRequestLogs();
       if (removed) ctx.logger.info({ removed }, 'api: old request logs removed');
     })
-    .register(billingSendConfirmation, ({ orderId }) => sendOrderConfirmation({ database: ctx.database, mailer: ctx.mailer, publicUrl: ctx.config.PUBLIC_URL }, orderId))
+    .register(billingSendConfirmation, ({ orderId }) =>
+      sendOrderConfirmation({ database: ctx.database, mailer: ctx.mailer, publicUrl: ctx.config.PUBLIC_URL }, orderId),
+    )
     .register(billingRetryDeferred, async () => {
       const applied = await billing.retryDeferred();
       if (applied) ctx.logger.info({ applied }, 'billing: deferred payment events applied');

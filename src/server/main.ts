@@ -34,9 +34,7 @@ async function main(): Promise<void> {
       lock = acquireInstanceLock(config.dataDir, 'server');
     } catch (err) {
       if (err instanceof InstanceLocked) {
-        throw new StartupError(
-          `${err.message} The embedded database admits one process; stop it first, or set DATABASE_URL to run several processes.`,
-        );
+        throw new StartupError(`${err.message} The embedded database admits one process; stop it first, or set DATABASE_URL to run several processes.`);
       }
       throw err;
     }

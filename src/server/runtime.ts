@@ -178,9 +178,13 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
 
 function reportRepair(logger: Logger, result: RepairResult, when: 'before start' | 'after start'): void {
   if (result.failed.length) {
-    logger.warn({ failed: result.failed.slice(0, 10), count: result.failed.length }, 'DATA_DIR: could not make these private (are they owned by another user?)');
+    logger.warn(
+      { failed: result.failed.slice(0, 10), count: result.failed.length },
+      'DATA_DIR: could not make these private (are they owned by another user?)',
+    );
   }
   if (!result.fixed) return;
-  if (when === 'before start') logger.info({ fixed: result.fixed, checked: result.checked }, `DATA_DIR: removed group/other permissions from ${result.fixed} files and folders`);
+  if (when === 'before start')
+    logger.info({ fixed: result.fixed, checked: result.checked }, `DATA_DIR: removed group/other permissions from ${result.fixed} files and folders`);
   else logger.debug({ fixed: result.fixed, checked: result.checked }, 'DATA_DIR: made new files private');
 }

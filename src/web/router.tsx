@@ -128,7 +128,11 @@ const creationRoute = createRoute({
   component: lazyRouteComponent(() => import('./pages/creations/CreationDetailPage'), 'CreationDetailPage'),
 });
 
-const pricingRoute = createRoute({ getParentRoute: () => rootRoute, path: '/pricing', component: lazyRouteComponent(() => import('./pages/billing/PricingPage'), 'PricingPage') });
+const pricingRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/pricing',
+  component: lazyRouteComponent(() => import('./pages/billing/PricingPage'), 'PricingPage'),
+});
 
 const billingRoute = createRoute({
   getParentRoute: () => rootRoute,
@@ -151,9 +155,17 @@ const developersRoute = createRoute({
   component: lazyRouteComponent(() => import('./pages/developer/DevelopersLayout'), 'DevelopersLayout'),
 });
 
-const developersQuickStartRoute = createRoute({ getParentRoute: () => developersRoute, path: '/', component: lazyRouteComponent(() => import('./pages/developer/QuickStartPage'), 'QuickStartPage') });
+const developersQuickStartRoute = createRoute({
+  getParentRoute: () => developersRoute,
+  path: '/',
+  component: lazyRouteComponent(() => import('./pages/developer/QuickStartPage'), 'QuickStartPage'),
+});
 
-const developersKeysRoute = createRoute({ getParentRoute: () => developersRoute, path: '/keys', component: lazyRouteComponent(() => import('./pages/developer/ApiKeysPage'), 'ApiKeysPage') });
+const developersKeysRoute = createRoute({
+  getParentRoute: () => developersRoute,
+  path: '/keys',
+  component: lazyRouteComponent(() => import('./pages/developer/ApiKeysPage'), 'ApiKeysPage'),
+});
 
 const developersUsageRoute = createRoute({
   getParentRoute: () => developersRoute,
@@ -162,7 +174,11 @@ const developersUsageRoute = createRoute({
   component: lazyRouteComponent(() => import('./pages/developer/UsagePage'), 'UsagePage'),
 });
 
-const developersWebhooksRoute = createRoute({ getParentRoute: () => developersRoute, path: '/webhooks', component: lazyRouteComponent(() => import('./pages/developer/WebhooksPage'), 'WebhooksPage') });
+const developersWebhooksRoute = createRoute({
+  getParentRoute: () => developersRoute,
+  path: '/webhooks',
+  component: lazyRouteComponent(() => import('./pages/developer/WebhooksPage'), 'WebhooksPage'),
+});
 
 const devMailboxRoute = createRoute({
   getParentRoute: () => rootRoute,

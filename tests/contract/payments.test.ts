@@ -94,7 +94,11 @@ async function startReceiver() {
   };
 }
 
-const decodeHtml = (s: string) => s.replace(/&#(\d+);/g, (_m, n: string) => String.fromCharCode(Number(n))).replace(/&amp;/g, '&').replace(/&quot;/g, '"');
+const decodeHtml = (s: string) =>
+  s
+    .replace(/&#(\d+);/g, (_m, n: string) => String.fromCharCode(Number(n)))
+    .replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"');
 const attr = (tag: string, name: string) => {
   const m = new RegExp(`\\b${name}="([^"]*)"`).exec(tag);
   return m ? decodeHtml(m[1]!) : undefined;
@@ -283,7 +287,13 @@ const cases: Case[] = [
         },
         item(kind, amountMinor) {
           const name = kind === 'pack' ? 'Test credits' : 'Test monthly';
-          const providerPriceRef = fake.createProduct({ name, price: amountMinor, currency: 'usd', billingType: kind === 'pack' ? 'onetime' : 'recurring', ...(kind === 'subscription' ? { billingPeriod: 'every-month' as const } : {}) });
+          const providerPriceRef = fake.createProduct({
+            name,
+            price: amountMinor,
+            currency: 'usd',
+            billingType: kind === 'pack' ? 'onetime' : 'recurring',
+            ...(kind === 'subscription' ? { billingPeriod: 'every-month' as const } : {}),
+          });
           return kind === 'pack'
             ? { planId: 'pack-test', name, kind, amountMinor, currency: 'usd', providerPriceRef }
             : { planId: 'sub-test', name, kind, interval: 'month', amountMinor, currency: 'usd', providerPriceRef };
@@ -345,7 +355,8 @@ const cases: Case[] = [
           // crypto refunds are whole payments, made in the dashboard: a `refunded` IPN
           await fake.setStatus(paid.checkoutRef, 'refunded');
         },
-        checkoutCalls: () => fake.requests.filter((r) => r.method === 'POST' && r.path === '/v1/invoice').map((r) => ({ raw: r.body, body: obj(JSON.parse(r.body)) })),
+        checkoutCalls: () =>
+          fake.requests.filter((r) => r.method === 'POST' && r.path === '/v1/invoice').map((r) => ({ raw: r.body, body: obj(JSON.parse(r.body)) })),
         // major units on the wire
         moneyOf: (call) => ({ amountMinor: Math.round(Number(call.body.price_amount) * 100), currency: String(call.body.price_currency) }),
         settle: () => fake.idle(),
@@ -386,7 +397,11 @@ function verify(provider: PaymentProvider, hook: Hook): Extract<WebhookVerdict, 
  * Reads deliveries in arrival order (each must verify) until one carries an event matching
  * `match`; deliveries in between (ignored intermediate events, leftovers of earlier tests) are skipped.
  */
-async function awaitEvent<E extends PaymentEvent>(h: Started, match: (e: PaymentEvent) => e is E, timeoutMs = 8000): Promise<{ hook: Hook; events: PaymentEvent[]; event: E }> {
+async function awaitEvent<E extends PaymentEvent>(
+  h: Started,
+  match: (e: PaymentEvent) => e is E,
+  timeoutMs = 8000,
+): Promise<{ hook: Hook; events: PaymentEvent[]; event: E }> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const hook = await h.nextWebhook(Math.max(1, until - Date.now()));
@@ -396,8 +411,10 @@ async function awaitEvent<E extends PaymentEvent>(h: Started, match: (e: Payment
   }
 }
 
-const isPaidFor = (orderId: string, checkoutRef: string) => (e: PaymentEvent): e is PaidEvent =>
-  e.type === 'checkout.paid' && (e.orderId === orderId || e.checkoutRef === checkoutRef);
+const isPaidFor =
+  (orderId: string, checkoutRef: string) =>
+  (e: PaymentEvent): e is PaidEvent =>
+    e.type === 'checkout.paid' && (e.orderId === orderId || e.checkoutRef === checkoutRef);
 
 /** every checkout.paid about this order among all deliveries so far */
 function paidEventsFor(h: Started, orderId: string, checkoutRef: string): PaidEvent[] {
@@ -526,7 +543,10 @@ describe.each(cases)('PaymentProvider contract: $name', (c) => {
     const before = h.received().length;
     await h.decline(session);
     if (c.declineEvent) {
-      const { event } = await awaitEvent(h, (e): e is FailedEvent => e.type === c.declineEvent && (e.orderId === req.orderId || e.checkoutRef === session.checkoutRef));
+      const { event } = await awaitEvent(
+        h,
+        (e): e is FailedEvent => e.type === c.declineEvent && (e.orderId === req.orderId || e.checkoutRef === session.checkoutRef),
+      );
       expect(event.orderId).toBe(req.orderId);
       expect(event.checkoutRef).toBe(session.checkoutRef);
     }
@@ -541,13 +561,26 @@ describe.each(cases)('PaymentProvider contract: $name', (c) => {
     if (c.apiRefunds) {
       it('refund() of part, then the rest, is reported by payment.refunded with the cumulative amount', async () => {
         const { event: paid } = await paidCheckout(h, 'pack', PACK);
-        const first = await h.provider.refund({ paymentRef: paid.paymentRef, amountMinor: 400, currency: paid.currency, idempotencyKey: `refund-${paid.paymentRef}-1` });
+        const first = await h.provider.refund({
+          paymentRef: paid.paymentRef,
+          amountMinor: 400,
+          currency: paid.currency,
+          idempotencyKey: `refund-${paid.paymentRef}-1`,
+        });
         expect(first.refundRef).toMatch(/\S+/);
         expect(first.status).not.toBe('failed');
-        const isRefund = (minor: number) => (e: PaymentEvent): e is RefundedEvent => e.type === 'payment.refunded' && e.paymentRef === paid.paymentRef && e.refundedMinor === minor;
+        const isRefund =
+          (minor: number) =>
+          (e: PaymentEvent): e is RefundedEvent =>
+            e.type === 'payment.refunded' && e.paymentRef === paid.paymentRef && e.refundedMinor === minor;
         const part = await awaitEvent(h, isRefund(400));
         expect(part.event.currency).toBe('usd');
-        const second = await h.provider.refund({ paymentRef: paid.paymentRef, amountMinor: PACK - 400, currency: paid.currency, idempotencyKey: `refund-${paid.paymentRef}-2` });
+        const second = await h.provider.refund({
+          paymentRef: paid.paymentRef,
+          amountMinor: PACK - 400,
+          currency: paid.currency,
+          idempotencyKey: `refund-${paid.paymentRef}-2`,
+        });
         expect(second.refundRef).not.toBe(first.refundRef);
         const all = await awaitEvent(h, isRefund(PACK));
         expect(all.event.eventId).not.toBe(part.event.eventId);
@@ -555,7 +588,9 @@ describe.each(cases)('PaymentProvider contract: $name', (c) => {
     } else {
       it('refund() throws PaymentProviderError saying to use the dashboard', async () => {
         const { event: paid } = await paidCheckout(h, 'pack', PACK);
-        const err = await rejection(h.provider.refund({ paymentRef: paid.paymentRef, amountMinor: PACK, currency: paid.currency, idempotencyKey: `refund-${paid.paymentRef}` }));
+        const err = await rejection(
+          h.provider.refund({ paymentRef: paid.paymentRef, amountMinor: PACK, currency: paid.currency, idempotencyKey: `refund-${paid.paymentRef}` }),
+        );
         expect(err.provider).toBe(c.name);
         expect(err.retryable).toBe(false);
         expect(err.message).toMatch(/dashboard/i);

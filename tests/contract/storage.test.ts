@@ -243,7 +243,9 @@ describe.each(Object.keys(harnesses) as ('disk' | 's3')[])('ObjectStore contract
     const rssGrowth = peakRss - before.rss;
     const bufferGrowth = peakBuffers - before.arrayBuffers;
     const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
-    console.info(`[storage:${kind}] 30 MiB streamed put: RSS ${mib(before.rss)} + peak ${mib(rssGrowth)}; Buffers ${mib(before.arrayBuffers)} + peak ${mib(bufferGrowth)}`);
+    console.info(
+      `[storage:${kind}] 30 MiB streamed put: RSS ${mib(before.rss)} + peak ${mib(rssGrowth)}; Buffers ${mib(before.arrayBuffers)} + peak ${mib(bufferGrowth)}`,
+    );
     const digest = expected.digest('hex');
     expect(put).toMatchObject({ size: total, sha256: digest });
     // Buffers: one 8 MiB part for S3, stream buffers for disk. RSS is noisier (allocator reuse,
@@ -368,7 +370,15 @@ describe.each(Object.keys(harnesses) as ('disk' | 's3')[])('ObjectStore contract
   const byteOrder = (xs: string[]) => [...xs].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 
   it('lists by prefix in key order, page by page', async () => {
-    const inside = ['contract/list/a/1', 'contract/list/a/2/x', 'contract/list/a/2/y', 'contract/list/a/3', 'contract/list/b', 'contract/list/c/1', 'contract/list/c/2'];
+    const inside = [
+      'contract/list/a/1',
+      'contract/list/a/2/x',
+      'contract/list/a/2/y',
+      'contract/list/a/3',
+      'contract/list/b',
+      'contract/list/c/1',
+      'contract/list/c/2',
+    ];
     const outside = ['contract/lisz', 'contract/other/1', 'contract/list0'];
     for (const k of [...inside, ...outside]) await store.put(k, Buffer.from(k), { contentType: 'text/plain' });
 
@@ -388,7 +398,15 @@ describe.each(Object.keys(harnesses) as ('disk' | 's3')[])('ObjectStore contract
   // S3 lists in UTF-8 byte order; s3rver walks its own folders and gets these cases wrong
   // (it orders `a/...` before `a-b` and drops keys across pages), so this runs on disk only.
   it.runIf(kind === 'disk')('lists in byte order where `.` and `-` sort before `/`', async () => {
-    const keys = ['contract/order/a/1', 'contract/order/a/2/x', 'contract/order/a/2.z', 'contract/order/a/20', 'contract/order/a-b', 'contract/order/a', 'contract/order/a.c'];
+    const keys = [
+      'contract/order/a/1',
+      'contract/order/a/2/x',
+      'contract/order/a/2.z',
+      'contract/order/a/20',
+      'contract/order/a-b',
+      'contract/order/a',
+      'contract/order/a.c',
+    ];
     for (const k of keys) await store.put(k, Buffer.from(k), { contentType: 'text/plain' });
     for (const limit of [1, 2, 3, 100]) expect((await listAll('contract/order/', limit)).keys).toEqual(byteOrder(keys));
     expect((await listAll('contract/order/a/2', 1)).keys).toEqual(['contract/order/a/2.z', 'contract/order/a/2/x', 'contract/order/a/20']);
@@ -413,7 +431,9 @@ describe.each(Object.keys(harnesses) as ('disk' | 's3')[])('ObjectStore contract
     const download = await fetch(await store.signedUrl('contract/signed/clip.mp4', { downloadName: name, expiresInSeconds: 60 }));
     expect(download.status).toBe(200);
     expect(download.headers.get('content-disposition')).toBe(contentDisposition('attachment', name));
-    expect(download.headers.get('content-disposition')).toBe(`attachment; filename="Mon _film_ _ ete.mp4"; filename*=UTF-8''Mon%20%22film%22%20_%20%C3%A9t%C3%A9.mp4`);
+    expect(download.headers.get('content-disposition')).toBe(
+      `attachment; filename="Mon _film_ _ ete.mp4"; filename*=UTF-8''Mon%20%22film%22%20_%20%C3%A9t%C3%A9.mp4`,
+    );
     await download.arrayBuffer();
 
     const inline = await fetch(await store.signedUrl('contract/signed/clip.mp4', { inline: true, contentType: 'application/octet-stream' }));
@@ -444,7 +464,11 @@ describe.each(Object.keys(harnesses) as ('disk' | 's3')[])('ObjectStore contract
     const url = new URL(await store.signedUrl(key, { expiresInSeconds: 2 }));
     if (kind === 's3') {
       // s3rver ignores signatures and expiry: check that the signature is dated by the clock
-      const amzDate = clock.now().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+      const amzDate = clock
+        .now()
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d{3}/, '');
       expect(url.searchParams.get('X-Amz-Date')).toBe(amzDate);
       expect(url.searchParams.get('X-Amz-Expires')).toBe('2');
       return;
@@ -462,7 +486,23 @@ describe.each(Object.keys(harnesses) as ('disk' | 's3')[])('ObjectStore contract
   });
 
   it('refuses invalid keys everywhere', async () => {
-    const bad = ['', '/abs', '../etc/passwd', 'a/../b', 'a//b', 'a/./b', 'a/.hidden', 'Upper', 'a b', 'a/', 'a~meta', 'x'.repeat(257), 'x'.repeat(201), 'a%2fb', 'a\\b'];
+    const bad = [
+      '',
+      '/abs',
+      '../etc/passwd',
+      'a/../b',
+      'a//b',
+      'a/./b',
+      'a/.hidden',
+      'Upper',
+      'a b',
+      'a/',
+      'a~meta',
+      'x'.repeat(257),
+      'x'.repeat(201),
+      'a%2fb',
+      'a\\b',
+    ];
     for (const key of bad) {
       await expect(store.put(key, Buffer.from('x'), { contentType: 'text/plain' }), key).rejects.toBeInstanceOf(InvalidObjectKey);
       await expect(store.get(key), key).rejects.toBeInstanceOf(InvalidObjectKey);

@@ -81,7 +81,9 @@ test('signed out: the pricing page is public, buying asks to sign in, billing ne
   // the price in the default currency, the credits and the "about N videos" lines
   const card = page.getByTestId('plan-starter');
   const currency = plans.currencies[0]!;
-  const price = new Intl.NumberFormat('en', { style: 'currency', currency: currency.toUpperCase(), minimumFractionDigits: 0 }).format(starter.prices[currency]! / 100);
+  const price = new Intl.NumberFormat('en', { style: 'currency', currency: currency.toUpperCase(), minimumFractionDigits: 0 }).format(
+    starter.prices[currency]! / 100,
+  );
   await expect(card.getByTestId('plan-price')).toContainText(price);
   await expect(card).toContainText('1,000 credits');
   for (const e of starter.examples) await expect(card).toContainText(`About ${e.count} × ${e.seconds} s ${e.modelName} video`);
@@ -91,7 +93,9 @@ test('signed out: the pricing page is public, buying asks to sign in, billing ne
   const other = plans.currencies.find((c) => c !== currency && starter.prices[c] !== undefined);
   if (other) {
     await page.getByTestId('currency-switch').getByText(other, { exact: true }).click();
-    const otherPrice = new Intl.NumberFormat('en', { style: 'currency', currency: other.toUpperCase(), minimumFractionDigits: 0 }).format(starter.prices[other]! / 100);
+    const otherPrice = new Intl.NumberFormat('en', { style: 'currency', currency: other.toUpperCase(), minimumFractionDigits: 0 }).format(
+      starter.prices[other]! / 100,
+    );
     await expect(card.getByTestId('plan-price')).toContainText(otherPrice);
   }
 
@@ -150,7 +154,6 @@ test('buy the starter pack with Stripe: pay, come back, see the credits, the ord
   expect(pdf.status()).toBe(200);
   expect(pdf.headers()['content-type']).toContain('application/pdf');
   expect((await pdf.body()).subarray(0, 5).toString('latin1')).toBe('%PDF-');
-
 });
 
 test('declining on the provider page adds no credits and says nothing was charged', async ({ page }) => {
@@ -182,5 +185,4 @@ test('declining on the provider page adds no credits and says nothing was charge
   const row = page.getByTestId(`order-${orderId}`);
   await expect(row).toHaveAttribute('data-status', order.status);
   await expect(row.getByTestId(`receipt-${orderId}`)).toHaveCount(0);
-
 });

@@ -9,10 +9,11 @@ import { en, expect, label, signUpAndVerify, test } from './support';
  * And the other side: a new account sees the empty state and cannot reach another account's video.
  */
 
-
 /** A small PNG, made here: a red frame with a white square. */
 async function referencePng(): Promise<Buffer> {
-  const square = await sharp({ create: { width: 120, height: 120, channels: 3, background: '#ffffff' } }).png().toBuffer();
+  const square = await sharp({ create: { width: 120, height: 120, channels: 3, background: '#ffffff' } })
+    .png()
+    .toBuffer();
   return sharp({ create: { width: 640, height: 360, channels: 3, background: '#d33030' } })
     .composite([{ input: square, left: 260, top: 120 }])
     .png()
@@ -74,7 +75,11 @@ test('upload a reference, generate from it, then play, seek, download and delete
   await page.getByRole('button', { name: en.studio.submit, exact: true }).click();
   const created = await answer;
   expect(created.status(), await created.text()).toBe(202);
-  expect(created.request().postDataJSON()).toMatchObject({ model: 'local-preview', mode: 'image-to-video', references: [{ kind: 'image', mediaId: media.id }] });
+  expect(created.request().postDataJSON()).toMatchObject({
+    model: 'local-preview',
+    mode: 'image-to-video',
+    references: [{ kind: 'image', mediaId: media.id }],
+  });
   const generation = (await created.json()) as GenerationView;
   expect(generation.references).toEqual([expect.objectContaining({ kind: 'image', role: 'first_frame', mediaId: media.id })]);
 

@@ -71,7 +71,11 @@ describe('API', () => {
   it('401 without or with a wrong x-api-key; Bearer is not accepted', async () => {
     expect((await api('/v1/checkouts', { method: 'POST', key: null, body: { product_id: product } })).status).toBe(401);
     expect((await api('/v1/checkouts', { method: 'POST', key: 'creem_wrong', body: { product_id: product } })).status).toBe(401);
-    const bearer = await fetch(`${fake.url}/v1/checkouts`, { method: 'POST', headers: { authorization: `Bearer ${fake.apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ product_id: product }) });
+    const bearer = await fetch(`${fake.url}/v1/checkouts`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${fake.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ product_id: product }),
+    });
     expect(bearer.status).toBe(401);
     expect((await api('/v1/checkouts?checkout_id=ch_1', { key: null })).status).toBe(401);
   });
@@ -98,10 +102,21 @@ describe('API', () => {
   });
 
   it('creates a checkout and retrieves it by checkout_id, with the order once paid', async () => {
-    const res = await api('/v1/checkouts', { method: 'POST', body: { product_id: product, request_id: 'r-1', units: 2, success_url: 'http://app.test/ok', metadata: { a: 1 } } });
+    const res = await api('/v1/checkouts', {
+      method: 'POST',
+      body: { product_id: product, request_id: 'r-1', units: 2, success_url: 'http://app.test/ok', metadata: { a: 1 } },
+    });
     expect(res.status).toBe(200);
     const c = (await res.json()) as Record<string, unknown>;
-    expect(c).toMatchObject({ object: 'checkout', status: 'pending', request_id: 'r-1', units: 2, mode: 'test', checkout_url: `${fake.url}/pay/${c.id as string}`, metadata: { a: 1 } });
+    expect(c).toMatchObject({
+      object: 'checkout',
+      status: 'pending',
+      request_id: 'r-1',
+      units: 2,
+      mode: 'test',
+      checkout_url: `${fake.url}/pay/${c.id as string}`,
+      metadata: { a: 1 },
+    });
     expect(c).not.toHaveProperty('order');
     expect((await api('/v1/checkouts')).status).toBe(400);
     expect((await api('/v1/checkouts?checkout_id=ch_unknown')).status).toBe(404);
@@ -145,7 +160,12 @@ describe('hosted page', () => {
     expect(html).toContain('data-testid="fake-decline"');
     expect((await fetch(`${fake.url}/pay/ch_nope`)).status).toBe(404);
     // no success_url: a plain "complete" page
-    const paid = await fetch(c.checkout_url, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'outcome=paid' });
+    const paid = await fetch(c.checkout_url, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'outcome=paid',
+    });
     expect(paid.status).toBe(200);
     expect(await paid.text()).toMatch(/complete/);
   });
@@ -202,7 +222,9 @@ describe('webhooks', () => {
     await fake.refund(orderId, 100);
     await fake.refund(transactionId);
     await expect(fake.refund(orderId, 1)).rejects.toThrow(/cannot refund/);
-    const refunds = receiver.hooks.map((h) => JSON.parse(h.body) as { eventType: string; object: Record<string, any> }).filter((e) => e.eventType === 'refund.created');
+    const refunds = receiver.hooks
+      .map((h) => JSON.parse(h.body) as { eventType: string; object: Record<string, any> })
+      .filter((e) => e.eventType === 'refund.created');
     expect(refunds.map((r) => [r.object.refund_amount, r.object.transaction.refunded_amount, r.object.transaction.order])).toEqual([
       [100, 100, orderId],
       [400, 500, orderId],

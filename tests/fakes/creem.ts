@@ -143,7 +143,14 @@ export interface FakeCreem {
   setWebhookUrl(url: string | undefined): void;
   products: Map<string, FakeCreemProduct>;
   /** `id` picks the product id (a dev setup that maps plans to products by name); default a random one */
-  createProduct(p: { id?: string; name: string; price: number; currency: string; billingType: 'onetime' | 'recurring'; billingPeriod?: CreemBillingPeriod }): string;
+  createProduct(p: {
+    id?: string;
+    name: string;
+    price: number;
+    currency: string;
+    billingType: 'onetime' | 'recurring';
+    billingPeriod?: CreemBillingPeriod;
+  }): string;
   checkouts: Map<string, FakeCreemCheckout>;
   subscriptions: Map<string, FakeCreemSubscription>;
   transactions: Map<string, FakeCreemTransaction>;
@@ -232,7 +239,8 @@ export async function startFakeCreem(opts: FakeCreemOptions = {}): Promise<FakeC
     return p;
   };
 
-  const post = (url: string, body: string | Buffer, headers: Record<string, string>) => postWebhook(url, body, headers, { signal: closing.signal, timeoutMs: 15_000 });
+  const post = (url: string, body: string | Buffer, headers: Record<string, string>) =>
+    postWebhook(url, body, headers, { signal: closing.signal, timeoutMs: 15_000 });
 
   async function attempt(job: Job, n: number): Promise<void> {
     if (closed) return;
@@ -286,7 +294,16 @@ export async function startFakeCreem(opts: FakeCreemOptions = {}): Promise<FakeC
 
   function customerObj(id: string) {
     const c = customers.get(id)!;
-    return { id: c.id, object: 'customer', email: c.email, name: c.name, country: c.country, created_at: iso(c.createdAt), updated_at: iso(c.createdAt), mode: 'test' };
+    return {
+      id: c.id,
+      object: 'customer',
+      email: c.email,
+      name: c.name,
+      country: c.country,
+      created_at: iso(c.createdAt),
+      updated_at: iso(c.createdAt),
+      mode: 'test',
+    };
   }
 
   function subscriptionObj(s: FakeCreemSubscription, expand: boolean) {
@@ -396,11 +413,21 @@ export async function startFakeCreem(opts: FakeCreemOptions = {}): Promise<FakeC
     return t;
   }
 
-  async function completeCheckout(checkoutId: string, outcome: 'paid' | 'declined' = 'paid', o: { email?: string } = {}): Promise<FakeCreemCompletion | undefined> {
+  async function completeCheckout(
+    checkoutId: string,
+    outcome: 'paid' | 'declined' = 'paid',
+    o: { email?: string } = {},
+  ): Promise<FakeCreemCompletion | undefined> {
     const c = checkouts.get(checkoutId);
     if (!c) throw new Error(`fake creem: no checkout ${checkoutId}`);
     if (c.status === 'completed') {
-      return { checkoutId, orderId: c.orderId!, transactionId: c.transactionId!, customerId: c.customerId!, ...(c.subscriptionId ? { subscriptionId: c.subscriptionId } : {}) };
+      return {
+        checkoutId,
+        orderId: c.orderId!,
+        transactionId: c.transactionId!,
+        customerId: c.customerId!,
+        ...(c.subscriptionId ? { subscriptionId: c.subscriptionId } : {}),
+      };
     }
     if (outcome === 'declined') {
       c.declines++;
@@ -442,7 +469,16 @@ export async function startFakeCreem(opts: FakeCreemOptions = {}): Promise<FakeC
     const s = sub(subId);
     if (s.status === 'canceled' || s.status === 'expired') throw new Error(`fake creem: subscription ${subId} is ${s.status}`);
     const p = products.get(s.productId)!;
-    const tx: FakeCreemTransaction = { id: rid('tran'), orderId: null, subscriptionId: s.id, customerId: s.customerId, amount: p.price, currency: p.currency, refunded: 0, createdAt: Date.now() };
+    const tx: FakeCreemTransaction = {
+      id: rid('tran'),
+      orderId: null,
+      subscriptionId: s.id,
+      customerId: s.customerId,
+      amount: p.price,
+      currency: p.currency,
+      refunded: 0,
+      createdAt: Date.now(),
+    };
     transactions.set(tx.id, tx);
     s.periodStart = s.periodEnd;
     s.periodEnd = addMonths(s.periodStart, PERIOD_MONTHS[p.billingPeriod] || 1);
@@ -544,7 +580,8 @@ export async function startFakeCreem(opts: FakeCreemOptions = {}): Promise<FakeC
     if (b.metadata !== undefined && !isObject(b.metadata)) return 'metadata must be an object';
     if (b.customer !== undefined) {
       if (!isObject(b.customer)) return 'customer must be an object';
-      if (b.customer.email !== undefined && (typeof b.customer.email !== 'string' || !/^\S+@\S+$/.test(b.customer.email))) return 'customer.email must be an email';
+      if (b.customer.email !== undefined && (typeof b.customer.email !== 'string' || !/^\S+@\S+$/.test(b.customer.email)))
+        return 'customer.email must be an email';
       if (b.customer.id !== undefined && typeof b.customer.id !== 'string') return 'customer.id must be a string';
     }
     return undefined;
@@ -575,7 +612,7 @@ export async function startFakeCreem(opts: FakeCreemOptions = {}): Promise<FakeC
 
   function page(c: FakeCreemCheckout, message?: string) {
     const p = products.get(c.productId)!;
-    const price = `${(p.price * c.units / 100).toFixed(2)} ${p.currency}`;
+    const price = `${((p.price * c.units) / 100).toFixed(2)} ${p.currency}`;
     return `<!doctype html><html><head><meta charset="utf-8"><title>Fake Creem checkout</title></head><body>
 <h1>Fake Creem checkout</h1>
 <p data-testid="fake-product">${escapeHtml(p.name)}: ${escapeHtml(price)}${p.billingType === 'recurring' ? ` (${p.billingPeriod})` : ''}</p>

@@ -39,9 +39,21 @@ export type FakeFailure =
 export type FakeFailureKind = FakeFailure['kind'];
 
 export const fakeFailureKinds: readonly FakeFailureKind[] = [
-  'delay', 'http-error', 'rate-limit', 'timeout', 'accept-then-timeout', 'invalid-input', 'auth',
-  'policy-after-accept', 'fail', 'expired', 'never-finish', 'unknown-status', 'duplicate-callbacks',
-  'out-of-order-callbacks', 'bad-signature',
+  'delay',
+  'http-error',
+  'rate-limit',
+  'timeout',
+  'accept-then-timeout',
+  'invalid-input',
+  'auth',
+  'policy-after-accept',
+  'fail',
+  'expired',
+  'never-finish',
+  'unknown-status',
+  'duplicate-callbacks',
+  'out-of-order-callbacks',
+  'bad-signature',
 ];
 
 /** Parse `[fake:kind]`, `[fake:delay=1500]`, `[fake:http-error=502]`, `[fake:rate-limit=3]` from a prompt. */

@@ -179,7 +179,14 @@ describe('happy paths', () => {
   it('image-to-video pro with a webhook: path keeps the subpath, status drops it, the webhook verifies', async () => {
     const callbackUrl = receiver.callback();
     const { upstreamId } = await fal.submit(
-      i2v({ modelId: 'sora-2-pro', upstreamModel: 'fal-ai/sora-2/image-to-video/pro', resolution: '1080p', aspectRatio: '9:16', durationSeconds: 8, callbackUrl }),
+      i2v({
+        modelId: 'sora-2-pro',
+        upstreamModel: 'fal-ai/sora-2/image-to-video/pro',
+        resolution: '1080p',
+        aspectRatio: '9:16',
+        durationSeconds: 8,
+        callbackUrl,
+      }),
       'task-2',
     );
     expect(upstreamId).toMatch(/^fal-ai\/sora-2:/);
@@ -202,11 +209,17 @@ describe('happy paths', () => {
     expect(hook!.headers['x-fal-webhook-request-id']).toBe(bareId(upstreamId));
     const verdict = await fal.verifyCallback(hook!.body, hook!.headers);
     if (polled.state !== 'succeeded') throw new Error('unreachable');
-    expect(verdict).toEqual({ ok: true, event: { upstreamId: falRequestId(upstreamId), status: { state: 'succeeded', upstreamStatus: 'OK', output: polled.output } } });
+    expect(verdict).toEqual({
+      ok: true,
+      event: { upstreamId: falRequestId(upstreamId), status: { state: 'succeeded', upstreamStatus: 'OK', output: polled.output } },
+    });
   });
 
   it('image-to-video with a local file sends a data: URI; files over 10 MB are refused before any call', async () => {
-    const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8ffff3f0005fe02fea7d6a4f30000000049454e44ae426082', 'hex');
+    const png = Buffer.from(
+      '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8ffff3f0005fe02fea7d6a4f30000000049454e44ae426082',
+      'hex',
+    );
     const file = path.join(tmp, 'frame.png');
     fs.writeFileSync(file, png);
     const { upstreamId } = await fal.submit(i2v({ references: [{ kind: 'image', role: 'first_frame', url: pathToFileURL(file).href }] }), 'task-3');
@@ -235,11 +248,20 @@ describe('happy paths', () => {
     expect(err.message).toMatch(/aspect_ratio/);
 
     const post = (model: string, body: unknown) =>
-      fetch(`${fake.url}/${model}`, { method: 'POST', headers: { authorization: `Key ${fake.apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      fetch(`${fake.url}/${model}`, {
+        method: 'POST',
+        headers: { authorization: `Key ${fake.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     const ok = await post('fal-ai/sora-2/text-to-video', { prompt: 'x', duration: '8' });
     expect(ok.status).toBe(200);
     const submitted = (await ok.json()) as Record<string, unknown>;
-    expect(submitted).toMatchObject({ status: 'IN_QUEUE', queue_position: expect.any(Number), request_id: expect.any(String), gateway_request_id: expect.any(String) });
+    expect(submitted).toMatchObject({
+      status: 'IN_QUEUE',
+      queue_position: expect.any(Number),
+      request_id: expect.any(String),
+      gateway_request_id: expect.any(String),
+    });
     expect(submitted.status_url).toBe(`${fake.url}/fal-ai/sora-2/requests/${String(submitted.request_id)}/status`);
     const missing = await post('fal-ai/sora-2/image-to-video', { prompt: 'x' });
     expect(missing.status).toBe(422);
@@ -314,9 +336,16 @@ describe('accepted, then...', () => {
     expect(last).toMatchObject({ state: 'failed', upstreamStatus: 'COMPLETED', error: { kind: 'policy', upstreamCode: '422' } });
 
     const [hook] = await receiver.waitFor(callbackUrl, 1);
-    expect(JSON.parse(hook!.body.toString())).toMatchObject({ status: 'ERROR', error: 'Invalid status code: 422', payload: { detail: [{ type: 'content_policy_violation' }] } });
+    expect(JSON.parse(hook!.body.toString())).toMatchObject({
+      status: 'ERROR',
+      error: 'Invalid status code: 422',
+      payload: { detail: [{ type: 'content_policy_violation' }] },
+    });
     const verdict = await fal.verifyCallback(hook!.body, hook!.headers);
-    expect(verdict).toMatchObject({ ok: true, event: { upstreamId: bareId(upstreamId), status: { state: 'failed', error: { kind: 'policy', upstreamCode: '422' } } } });
+    expect(verdict).toMatchObject({
+      ok: true,
+      event: { upstreamId: bareId(upstreamId), status: { state: 'failed', error: { kind: 'policy', upstreamCode: '422' } } },
+    });
   });
 
   it('fail: the result answers 500 -> failed generation_failed (poll and webhook)', async () => {
@@ -327,7 +356,10 @@ describe('accepted, then...', () => {
     expect(last).toMatchObject({ state: 'failed', error: { kind: 'generation_failed', upstreamCode: '500' } });
     const [hook] = await receiver.waitFor(callbackUrl, 1);
     const verdict = await fal.verifyCallback(hook!.body, hook!.headers);
-    expect(verdict).toMatchObject({ ok: true, event: { status: { state: 'failed', upstreamStatus: 'ERROR', error: { kind: 'generation_failed', upstreamCode: '500' } } } });
+    expect(verdict).toMatchObject({
+      ok: true,
+      event: { status: { state: 'failed', upstreamStatus: 'ERROR', error: { kind: 'generation_failed', upstreamCode: '500' } } },
+    });
   });
 
   it('expired: status 404 -> not_found', async () => {

@@ -262,7 +262,11 @@ export async function startFakeFal(opts: FakeFalOptions = {}): Promise<FakeFal> 
       issues.push({ loc: ['body', field], msg: `Input should be ${allowed.map((a) => `'${String(a)}'`).join(' or ')}`, type: 'literal_error', input: v });
     };
     if (typeof input.prompt !== 'string' || input.prompt.trim() === '') {
-      issues.push(input.prompt === undefined ? { loc: ['body', 'prompt'], msg: 'Field required', type: 'missing' } : { loc: ['body', 'prompt'], msg: 'Input should be a non-empty string', type: 'string_type', input: input.prompt });
+      issues.push(
+        input.prompt === undefined
+          ? { loc: ['body', 'prompt'], msg: 'Field required', type: 'missing' }
+          : { loc: ['body', 'prompt'], msg: 'Input should be a non-empty string', type: 'string_type', input: input.prompt },
+      );
     }
     const d = input.duration;
     if (d !== undefined && !((typeof d === 'number' || (typeof d === 'string' && /^\d+$/.test(d))) && durations.includes(Number(d)))) {
@@ -274,7 +278,12 @@ export async function startFakeFal(opts: FakeFalOptions = {}): Promise<FakeFal> 
       const img = input.image_url;
       if (img === undefined) issues.push({ loc: ['body', 'image_url'], msg: 'Field required', type: 'missing' });
       else if (typeof img !== 'string' || !/^(https?:\/\/|data:image\/[a-z0-9.+-]+;base64,)/i.test(img)) {
-        issues.push({ loc: ['body', 'image_url'], msg: 'Input should be a valid URL or data URI', type: 'url_parsing', input: typeof img === 'string' ? img.slice(0, 64) : img });
+        issues.push({
+          loc: ['body', 'image_url'],
+          msg: 'Input should be a valid URL or data URI',
+          type: 'url_parsing',
+          input: typeof img === 'string' ? img.slice(0, 64) : img,
+        });
       }
     }
     return issues;
@@ -283,7 +292,10 @@ export async function startFakeFal(opts: FakeFalOptions = {}): Promise<FakeFal> 
   function videoFor(input: Record<string, unknown>) {
     const portrait = input.aspect_ratio === '9:16';
     const seconds = Math.min(Number(input.duration ?? 4) || 4, 12);
-    return sampleMp4({ width: portrait ? 360 : 640, height: portrait ? 640 : 360, seconds, audio: true, label: 'fake fal' }).then((file) => ({ file, size: fs.statSync(file).size }));
+    return sampleMp4({ width: portrait ? 360 : 640, height: portrait ? 640 : 360, seconds, audio: true, label: 'fake fal' }).then((file) => ({
+      file,
+      size: fs.statSync(file).size,
+    }));
   }
 
   // --- HTTP ------------------------------------------------------------------------------------
@@ -341,14 +353,18 @@ export async function startFakeFal(opts: FakeFalOptions = {}): Promise<FakeFal> 
     if (r.webhookUrl && !webhookless) later((QUEUE_STEPS + PROGRESS_STEPS) * stepMs + 5, () => sendWebhooks(r));
 
     if (failure?.kind === 'accept-then-timeout') return; // created, never answered
-    const answer = () => json(res, 200, { request_id: r.id, gateway_request_id: r.gatewayId, ...urlsOf(r), status: 'IN_QUEUE', queue_position: QUEUE_STEPS - 1 });
+    const answer = () =>
+      json(res, 200, { request_id: r.id, gateway_request_id: r.gatewayId, ...urlsOf(r), status: 'IN_QUEUE', queue_position: QUEUE_STEPS - 1 });
     if (failure?.kind === 'delay') later(failure.ms, answer);
     else answer();
   }
 
   async function onRequest(req: http.IncomingMessage, res: http.ServerResponse, url: URL, body: string) {
     const method = req.method ?? 'GET';
-    const segments = url.pathname.split('/').filter(Boolean).map((s) => decodeURIComponent(s));
+    const segments = url.pathname
+      .split('/')
+      .filter(Boolean)
+      .map((s) => decodeURIComponent(s));
     if (url.pathname === '/.well-known/jwks.json' && method === 'GET') return json(res, 200, { keys: keys.map((k) => k.jwk) });
     if (segments[0] === 'files' && segments.length === 2 && method === 'GET') return serveFile(req, res, segments[1]!);
     if (segments.length < 2) return json(res, 404, { detail: 'Not found' });
@@ -373,7 +389,12 @@ export async function startFakeFal(opts: FakeFalOptions = {}): Promise<FakeFal> 
           case 'CANCELLED':
             return json(res, 200, { status: 'CANCELLED', ...common });
           case 'COMPLETED':
-            return json(res, 200, { status: 'COMPLETED', logs: withLogs ? logsOf(r, phase) : null, metrics: { inference_time: ((QUEUE_STEPS + PROGRESS_STEPS) * stepMs) / 1000 }, ...common });
+            return json(res, 200, {
+              status: 'COMPLETED',
+              logs: withLogs ? logsOf(r, phase) : null,
+              metrics: { inference_time: ((QUEUE_STEPS + PROGRESS_STEPS) * stepMs) / 1000 },
+              ...common,
+            });
         }
       }
       if (action === 'cancel' && method === 'PUT') {

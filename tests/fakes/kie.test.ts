@@ -240,7 +240,15 @@ describe('happy paths and wire bodies', () => {
     const b = 'https://cdn.example.com/b.png';
     const c = 'https://cdn.example.com/c.png';
     await kie.submit(
-      veo({ upstreamModel: 'veo3', mode: 'first-last-frame', aspectRatio: '9:16', references: [{ kind: 'image', role: 'last_frame', url: b }, { kind: 'image', role: 'first_frame', url: a }] }),
+      veo({
+        upstreamModel: 'veo3',
+        mode: 'first-last-frame',
+        aspectRatio: '9:16',
+        references: [
+          { kind: 'image', role: 'last_frame', url: b },
+          { kind: 'image', role: 'first_frame', url: a },
+        ],
+      }),
       'k',
     );
     expect(lastBody(fake, '/api/v1/veo/generate')).toEqual({
@@ -260,7 +268,13 @@ describe('happy paths and wire bodies', () => {
     // the slower (250 ms steps) http-status fake, so every step is seen
     const image = 'https://cdn.example.com/first.png';
     const { upstreamId } = await httpKie.submit(
-      kling({ upstreamModel: 'kling-3.0/image-to-video', mode: 'image-to-video', audio: false, negativePrompt: 'blurry', references: [{ kind: 'image', role: 'first_frame', url: image }] }),
+      kling({
+        upstreamModel: 'kling-3.0/image-to-video',
+        mode: 'image-to-video',
+        audio: false,
+        negativePrompt: 'blurry',
+        references: [{ kind: 'image', role: 'first_frame', url: image }],
+      }),
       'k',
     );
     expect(upstreamId).toMatch(/^job:task_/);
@@ -350,7 +364,14 @@ describe('happy paths and wire bodies', () => {
     const image = 'https://cdn.example.com/still.jpg';
     const callbackUrl = receiver.callback();
     await kie.submit(
-      sora({ upstreamModel: 'sora-2-image-to-video', mode: 'image-to-video', resolution: '720p', durationSeconds: 8, callbackUrl, references: [{ kind: 'image', role: 'first_frame', url: image }] }),
+      sora({
+        upstreamModel: 'sora-2-image-to-video',
+        mode: 'image-to-video',
+        resolution: '720p',
+        durationSeconds: 8,
+        callbackUrl,
+        references: [{ kind: 'image', role: 'first_frame', url: image }],
+      }),
       'k',
     );
     expect(lastBody(fake, '/api/v1/jobs/createTask')).toEqual({
@@ -365,23 +386,34 @@ describe('happy paths and wire bodies', () => {
     expect([err.kind, err.upstreamCode]).toEqual(['invalid_input', '422']);
     expect(err.message).toMatch(/prompt is required/);
     const post = (p: string, body: unknown) =>
-      fetch(`${fake.url}${p}`, { method: 'POST', headers: { authorization: `Bearer ${fake.apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(
-        (r) => r.json() as Promise<{ code: number; msg: string; data: { taskId?: string } | null }>,
-      );
+      fetch(`${fake.url}${p}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${fake.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).then((r) => r.json() as Promise<{ code: number; msg: string; data: { taskId?: string } | null }>);
     const old = await post('/api/v1/veo/generate', { prompt: 'x', model: 'veo3', aspectRatio: '9:16' });
     expect(old.code).toBe(200);
     expect(fake.tasks.get(old.data!.taskId!)?.video.aspectRatio).toBe('9:16');
     expect(await post('/api/v1/veo/generate', { prompt: 'x' })).toEqual({ code: 422, msg: 'model is required', data: null });
     expect(await post('/api/v1/jobs/createTask', { input: { prompt: 'x' } })).toMatchObject({ code: 422, msg: 'model is required' });
-    expect(await post('/api/v1/jobs/createTask', { model: 'kling-3.0/text-to-video', input: { duration: '5' } })).toMatchObject({ code: 422, msg: 'input.prompt is required' });
+    expect(await post('/api/v1/jobs/createTask', { model: 'kling-3.0/text-to-video', input: { duration: '5' } })).toMatchObject({
+      code: 422,
+      msg: 'input.prompt is required',
+    });
   });
 
   it('the fake upload API also takes base64 and (local) URL uploads and serves what it stored', async () => {
     const post = (p: string, body: unknown) =>
-      fetch(`${fake.url}${p}`, { method: 'POST', headers: { authorization: `Bearer ${fake.apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(
-        (r) => r.json() as Promise<{ code: number; msg: string; data: { downloadUrl: string; fileSize: number; mimeType: string } | null }>,
-      );
-    const b64 = await post('/api/file-base64-upload', { base64Data: `data:image/png;base64,${png.toString('base64')}`, uploadPath: 'tests', fileName: 'dot.png' });
+      fetch(`${fake.url}${p}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${fake.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).then((r) => r.json() as Promise<{ code: number; msg: string; data: { downloadUrl: string; fileSize: number; mimeType: string } | null }>);
+    const b64 = await post('/api/file-base64-upload', {
+      base64Data: `data:image/png;base64,${png.toString('base64')}`,
+      uploadPath: 'tests',
+      fileName: 'dot.png',
+    });
     expect(b64).toMatchObject({ code: 200, data: { downloadUrl: `${fake.url}/files/tests/dot.png`, fileSize: png.length, mimeType: 'image/png' } });
     const copy = await post('/api/file-url-upload', { fileUrl: b64.data!.downloadUrl, uploadPath: 'tests/copies' });
     expect(copy.data?.downloadUrl).toBe(`${fake.url}/files/tests/copies/dot.png`);
@@ -465,7 +497,10 @@ describe('failure kinds', () => {
     const [[jh], [vh]] = await Promise.all([receiver.waitFor(jobHook, 1), receiver.waitFor(veoHook, 1)]);
     const [jv, vv] = await verifyAll(kie, [jh!, vh!]);
     expect(jv).toMatchObject({ ok: true, event: { upstreamId: job.upstreamId, status: { state: 'failed', error: { kind: 'policy' } } } });
-    expect(vv).toMatchObject({ ok: true, event: { upstreamId: v.upstreamId, status: { state: 'failed', upstreamStatus: 'code 400', error: { kind: 'policy' } } } });
+    expect(vv).toMatchObject({
+      ok: true,
+      event: { upstreamId: v.upstreamId, status: { state: 'failed', upstreamStatus: 'code 400', error: { kind: 'policy' } } },
+    });
   });
 
   it('fail: accepted, then failed with generation_failed (jobs and Veo, poll and callback)', async () => {
@@ -475,7 +510,11 @@ describe('failure kinds', () => {
     const job = await kie.submit(kling({ callbackUrl: jobHook }), 'k');
     const v = await kie.submit(veo({ callbackUrl: veoHook }), 'k');
     const [jobEnd, veoEnd] = await Promise.all([pollToFinal(kie, job.upstreamId), pollToFinal(kie, v.upstreamId)]);
-    expect(final(jobEnd)).toEqual({ state: 'failed', upstreamStatus: 'fail', error: { kind: 'generation_failed', message: 'Internal server error', upstreamCode: '500' } });
+    expect(final(jobEnd)).toEqual({
+      state: 'failed',
+      upstreamStatus: 'fail',
+      error: { kind: 'generation_failed', message: 'Internal server error', upstreamCode: '500' },
+    });
     expect(final(veoEnd)).toMatchObject({ state: 'failed', upstreamStatus: 'successFlag 3', error: { kind: 'generation_failed', upstreamCode: '500' } });
     const [[jh], [vh]] = await Promise.all([receiver.waitFor(jobHook, 1), receiver.waitFor(veoHook, 1)]);
     const [jv, vv] = await verifyAll(kie, [jh!, vh!]);
@@ -517,7 +556,10 @@ describe('failure kinds', () => {
     const { upstreamId } = await kie.submit(kling({ callbackUrl }), 'k');
     const hooks = await receiver.waitFor(callbackUrl, 2);
     const verdicts = await verifyAll(kie, hooks);
-    const expected = { ok: true, event: { upstreamId, status: { state: 'succeeded', upstreamStatus: 'success', output: { videoUrl: `${fake.url}/results/${taskIdOf(upstreamId)}.mp4` } } } };
+    const expected = {
+      ok: true,
+      event: { upstreamId, status: { state: 'succeeded', upstreamStatus: 'success', output: { videoUrl: `${fake.url}/results/${taskIdOf(upstreamId)}.mp4` } } },
+    };
     expect(verdicts).toEqual([expected, expected]);
   });
 
@@ -601,11 +643,18 @@ describe('callbacks', () => {
     const res = await fetch(`${fake.url}/api/v1/jobs/createTask`, {
       method: 'POST',
       headers: { authorization: `Bearer ${fake.apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'sora-2-text-to-video', progressCallBackUrl: progressUrl, input: { prompt: 'waves', aspect_ratio: 'landscape', n_frames: '10' } }),
+      body: JSON.stringify({
+        model: 'sora-2-text-to-video',
+        progressCallBackUrl: progressUrl,
+        input: { prompt: 'waves', aspect_ratio: 'landscape', n_frames: '10' },
+      }),
     });
     const { data } = (await res.json()) as { data: { taskId: string } };
     const [hook] = await receiver.waitFor(progressUrl, 1);
-    expect(await kie.verifyCallback(hook!.body, hook!.headers)).toMatchObject({ ok: true, event: { upstreamId: `job:${data.taskId}`, status: { state: 'running', upstreamStatus: 'generating' } } });
+    expect(await kie.verifyCallback(hook!.body, hook!.headers)).toMatchObject({
+      ok: true,
+      event: { upstreamId: `job:${data.taskId}`, status: { state: 'running', upstreamStatus: 'generating' } },
+    });
     // the fake records a delivery once our receiver has answered it
     await vi.waitFor(() => expect(fake.callbacks.filter((c) => c.url === progressUrl)).toEqual([expect.objectContaining({ status: 200 })]));
   });
@@ -649,7 +698,11 @@ describe('KIE codes the fake has no failure kind for', () => {
 
   it('a success record without a result URL is a failed generation, not a success', async () => {
     const job = stubbed(200, JSON.stringify({ code: 200, msg: 'success', data: { taskId: 't', state: 'success', resultJson: '{"resultUrls":[]}' } }));
-    expect(await job.poll('job:t')).toEqual({ state: 'failed', upstreamStatus: 'success', error: { kind: 'generation_failed', message: 'KIE reported success with no result URL' } });
+    expect(await job.poll('job:t')).toEqual({
+      state: 'failed',
+      upstreamStatus: 'success',
+      error: { kind: 'generation_failed', message: 'KIE reported success with no result URL' },
+    });
     const v = stubbed(200, JSON.stringify({ code: 200, msg: 'success', data: { taskId: 't', successFlag: 1, response: null } }));
     expect((await v.poll('veo:t')).state).toBe('failed');
   });
@@ -657,8 +710,21 @@ describe('KIE codes the fake has no failure kind for', () => {
 
 // every failure kind of the shared vocabulary is exercised above
 const covered: FakeFailure['kind'][] = [
-  'delay', 'http-error', 'rate-limit', 'timeout', 'accept-then-timeout', 'invalid-input', 'auth', 'policy-after-accept',
-  'fail', 'expired', 'never-finish', 'unknown-status', 'duplicate-callbacks', 'out-of-order-callbacks', 'bad-signature',
+  'delay',
+  'http-error',
+  'rate-limit',
+  'timeout',
+  'accept-then-timeout',
+  'invalid-input',
+  'auth',
+  'policy-after-accept',
+  'fail',
+  'expired',
+  'never-finish',
+  'unknown-status',
+  'duplicate-callbacks',
+  'out-of-order-callbacks',
+  'bad-signature',
 ];
 it('covers every failure kind', () => {
   expect([...covered].sort()).toEqual([...fakeFailureKinds].sort());

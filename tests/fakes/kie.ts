@@ -135,10 +135,22 @@ function validateJobInput(model: string, i: Record<string, unknown>): string | u
   const oneOf = (field: string, allowed: readonly unknown[]) =>
     i[field] !== undefined && !allowed.includes(i[field]) ? `input.${field} must be one of ${allowed.join(', ')}` : undefined;
   const digits = (field: string, required: boolean) =>
-    i[field] === undefined ? (required ? `input.${field} is required` : undefined) : typeof i[field] === 'string' && /^\d+$/.test(i[field]) ? undefined : `input.${field} must be a string of digits, e.g. "5"`;
+    i[field] === undefined
+      ? required
+        ? `input.${field} is required`
+        : undefined
+      : typeof i[field] === 'string' && /^\d+$/.test(i[field])
+        ? undefined
+        : `input.${field} must be a string of digits, e.g. "5"`;
   const bool = (field: string) => (i[field] !== undefined && typeof i[field] !== 'boolean' ? `input.${field} must be a boolean` : undefined);
   const urls = (field: string, required: boolean) =>
-    i[field] === undefined ? (required ? `input.${field} is required` : undefined) : isUrlList(i[field]) ? undefined : `input.${field} must be a non-empty list of http(s) URLs`;
+    i[field] === undefined
+      ? required
+        ? `input.${field} is required`
+        : undefined
+      : isUrlList(i[field])
+        ? undefined
+        : `input.${field} must be a non-empty list of http(s) URLs`;
   const imageToVideo = /image-to-video/.test(model);
   if (model.startsWith('kling-')) {
     return digits('duration', true) ?? oneOf('aspect_ratio', ['1:1', '16:9', '9:16']) ?? bool('sound') ?? urls('image_urls', imageToVideo);
@@ -159,7 +171,13 @@ function validateJobInput(model: string, i: Record<string, unknown>): string | u
   if (model.startsWith('sora-2-')) {
     const pro = model.startsWith('sora-2-pro-');
     if (!pro && i.size !== undefined) return 'input.size is only for Sora 2 Pro models';
-    return oneOf('aspect_ratio', ['landscape', 'portrait']) ?? digits('n_frames', false) ?? oneOf('size', ['standard', 'high']) ?? bool('remove_watermark') ?? urls('image_urls', imageToVideo);
+    return (
+      oneOf('aspect_ratio', ['landscape', 'portrait']) ??
+      digits('n_frames', false) ??
+      oneOf('size', ['standard', 'high']) ??
+      bool('remove_watermark') ??
+      urls('image_urls', imageToVideo)
+    );
   }
   return `model ${model} is not supported`;
 }
@@ -370,7 +388,10 @@ export async function startFakeKie(opts: FakeKieOptions = {}): Promise<FakeKie> 
     await deliver(t.callBackUrl, t.taskId, final, { wrongKey });
     if (t.failure?.kind === 'duplicate-callbacks') await deliver(t.callBackUrl, t.taskId, final);
     if (t.failure?.kind === 'out-of-order-callbacks') {
-      const stale = t.api === 'jobs' ? { code: 200, msg: 'Playground task is generating.', data: jobRecord(t, 'generating') } : { code: 200, msg: 'success', data: veoRecord(t, 'generating') };
+      const stale =
+        t.api === 'jobs'
+          ? { code: 200, msg: 'Playground task is generating.', data: jobRecord(t, 'generating') }
+          : { code: 200, msg: 'success', data: veoRecord(t, 'generating') };
       await deliver(t.callBackUrl, t.taskId, stale, { ageSeconds: 5 });
     }
   }
@@ -422,7 +443,9 @@ export async function startFakeKie(opts: FakeKieOptions = {}): Promise<FakeKie> 
       case 'http-error':
         if (failure.status === 502 || failure.status === 504) {
           const text = `${failure.status} ${http.STATUS_CODES[failure.status] ?? ''}`;
-          return void res.writeHead(failure.status, { 'content-type': 'text/html' }).end(`<html><head><title>${text}</title></head><body><h1>${text}</h1></body></html>`);
+          return void res
+            .writeHead(failure.status, { 'content-type': 'text/html' })
+            .end(`<html><head><title>${text}</title></head><body><h1>${text}</h1></body></html>`);
         }
         return kieError(res, failure.status, failure.status === 503 ? 'Service temporarily unavailable' : INTERNAL_MSG);
       case 'rate-limit':
@@ -478,7 +501,8 @@ export async function startFakeKie(opts: FakeKieOptions = {}): Promise<FakeKie> 
     if (typeof uploadPath !== 'string' || !uploadPath.trim()) return kieError(res, 422, 'uploadPath is required');
     const dir = uploadPath.replace(/^\/+|\/+$/g, '');
     const name = typeof fileName === 'string' && fileName.trim() ? fileName.trim() : `${randomBytes(8).toString('hex')}.bin`;
-    if (!/^[\w.-]+$/.test(name) || !/^[\w./-]+$/.test(dir) || dir.split('/').includes('..')) return kieError(res, 422, 'fileName or uploadPath has characters that cannot be used');
+    if (!/^[\w.-]+$/.test(name) || !/^[\w./-]+$/.test(dir) || dir.split('/').includes('..'))
+      return kieError(res, 422, 'fileName or uploadPath has characters that cannot be used');
     const filePath = `${dir}/${name}`;
     const file: FakeKieFile = { data, mimeType: mimeType || 'application/octet-stream', uploadedAt: Date.now() };
     files.set(filePath, file); // reusing a name overwrites, as KIE documents
@@ -486,7 +510,14 @@ export async function startFakeKie(opts: FakeKieOptions = {}): Promise<FakeKie> 
       success: true,
       code: 200,
       msg: 'File uploaded successfully',
-      data: { fileName: name, filePath, downloadUrl: `${base}/files/${filePath}`, fileSize: data.length, mimeType: file.mimeType, uploadedAt: new Date(file.uploadedAt).toISOString() },
+      data: {
+        fileName: name,
+        filePath,
+        downloadUrl: `${base}/files/${filePath}`,
+        fileSize: data.length,
+        mimeType: file.mimeType,
+        uploadedAt: new Date(file.uploadedAt).toISOString(),
+      },
     });
   }
 
@@ -519,7 +550,8 @@ export async function startFakeKie(opts: FakeKieOptions = {}): Promise<FakeKie> 
     } catch {
       return kieError(res, 422, 'fileUrl is required');
     }
-    if (src.protocol !== 'http:' || !['127.0.0.1', 'localhost'].includes(src.hostname)) return kieError(res, 422, 'fileUrl must be an http://127.0.0.1 or http://localhost URL (fake)');
+    if (src.protocol !== 'http:' || !['127.0.0.1', 'localhost'].includes(src.hostname))
+      return kieError(res, 422, 'fileUrl must be an http://127.0.0.1 or http://localhost URL (fake)');
     let fetched: Response;
     try {
       fetched = await fetch(src, { signal: AbortSignal.any([closing.signal, AbortSignal.timeout(10_000)]) });
@@ -536,7 +568,8 @@ export async function startFakeKie(opts: FakeKieOptions = {}): Promise<FakeKie> 
 
   async function serveResult(req: http.IncomingMessage, res: http.ServerResponse, taskId: string) {
     const t = tasks.get(taskId);
-    if (!t || t.failure?.kind === 'unknown-status' || t.failure?.kind === 'expired' || phaseOf(t) !== 'success') return json(res, 404, { code: 404, msg: 'file not found' });
+    if (!t || t.failure?.kind === 'unknown-status' || t.failure?.kind === 'expired' || phaseOf(t) !== 'success')
+      return json(res, 404, { code: 404, msg: 'file not found' });
     t.rendered ??= sampleMp4({ ...frameSize(t.video.aspectRatio), seconds: t.video.seconds, audio: t.video.audio, label: 'fake kie' }).then((file) => ({
       file,
       size: fs.statSync(file).size,
@@ -591,7 +624,13 @@ export async function startFakeKie(opts: FakeKieOptions = {}): Promise<FakeKie> 
     req.on('end', () => {
       const url = new URL(req.url ?? '/', base);
       const raw = Buffer.concat(chunks);
-      requests.push({ method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), headers: req.headers, body: raw.toString('utf8') });
+      requests.push({
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        headers: req.headers,
+        body: raw.toString('utf8'),
+      });
       route(req, res, url, raw).catch((err: unknown) => {
         if (res.headersSent) return void res.end();
         json(res, 500, { code: 500, msg: err instanceof Error ? err.message : String(err), data: null });

@@ -41,8 +41,16 @@ async function render(opts: SampleVideoOptions, file: string): Promise<string> {
   const args = ['-y', '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=24:duration=${opts.seconds}`];
   if (opts.audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:duration=${opts.seconds}`);
   args.push(
-    '-vf', `drawtext=fontfile=${fontFile()}:text='${label}':fontsize=${Math.max(12, Math.round(opts.height / 12))}:fontcolor=white:box=1:boxcolor=black@0.5:x=(w-tw)/2:y=h-th-20`,
-    '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-movflags', '+faststart',
+    '-vf',
+    `drawtext=fontfile=${fontFile()}:text='${label}':fontsize=${Math.max(12, Math.round(opts.height / 12))}:fontcolor=white:box=1:boxcolor=black@0.5:x=(w-tw)/2:y=h-th-20`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-pix_fmt',
+    'yuv420p',
+    '-movflags',
+    '+faststart',
   );
   if (opts.audio) args.push('-c:a', 'aac', '-b:a', '64k', '-shortest');
   args.push('-t', String(opts.seconds), tmp);

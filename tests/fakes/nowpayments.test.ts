@@ -58,7 +58,19 @@ const api = (path: string, init: { method?: string; key?: string | null; body?: 
   });
 
 async function invoice(extra: Record<string, unknown> = {}) {
-  const res = await api('/v1/invoice', { method: 'POST', body: { price_amount: 12.5, price_currency: 'usd', order_id: 'o-1', order_description: 'Pack', ipn_callback_url: receiver.url, success_url: 'http://app.test/ok', cancel_url: 'http://app.test/no', ...extra } });
+  const res = await api('/v1/invoice', {
+    method: 'POST',
+    body: {
+      price_amount: 12.5,
+      price_currency: 'usd',
+      order_id: 'o-1',
+      order_description: 'Pack',
+      ipn_callback_url: receiver.url,
+      success_url: 'http://app.test/ok',
+      cancel_url: 'http://app.test/no',
+      ...extra,
+    },
+  });
   expect(res.status).toBe(201);
   return (await res.json()) as Record<string, unknown> & { id: string; invoice_url: string };
 }
@@ -108,7 +120,16 @@ describe('API', () => {
 
   it('201 invoice in the documented shape; GET invoice and GET payment', async () => {
     const inv = await invoice();
-    expect(inv).toMatchObject({ order_id: 'o-1', order_description: 'Pack', price_amount: '12.5', price_currency: 'usd', pay_currency: null, ipn_callback_url: receiver.url, success_url: 'http://app.test/ok', cancel_url: 'http://app.test/no' });
+    expect(inv).toMatchObject({
+      order_id: 'o-1',
+      order_description: 'Pack',
+      price_amount: '12.5',
+      price_currency: 'usd',
+      pay_currency: null,
+      ipn_callback_url: receiver.url,
+      success_url: 'http://app.test/ok',
+      cancel_url: 'http://app.test/no',
+    });
     expect(inv.id).toMatch(/^\d+$/);
     expect(inv.invoice_url).toBe(`${fake.url}/payment/?iid=${inv.id}`);
     expect(((await (await api(`/v1/invoice/${inv.id}`)).json()) as { id: string }).id).toBe(inv.id);
@@ -118,7 +139,13 @@ describe('API', () => {
     expect((await api('/v1/payment/abc')).status).toBe(400);
     expect((await api('/v1/payment/1')).status).toBe(404);
     const status = (await (await api(`/v1/payment/${payment.paymentId}`)).json()) as Record<string, unknown>;
-    expect(status).toMatchObject({ payment_id: Number(payment.paymentId), invoice_id: Number(inv.id), payment_status: 'finished', price_amount: 12.5, order_id: 'o-1' });
+    expect(status).toMatchObject({
+      payment_id: Number(payment.paymentId),
+      invoice_id: Number(inv.id),
+      payment_status: 'finished',
+      price_amount: 12.5,
+      order_id: 'o-1',
+    });
   });
 });
 
@@ -133,7 +160,12 @@ describe('hosted page', () => {
 
   it('pay sends confirming then finished, then 303 to success_url', async () => {
     const inv = await invoice();
-    const res = await fetch(inv.invoice_url, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'action=pay' });
+    const res = await fetch(inv.invoice_url, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'action=pay',
+    });
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe('http://app.test/ok');
     expect(receiver.hooks.map((h) => (JSON.parse(h.body) as { payment_status: string }).payment_status)).toEqual(['confirming', 'finished']);
@@ -147,9 +179,22 @@ describe('IPNs', () => {
     const [hook] = receiver.hooks;
     const body = JSON.parse(hook!.body) as Record<string, unknown>;
     expect(Object.values(body).some((v) => v !== null && typeof v === 'object')).toBe(false);
-    expect(body).toMatchObject({ payment_status: 'partially_paid', invoice_id: Number(inv.id), order_id: 'o-1', price_amount: 12.5, price_currency: 'usd', pay_currency: 'btc' });
+    expect(body).toMatchObject({
+      payment_status: 'partially_paid',
+      invoice_id: Number(inv.id),
+      order_id: 'o-1',
+      price_amount: 12.5,
+      price_currency: 'usd',
+      pay_currency: 'btc',
+    });
     expect(body.actually_paid).toBeCloseTo((body.pay_amount as number) * 0.25, 8);
-    const sorted = JSON.stringify(Object.fromEntries(Object.keys(body).sort().map((k) => [k, body[k]])));
+    const sorted = JSON.stringify(
+      Object.fromEntries(
+        Object.keys(body)
+          .sort()
+          .map((k) => [k, body[k]]),
+      ),
+    );
     expect(hook!.headers['x-nowpayments-sig']).toBe(createHmac('sha512', 'np_ipn_fake').update(sorted).digest('hex'));
   });
 

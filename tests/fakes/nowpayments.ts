@@ -131,7 +131,12 @@ const FAKE_RATE = 50_000;
 
 function sortDeep(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortDeep);
-  if (isObject(v)) return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortDeep(v[k])]));
+  if (isObject(v))
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sortDeep(v[k])]),
+    );
   return v;
 }
 
@@ -185,7 +190,8 @@ export async function startFakeNowPayments(opts: FakeNowPaymentsOptions = {}): P
     return p;
   };
 
-  const post = (url: string, body: string | Buffer, headers: Record<string, string>) => postWebhook(url, body, headers, { signal: closing.signal, timeoutMs: 3000 });
+  const post = (url: string, body: string | Buffer, headers: Record<string, string>) =>
+    postWebhook(url, body, headers, { signal: closing.signal, timeoutMs: 3000 });
 
   async function attempt(job: Job, n: number): Promise<void> {
     if (closed) return;
@@ -264,7 +270,8 @@ export async function startFakeNowPayments(opts: FakeNowPaymentsOptions = {}): P
       inv.paymentId = p.paymentId;
     }
     const fraction =
-      o.actuallyPaidFraction ?? (status === 'partially_paid' ? 0.5 : status === 'waiting' || status === 'failed' || status === 'expired' ? 0 : status === 'refunded' ? undefined : 1);
+      o.actuallyPaidFraction ??
+      (status === 'partially_paid' ? 0.5 : status === 'waiting' || status === 'failed' || status === 'expired' ? 0 : status === 'refunded' ? undefined : 1);
     if (fraction !== undefined) p.actuallyPaid = round8(p.payAmount * fraction);
     p.status = status;
     p.updatedAt = Date.now();
@@ -282,7 +289,8 @@ export async function startFakeNowPayments(opts: FakeNowPaymentsOptions = {}): P
   // responders return the response, so that a handler can answer and stop in one `return json(...)`
   const json = (res: http.ServerResponse, status: number, body: unknown) =>
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-  const fail = (res: http.ServerResponse, status: number, code: string, message: string) => json(res, status, { status: false, statusCode: status, code, message });
+  const fail = (res: http.ServerResponse, status: number, code: string, message: string) =>
+    json(res, status, { status: false, statusCode: status, code, message });
   const authorized = (req: http.IncomingMessage) => req.headers['x-api-key'] === apiKey;
   const unauthorized = (res: http.ServerResponse) => fail(res, authStatus, 'INVALID_API_KEY', 'Invalid api key');
 
@@ -305,8 +313,10 @@ export async function startFakeNowPayments(opts: FakeNowPaymentsOptions = {}): P
   function validateInvoice(b: Record<string, unknown>): string | undefined {
     if (typeof b.price_amount !== 'number' || !Number.isFinite(b.price_amount) || b.price_amount <= 0) return 'price_amount must be a positive number';
     if (typeof b.price_currency !== 'string' || !/^[a-z]{3,10}$/i.test(b.price_currency)) return 'price_currency is required';
-    for (const k of ['ipn_callback_url', 'success_url', 'cancel_url'] as const) if (b[k] !== undefined && b[k] !== null && !isUrl(b[k])) return `${k} must be a valid uri`;
-    for (const k of ['order_id', 'order_description', 'pay_currency'] as const) if (b[k] !== undefined && b[k] !== null && typeof b[k] !== 'string') return `${k} must be a string`;
+    for (const k of ['ipn_callback_url', 'success_url', 'cancel_url'] as const)
+      if (b[k] !== undefined && b[k] !== null && !isUrl(b[k])) return `${k} must be a valid uri`;
+    for (const k of ['order_id', 'order_description', 'pay_currency'] as const)
+      if (b[k] !== undefined && b[k] !== null && typeof b[k] !== 'string') return `${k} must be a string`;
     return undefined;
   }
 

@@ -9,7 +9,14 @@ const clientSecret = 'GOCSPX-test-secret';
 const redirectUri = 'http://127.0.0.1:9/api/auth/oauth2/callback/google';
 
 let oidc: FakeOidc;
-let config: Record<string, unknown> & { issuer: string; authorization_endpoint: string; token_endpoint: string; userinfo_endpoint: string; jwks_uri: string; revocation_endpoint: string };
+let config: Record<string, unknown> & {
+  issuer: string;
+  authorization_endpoint: string;
+  token_endpoint: string;
+  userinfo_endpoint: string;
+  jwks_uri: string;
+  revocation_endpoint: string;
+};
 
 beforeAll(async () => {
   oidc = await startFakeOidc({ clientId, clientSecret });
@@ -70,9 +77,18 @@ async function exchange(form: Record<string, string>, headers: Record<string, st
 }
 
 const redeem = (code: string, verifier: string | undefined, extra: Record<string, string> = {}) =>
-  exchange({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: clientId, client_secret: clientSecret, ...(verifier ? { code_verifier: verifier } : {}), ...extra });
+  exchange({
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: redirectUri,
+    client_id: clientId,
+    client_secret: clientSecret,
+    ...(verifier ? { code_verifier: verifier } : {}),
+    ...extra,
+  });
 
-const verify = (idToken: string) => jwtVerify(idToken, createRemoteJWKSet(new URL(config.jwks_uri)), { issuer: config.issuer, audience: clientId, algorithms: ['RS256'] });
+const verify = (idToken: string) =>
+  jwtVerify(idToken, createRemoteJWKSet(new URL(config.jwks_uri)), { issuer: config.issuer, audience: clientId, algorithms: ['RS256'] });
 
 describe('fake Google OpenID Connect provider', () => {
   it('serves a discovery document pointing at itself', () => {
@@ -138,7 +154,9 @@ describe('fake Google OpenID Connect provider', () => {
     });
     expect(payload.exp! - payload.iat!).toBe(3600);
     expect(Math.abs(payload.iat! - Date.now() / 1000)).toBeLessThan(60);
-    const digest = createHash('sha256').update(body.access_token as string).digest();
+    const digest = createHash('sha256')
+      .update(body.access_token as string)
+      .digest();
     expect(payload.at_hash).toBe(digest.subarray(0, 16).toString('base64url'));
 
     const info = await fetch(config.userinfo_endpoint, { headers: { authorization: `Bearer ${body.access_token as string}` } });
@@ -166,7 +184,11 @@ describe('fake Google OpenID Connect provider', () => {
     const { code, verifier } = await codeFor();
     const token = (await redeem(code, verifier)).body.access_token as string;
     expect((await fetch(config.userinfo_endpoint, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
-    const revoke = await fetch(config.revocation_endpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token }) });
+    const revoke = await fetch(config.revocation_endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token }),
+    });
     expect(revoke.status).toBe(200);
     expect((await fetch(config.userinfo_endpoint, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
   });
@@ -174,7 +196,10 @@ describe('fake Google OpenID Connect provider', () => {
   it('accepts client_secret_basic as well as client_secret_post', async () => {
     const { code, verifier } = await codeFor();
     const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64');
-    const { status, body } = await exchange({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier }, { authorization: `Basic ${basic}` });
+    const { status, body } = await exchange(
+      { grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier },
+      { authorization: `Basic ${basic}` },
+    );
     expect(status).toBe(200);
     await expect(verify(body.id_token as string)).resolves.toBeTruthy();
   });
@@ -217,7 +242,10 @@ describe('fake Google OpenID Connect provider', () => {
     expect(post.status).toBe(401);
     expect(post.body.error).toBe('invalid_client');
     const basic = Buffer.from(`${clientId}:wrong-secret`).toString('base64');
-    const viaBasic = await exchange({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier }, { authorization: `Basic ${basic}` });
+    const viaBasic = await exchange(
+      { grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier },
+      { authorization: `Basic ${basic}` },
+    );
     expect(viaBasic).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
     expect((await redeem(code, verifier, { client_id: 'someone-else' })).status).toBe(401);
     const noSecret = await exchange({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: clientId, code_verifier: verifier });
@@ -234,7 +262,11 @@ describe('fake Google OpenID Connect provider', () => {
 
   it('rejects other grant types and non-form bodies', async () => {
     expect((await exchange({ grant_type: 'password', client_id: clientId, client_secret: clientSecret })).body.error).toBe('unsupported_grant_type');
-    const asJson = await fetch(config.token_endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ grant_type: 'authorization_code' }) });
+    const asJson = await fetch(config.token_endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ grant_type: 'authorization_code' }),
+    });
     expect(asJson.status).toBe(400);
     expect((await fetch(config.token_endpoint)).status).toBe(405);
   });
@@ -298,9 +330,16 @@ describe('fake Google OpenID Connect provider', () => {
     const { code, verifier } = await codeFor({ access_type: 'offline' });
     const first = await redeem(code, verifier);
     expect(first.body.refresh_token).toEqual(expect.any(String));
-    const refreshed = await exchange({ grant_type: 'refresh_token', refresh_token: first.body.refresh_token as string, client_id: clientId, client_secret: clientSecret });
+    const refreshed = await exchange({
+      grant_type: 'refresh_token',
+      refresh_token: first.body.refresh_token as string,
+      client_id: clientId,
+      client_secret: clientSecret,
+    });
     expect(refreshed.status).toBe(200);
     expect(refreshed.body.access_token).not.toBe(first.body.access_token);
-    expect((await exchange({ grant_type: 'refresh_token', refresh_token: 'nope', client_id: clientId, client_secret: clientSecret })).body.error).toBe('invalid_grant');
+    expect((await exchange({ grant_type: 'refresh_token', refresh_token: 'nope', client_id: clientId, client_secret: clientSecret })).body.error).toBe(
+      'invalid_grant',
+    );
   });
 });

@@ -131,7 +131,23 @@ export async function startFakeOidc(opts: { clientId: string; clientSecret: stri
     id_token_signing_alg_values_supported: ['RS256'],
     scopes_supported: ['openid', 'email', 'profile'],
     token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
-    claims_supported: ['aud', 'email', 'email_verified', 'exp', 'family_name', 'given_name', 'iat', 'iss', 'locale', 'name', 'picture', 'sub', 'nonce', 'azp', 'at_hash'],
+    claims_supported: [
+      'aud',
+      'email',
+      'email_verified',
+      'exp',
+      'family_name',
+      'given_name',
+      'iat',
+      'iss',
+      'locale',
+      'name',
+      'picture',
+      'sub',
+      'nonce',
+      'azp',
+      'at_hash',
+    ],
     code_challenge_methods_supported: ['plain', 'S256'],
     grant_types_supported: ['authorization_code', 'refresh_token'],
   });
@@ -185,9 +201,11 @@ export async function startFakeOidc(opts: { clientId: string; clientSecret: stri
     if (!scope.includes('openid')) return back({ error: 'invalid_scope', error_description: 'The scope must include openid.' });
     const codeChallenge = q.get('code_challenge') ?? undefined;
     const method = q.get('code_challenge_method') ?? (codeChallenge ? 'plain' : undefined);
-    if (method !== undefined && method !== 'plain' && method !== 'S256') return back({ error: 'invalid_request', error_description: `Unsupported code_challenge_method ${method}.` });
+    if (method !== undefined && method !== 'plain' && method !== 'S256')
+      return back({ error: 'invalid_request', error_description: `Unsupported code_challenge_method ${method}.` });
     if (method && !codeChallenge) return back({ error: 'invalid_request', error_description: 'code_challenge_method without code_challenge.' });
-    if (codeChallenge && !/^[A-Za-z0-9._~-]{43,128}$/.test(codeChallenge)) return back({ error: 'invalid_request', error_description: 'Invalid code_challenge.' });
+    if (codeChallenge && !/^[A-Za-z0-9._~-]{43,128}$/.test(codeChallenge))
+      return back({ error: 'invalid_request', error_description: 'Invalid code_challenge.' });
     if (user === 'deny') return back({ error: 'access_denied' });
     const code = `4/${randomBytes(24).toString('base64url')}`;
     codes.set(code, {
@@ -215,7 +233,8 @@ export async function startFakeOidc(opts: { clientId: string; clientSecret: stri
       const unescape = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
       id = i < 0 ? null : unescape(decoded.slice(0, i));
       secret = i < 0 ? null : unescape(decoded.slice(i + 1));
-      if (form.get('client_id') !== null && form.get('client_id') !== id) throw new OAuthError(400, 'invalid_request', 'client_id in the body differs from the one in Authorization.');
+      if (form.get('client_id') !== null && form.get('client_id') !== id)
+        throw new OAuthError(400, 'invalid_request', 'client_id in the body differs from the one in Authorization.');
     } else {
       id = form.get('client_id');
       secret = form.get('client_secret');
@@ -235,14 +254,21 @@ export async function startFakeOidc(opts: { clientId: string; clientSecret: stri
       if (!stored) throw new OAuthError(400, 'invalid_grant', 'Token has been expired or revoked.');
       const accessToken = `ya29.${randomBytes(32).toString('base64url')}`;
       accessTokens.set(accessToken, { ...stored, nonce: undefined, expiresAt: Date.now() + TOKEN_TTL_S * 1000 });
-      return json(res, 200, { access_token: accessToken, expires_in: TOKEN_TTL_S, scope: stored.scope, token_type: 'Bearer', id_token: await idToken({ user: stored.user, nonce: undefined }, accessToken) });
+      return json(res, 200, {
+        access_token: accessToken,
+        expires_in: TOKEN_TTL_S,
+        scope: stored.scope,
+        token_type: 'Bearer',
+        id_token: await idToken({ user: stored.user, nonce: undefined }, accessToken),
+      });
     }
     if (grantType !== 'authorization_code') throw new OAuthError(400, 'unsupported_grant_type', `Invalid grant_type: ${grantType ?? ''}`);
     const code = form.get('code') ?? '';
     const issued = codes.get(code);
     if (!issued || issued.expiresAt < Date.now()) throw new OAuthError(400, 'invalid_grant', 'Malformed auth code.');
     if (issued.used) throw new OAuthError(400, 'invalid_grant', 'The code has already been used.');
-    if (form.get('redirect_uri') !== issued.redirectUri) throw new OAuthError(400, 'invalid_grant', 'redirect_uri does not match the one used at authorization.');
+    if (form.get('redirect_uri') !== issued.redirectUri)
+      throw new OAuthError(400, 'invalid_grant', 'redirect_uri does not match the one used at authorization.');
     const verifier = form.get('code_verifier');
     if (issued.codeChallenge) {
       if (!verifier) throw new OAuthError(400, 'invalid_grant', 'Missing code verifier.');
@@ -367,7 +393,9 @@ export async function startFakeOidc(opts: { clientId: string; clientSecret: stri
 
 /** Returns the response, so that a handler can answer and stop in one `return json(...)`. */
 function json(res: http.ServerResponse, status: number, body: unknown): http.ServerResponse {
-  return res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', pragma: 'no-cache' }).end(JSON.stringify(body));
+  return res
+    .writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', pragma: 'no-cache' })
+    .end(JSON.stringify(body));
 }
 
 function safeEqual(a: string, b: string): boolean {

@@ -164,7 +164,8 @@ function walk(part: Part, found: { text: string | undefined; html: string | unde
   }
   if (/^attachment/i.test(part.headers['content-disposition'] ?? '')) return;
   const cte = (part.headers['content-transfer-encoding'] ?? '7bit').toLowerCase();
-  const latin1 = cte === 'quoted-printable' ? qpToLatin1(part.body) : cte === 'base64' ? Buffer.from(part.body.replace(/\s+/g, ''), 'base64').toString('latin1') : part.body;
+  const latin1 =
+    cte === 'quoted-printable' ? qpToLatin1(part.body) : cte === 'base64' ? Buffer.from(part.body.replace(/\s+/g, ''), 'base64').toString('latin1') : part.body;
   const content = decodeBytes(latin1, params.charset ?? 'utf-8');
   if (type === 'text/plain' && found.text === undefined) found.text = content;
   if (type === 'text/html' && found.html === undefined) found.html = content;
@@ -212,7 +213,10 @@ function contentType(value: string | undefined): { type: string; params: Record<
   for (const p of rest) {
     const i = p.indexOf('=');
     if (i < 0) continue;
-    params[p.slice(0, i).trim().toLowerCase()] = p.slice(i + 1).trim().replace(/^"(.*)"$/, '$1');
+    params[p.slice(0, i).trim().toLowerCase()] = p
+      .slice(i + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1');
   }
   return { type: type.trim().toLowerCase(), params };
 }
@@ -229,7 +233,10 @@ function decodeHeader(value: string): string {
 }
 
 function qpToLatin1(qp: string): string {
-  return qp.replace(/[ \t]+(?=\r?\n)/g, '').replace(/=\r?\n/g, '').replace(/=([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  return qp
+    .replace(/[ \t]+(?=\r?\n)/g, '')
+    .replace(/=\r?\n/g, '')
+    .replace(/=([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 
 function decodeBytes(latin1: string, charset: string): string {

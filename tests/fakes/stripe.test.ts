@@ -57,7 +57,12 @@ afterEach(async () => {
 /** loosely typed JSON answers */
 type Json = Record<string, any>;
 
-async function call(method: string, path: string, params: Record<string, string> = {}, headers: Record<string, string> = {}): Promise<{ status: number; body: Json; headers: Headers }> {
+async function call(
+  method: string,
+  path: string,
+  params: Record<string, string> = {},
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Json; headers: Headers }> {
   const qs = new URLSearchParams(params).toString();
   const get = method === 'GET';
   const res = await fetch(`${fake.url}${path}${get && qs ? `?${qs}` : ''}`, {
@@ -120,7 +125,9 @@ describe('form encoding', () => {
     const req = fake.requests.at(-1)!;
     expect(req.headers.authorization).toBe(`Bearer ${fake.secretKey}`);
     expect(req.headers['idempotency-key']).toMatch(/^stripe-node-retry-/);
-    expect(req.params.line_items).toEqual([{ price_data: { currency: 'eur', unit_amount: '990', product_data: { name: 'Basic' }, recurring: { interval: 'year' } }, quantity: '1' }]);
+    expect(req.params.line_items).toEqual([
+      { price_data: { currency: 'eur', unit_amount: '990', product_data: { name: 'Basic' }, recurring: { interval: 'year' } }, quantity: '1' },
+    ]);
     expect((await sdk.checkout.sessions.retrieve(s.id)).id).toBe(s.id);
   });
 });
@@ -148,12 +155,20 @@ describe('auth and errors', () => {
     const price = fake.createPrice({ unitAmount: 500, currency: 'usd', productName: 'Monthly', recurring: { interval: 'month' } });
     const recurringInPayment = await call('POST', '/v1/checkout/sessions', { mode: 'payment', 'line_items[0][price]': price, success_url: 'http://x.test/' });
     expect(recurringInPayment.body.error.message).toMatch(/recurring price/);
-    const sub = await call('POST', '/v1/checkout/sessions', { mode: 'subscription', 'line_items[0][price]': price, 'line_items[0][quantity]': '1', success_url: 'http://x.test/' });
+    const sub = await call('POST', '/v1/checkout/sessions', {
+      mode: 'subscription',
+      'line_items[0][price]': price,
+      'line_items[0][quantity]': '1',
+      success_url: 'http://x.test/',
+    });
     expect(sub).toMatchObject({ status: 200, body: { mode: 'subscription', amount_total: 500 } });
   });
 
   it('404 for a missing object or route', async () => {
-    expect(await call('GET', '/v1/checkout/sessions/cs_test_nope')).toMatchObject({ status: 404, body: { error: { type: 'invalid_request_error', code: 'resource_missing' } } });
+    expect(await call('GET', '/v1/checkout/sessions/cs_test_nope')).toMatchObject({
+      status: 404,
+      body: { error: { type: 'invalid_request_error', code: 'resource_missing' } },
+    });
     expect(await call('GET', '/v1/widgets')).toMatchObject({ status: 404, body: { error: { message: expect.stringMatching(/Unrecognized request URL/) } } });
     expect(await call('POST', '/v1/subscriptions/sub_nope', { cancel_at_period_end: 'true' })).toMatchObject({ status: 404 });
   });
@@ -184,7 +199,9 @@ describe('idempotency', () => {
     const pi = String(fake.sessions.get(session.id)!.payment_intent);
     const tooMuch = await call('POST', '/v1/refunds', { payment_intent: pi, amount: '999999' }, { 'idempotency-key': 'k3' });
     expect(tooMuch).toMatchObject({ status: 400, body: { error: { code: 'amount_too_large' } } });
-    expect((await call('POST', '/v1/refunds', { payment_intent: pi, amount: '999999' }, { 'idempotency-key': 'k3' })).headers.get('idempotent-replayed')).toBe('true');
+    expect((await call('POST', '/v1/refunds', { payment_intent: pi, amount: '999999' }, { 'idempotency-key': 'k3' })).headers.get('idempotent-replayed')).toBe(
+      'true',
+    );
   });
 
   it('injected gateway failures are not stored', async () => {
@@ -212,7 +229,11 @@ describe('hosted page', () => {
     expect(res.headers.get('location')).toBe('http://app.test/cancel');
     await fake.settled();
     const evt = JSON.parse(recv.hooks.find((h) => JSON.parse(h.body).data.object.id === s.id)!.body);
-    expect(evt).toMatchObject({ object: 'event', type: 'checkout.session.async_payment_failed', data: { object: { id: s.id, status: 'complete', payment_status: 'unpaid' } } });
+    expect(evt).toMatchObject({
+      object: 'event',
+      type: 'checkout.session.async_payment_failed',
+      data: { object: { id: s.id, status: 'complete', payment_status: 'unpaid' } },
+    });
     // no longer payable
     expect((await fetch(s.url)).status).toBe(410);
     expect((await fetch(s.url, { method: 'POST', body: 'outcome=paid', redirect: 'manual' })).status).toBe(400);
@@ -224,25 +245,53 @@ describe('hosted page', () => {
     const res = await fetch(s.url, { method: 'POST', body: new URLSearchParams({ outcome: 'paid', email: 'b@example.com' }), redirect: 'manual' });
     expect(res.headers.get('location')).toBe(`http://app.test/ok?s=${s.id}`);
     const after = (await call('GET', `/v1/checkout/sessions/${s.id}`)).body;
-    expect(after).toMatchObject({ status: 'complete', payment_status: 'paid', payment_intent: expect.stringMatching(/^pi_/), customer_details: { email: 'b@example.com' } });
+    expect(after).toMatchObject({
+      status: 'complete',
+      payment_status: 'paid',
+      payment_intent: expect.stringMatching(/^pi_/),
+      customer_details: { email: 'b@example.com' },
+    });
     const charge = (await call('GET', `/v1/payment_intents/${after.payment_intent}`)).body.latest_charge;
-    expect((await call('GET', `/v1/charges/${charge}`)).body).toMatchObject({ amount: 3000, amount_refunded: 0, payment_intent: after.payment_intent, metadata: { order_id: 'ord_1' } });
+    expect((await call('GET', `/v1/charges/${charge}`)).body).toMatchObject({
+      amount: 3000,
+      amount_refunded: 0,
+      payment_intent: after.payment_intent,
+      metadata: { order_id: 'ord_1' },
+    });
     await fake.settled();
     expect(recv.hooks.map((h) => JSON.parse(h.body).type)).toEqual(['payment_intent.succeeded', 'checkout.session.completed']);
   });
 
   it('a subscription checkout creates customer, subscription and first invoice', async () => {
     const price = fake.createPrice({ unitAmount: 2000, currency: 'usd', productName: 'Pro', recurring: { interval: 'month' } });
-    const s = (await call('POST', '/v1/checkout/sessions', { mode: 'subscription', 'line_items[0][price]': price, 'line_items[0][quantity]': '1', success_url: 'http://app.test/ok', 'subscription_data[metadata][order_id]': 'o5' })).body;
+    const s = (
+      await call('POST', '/v1/checkout/sessions', {
+        mode: 'subscription',
+        'line_items[0][price]': price,
+        'line_items[0][quantity]': '1',
+        success_url: 'http://app.test/ok',
+        'subscription_data[metadata][order_id]': 'o5',
+      })
+    ).body;
     fake.completeCheckout(s.id, 'paid', { email: 'c@example.com' });
     const done = fake.sessions.get(s.id)!;
-    expect(done).toMatchObject({ payment_intent: null, subscription: expect.stringMatching(/^sub_/), invoice: expect.stringMatching(/^in_/), customer: expect.stringMatching(/^cus_/) });
+    expect(done).toMatchObject({
+      payment_intent: null,
+      subscription: expect.stringMatching(/^sub_/),
+      invoice: expect.stringMatching(/^in_/),
+      customer: expect.stringMatching(/^cus_/),
+    });
     const sub = (await call('GET', `/v1/subscriptions/${String(done.subscription)}`)).body;
     expect(sub).toMatchObject({ status: 'active', cancel_at_period_end: false, metadata: { order_id: 'o5' } });
     const item = sub.items.data[0];
     expect(item.current_period_end - item.current_period_start).toBe(30 * 86400);
     const inv = (await call('GET', `/v1/invoices/${String(done.invoice)}`)).body;
-    expect(inv).toMatchObject({ billing_reason: 'subscription_create', status: 'paid', amount_paid: 2000, parent: { subscription_details: { subscription: done.subscription } } });
+    expect(inv).toMatchObject({
+      billing_reason: 'subscription_create',
+      status: 'paid',
+      amount_paid: 2000,
+      parent: { subscription_details: { subscription: done.subscription } },
+    });
     expect(inv).not.toHaveProperty('payments');
     const expanded = (await call('GET', `/v1/invoices/${String(done.invoice)}`, { 'expand[]': 'payments' })).body;
     expect(expanded.payments.data[0].payment).toEqual({ type: 'payment_intent', payment_intent: expect.stringMatching(/^pi_/) });
@@ -289,12 +338,17 @@ describe('events API', () => {
     try {
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) {
-        const res = await fetch(`${f.url}/v1/checkout/sessions`, { method: 'POST', headers: { authorization: `Bearer ${f.secretKey}` }, body: new URLSearchParams(packParams()) });
+        const res = await fetch(`${f.url}/v1/checkout/sessions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${f.secretKey}` },
+          body: new URLSearchParams(packParams()),
+        });
         const s = (await res.json()) as Json;
         f.expireCheckout(s.id);
         ids.push(f.events.at(-1)!.id);
       }
-      const list = async (q: Record<string, string>) => (await (await fetch(`${f.url}/v1/events?${new URLSearchParams(q)}`, { headers: { authorization: `Bearer ${f.secretKey}` } })).json()) as Json;
+      const list = async (q: Record<string, string>) =>
+        (await (await fetch(`${f.url}/v1/events?${new URLSearchParams(q)}`, { headers: { authorization: `Bearer ${f.secretKey}` } })).json()) as Json;
       const p1 = await list({ limit: '2' });
       expect(p1).toMatchObject({ object: 'list', has_more: true, url: '/v1/events' });
       expect(p1.data.map((e: Json) => e.id)).toEqual([ids[4], ids[3]]);
@@ -309,7 +363,14 @@ describe('events API', () => {
       expect((await list({ 'types[0]': 'invoice.paid' })).data).toHaveLength(0);
       expect((await list({ limit: '101' })).error.param).toBe('limit');
       const one = (await (await fetch(`${f.url}/v1/events/${ids[0]!}`, { headers: { authorization: `Bearer ${f.secretKey}` } })).json()) as Json;
-      expect(one).toMatchObject({ id: ids[0], object: 'event', type: 'checkout.session.expired', api_version: expect.any(String), livemode: false, data: { object: { object: 'checkout.session', status: 'expired' } } });
+      expect(one).toMatchObject({
+        id: ids[0],
+        object: 'event',
+        type: 'checkout.session.expired',
+        api_version: expect.any(String),
+        livemode: false,
+        data: { object: { object: 'checkout.session', status: 'expired' } },
+      });
     } finally {
       await f.close();
     }
@@ -343,7 +404,9 @@ describe('webhook deliveries', () => {
     const t = Number(/^t=(\d+),v1=[0-9a-f]{64}$/.exec(sig)?.[1]);
     expect(sig).toBe(Stripe.webhooks.generateTestHeaderString({ payload: hook.body, secret: fake.webhookSecret, timestamp: t }));
     expect(Stripe.webhooks.constructEvent(hook.body, sig, fake.webhookSecret).id).toBe(evt.id);
-    expect(fake.signature('x', { timestamp: 1000, secret: 's' })).toBe(Stripe.webhooks.generateTestHeaderString({ payload: 'x', secret: 's', timestamp: 1000 }));
+    expect(fake.signature('x', { timestamp: 1000, secret: 's' })).toBe(
+      Stripe.webhooks.generateTestHeaderString({ payload: 'x', secret: 's', timestamp: 1000 }),
+    );
   });
 
   it('retries non-2xx answers, signing each attempt', async () => {
@@ -430,7 +493,11 @@ describe('webhook deliveries', () => {
     const f = await startFakeStripe({ apiShape: 'legacy' });
     try {
       const price = f.createPrice({ unitAmount: 700, currency: 'usd', productName: 'Pro', recurring: { interval: 'month' } });
-      const res = await fetch(`${f.url}/v1/checkout/sessions`, { method: 'POST', headers: { authorization: `Bearer ${f.secretKey}` }, body: new URLSearchParams({ mode: 'subscription', 'line_items[0][price]': price, success_url: 'http://app.test/ok' }) });
+      const res = await fetch(`${f.url}/v1/checkout/sessions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${f.secretKey}` },
+        body: new URLSearchParams({ mode: 'subscription', 'line_items[0][price]': price, success_url: 'http://app.test/ok' }),
+      });
       const s = (await res.json()) as Json;
       f.completeCheckout(s.id, 'paid');
       const subId = String(f.sessions.get(s.id)!.subscription);

@@ -212,7 +212,8 @@ class StripeApiError extends Error {
   }
 }
 
-const invalid = (message: string, param?: string, code = 'parameter_invalid') => new StripeApiError(400, 'invalid_request_error', message, { code, ...(param ? { param } : {}) });
+const invalid = (message: string, param?: string, code = 'parameter_invalid') =>
+  new StripeApiError(400, 'invalid_request_error', message, { code, ...(param ? { param } : {}) });
 const missing = (param: string) => invalid(`Missing required param: ${param}.`, param, 'parameter_missing');
 const notFound = (kind: string, id: string, param = 'id') =>
   new StripeApiError(404, 'invalid_request_error', `No such ${kind}: '${id}'`, { code: 'resource_missing', param }, false);
@@ -249,7 +250,11 @@ export function parseStripeForm(raw: string): Record<string, unknown> {
     const o = v as Record<string, unknown>;
     const keys = Object.keys(o);
     for (const k of keys) o[k] = arrays(o[k]);
-    if (keys.length > 0 && keys.every((k) => /^\d+$/.test(k))) return keys.map(Number).sort((a, b) => a - b).map((k) => o[String(k)]);
+    if (keys.length > 0 && keys.every((k) => /^\d+$/.test(k)))
+      return keys
+        .map(Number)
+        .sort((a, b) => a - b)
+        .map((k) => o[String(k)]);
     return o;
   };
   return arrays(root) as Record<string, unknown>;
@@ -300,14 +305,40 @@ function onlyKnown(params: Record<string, unknown>, allowed: readonly string[]) 
 /** Stable hash of parameters (key order does not matter). */
 function paramsHash(v: unknown): string {
   const canon = (x: unknown): unknown =>
-    isRecord(x) ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, canon(x[k])])) : Array.isArray(x) ? x.map(canon) : x;
-  return createHash('sha256').update(JSON.stringify(canon(v))).digest('hex');
+    isRecord(x)
+      ? Object.fromEntries(
+          Object.keys(x)
+            .sort()
+            .map((k) => [k, canon(x[k])]),
+        )
+      : Array.isArray(x)
+        ? x.map(canon)
+        : x;
+  return createHash('sha256')
+    .update(JSON.stringify(canon(v)))
+    .digest('hex');
 }
 
 const SESSION_PARAMS = [
-  'mode', 'line_items', 'success_url', 'cancel_url', 'client_reference_id', 'metadata', 'customer', 'customer_email',
-  'payment_intent_data', 'subscription_data', 'expires_at', 'payment_method_types', 'allow_promotion_codes',
-  'locale', 'customer_creation', 'billing_address_collection', 'expand', 'automatic_tax', 'ui_mode',
+  'mode',
+  'line_items',
+  'success_url',
+  'cancel_url',
+  'client_reference_id',
+  'metadata',
+  'customer',
+  'customer_email',
+  'payment_intent_data',
+  'subscription_data',
+  'expires_at',
+  'payment_method_types',
+  'allow_promotion_codes',
+  'locale',
+  'customer_creation',
+  'billing_address_collection',
+  'expand',
+  'automatic_tax',
+  'ui_mode',
 ] as const;
 const REFUND_PARAMS = ['payment_intent', 'charge', 'amount', 'reason', 'metadata', 'refund_application_fee', 'reverse_transfer', 'expand'] as const;
 const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'];
@@ -431,7 +462,11 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
       const url = webhookUrl;
       if (!url || closed) break;
       const signature = sign(payload);
-      const res = await post(url, payload, { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)', 'stripe-signature': signature });
+      const res = await post(url, payload, {
+        'content-type': 'application/json; charset=utf-8',
+        'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
+        'stripe-signature': signature,
+      });
       last = { eventId: evt.id, type: evt.type, status: res.status, body: payload, signature, url, attempt };
       if (!isClosed()) deliveries.push(last);
       if (res.status >= 200 && res.status < 300) break;
@@ -504,7 +539,16 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
     return { pi, charge };
   }
 
-  function invoiceFor(sub: StripeObject, billingReason: 'subscription_create' | 'subscription_cycle', start: number, end: number, amount: number, currency: string, piId: string, email: string | null): StripeObject {
+  function invoiceFor(
+    sub: StripeObject,
+    billingReason: 'subscription_create' | 'subscription_cycle',
+    start: number,
+    end: number,
+    amount: number,
+    currency: string,
+    piId: string,
+    email: string | null,
+  ): StripeObject {
     const id = newId('in');
     const lineId = newId('il');
     const inv: StripeObject = {
@@ -611,14 +655,21 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
       } else {
         throw invalid('You must specify either `price` or `price_data` for each line item.', `${param}[price]`, 'parameter_missing');
       }
-      if (mode === 'subscription' && !price.recurring) throw invalid('You must provide at least one recurring price in `subscription` mode when using prices.', `${param}[price]`);
-      if (mode === 'payment' && price.recurring) throw invalid('You specified `payment` mode but passed a recurring price. Either switch to `subscription` mode or use only one-time prices.', `${param}[price]`);
+      if (mode === 'subscription' && !price.recurring)
+        throw invalid('You must provide at least one recurring price in `subscription` mode when using prices.', `${param}[price]`);
+      if (mode === 'payment' && price.recurring)
+        throw invalid(
+          'You specified `payment` mode but passed a recurring price. Either switch to `subscription` mode or use only one-time prices.',
+          `${param}[price]`,
+        );
       return { price, quantity };
     });
     const currency = lines[0]!.price.currency;
     if (lines.some((l) => l.price.currency !== currency)) throw invalid('All line items must use the same currency', 'line_items');
-    if (p.payment_intent_data !== undefined && mode !== 'payment') throw invalid('You can not pass `payment_intent_data` in `subscription` mode.', 'payment_intent_data');
-    if (p.subscription_data !== undefined && mode !== 'subscription') throw invalid('You can only pass in `subscription_data` in `subscription` mode.', 'subscription_data');
+    if (p.payment_intent_data !== undefined && mode !== 'payment')
+      throw invalid('You can not pass `payment_intent_data` in `subscription` mode.', 'payment_intent_data');
+    if (p.subscription_data !== undefined && mode !== 'subscription')
+      throw invalid('You can only pass in `subscription_data` in `subscription` mode.', 'subscription_data');
     const email = str(p.customer_email);
     if (email !== undefined && !/^[^@\s]+@[^@\s]+$/.test(email)) throw invalid('Invalid email address: ' + email, 'customer_email', 'email_invalid');
     const pid = isRecord(p.payment_intent_data) ? p.payment_intent_data : {};
@@ -653,7 +704,10 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
     };
     sessions.set(id, session);
     sessionLines.set(id, lines);
-    session_extra.set(id, { piMetadata: metadataParam(pid.metadata, 'payment_intent_data[metadata]'), subMetadata: metadataParam(sd.metadata, 'subscription_data[metadata]') });
+    session_extra.set(id, {
+      piMetadata: metadataParam(pid.metadata, 'payment_intent_data[metadata]'),
+      subMetadata: metadataParam(sd.metadata, 'subscription_data[metadata]'),
+    });
     return session;
   }
   function redirectUrl(template: string, id: string) {
@@ -802,10 +856,17 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
 
   function createRefund(charge: StripeObject, amount: number | undefined, reason: string | undefined, metadata: Record<string, string>): StripeObject {
     const left = Number(charge.amount) - Number(charge.amount_refunded);
-    if (left <= 0) throw new StripeApiError(400, 'invalid_request_error', `Charge ${charge.id} has already been refunded.`, { code: 'charge_already_refunded' }, false);
+    if (left <= 0)
+      throw new StripeApiError(400, 'invalid_request_error', `Charge ${charge.id} has already been refunded.`, { code: 'charge_already_refunded' }, false);
     const value = amount ?? left;
     if (value > left)
-      throw new StripeApiError(400, 'invalid_request_error', `Refund amount (${formatAmount(value, String(charge.currency))}) is greater than unrefunded amount on charge (${formatAmount(left, String(charge.currency))})`, { code: 'amount_too_large', param: 'amount' }, false);
+      throw new StripeApiError(
+        400,
+        'invalid_request_error',
+        `Refund amount (${formatAmount(value, String(charge.currency))}) is greater than unrefunded amount on charge (${formatAmount(left, String(charge.currency))})`,
+        { code: 'amount_too_large', param: 'amount' },
+        false,
+      );
     const refund: StripeObject = {
       id: newId('re'),
       object: 'refund',
@@ -830,7 +891,8 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
     onlyKnown(p, REFUND_PARAMS);
     const piId = str(p.payment_intent);
     const chId = str(p.charge);
-    if (!piId && !chId) throw invalid('One of the following params should be provided for this request: payment_intent or charge.', 'payment_intent', 'parameter_missing');
+    if (!piId && !chId)
+      throw invalid('One of the following params should be provided for this request: payment_intent or charge.', 'payment_intent', 'parameter_missing');
     const amount = intParam(p.amount, 'amount', { min: 1 });
     const reason = str(p.reason);
     if (reason !== undefined && !REFUND_REASONS.includes(reason)) throw invalid(`Invalid reason: must be one of ${REFUND_REASONS.join(', ')}`, 'reason');
@@ -878,7 +940,13 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
     } else if (isRecord(c)) {
       const bound = (k: string) => intParam(c[k], `created[${k}]`);
       const [gte, gt, lte, lt] = [bound('gte'), bound('gt'), bound('lte'), bound('lt')];
-      list = list.filter((e) => (gte === undefined || e.created >= gte) && (gt === undefined || e.created > gt) && (lte === undefined || e.created <= lte) && (lt === undefined || e.created < lt));
+      list = list.filter(
+        (e) =>
+          (gte === undefined || e.created >= gte) &&
+          (gt === undefined || e.created > gt) &&
+          (lte === undefined || e.created <= lte) &&
+          (lt === undefined || e.created < lt),
+      );
     }
     if (q.types !== undefined) {
       if (!Array.isArray(q.types) || q.types.length > 20) throw invalid('types must be a list of at most 20 event types', 'types');
@@ -928,7 +996,8 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
     return res.writeHead(status, { 'content-type': 'application/json', 'request-id': newId('req'), 'stripe-version': apiVersion, ...extra }).end(body);
   }
 
-  const errorBody = (e: StripeApiError) => JSON.stringify({ error: { type: e.type, message: e.message, ...e.extra, request_log_url: `${base}/logs` } }, null, 2);
+  const errorBody = (e: StripeApiError) =>
+    JSON.stringify({ error: { type: e.type, message: e.message, ...e.extra, request_log_url: `${base}/logs` } }, null, 2);
 
   type Handler = (p: Record<string, unknown>, m: RegExpExecArray) => unknown;
   const retrieve = (store: Map<string, StripeObject>, kind: string) => (_p: Record<string, unknown>, m: RegExpExecArray) => {
@@ -937,61 +1006,101 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
     return o;
   };
   const routes: [string, RegExp, Handler][] = [
-    ['POST', /^\/v1\/prices$/, (p) => {
-      onlyKnown(p, ['currency', 'unit_amount', 'product_data', 'recurring', 'nickname', 'metadata']);
-      const currency = str(p.currency);
-      if (!currency) throw missing('currency');
-      const interval = isRecord(p.recurring) ? str(p.recurring.interval) : undefined;
-      const name = isRecord(p.product_data) ? str(p.product_data.name) : undefined;
-      if (!name) throw missing('product_data[name]');
-      const id = createPrice({ unitAmount: intParam(p.unit_amount, 'unit_amount', { required: true, min: 0 })!, currency, productName: name, ...(interval ? { recurring: { interval: interval as 'month' } } : {}) });
-      return priceJson(prices.get(id)!);
-    }],
-    ['GET', /^\/v1\/prices\/([^/]+)$/, (_p, m) => {
-      const pr = prices.get(m[1]!);
-      if (!pr) throw notFound('price', m[1]!);
-      return priceJson(pr);
-    }],
+    [
+      'POST',
+      /^\/v1\/prices$/,
+      (p) => {
+        onlyKnown(p, ['currency', 'unit_amount', 'product_data', 'recurring', 'nickname', 'metadata']);
+        const currency = str(p.currency);
+        if (!currency) throw missing('currency');
+        const interval = isRecord(p.recurring) ? str(p.recurring.interval) : undefined;
+        const name = isRecord(p.product_data) ? str(p.product_data.name) : undefined;
+        if (!name) throw missing('product_data[name]');
+        const id = createPrice({
+          unitAmount: intParam(p.unit_amount, 'unit_amount', { required: true, min: 0 })!,
+          currency,
+          productName: name,
+          ...(interval ? { recurring: { interval: interval as 'month' } } : {}),
+        });
+        return priceJson(prices.get(id)!);
+      },
+    ],
+    [
+      'GET',
+      /^\/v1\/prices\/([^/]+)$/,
+      (_p, m) => {
+        const pr = prices.get(m[1]!);
+        if (!pr) throw notFound('price', m[1]!);
+        return priceJson(pr);
+      },
+    ],
     ['POST', /^\/v1\/checkout\/sessions$/, (p) => createSession(p)],
     ['GET', /^\/v1\/checkout\/sessions\/([^/]+)$/, retrieve(sessions, 'checkout.session')],
-    ['POST', /^\/v1\/checkout\/sessions\/([^/]+)\/expire$/, (_p, m) => {
-      expireCheckout(m[1]!);
-      return sessions.get(m[1]!);
-    }],
+    [
+      'POST',
+      /^\/v1\/checkout\/sessions\/([^/]+)\/expire$/,
+      (_p, m) => {
+        expireCheckout(m[1]!);
+        return sessions.get(m[1]!);
+      },
+    ],
     ['POST', /^\/v1\/refunds$/, (p) => apiRefund(p)],
     ['GET', /^\/v1\/refunds\/([^/]+)$/, retrieve(refunds, 'refund')],
     ['GET', /^\/v1\/subscriptions\/([^/]+)$/, retrieve(subscriptions, 'subscription')],
     ['POST', /^\/v1\/subscriptions\/([^/]+)$/, (p, m) => updateSubscription(m[1]!, p)],
-    ['DELETE', /^\/v1\/subscriptions\/([^/]+)$/, (p, m) => {
-      onlyKnown(p, ['invoice_now', 'prorate', 'cancellation_details', 'expand']);
-      return endSubscription(m[1]!);
-    }],
-    ['GET', /^\/v1\/invoices\/([^/]+)$/, (p, m) => {
-      const inv = invoices.get(m[1]!);
-      if (!inv) throw notFound('invoice', m[1]!);
-      const expand = Array.isArray(p.expand) ? p.expand : [];
-      if (!expand.includes('payments')) return inv;
-      const pi = invoicePayments.get(inv.id)!;
-      return {
-        ...inv,
-        payments: {
-          object: 'list',
-          data: [{ id: newId('inpay'), object: 'invoice_payment', amount_paid: inv.amount_paid, currency: inv.currency, invoice: inv.id, is_default: true, status: 'paid', payment: { type: 'payment_intent', payment_intent: pi } }],
-          has_more: false,
-          url: `/v1/invoice_payments?invoice=${inv.id}`,
-        },
-      };
-    }],
+    [
+      'DELETE',
+      /^\/v1\/subscriptions\/([^/]+)$/,
+      (p, m) => {
+        onlyKnown(p, ['invoice_now', 'prorate', 'cancellation_details', 'expand']);
+        return endSubscription(m[1]!);
+      },
+    ],
+    [
+      'GET',
+      /^\/v1\/invoices\/([^/]+)$/,
+      (p, m) => {
+        const inv = invoices.get(m[1]!);
+        if (!inv) throw notFound('invoice', m[1]!);
+        const expand = Array.isArray(p.expand) ? p.expand : [];
+        if (!expand.includes('payments')) return inv;
+        const pi = invoicePayments.get(inv.id)!;
+        return {
+          ...inv,
+          payments: {
+            object: 'list',
+            data: [
+              {
+                id: newId('inpay'),
+                object: 'invoice_payment',
+                amount_paid: inv.amount_paid,
+                currency: inv.currency,
+                invoice: inv.id,
+                is_default: true,
+                status: 'paid',
+                payment: { type: 'payment_intent', payment_intent: pi },
+              },
+            ],
+            has_more: false,
+            url: `/v1/invoice_payments?invoice=${inv.id}`,
+          },
+        };
+      },
+    ],
     ['GET', /^\/v1\/charges\/([^/]+)$/, retrieve(charges, 'charge')],
     ['GET', /^\/v1\/payment_intents\/([^/]+)$/, retrieve(paymentIntents, 'payment_intent')],
     ['GET', /^\/v1\/customers\/([^/]+)$/, retrieve(customers, 'customer')],
     ['GET', /^\/v1\/disputes\/([^/]+)$/, retrieve(disputes, 'dispute')],
     ['GET', /^\/v1\/events$/, (p) => listEvents(p)],
-    ['GET', /^\/v1\/events\/([^/]+)$/, (_p, m) => {
-      const e = events.find((x) => x.id === m[1]);
-      if (!e) throw notFound('event', m[1]!);
-      return e;
-    }],
+    [
+      'GET',
+      /^\/v1\/events\/([^/]+)$/,
+      (_p, m) => {
+        const e = events.find((x) => x.id === m[1]);
+        if (!e) throw notFound('event', m[1]!);
+        return e;
+      },
+    ],
   ];
 
   function api(req: http.IncomingMessage, res: http.ServerResponse, url: URL, raw: string) {
@@ -1007,7 +1116,7 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
     if (auth !== 'ok') {
       const message =
         auth === 'missing'
-          ? 'You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. \'Authorization: Bearer YOUR_SECRET_KEY\').'
+          ? "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY')."
           : 'Invalid API Key provided: sk_****';
       return send(res, 401, errorBody(new StripeApiError(401, 'invalid_request_error', message, {}, false)), { 'www-authenticate': 'Basic realm="Stripe"' });
     }
@@ -1015,7 +1124,8 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
     const params = method === 'GET' ? parseStripeForm(query) : parseStripeForm(raw || query);
     requests.push({ method, path: url.pathname, headers: req.headers, raw: method === 'GET' ? query : raw, params });
     const found = routes.find(([m, re]) => m === method && re.test(url.pathname));
-    if (!found) return send(res, 404, errorBody(new StripeApiError(404, 'invalid_request_error', `Unrecognized request URL (${method}: ${url.pathname}).`, {}, false)));
+    if (!found)
+      return send(res, 404, errorBody(new StripeApiError(404, 'invalid_request_error', `Unrecognized request URL (${method}: ${url.pathname}).`, {}, false)));
 
     const key = method === 'POST' || method === 'DELETE' ? (req.headers['idempotency-key'] as string | undefined) : undefined;
     const hash = paramsHash(params);
@@ -1058,9 +1168,15 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
   function page(res: http.ServerResponse, id: string) {
     const s = sessions.get(id);
     const html = (status: number, content: string) =>
-      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' }).end(`<!doctype html><html><head><meta charset="utf-8"><title>Fake Stripe Checkout</title></head><body>${content}</body></html>`);
+      res
+        .writeHead(status, { 'content-type': 'text/html; charset=utf-8' })
+        .end(`<!doctype html><html><head><meta charset="utf-8"><title>Fake Stripe Checkout</title></head><body>${content}</body></html>`);
     if (!s) return html(404, '<h1>Fake Stripe Checkout</h1><p data-testid="fake-missing">No such checkout session.</p>');
-    if (s.status !== 'open' || Number(s.expires_at) < now()) return html(410, `<h1>Fake Stripe Checkout</h1><p data-testid="fake-inactive">This checkout session is ${escapeHtml(String(s.status === 'open' ? 'expired' : s.status))}.</p>`);
+    if (s.status !== 'open' || Number(s.expires_at) < now())
+      return html(
+        410,
+        `<h1>Fake Stripe Checkout</h1><p data-testid="fake-inactive">This checkout session is ${escapeHtml(String(s.status === 'open' ? 'expired' : s.status))}.</p>`,
+      );
     const lines = sessionLines.get(id) ?? [];
     const name = lines.map((l) => l.price.productName).join(', ');
     const interval = lines[0]?.price.recurring?.interval;
@@ -1089,7 +1205,9 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
     } catch (err) {
       const status = err instanceof StripeApiError ? err.status : 400;
       const message = err instanceof Error ? err.message : String(err);
-      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' }).end(`<!doctype html><title>Fake Stripe Checkout</title><p>${escapeHtml(message)}</p>`);
+      res
+        .writeHead(status, { 'content-type': 'text/html; charset=utf-8' })
+        .end(`<!doctype html><title>Fake Stripe Checkout</title><p>${escapeHtml(message)}</p>`);
     }
   }
 

@@ -49,7 +49,10 @@ export interface C2paStore {
 // --- CBOR (RFC 8949), just what C2PA uses ---
 
 export class CborTag {
-  constructor(readonly tag: number, readonly value: unknown) {}
+  constructor(
+    readonly tag: number,
+    readonly value: unknown,
+  ) {}
 }
 
 export function decodeCbor(buf: Buffer): unknown {
@@ -322,7 +325,12 @@ export function verifyClaimSignature(m: C2paManifest): X509Certificate {
   if (!Buffer.isBuffer(leafDer)) throw new Error('no x5chain certificate in the COSE headers');
   const cert = new X509Certificate(leafDer);
   const toBeSigned = encodeCbor(['Signature1', protectedBytes, Buffer.alloc(0), m.claimBytes]);
-  const ok = cryptoVerify('sha256', toBeSigned, { key: createPublicKey(cert.publicKey.export({ type: 'spki', format: 'pem' })), dsaEncoding: 'ieee-p1363' }, signature);
+  const ok = cryptoVerify(
+    'sha256',
+    toBeSigned,
+    { key: createPublicKey(cert.publicKey.export({ type: 'spki', format: 'pem' })), dsaEncoding: 'ieee-p1363' },
+    signature,
+  );
   if (!ok) throw new Error('COSE claim signature does not verify');
   return cert;
 }

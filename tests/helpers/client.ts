@@ -19,7 +19,8 @@ export interface ClientResponse {
 }
 
 export const DESKTOP_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
-export const PHONE_UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
+export const PHONE_UA =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
 
 export class TestClient {
   readonly cookies = new Map<string, string>();
@@ -42,7 +43,8 @@ export class TestClient {
     const origin = this.opts.origin === undefined ? new URL(this.baseUrl).origin : this.opts.origin;
     if (origin !== null && method !== 'GET' && method !== 'HEAD') h.origin = origin;
     let payload: BodyInit | undefined;
-    if (body instanceof FormData) payload = body; // fetch sets multipart/form-data with its boundary
+    if (body instanceof FormData)
+      payload = body; // fetch sets multipart/form-data with its boundary
     else if (body instanceof Uint8Array) payload = body as unknown as BodyInit;
     else if (body !== undefined) {
       payload = JSON.stringify(body);

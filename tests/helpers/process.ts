@@ -2,7 +2,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { ROOT } from '../setup/template';
 
-const runnerOnly = new Set(['DATABASE_URL', 'PORT', 'DATA_DIR', 'ROLE', 'SESSION_SECRET', 'PUBLIC_URL', 'METRICS_TOKEN', 'VITEST', 'VITEST_POOL_ID', 'VITEST_WORKER_ID']);
+const runnerOnly = new Set([
+  'DATABASE_URL',
+  'PORT',
+  'DATA_DIR',
+  'ROLE',
+  'SESSION_SECRET',
+  'PUBLIC_URL',
+  'METRICS_TOKEN',
+  'VITEST',
+  'VITEST_POOL_ID',
+  'VITEST_WORKER_ID',
+]);
 
 /** Environment for child processes: none of the test runner's database settings leak in. */
 export function childEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {

@@ -42,7 +42,9 @@ describe('native API /api/v1', () => {
     const { developer } = g.app.platform.ctx.services;
     secret = (await developer.createKey(u.userId, { name: 'native', scopes: ['videos:read', 'videos:write'] })).secret;
     readOnly = (await developer.createKey(u.userId, { name: 'reader', scopes: ['videos:read'] })).secret;
-    png = await sharp({ create: { width: 96, height: 64, channels: 3, background: '#2266cc' } }).png().toBuffer();
+    png = await sharp({ create: { width: 96, height: 64, channels: 3, background: '#2266cc' } })
+      .png()
+      .toBuffer();
   });
   afterAll(() => g?.close());
 
@@ -70,12 +72,20 @@ describe('native API /api/v1', () => {
     expect(media.kind).toBe('image');
 
     const res = await call('POST', '/generations', {
-      body: { model: 'local-preview', prompt: 'the card in @image1 turns', duration: 2, resolution: '480p', references: [{ kind: 'image', mediaId: media.id }] },
+      body: {
+        model: 'local-preview',
+        prompt: 'the card in @image1 turns',
+        duration: 2,
+        resolution: '480p',
+        references: [{ kind: 'image', mediaId: media.id }],
+      },
     });
     expect(res.status).toBe(202);
     const created = (await res.json()) as GenerationView;
     expect(created).toMatchObject({ mode: 'image-to-video', references: [{ kind: 'image', role: 'first_frame', mediaId: media.id }], status: 'queued' });
-    const [row] = await g.app.db.sql.query<{ source: string; api_key_id: string | null }>('select source, api_key_id from generations where id = $1', [created.id]);
+    const [row] = await g.app.db.sql.query<{ source: string; api_key_id: string | null }>('select source, api_key_id from generations where id = $1', [
+      created.id,
+    ]);
     expect(row).toMatchObject({ source: 'api' });
     expect(row!.api_key_id).toBeTruthy();
 
@@ -86,7 +96,11 @@ describe('native API /api/v1', () => {
     expect(video.status).toBe(302);
     const file = await fetch(new URL(video.headers.get('location')!, g.app.url));
     expect(file.status).toBe(200);
-    expect(Buffer.from(await file.arrayBuffer()).subarray(4, 8).toString('latin1')).toBe('ftyp');
+    expect(
+      Buffer.from(await file.arrayBuffer())
+        .subarray(4, 8)
+        .toString('latin1'),
+    ).toBe('ftyp');
 
     const list = (await (await call('GET', '/generations?limit=10')).json()) as GenerationList;
     expect(list.items.map((i) => i.id)).toContain(created.id);
@@ -117,7 +131,7 @@ describe('native API /api/v1', () => {
     expect(await missing.json()).toMatchObject({ error: { code: 'not_found' } });
   });
 
-  it("idempotency: the same key and body replay the original", async () => {
+  it('idempotency: the same key and body replay the original', async () => {
     const body = { model: 'veo-3.1', prompt: 'once only' };
     const headers = { authorization: `Bearer ${secret}`, 'content-type': 'application/json', 'idempotency-key': 'native-1' };
     const a = await fetch(`${g.app.url}/api/v1/generations`, { method: 'POST', headers, body: JSON.stringify(body) });
@@ -127,7 +141,9 @@ describe('native API /api/v1', () => {
   });
 
   it('documents both API surfaces in the OpenAPI document', async () => {
-    const doc = (await (await fetch(`${g.app.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { tags?: string[]; requestBody?: unknown }>> };
+    const doc = (await (await fetch(`${g.app.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { tags?: string[]; requestBody?: unknown }>>;
+    };
     expect(doc.paths['/v1/videos']?.post?.tags).toEqual(['openai']);
     expect(doc.paths['/v1/videos/{id}/content']?.get?.tags).toEqual(['openai']);
     expect(doc.paths['/api/v1/generations']?.post?.tags).toEqual(['api']);
@@ -165,7 +181,9 @@ describe('native API /api/v1', () => {
       expect(await v1.json()).toMatchObject({ error: { type: 'rate_limit_error', code: 'rate_limited' } });
 
       // deleting a queued video (the oldest, made with k1) cancels it first: its credits come back and k1 has room again
-      const list = (await (await fetch(`${local.app.url}/v1/videos?limit=1&order=asc`, { headers: { authorization: `Bearer ${k1.secret}` } })).json()) as { data: { id: string; status: string }[] };
+      const list = (await (await fetch(`${local.app.url}/v1/videos?limit=1&order=asc`, { headers: { authorization: `Bearer ${k1.secret}` } })).json()) as {
+        data: { id: string; status: string }[];
+      };
       expect(list.data[0]!.status).toBe('queued');
       const before = (await u.get('/api/credits')).json() as { balance: number; held: number };
       const del = await fetch(`${local.app.url}/v1/videos/${list.data[0]!.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${k1.secret}` } });

@@ -21,9 +21,12 @@ beforeAll(async () => {
 afterAll(() => db?.drop());
 
 const ledger = async () =>
-  (await db.sql.query<{ kind: string; amount: string; reason: string; reference: string }>('select kind, amount, reason, reference from credit_ledger where user_id = $1 order by id', [userId])).map(
-    (r) => [r.kind, Number(r.amount), r.reason, r.reference],
-  );
+  (
+    await db.sql.query<{ kind: string; amount: string; reason: string; reference: string }>(
+      'select kind, amount, reason, reference from credit_ledger where user_id = $1 order by id',
+      [userId],
+    )
+  ).map((r) => [r.kind, Number(r.amount), r.reason, r.reference]);
 
 describe('credits:grant', () => {
   it('is a documented command', () => {

@@ -282,7 +282,9 @@ describe('GET /files/* (disk signed URLs)', () => {
     // even a correctly signed traversal key is refused: keys are validated before any signature use
     const exp = Math.floor(Date.now() / 1000) + 600;
     for (const key of ['../../passwd', '../passwd', 'media/../../passwd']) {
-      const sig = createHmac('sha256', SECRET).update(canonicalString(key, exp, undefined, undefined)).digest('base64url');
+      const sig = createHmac('sha256', SECRET)
+        .update(canonicalString(key, exp, undefined, undefined))
+        .digest('base64url');
       const res = await rawGet(`/files/${key}?exp=${exp}&sig=${sig}`);
       expect(res.status, key).toBe(403);
       expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'invalid_signature' } });

@@ -84,9 +84,14 @@ describe('NUL bytes in free text', () => {
 
 describe('multipart without a usable boundary', () => {
   it('a wrong boundary on an upload', async () => {
-    const res = await c.request('POST', '/api/uploads', new TextEncoder().encode('--real\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\nxx\r\n--real--\r\n'), {
-      'content-type': 'multipart/form-data; boundary=wrong',
-    });
+    const res = await c.request(
+      'POST',
+      '/api/uploads',
+      new TextEncoder().encode('--real\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\nxx\r\n--real--\r\n'),
+      {
+        'content-type': 'multipart/form-data; boundary=wrong',
+      },
+    );
     await expect400(res);
   });
 
@@ -117,7 +122,9 @@ describe('deeply nested JSON', () => {
 
   it('100,000 levels on a Better Auth route', async () => {
     const anon = new TestClient(g.app.url);
-    const res = await anon.request('POST', '/api/auth/sign-in/email', new TextEncoder().encode(`{"email":${deepJson(100_000)}}`), { 'content-type': 'application/json' });
+    const res = await anon.request('POST', '/api/auth/sign-in/email', new TextEncoder().encode(`{"email":${deepJson(100_000)}}`), {
+      'content-type': 'application/json',
+    });
     await expect400(res);
   });
 });

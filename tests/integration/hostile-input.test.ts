@@ -161,7 +161,11 @@ function plausible(s: Schema, name = ''): unknown {
   switch (typeOf(s)) {
     case 'object':
       // the required fields, and a model (so that a create names one this server has)
-      return Object.fromEntries(Object.entries(s.properties ?? {}).filter(([k]) => s.required?.includes(k) || k === 'model').map(([k, v]) => [k, plausible(v, k)]));
+      return Object.fromEntries(
+        Object.entries(s.properties ?? {})
+          .filter(([k]) => s.required?.includes(k) || k === 'model')
+          .map(([k, v]) => [k, plausible(v, k)]),
+      );
     case 'array':
       return Array.from({ length: Math.max(1, s.minItems ?? 1) }, () => plausible(s.items ?? {}, name));
     case 'integer':
@@ -193,18 +197,55 @@ function toJson(value: unknown): string {
 
 const LONG = 'a'.repeat(100_000);
 const badStrings = fc.oneof(
-  fc.constantFrom('\u0000', 'nul\u0000in the middle', '\u0001\u0002\u001b[31m', LONG, '', ' ', '\uD800', 'lone \uDFFF surrogate', '\u202Eevil', '\uFEFF', "' or 1=1 --", '%00', '../../etc/passwd', '\\', 'a%', '_%\\'),
+  fc.constantFrom(
+    '\u0000',
+    'nul\u0000in the middle',
+    '\u0001\u0002\u001b[31m',
+    LONG,
+    '',
+    ' ',
+    '\uD800',
+    'lone \uDFFF surrogate',
+    '\u202Eevil',
+    '\uFEFF',
+    "' or 1=1 --",
+    '%00',
+    '../../etc/passwd',
+    '\\',
+    'a%',
+    '_%\\',
+  ),
   fc.string({ unit: 'binary', maxLength: 40 }),
   fc.string({ maxLength: 20 }).map((s) => `${s}\u0000${s}`),
 );
-const badNumbers = fc.constantFrom<unknown>(1e308, -1e308, 2 ** 64, -(2 ** 64), -1, 0, 1.5, Number.MAX_SAFE_INTEGER + 2, new Raw('1e400'), new Raw('-1e400'), new Raw('123456789012345678901234567890'));
+const badNumbers = fc.constantFrom<unknown>(
+  1e308,
+  -1e308,
+  2 ** 64,
+  -(2 ** 64),
+  -1,
+  0,
+  1.5,
+  Number.MAX_SAFE_INTEGER + 2,
+  new Raw('1e400'),
+  new Raw('-1e400'),
+  new Raw('123456789012345678901234567890'),
+);
 const wrongTypes = fc.constantFrom<unknown>(null, true, false, 0, '', {}, [], [[]], { a: 1 }, 'string');
 const unknownEnums = fc.constantFrom('definitely-not-a-value', 'ADMIN', '', ' video.completed ', 'null');
 
 /** a bad value for a field of this schema */
 function badValue(s: Schema): fc.Arbitrary<unknown> {
   const t = typeOf(s);
-  const forType = s.enum ? unknownEnums : t === 'string' ? badStrings : t === 'number' || t === 'integer' ? badNumbers : t === 'array' ? fc.constantFrom<unknown>([], Array(1000).fill('x'), ['\u0000']) : wrongTypes;
+  const forType = s.enum
+    ? unknownEnums
+    : t === 'string'
+      ? badStrings
+      : t === 'number' || t === 'integer'
+        ? badNumbers
+        : t === 'array'
+          ? fc.constantFrom<unknown>([], Array(1000).fill('x'), ['\u0000'])
+          : wrongTypes;
   return fc.oneof(forType, wrongTypes);
 }
 
@@ -241,7 +282,27 @@ function badBody(op: Op): fc.Arbitrary<unknown> {
 
 /** raw (already percent-encoded) query values: NUL, invalid UTF-8, lone surrogates, huge, wrong */
 const badQueryValues = fc.oneof(
-  fc.constantFrom('%00', 'a%00b', '%FF', '%C0%AE', '%ED%A0%80', '%E0%A4%A', '%', '%zz', 'a'.repeat(10_000), '1e308', '-1', '18446744073709551616', '1.5', 'NaN', 'Infinity', 'definitely-not-a-value', '', '%5C', '%27%20or%201%3D1'),
+  fc.constantFrom(
+    '%00',
+    'a%00b',
+    '%FF',
+    '%C0%AE',
+    '%ED%A0%80',
+    '%E0%A4%A',
+    '%',
+    '%zz',
+    'a'.repeat(10_000),
+    '1e308',
+    '-1',
+    '18446744073709551616',
+    '1.5',
+    'NaN',
+    'Infinity',
+    'definitely-not-a-value',
+    '',
+    '%5C',
+    '%27%20or%201%3D1',
+  ),
   fc.string({ unit: 'binary', maxLength: 20 }).map((s) => encodeURIComponent(s.replace(/[\uD800-\uDFFF]/g, ''))),
 );
 const pathValues = ['00000000-0000-4000-8000-000000000000', 'abc', '%00', '..', '%2e%2e', '%FF', '%ED%A0%80', 'a'.repeat(5_000), '-1', '1e308', '%E2%80%AE'];
@@ -318,8 +379,10 @@ function check(who: Who, req: Sent, res: Answer): string | undefined {
     const e = body?.error;
     // the OpenAI-compatible surface answers OpenAI's shape: {error:{message,type,param,code}}, code may be null
     const openai = req.path.startsWith('/v1/') && typeof e?.type === 'string' && (e.code === null || typeof e.code === 'string');
-    if (body && !(e && typeof e.message === 'string' && e.message && (typeof e.code === 'string' || openai))) problem = `answered ${res.status} without {error:{code,message}}`;
-    if (/SQLSTATE|syntax error at or near|invalid byte sequence|violates .* constraint|at character \d+/i.test(res.body)) problem = `answered ${res.status} leaking database details`;
+    if (body && !(e && typeof e.message === 'string' && e.message && (typeof e.code === 'string' || openai)))
+      problem = `answered ${res.status} without {error:{code,message}}`;
+    if (/SQLSTATE|syntax error at or near|invalid byte sequence|violates .* constraint|at character \d+/i.test(res.body))
+      problem = `answered ${res.status} leaking database details`;
   }
   if (!problem) return undefined;
   const shown = typeof req.body === 'string' ? req.body.slice(0, 160) : req.body ? `<${req.body.length} bytes>` : '';
@@ -342,9 +405,11 @@ async function sendAndCheck(who: Who, req: Sent): Promise<boolean> {
 /** runs fn over items, `limit` at a time */
 async function inPool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
 
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -359,13 +424,22 @@ function fieldRequests(op: Op): Sent[] {
   const out: Sent[] = [];
   if (Object.keys(op.query).length) {
     const name = Object.keys(op.query)[0]!;
-    out.push({ method: op.method, path: `${path}?${name}=a&${name}=b&${name}[x]=1` }, { method: op.method, path: `${path}?__proto__[polluted]=1&constructor[prototype][x]=1` });
+    out.push(
+      { method: op.method, path: `${path}?${name}=a&${name}=b&${name}[x]=1` },
+      { method: op.method, path: `${path}?__proto__[polluted]=1&constructor[prototype][x]=1` },
+    );
   }
   if (op.body && hasBody(op)) {
     // NUL in each text field in turn (PostgreSQL cannot store it), then every text field 100k long
     const plain = plausible(op.body);
     const texts = fields(op.body).filter((f) => typeOf(f.schema) === 'string' && !f.schema.enum);
-    for (const f of texts) out.push({ method: op.method, path, headers: JSON_TYPE, body: toJson(setAt(plain, f.at, `nul\u0000${String(plausible(f.schema, String(f.at.at(-1))))}`)) });
+    for (const f of texts)
+      out.push({
+        method: op.method,
+        path,
+        headers: JSON_TYPE,
+        body: toJson(setAt(plain, f.at, `nul\u0000${String(plausible(f.schema, String(f.at.at(-1))))}`)),
+      });
     if (texts.length) out.push({ method: op.method, path, headers: JSON_TYPE, body: toJson(texts.reduce((b, f) => setAt(b, f.at, LONG), plain)) });
   }
   if (op.multipart) out.push(...multipartRequests(op.method, path));
@@ -390,7 +464,12 @@ function fixedRequests(op: Op): Sent[] {
     { method: op.method, path, headers: { 'content-type': 'text/plain' }, body: base },
     { method: op.method, path, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1&b=%00' },
     { method: op.method, path, headers: { 'content-type': 'multipart/form-data' }, body: '--x\r\n\r\n' },
-    { method: op.method, path, headers: { 'content-type': 'multipart/form-data; boundary=wrong' }, body: '--right\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--right--\r\n' },
+    {
+      method: op.method,
+      path,
+      headers: { 'content-type': 'multipart/form-data; boundary=wrong' },
+      body: '--right\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--right--\r\n',
+    },
     { method: op.method, path, headers: { 'content-type': 'image/png' }, body: Buffer.from('not really a png') },
   );
   return out;
@@ -464,7 +543,9 @@ describe('hostile input never answers 5xx', () => {
   it('covers every documented operation and the Better Auth routes', () => {
     const ops = operations();
     expect(ops.length).toBeGreaterThan(50);
-    expect(ops.map((o) => `${o.method} ${o.path}`)).toEqual(expect.arrayContaining(['PATCH /api/me', 'POST /api/keys', 'POST /v1/videos', 'POST /api/uploads', 'POST /api/auth/sign-in/email']));
+    expect(ops.map((o) => `${o.method} ${o.path}`)).toEqual(
+      expect.arrayContaining(['PATCH /api/me', 'POST /api/keys', 'POST /v1/videos', 'POST /api/uploads', 'POST /api/auth/sign-in/email']),
+    );
   });
 
   it('generated bad input: fields, query values and path parameters of every operation', async () => {
@@ -506,7 +587,12 @@ describe('hostile input never answers 5xx', () => {
 
   it('paths a proxy would normalise, and invalid URLs', async () => {
     const from = failures.length;
-    const jobs = ODD_PATHS.flatMap((path) => (['anonymous', 'session'] as Who[]).flatMap((who) => [{ who, req: { method: 'GET', path } }, { who, req: { method: 'POST', path, headers: JSON_TYPE, body: '{}' } }]));
+    const jobs = ODD_PATHS.flatMap((path) =>
+      (['anonymous', 'session'] as Who[]).flatMap((who) => [
+        { who, req: { method: 'GET', path } },
+        { who, req: { method: 'POST', path, headers: JSON_TYPE, body: '{}' } },
+      ]),
+    );
     await inPool(jobs, 4, async ({ who, req }) => {
       await sendAndCheck(who, req);
     });

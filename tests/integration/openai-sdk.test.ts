@@ -38,7 +38,16 @@ describe('OpenAI SDK against /v1', () => {
 
   it('creates with sora-2, polls until completed, downloads the MP4 and its thumbnail', async () => {
     const created = await client.videos.create({ model: 'sora-2', prompt: 'A paper boat on a rainy street', seconds: '4', size: '1280x720' });
-    expect(created).toMatchObject({ object: 'video', model: 'sora-2', status: 'queued', progress: 0, seconds: '4', size: '1280x720', remixed_from_video_id: null, error: null });
+    expect(created).toMatchObject({
+      object: 'video',
+      model: 'sora-2',
+      status: 'queued',
+      progress: 0,
+      seconds: '4',
+      size: '1280x720',
+      remixed_from_video_id: null,
+      error: null,
+    });
     expect(created.created_at).toBeGreaterThan(1_700_000_000);
     const done = await completed(created.id);
     expect(done).toMatchObject({ id: created.id, status: 'completed', progress: 100, expires_at: null });
@@ -182,10 +191,13 @@ describe('OpenAI SDK against /v1', () => {
     const [row] = await g.app.db.sql.query<{ mode: string }>('select mode from generations where id = $1', [created.id]);
     expect(row!.mode).toBe('image-to-video');
     await completed(created.id);
-    await expect(client.videos.create({ prompt: 'x', input_reference: { file_id: 'file-123' } })).rejects.toMatchObject({ status: 400, param: 'input_reference' });
+    await expect(client.videos.create({ prompt: 'x', input_reference: { file_id: 'file-123' } })).rejects.toMatchObject({
+      status: 400,
+      param: 'input_reference',
+    });
   });
 
-  it("refuses what a model cannot make, naming the parameter and the allowed values", async () => {
+  it('refuses what a model cannot make, naming the parameter and the allowed values', async () => {
     const err = await client.videos.create({ model: 'sora-2', prompt: 'x', seconds: '5' as never }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     const e = err as InstanceType<typeof OpenAI.BadRequestError>;
@@ -198,12 +210,22 @@ describe('OpenAI SDK against /v1', () => {
 
     // plain JSON clients get the same answers
     const raw = (body: unknown) =>
-      fetch(`${g.app.url}/v1/videos`, { method: 'POST', headers: { authorization: `Bearer ${client.apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      fetch(`${g.app.url}/v1/videos`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${client.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     const unknown = await raw({ prompt: 'x', quality: 'hd' });
     expect(unknown.status).toBe(400);
-    expect(await unknown.json()).toEqual({ error: { message: "Unknown parameter: 'quality'.", type: 'invalid_request_error', param: 'quality', code: 'invalid_value' } });
+    expect(await unknown.json()).toEqual({
+      error: { message: "Unknown parameter: 'quality'.", type: 'invalid_request_error', param: 'quality', code: 'invalid_value' },
+    });
     expect(await (await raw({ model: 'sora-2' })).json()).toMatchObject({ error: { param: 'prompt', message: "Missing required parameter: 'prompt'." } });
-    expect(await (await raw({ model: 'sora-2-pro', prompt: 'x', seconds: 8, size: '1920x1080' })).json()).toMatchObject({ model: 'sora-2-pro', seconds: '8', size: '1792x1024' });
+    expect(await (await raw({ model: 'sora-2-pro', prompt: 'x', seconds: 8, size: '1920x1080' })).json()).toMatchObject({
+      model: 'sora-2-pro',
+      seconds: '8',
+      size: '1792x1024',
+    });
   });
 
   it('a videos:read key cannot create, remix or delete (403)', async () => {
@@ -239,16 +261,27 @@ describe('OpenAI SDK against /v1', () => {
     await expect(client.videos.create({ model: 'veo-3.1', prompt: 'twice' }, opts)).rejects.toMatchObject({ status: 409 });
 
     // each retry uploads the file anew: the key still matches, and the retry's copy is not kept
-    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#44aa44' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#44aa44' } })
+      .png()
+      .toBuffer();
     const withFile = async () =>
       client.videos.create(
-        { model: 'local-preview', prompt: 'green', seconds: '2' as never, size: '854x480' as never, input_reference: await toFile(png, 'g.png', { type: 'image/png' }) },
+        {
+          model: 'local-preview',
+          prompt: 'green',
+          seconds: '2' as never,
+          size: '854x480' as never,
+          input_reference: await toFile(png, 'g.png', { type: 'image/png' }),
+        },
         { headers: { 'Idempotency-Key': 'sdk-replay-file' } },
       );
     const c = await withFile();
     const d = await withFile();
     expect(d.id).toBe(c.id);
-    const [uploads] = await g.app.db.sql.query<{ n: number }>(`select count(*)::int as n from media where user_id = $1 and deleted_at is null and name = 'g.png'`, [userId]);
+    const [uploads] = await g.app.db.sql.query<{ n: number }>(
+      `select count(*)::int as n from media where user_id = $1 and deleted_at is null and name = 'g.png'`,
+      [userId],
+    );
     expect(uploads!.n).toBe(1);
     await completed(a.id);
     await completed(c.id);

@@ -29,8 +29,20 @@ beforeAll(async () => {
   kie = await startFakeKie({ stepMs: 50 });
   fal = await startFakeFal({ stepMs: 50 });
   providers = new Map<ProviderId, VideoProvider>([
-    ['kie', withLimits(createKieProvider({ apiKey: kie.apiKey, baseUrl: kie.url, uploadUrl: kie.url, webhookHmacKey: kie.hmacKey, timeoutMs: 1000 }), { maxConcurrent: 4, submitsPerMinute: 1000 })],
-    ['fal', withLimits(createFalProvider({ apiKey: fal.apiKey, queueUrl: fal.url, jwksUrl: fal.jwksUrl, timeoutMs: 1000 }), { maxConcurrent: 4, submitsPerMinute: 1000 })],
+    [
+      'kie',
+      withLimits(createKieProvider({ apiKey: kie.apiKey, baseUrl: kie.url, uploadUrl: kie.url, webhookHmacKey: kie.hmacKey, timeoutMs: 1000 }), {
+        maxConcurrent: 4,
+        submitsPerMinute: 1000,
+      }),
+    ],
+    [
+      'fal',
+      withLimits(createFalProvider({ apiKey: fal.apiKey, queueUrl: fal.url, jwksUrl: fal.jwksUrl, timeoutMs: 1000 }), {
+        maxConcurrent: 4,
+        submitsPerMinute: 1000,
+      }),
+    ],
   ]);
   const registry = registryOf(providers);
   catalog = createCatalogService({ database: db, providerStatus: (id) => registry.status(id) });

@@ -74,15 +74,21 @@ describe('creating users', () => {
       code: 'password_too_common',
       message: expect.stringMatching(/leaked passwords/),
     });
-    await expect(runCommand(ctx, 'user:create', ['--email', 'operator@example.com', '--password', 'QWERTY123'])).rejects.toMatchObject({ code: 'password_too_common' });
+    await expect(runCommand(ctx, 'user:create', ['--email', 'operator@example.com', '--password', 'QWERTY123'])).rejects.toMatchObject({
+      code: 'password_too_common',
+    });
     await expect(runCommand(ctx, 'user:create', ['--email', 'operator@example.com', '--password', 'operator 2024 key'])).rejects.toMatchObject({
       code: 'password_contains_personal_info',
     });
-    await expect(runCommand(ctx, 'user:create', ['--email', 'ops@example.com', '--name', 'Grace Hopper', '--password', 'grace hopper admin'])).rejects.toMatchObject({
+    await expect(
+      runCommand(ctx, 'user:create', ['--email', 'ops@example.com', '--name', 'Grace Hopper', '--password', 'grace hopper admin']),
+    ).rejects.toMatchObject({
       code: 'password_contains_personal_info',
     });
     const rows = await db.sql.query(`select 1 from users where email in ('operator@example.com', 'ops@example.com')`);
     expect(rows).toHaveLength(0);
-    expect(await runCommand(ctx, 'user:create', ['--email', 'operator@example.com', '--password', 'a secret phrase 77'])).toMatch(/^Created user operator@example.com/);
+    expect(await runCommand(ctx, 'user:create', ['--email', 'operator@example.com', '--password', 'a secret phrase 77'])).toMatch(
+      /^Created user operator@example.com/,
+    );
   });
 });

@@ -162,7 +162,15 @@ describe('customer webhooks', () => {
       const list = await deliveries(c, e.id);
       return list[0]?.status === 'delivered' ? list : null;
     });
-    expect(d).toMatchObject({ id: r.headers['webhook-id'], eventType: 'video.completed', status: 'delivered', attempts: 1, lastStatus: 200, lastError: null, nextAttemptAt: null });
+    expect(d).toMatchObject({
+      id: r.headers['webhook-id'],
+      eventType: 'video.completed',
+      status: 'delivered',
+      attempts: 1,
+      lastStatus: 200,
+      lastError: null,
+      nextAttemptAt: null,
+    });
 
     // a repeated fan-out is a no-op
     expect(await g.app.platform.ctx.services.webhooks.fanOut(v.id)).toBe(0);
@@ -204,7 +212,9 @@ describe('customer webhooks', () => {
       // run the fan-out by hand, as a worker would
       const ctx = web.app.platform.ctx;
       expect(await ctx.services.webhooks.fanOut(v.id)).toBe(1);
-      const [d] = await web.app.db.sql.query<{ id: string; payload: { type: string; data: Record<string, unknown> } }>('select id, payload from webhook_deliveries');
+      const [d] = await web.app.db.sql.query<{ id: string; payload: { type: string; data: Record<string, unknown> } }>(
+        'select id, payload from webhook_deliveries',
+      );
       expect(d!.payload).toMatchObject({ type: 'video.failed', data: { id: v.id, status: 'failed', error: { code: 'canceled' } } });
       await ctx.services.webhooks.deliver(d!.id);
       expect(at('/canceled')).toHaveLength(1);
@@ -233,7 +243,10 @@ describe('customer webhooks', () => {
     const view = (await c.post(`/api/webhooks/endpoints/${e.id}/test`)).json() as WebhookDeliveryView;
     await until('the first attempt', () => at('/swept')[0]);
     // as if a worker had claimed a second attempt and died: pending, its lease long past, no job left
-    await g.app.db.sql.query(`update webhook_deliveries set status = 'pending', delivered_at = null, next_attempt_at = now() - interval '10 minutes' where id = $1`, [view.id]);
+    await g.app.db.sql.query(
+      `update webhook_deliveries set status = 'pending', delivered_at = null, next_attempt_at = now() - interval '10 minutes' where id = $1`,
+      [view.id],
+    );
     await g.app.db.sql.query(`delete from pgboss.job where name = 'webhooks.deliver' and data->>'deliveryId' = $1`, [view.id]);
     expect(await g.app.platform.ctx.services.webhooks.sweep()).toBeGreaterThanOrEqual(1);
     await until('the swept attempt', () => at('/swept')[1]);
@@ -292,7 +305,8 @@ describe('customer webhooks', () => {
       cursor = page.nextCursor;
     } while (cursor);
     expect(seen.map((d) => d.id)).toEqual([...ids].reverse());
-    for (const d of seen) expect(d).toMatchObject({ status: 'delivered', attempts: 1, lastStatus: 200, eventType: 'webhook.test', deliveredAt: expect.any(String) });
+    for (const d of seen)
+      expect(d).toMatchObject({ status: 'delivered', attempts: 1, lastStatus: 200, eventType: 'webhook.test', deliveredAt: expect.any(String) });
     expect((await c.get(`/api/webhooks/endpoints/${e.id}/deliveries?cursor=nonsense`)).status).toBe(400);
   });
 
@@ -333,7 +347,11 @@ describe('customer webhooks', () => {
     const enable = await c.request('PATCH', `/api/webhooks/endpoints/${eps[0]!.id}`, { enabled: true });
     expect(enable.status).toBe(409);
     // other changes are fine
-    const changed = await c.request('PATCH', `/api/webhooks/endpoints/${eps[1]!.id}`, { description: 'renamed', events: ['video.failed'], url: hook('/limit1b') });
+    const changed = await c.request('PATCH', `/api/webhooks/endpoints/${eps[1]!.id}`, {
+      description: 'renamed',
+      events: ['video.failed'],
+      url: hook('/limit1b'),
+    });
     expect(changed.status, changed.body).toBe(200);
     expect(changed.json()).toMatchObject({ description: 'renamed', events: ['video.failed'], url: hook('/limit1b'), enabled: true });
     // a disabled endpoint gets no test events
@@ -351,7 +369,12 @@ describe('customer webhooks', () => {
     const oldSecret = ctx.config.SESSION_SECRET;
     const newSecret = 'a-brand-new-session-secret-after-rotation-0001';
     const service = (current: string, previous: string[] = []) =>
-      createWebhooksService({ database: ctx.database, queue: ctx.queue, logger: ctx.logger, config: { ...ctx.config, SESSION_SECRET: current, SESSION_SECRET_PREVIOUS: previous } });
+      createWebhooksService({
+        database: ctx.database,
+        queue: ctx.queue,
+        logger: ctx.logger,
+        config: { ...ctx.config, SESSION_SECRET: current, SESSION_SECRET_PREVIOUS: previous },
+      });
     const userId = (await g.app.db.sql.query<{ id: string }>('select id from users where email = $1', ['wh-rotate@example.com']))[0]!.id;
 
     // the new secret alone cannot read what the old one sealed; with the old one as previous it can

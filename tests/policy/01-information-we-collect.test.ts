@@ -39,7 +39,13 @@ describe('1.1 Account information', () => {
     const oidc = await startFakeOidc({ clientId: 'policy-client', clientSecret: 'policy-secret' });
     const a = await startAccountsApp({ GOOGLE_CLIENT_ID: 'policy-client', GOOGLE_CLIENT_SECRET: 'policy-secret', GOOGLE_DISCOVERY_URL: oidc.discoveryUrl });
     try {
-      oidc.setUser({ sub: '987654321098765432109', email: 'grace@example.com', email_verified: true, name: 'Grace Hopper', picture: 'https://lh3.googleusercontent.com/a/grace.png' });
+      oidc.setUser({
+        sub: '987654321098765432109',
+        email: 'grace@example.com',
+        email_verified: true,
+        name: 'Grace Hopper',
+        picture: 'https://lh3.googleusercontent.com/a/grace.png',
+      });
       const c = a.client();
       await c.post('/api/signup-intent', { region: 'US', ageConfirmed: true });
       const start = await c.post('/api/auth/sign-in/social', { provider: 'google', callbackURL: '/account' });
@@ -48,7 +54,13 @@ describe('1.1 Account information', () => {
       const [row] = await a.app.db.sql.query<Record<string, unknown>>(
         `select u.email, u.name, u.image, a.account_id, a.password from users u join accounts a on a.user_id = u.id where u.email = 'grace@example.com'`,
       );
-      expect(row).toEqual({ email: 'grace@example.com', name: 'Grace Hopper', image: 'https://lh3.googleusercontent.com/a/grace.png', account_id: '987654321098765432109', password: null });
+      expect(row).toEqual({
+        email: 'grace@example.com',
+        name: 'Grace Hopper',
+        image: 'https://lh3.googleusercontent.com/a/grace.png',
+        account_id: '987654321098765432109',
+        password: null,
+      });
     } finally {
       await a.close();
       await oidc.close();
@@ -75,12 +87,30 @@ describe('1.2 Generation inputs and outputs', () => {
     const g = await startGenerationsApp();
     try {
       const c = await g.user('policy-12@example.com', 10);
-      const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#884422' } }).png().toBuffer();
+      const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#884422' } })
+        .png()
+        .toBuffer();
       const media = (await c.upload('/api/uploads', { data: png, name: 'me.png', type: 'image/png' })).json<MediaView>();
-      const res = await c.post('/api/generations', { model: 'local-preview', mode: 'image-to-video', prompt: 'policy 1.2 prompt', duration: 2, resolution: '480p', aspectRatio: '9:16', references: [{ kind: 'image', mediaId: media.id }] });
+      const res = await c.post('/api/generations', {
+        model: 'local-preview',
+        mode: 'image-to-video',
+        prompt: 'policy 1.2 prompt',
+        duration: 2,
+        resolution: '480p',
+        aspectRatio: '9:16',
+        references: [{ kind: 'image', mediaId: media.id }],
+      });
       expect(res.status, res.body).toBe(202);
       const v = await waitFinal(c, res.json<GenerationView>().id);
-      expect(v).toMatchObject({ model: 'local-preview', mode: 'image-to-video', prompt: 'policy 1.2 prompt', durationSeconds: 2, resolution: '480p', aspectRatio: '9:16', status: 'succeeded' });
+      expect(v).toMatchObject({
+        model: 'local-preview',
+        mode: 'image-to-video',
+        prompt: 'policy 1.2 prompt',
+        durationSeconds: 2,
+        resolution: '480p',
+        aspectRatio: '9:16',
+        status: 'succeeded',
+      });
       expect(v.references).toEqual([expect.objectContaining({ kind: 'image', mediaId: media.id })]);
       expect(v.output).toMatchObject({ width: 480, height: 854, codec: 'h264' });
       for (const t of [v.createdAt, v.startedAt, v.finishedAt]) expect(Number.isNaN(Date.parse(t!))).toBe(false);
@@ -122,7 +152,15 @@ describe('1.3 Billing and transaction data', () => {
         'select plan_id, amount_minor::int as amount_minor, currency, provider, status, refunded_minor::int as refunded_minor, checkout_email, payment_ref, checkout_ref from orders where id = $1',
         [orderId],
       );
-      expect(o).toMatchObject({ plan_id: 'creator', amount_minor: 4500, currency: 'usd', provider: 'stripe', status: 'partially_refunded', refunded_minor: 500, checkout_email: c.email });
+      expect(o).toMatchObject({
+        plan_id: 'creator',
+        amount_minor: 4500,
+        currency: 'usd',
+        provider: 'stripe',
+        status: 'partially_refunded',
+        refunded_minor: 500,
+        checkout_email: c.email,
+      });
       expect(String(o!.payment_ref)).toMatch(/^pi_/);
       expect(String(o!.checkout_ref)).toMatch(/^cs_/);
     } finally {
@@ -141,12 +179,40 @@ describe('1.3 Billing and transaction data', () => {
       const columns = await b.app.db.sql.query<{ table_name: string; column_name: string }>(
         `select table_name, column_name from information_schema.columns where table_schema = 'public'`,
       );
-      expect(columns.filter((col) => /card|pan\b|cvc|cvv|iban|bank|account_number|routing_number|card_expiry|seed_phrase|mnemonic|private_key/i.test(col.column_name))).toEqual([]);
+      expect(
+        columns.filter((col) =>
+          /card|pan\b|cvc|cvv|iban|bank|account_number|routing_number|card_expiry|seed_phrase|mnemonic|private_key/i.test(col.column_name),
+        ),
+      ).toEqual([]);
       // what we keep of the provider's events is our normalized record: references and outcomes only
       const events = await b.app.db.sql.query<{ event: Record<string, unknown> | string }>('select event from payment_events');
       for (const row of events) {
         const e = typeof row.event === 'string' ? (JSON.parse(row.event) as Record<string, unknown>) : row.event;
-        expect(Object.keys(e).every((k) => ['type', 'eventId', 'orderId', 'checkoutRef', 'paymentRef', 'amountMinor', 'currency', 'customerEmail', 'customerRef', 'subscriptionRef', 'periodStart', 'periodEnd', 'providerType', 'invoiceRef', 'refundedMinor', 'paidMinor', 'atPeriodEnd', 'endedAt'].includes(k)), JSON.stringify(e)).toBe(true);
+        expect(
+          Object.keys(e).every((k) =>
+            [
+              'type',
+              'eventId',
+              'orderId',
+              'checkoutRef',
+              'paymentRef',
+              'amountMinor',
+              'currency',
+              'customerEmail',
+              'customerRef',
+              'subscriptionRef',
+              'periodStart',
+              'periodEnd',
+              'providerType',
+              'invoiceRef',
+              'refundedMinor',
+              'paidMinor',
+              'atPeriodEnd',
+              'endedAt',
+            ].includes(k),
+          ),
+          JSON.stringify(e),
+        ).toBe(true);
       }
       // the checkout page (where the card is typed) belongs to the provider, not to us
       expect(new URL(url).origin).toBe(new URL(b.stripe.url).origin);
@@ -164,13 +230,16 @@ describe('1.3 Billing and transaction data', () => {
       await b.np.pay(invoiceId);
       await b.np.idle();
       await b.waitOrder(c, orderId, 'paid');
-      const [o] = await b.app.db.sql.query<Record<string, unknown>>('select checkout_ref, status, paid_minor::int as paid_minor from orders where id = $1', [orderId]);
+      const [o] = await b.app.db.sql.query<Record<string, unknown>>('select checkout_ref, status, paid_minor::int as paid_minor from orders where id = $1', [
+        orderId,
+      ]);
       expect(o).toMatchObject({ checkout_ref: invoiceId, status: 'paid', paid_minor: 1000 });
       // the IPN carried the deposit address and amounts in crypto: none of it is kept
       const ipn = b.np.deliveries.find((d) => d.body.includes('"finished"'))!.body;
       const payAddress = (JSON.parse(ipn) as { pay_address: string }).pay_address;
       expect(payAddress).toBeTruthy();
-      const stored = JSON.stringify(await b.app.db.sql.query('select * from payment_events')) + JSON.stringify(await b.app.db.sql.query('select * from orders'));
+      const stored =
+        JSON.stringify(await b.app.db.sql.query('select * from payment_events')) + JSON.stringify(await b.app.db.sql.query('select * from orders'));
       expect(stored).not.toContain(payAddress);
     } finally {
       await b.close();
@@ -204,10 +273,13 @@ describe('1.4 Technical and usage data', () => {
       const res = await fetch(`${g.app.url}/v1/videos?limit=5`, { headers: { authorization: `Bearer ${key.secret}` } });
       expect(res.status).toBe(200);
       // the log is written after the response
-      const [row] = await until(async () => {
-        const rows = await g.app.db.sql.query('select * from api_request_log where key_id = $1', [key.id]);
-        return rows.length > 0 && rows;
-      }, { what: 'the request log row' });
+      const [row] = await until(
+        async () => {
+          const rows = await g.app.db.sql.query('select * from api_request_log where key_id = $1', [key.id]);
+          return rows.length > 0 && rows;
+        },
+        { what: 'the request log row' },
+      );
       expect(row).toMatchObject({ key_id: key.id, user_id: c.userId, method: 'GET', endpoint: '/v1/videos' });
       expect(Number(row!.status)).toBe(200);
       expect(Number(row!.bytes_out)).toBeGreaterThan(0);

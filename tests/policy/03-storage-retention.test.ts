@@ -29,7 +29,11 @@ describe('3 Data storage and retention', () => {
     const file = await fetch(location);
     expect(file.status).toBe(200);
     expect(file.headers.get('content-disposition')).toMatch(/^attachment;/);
-    expect(Buffer.from(await file.arrayBuffer()).subarray(4, 8).toString('latin1')).toBe('ftyp');
+    expect(
+      Buffer.from(await file.arrayBuffer())
+        .subarray(4, 8)
+        .toString('latin1'),
+    ).toBe('ftyp');
     expect((await again.get(v.output!.videoUrl)).status).toBe(404);
     const [row] = await g.app.db.sql.query<{ user_id: string; output_url: string }>('select user_id, output_url from generations where id = $1', [v.id]);
     expect(row!.user_id).toBe(c.userId);
@@ -38,9 +42,12 @@ describe('3 Data storage and retention', () => {
 
   it('3 deleted creations are removed from active storage and purged', async () => {
     const { c, v } = await makeVideo('policy-3-delete@example.com');
-    const keys = (await g.app.db.sql.query<{ k: string }>('select unnest(array[output_url, output_thumbnail_url, output_preview_url]) as k from generations where id = $1', [v.id])).map((r) =>
-      r.k.replace(/^store:/, ''),
-    );
+    const keys = (
+      await g.app.db.sql.query<{ k: string }>(
+        'select unnest(array[output_url, output_thumbnail_url, output_preview_url]) as k from generations where id = $1',
+        [v.id],
+      )
+    ).map((r) => r.k.replace(/^store:/, ''));
     expect((await c.delete(`/api/creations/${v.id}`)).status).toBe(204);
     for (const key of keys) await expect(g.app.platform.ctx.store.head(key)).rejects.toMatchObject({ code: 'not_found' });
     // the record goes when the purge window has passed: the daily purge, run on a clock a minute
@@ -75,7 +82,10 @@ describe('3 Data storage and retention', () => {
       await b.waitOrder(c, orderId, 'paid');
       // the account goes; the order (and its receipt data) stays, no longer linked to a person
       await b.app.db.sql.query('delete from users where id = $1', [c.userId]);
-      const [o] = await b.app.db.sql.query<Record<string, unknown>>('select user_id, status, amount_minor::int as amount_minor, receipt_number, paid_at from orders where id = $1', [orderId]);
+      const [o] = await b.app.db.sql.query<Record<string, unknown>>(
+        'select user_id, status, amount_minor::int as amount_minor, receipt_number, paid_at from orders where id = $1',
+        [orderId],
+      );
       expect(o).toMatchObject({ user_id: null, status: 'paid', amount_minor: 1000 });
       expect(String(o!.receipt_number)).toMatch(/^SS-\d{4}-\d{6}$/);
       // and no job removes orders: the purge and cleanup leave them

@@ -62,7 +62,14 @@ describe('4 How we share information', () => {
     const { model, request } = await catalog.parseRequest({ model: modelId, prompt: `A kite over the dunes ${marker}` }, { requireAvailable: true });
     const references =
       modelId === 'seedance-2.0'
-        ? [{ kind: 'image' as const, role: 'first_frame' as const, url: `data:image/png;base64,${Buffer.from(marker).toString('base64')}`, mimeType: 'image/png' }]
+        ? [
+            {
+              kind: 'image' as const,
+              role: 'first_frame' as const,
+              url: `data:image/png;base64,${Buffer.from(marker).toString('base64')}`,
+              mimeType: 'image/png',
+            },
+          ]
         : [];
     const dispatched = await router.submit(model, { ...request, ...(references.length ? { mode: 'image-to-video' as const } : {}) }, references, marker);
     expect(dispatched.provider).toBe(expected);

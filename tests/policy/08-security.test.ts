@@ -124,7 +124,10 @@ describe('8 Data security', () => {
       const secrets: string[] = [];
       // an email account: the verification link's token, then a session cookie
       const c = a.client();
-      expect((await c.post('/api/auth/sign-up/email', { email: 'at-rest@example.com', password: 'at rest phrase 31', name: 'R', region: 'US', ageConfirmed: true })).status).toBe(200);
+      expect(
+        (await c.post('/api/auth/sign-up/email', { email: 'at-rest@example.com', password: 'at rest phrase 31', name: 'R', region: 'US', ageConfirmed: true }))
+          .status,
+      ).toBe(200);
       const verifyLink = linkIn((await mailTo(a.smtp, 'at-rest@example.com', /verif/i)).text, a.app.url);
       secrets.push(new URL(verifyLink).searchParams.get('token')!);
       expect((await c.get(verifyLink.replace(a.app.url, ''))).status).toBe(302);
@@ -133,7 +136,13 @@ describe('8 Data security', () => {
       const resetLink = linkIn((await mailTo(a.smtp, 'at-rest@example.com', /reset/i)).text, `${a.app.url}/api/auth/reset-password/`);
       secrets.push(new URL(resetLink).pathname.split('/').pop()!);
       // a Google account, and an OAuth state in flight
-      oidc.setUser({ sub: '808080808080808080808', email: 'at-rest-google@example.com', email_verified: true, name: 'G', picture: 'https://lh3.googleusercontent.com/a/g.png' });
+      oidc.setUser({
+        sub: '808080808080808080808',
+        email: 'at-rest-google@example.com',
+        email_verified: true,
+        name: 'G',
+        picture: 'https://lh3.googleusercontent.com/a/g.png',
+      });
       const g = a.client();
       expect((await g.post('/api/signup-intent', { region: 'US', ageConfirmed: true })).status).toBe(204);
       const start = await g.post('/api/auth/sign-in/social', { provider: 'google', callbackURL: '/account' });
@@ -141,7 +150,10 @@ describe('8 Data security', () => {
       const callback = new URL(provider.headers.get('location')!);
       secrets.push(callback.searchParams.get('state')!);
       expect((await g.get(callback.pathname + callback.search)).status).toBe(302);
-      const pending = new URL((await new TestClient(a.app.url, { ip: '198.51.100.250' }).post('/api/auth/sign-in/social', { provider: 'google', callbackURL: '/account' })).json().url);
+      const pending = new URL(
+        (await new TestClient(a.app.url, { ip: '198.51.100.250' }).post('/api/auth/sign-in/social', { provider: 'google', callbackURL: '/account' })).json()
+          .url,
+      );
       secrets.push(pending.searchParams.get('state')!);
       // every cookie token of both sessions (the value before Better Auth's signature, and whole)
       for (const client of [c, g]) {
@@ -159,7 +171,9 @@ describe('8 Data security', () => {
           where table_schema = 'public' and data_type in ('text', 'character varying')
             and (column_name like '%token%' or column_name like '%identifier%' or column_name like '%secret%' or column_name = 'value')`,
       );
-      expect(columns.map((c) => `${c.table_name}.${c.column_name}`)).toEqual(expect.arrayContaining(['sessions.token', 'verifications.identifier', 'accounts.access_token', 'accounts.refresh_token', 'accounts.id_token']));
+      expect(columns.map((c) => `${c.table_name}.${c.column_name}`)).toEqual(
+        expect.arrayContaining(['sessions.token', 'verifications.identifier', 'accounts.access_token', 'accounts.refresh_token', 'accounts.id_token']),
+      );
       let values = 0;
       for (const { table_name, column_name } of columns) {
         const rows = await a.app.db.sql.query<{ v: string | null }>(`select "${column_name}" as v from "${table_name}" where "${column_name}" is not null`);
@@ -171,7 +185,9 @@ describe('8 Data security', () => {
       expect(values).toBeGreaterThan(4);
 
       // Google's tokens are ciphertext that opens with the server's secret
-      const [acct] = await a.app.db.sql.query<{ access_token: string; id_token: string }>(`select access_token, id_token from accounts where provider_id = 'google'`);
+      const [acct] = await a.app.db.sql.query<{ access_token: string; id_token: string }>(
+        `select access_token, id_token from accounts where provider_id = 'google'`,
+      );
       for (const v of [acct!.access_token, acct!.id_token]) expect(v).toMatch(/^(\$ba\$\d+\$)?[0-9a-f]{80,}$/);
       const idToken = await symmetricDecrypt({ key: a.app.config.SESSION_SECRET, data: acct!.id_token });
       expect(idToken.split('.')).toHaveLength(3);

@@ -15,7 +15,25 @@ async function cornerBrightness(video: Buffer): Promise<number> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'savesora-corner-'));
   try {
     fs.writeFileSync(path.join(dir, 'v.mp4'), video);
-    await runTool(ffmpegPath(), ['-v', 'error', '-sseof', '-0.5', '-i', path.join(dir, 'v.mp4'), '-frames:v', '1', '-vf', 'crop=iw/3:ih/8:iw*2/3:ih*7/8,format=gray', '-f', 'rawvideo', path.join(dir, 'c.gray')], { timeoutMs: 30_000 });
+    await runTool(
+      ffmpegPath(),
+      [
+        '-v',
+        'error',
+        '-sseof',
+        '-0.5',
+        '-i',
+        path.join(dir, 'v.mp4'),
+        '-frames:v',
+        '1',
+        '-vf',
+        'crop=iw/3:ih/8:iw*2/3:ih*7/8,format=gray',
+        '-f',
+        'rawvideo',
+        path.join(dir, 'c.gray'),
+      ],
+      { timeoutMs: 30_000 },
+    );
     const px = fs.readFileSync(path.join(dir, 'c.gray'));
     return px.reduce((n, b) => n + b, 0) / px.length;
   } finally {

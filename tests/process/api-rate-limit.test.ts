@@ -49,10 +49,14 @@ describe.skipIf(!onPostgresServer())('API rate limits across two web processes',
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
     expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(limited!.headers.get('x-ratelimit-limit')).toBe('5');
-    expect(((await limited!.json()) as { error: { type: string; code: string } }).error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limit_exceeded' });
+    expect(((await limited!.json()) as { error: { type: string; code: string } }).error).toMatchObject({
+      type: 'rate_limit_error',
+      code: 'rate_limit_exceeded',
+    });
 
     // each process writes its log row after the response: wait for all six
-    const logged = () => db.sql.query<{ status: number; bytes_out: number }>('select status, bytes_out from api_request_log where key_id = $1 order by id', [id]);
+    const logged = () =>
+      db.sql.query<{ status: number; bytes_out: number }>('select status, bytes_out from api_request_log where key_id = $1 order by id', [id]);
     let log = await logged();
     for (let i = 0; i < 100 && log.length < 6; i++) log = await new Promise((r) => setTimeout(r, 50)).then(logged);
     // two processes write the rows, so their order is not the requests' order
@@ -68,10 +72,14 @@ describe.skipIf(!onPostgresServer())('API rate limits across two web processes',
     expect(bucket?.count).toBe(6);
   }, 120_000);
 
-  it.skipIf(!redisUrl)('the same with the counters in Redis (REDIS_URL): nothing is counted in the database', async () => {
-    const { id, urls } = await sixRequests('ratelimit-redis@example.com', { REDIS_URL: redisUrl! });
-    expect(((await (await fetch(`${urls[1]}/readyz`)).json()) as { checks: object }).checks).toEqual({ database: 'ok', queue: 'ok', redis: 'ok' });
-    const buckets = await db.sql.query('select key from rate_limit_buckets where key = $1', [`api:key:${id}`]);
-    expect(buckets).toHaveLength(0);
-  }, 120_000);
+  it.skipIf(!redisUrl)(
+    'the same with the counters in Redis (REDIS_URL): nothing is counted in the database',
+    async () => {
+      const { id, urls } = await sixRequests('ratelimit-redis@example.com', { REDIS_URL: redisUrl! });
+      expect(((await (await fetch(`${urls[1]}/readyz`)).json()) as { checks: object }).checks).toEqual({ database: 'ok', queue: 'ok', redis: 'ok' });
+      const buckets = await db.sql.query('select key from rate_limit_buckets where key = $1', [`api:key:${id}`]);
+      expect(buckets).toHaveLength(0);
+    },
+    120_000,
+  );
 });

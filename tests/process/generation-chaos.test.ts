@@ -76,12 +76,19 @@ describe('generations under upstream chaos', () => {
     g.fal.inject({ kind: 'http-error', status: 502 }, 10);
     g.fal.inject({ kind: 'rate-limit', retryAfterSeconds: 1 }, 10);
     // per-task behaviour through prompt markers
-    const markers = ['', '', '', '[fake:policy-after-accept]', '[fake:duplicate-callbacks]', '[fake:out-of-order-callbacks]', '[fake:expired]', '[fake:fail]', '[fake:timeout]', '[fake:accept-then-timeout]'];
-    const models = [
-      { model: 'sora-2', duration: 4 },
-      { model: 'kling-3.0', duration: 3, resolution: '720p', audio: false },
-      { model: 'veo-3.1-fast' },
+    const markers = [
+      '',
+      '',
+      '',
+      '[fake:policy-after-accept]',
+      '[fake:duplicate-callbacks]',
+      '[fake:out-of-order-callbacks]',
+      '[fake:expired]',
+      '[fake:fail]',
+      '[fake:timeout]',
+      '[fake:accept-then-timeout]',
     ];
+    const models = [{ model: 'sora-2', duration: 4 }, { model: 'kling-3.0', duration: 3, resolution: '720p', audio: false }, { model: 'veo-3.1-fast' }];
     const users = await Promise.all(Array.from({ length: USERS }, (_, i) => g.user(`chaos${i}@example.com`, 10_000)));
     const submitted: { id: string; user: number }[] = [];
     await Promise.all(
@@ -100,15 +107,28 @@ describe('generations under upstream chaos', () => {
     const until = Date.now() + 150_000;
     let active = TASKS;
     while (Date.now() < until) {
-      const [row] = await g.app.db.sql.query<{ n: string }>(`select count(*) as n from generations where status in ('queued', 'submitting', 'running', 'finalizing')`);
+      const [row] = await g.app.db.sql.query<{ n: string }>(
+        `select count(*) as n from generations where status in ('queued', 'submitting', 'running', 'finalizing')`,
+      );
       active = Number(row!.n);
       if (active === 0) break;
       await new Promise((r) => setTimeout(r, 500));
     }
-    const stuck = await g.app.db.sql.query(`select id, status, prompt, failure_detail, outcome_unknown_since from generations where status in ('queued', 'submitting', 'running', 'finalizing')`);
+    const stuck = await g.app.db.sql.query(
+      `select id, status, prompt, failure_detail, outcome_unknown_since from generations where status in ('queued', 'submitting', 'running', 'finalizing')`,
+    );
     expect(stuck, JSON.stringify(stuck.slice(0, 5))).toEqual([]);
 
-    const rows = await g.app.db.sql.query<{ id: string; status: string; prompt: string; failure_code: string | null; failure_detail: string | null; captures: string; releases: string; holds: string }>(
+    const rows = await g.app.db.sql.query<{
+      id: string;
+      status: string;
+      prompt: string;
+      failure_code: string | null;
+      failure_detail: string | null;
+      captures: string;
+      releases: string;
+      holds: string;
+    }>(
       `select g.id, g.status, g.prompt, g.failure_code, g.failure_detail,
               count(*) filter (where l.kind = 'capture') as captures,
               count(*) filter (where l.kind = 'release') as releases,

@@ -102,12 +102,19 @@ describe('a killed process resumes its generations', () => {
     expect(views.filter((v) => v.status === 'succeeded').length).toBeGreaterThan(0);
 
     // settled once each, and the ledger adds up
-    const credits = (await c.get('/api/credits?limit=100')).json() as { balance: number; held: number; history: { items: { kind: string; reference: string | null; amount: number }[] } };
+    const credits = (await c.get('/api/credits?limit=100')).json() as {
+      balance: number;
+      held: number;
+      history: { items: { kind: string; reference: string | null; amount: number }[] };
+    };
     expect(credits.held).toBe(0);
     const spent = views.filter((v) => v.status === 'succeeded').reduce((n, v) => n + v.price, 0);
     expect(credits.balance).toBe(1000 - spent);
     for (const v of views) {
-      const mine = credits.history.items.filter((i) => i.reference === `generation:${v.id}`).map((i) => i.kind).sort();
+      const mine = credits.history.items
+        .filter((i) => i.reference === `generation:${v.id}`)
+        .map((i) => i.kind)
+        .sort();
       expect(mine, v.id).toEqual(v.status === 'succeeded' ? ['capture', 'hold'] : ['hold', 'release']);
     }
 

@@ -75,8 +75,12 @@ describe('model availability out of the box', () => {
       'sora-2-pro': false,
       'local-preview': true,
     });
-    const local = ((await (await fetch(`${url}/api/models/local-preview`)).json()) as ModelView);
-    expect(local).toMatchObject({ name: 'Local preview', modes: expect.arrayContaining(['text-to-video', 'image-to-video']), price: { perSecond: { '720p': 1 } } });
+    const local = (await (await fetch(`${url}/api/models/local-preview`)).json()) as ModelView;
+    expect(local).toMatchObject({
+      name: 'Local preview',
+      modes: expect.arrayContaining(['text-to-video', 'image-to-video']),
+      price: { perSecond: { '720p': 1 } },
+    });
     expect(local).not.toHaveProperty('routes');
 
     const set = await cli(['models:set', '--model', 'local-preview', '--disable'], env);
@@ -89,7 +93,17 @@ describe('model availability out of the box', () => {
 
   it('npm run dev:fakes makes every model and every payment method available', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'savesora-fakes-'));
-    const env = childEnv({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', SKIP_WEB_BUILD: 'true', FAKE_KIE_PORT: '0', FAKE_FAL_PORT: '0', FAKE_STRIPE_PORT: '0', FAKE_CREEM_PORT: '0', FAKE_NOWPAYMENTS_PORT: '0' });
+    const env = childEnv({
+      DATA_DIR: dataDir,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      SKIP_WEB_BUILD: 'true',
+      FAKE_KIE_PORT: '0',
+      FAKE_FAL_PORT: '0',
+      FAKE_STRIPE_PORT: '0',
+      FAKE_CREEM_PORT: '0',
+      FAKE_NOWPAYMENTS_PORT: '0',
+    });
     const app = run('scripts/dev-fakes.ts', env);
     procs.push(app);
     const url = await app.url;

@@ -126,7 +126,8 @@ export const commands: Command[] = [
     async run({ services }, v) {
       if (!v.email) throw new UsageError('--email is required.');
       if (!v.reason || !String(v.reason).trim()) throw new UsageError('--reason is required (it is kept in the ledger).');
-      if (!/^-?\d{1,9}$/.test(String(v.amount ?? '')) || Number(v.amount) === 0) throw new UsageError('--amount must be a whole number of credits other than 0.');
+      if (!/^-?\d{1,9}$/.test(String(v.amount ?? '')) || Number(v.amount) === 0)
+        throw new UsageError('--amount must be a whole number of credits other than 0.');
       const amount = Number(v.amount);
       const user = await services.users.findByEmail(String(v.email));
       if (!user) throw new AppError('not_found', `No user with the email ${String(v.email)}.`, 404);
@@ -169,16 +170,20 @@ export const commands: Command[] = [
     async run({ services }, v) {
       const models = await services.catalog.list();
       if (v.json) return JSON.stringify(models);
-      return table(
-        ['MODEL', 'AVAILABLE', 'LIFECYCLE', 'PRICE/S', 'ROUTES'],
-        models.map((m) => [
-          m.id,
-          m.available ? 'yes' : `no (${m.unavailableReason})`,
-          m.lifecycle.state + (m.lifecycle.replacement ? ` -> ${m.lifecycle.replacement}` : ''),
-          Object.entries(m.price.perSecond).map(([r, c]) => `${r}=${c}`).join(' ') + (m.overridden.price ? ' *' : ''),
-          m.routes.map((r) => `${r.provider}${r.available ? '' : '(off)'}${r.unhealthyUntil ? '(resting)' : ''}`).join(' > ') || '-',
-        ]),
-      ) + '\n(* = price changed by an operator)';
+      return (
+        table(
+          ['MODEL', 'AVAILABLE', 'LIFECYCLE', 'PRICE/S', 'ROUTES'],
+          models.map((m) => [
+            m.id,
+            m.available ? 'yes' : `no (${m.unavailableReason})`,
+            m.lifecycle.state + (m.lifecycle.replacement ? ` -> ${m.lifecycle.replacement}` : ''),
+            Object.entries(m.price.perSecond)
+              .map(([r, c]) => `${r}=${c}`)
+              .join(' ') + (m.overridden.price ? ' *' : ''),
+            m.routes.map((r) => `${r.provider}${r.available ? '' : '(off)'}${r.unhealthyUntil ? '(resting)' : ''}`).join(' > ') || '-',
+          ]),
+        ) + '\n(* = price changed by an operator)'
+      );
     },
   },
   {
@@ -240,11 +245,19 @@ export const commands: Command[] = [
         if (v.note !== undefined) lifecycle.note = String(v.note);
         patch.lifecycle = lifecycle;
       }
-      if (v.routes !== undefined) patch.routeOrder = String(v.routes).split(',').map((p) => p.trim()).filter(Boolean);
+      if (v.routes !== undefined)
+        patch.routeOrder = String(v.routes)
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean);
       if (Object.keys(patch).length === 0) throw new UsageError('Nothing to change; see the usage.');
       const m = await services.catalog.update(id, patch, v.by ? String(v.by) : 'cli');
-      return `${m.id}: ${m.available ? 'available' : `unavailable (${m.unavailableReason})`}, ${m.lifecycle.state}, ` +
-        `price ${Object.entries(m.price.perSecond).map(([r, c]) => `${r}=${c}`).join(' ')} credits/s, routes ${m.routes.map((r) => r.provider).join(' > ') || 'none'}.`;
+      return (
+        `${m.id}: ${m.available ? 'available' : `unavailable (${m.unavailableReason})`}, ${m.lifecycle.state}, ` +
+        `price ${Object.entries(m.price.perSecond)
+          .map(([r, c]) => `${r}=${c}`)
+          .join(' ')} credits/s, routes ${m.routes.map((r) => r.provider).join(' > ') || 'none'}.`
+      );
     },
   },
   {
@@ -272,9 +285,13 @@ export const commands: Command[] = [
           p.id,
           p.kind === 'subscription' ? `subscription/${p.interval ?? 'month'}${p.rollover ? ' (rollover)' : ''}` : 'pack',
           String(p.credits),
-          Object.entries(p.prices).map(([c, a]) => `${c}=${a}`).join(' '),
+          Object.entries(p.prices)
+            .map(([c, a]) => `${c}=${a}`)
+            .join(' '),
           p.active ? 'yes' : 'no',
-          Object.entries(p.providerRefs).map(([k, val]) => `${k}=${val}`).join(' ') || '-',
+          Object.entries(p.providerRefs)
+            .map(([k, val]) => `${k}=${val}`)
+            .join(' ') || '-',
         ]),
       );
     },
@@ -332,7 +349,11 @@ export const commands: Command[] = [
       if (v['creem-product'] !== undefined) refs.creemProductId = String(v['creem-product']);
       const flag = (on: string, off: string, was: boolean) => (v[on] ? true : v[off] ? false : was);
       const apiRate =
-        v['api-rate'] === undefined ? (current?.apiRequestsPerMinute ?? null) : String(v['api-rate']) === 'default' ? null : whole('api-rate', v['api-rate'], 1);
+        v['api-rate'] === undefined
+          ? (current?.apiRequestsPerMinute ?? null)
+          : String(v['api-rate']) === 'default'
+            ? null
+            : whole('api-rate', v['api-rate'], 1);
       const p = await services.billing.savePlan({
         id,
         name: String(v.name ?? current?.name ?? id),
@@ -347,7 +368,9 @@ export const commands: Command[] = [
         sort: v.sort !== undefined ? whole('sort', v.sort) : (current?.sort ?? 100),
         apiRequestsPerMinute: apiRate,
       });
-      return `${p.id}: ${p.name}, ${p.kind}, ${p.credits} credits, ${Object.entries(p.prices).map(([c, a]) => `${c}=${a}`).join(' ')}, ${p.active ? 'on sale' : 'not on sale'}.`;
+      return `${p.id}: ${p.name}, ${p.kind}, ${p.credits} credits, ${Object.entries(p.prices)
+        .map(([c, a]) => `${c}=${a}`)
+        .join(' ')}, ${p.active ? 'on sale' : 'not on sale'}.`;
     },
   },
   {
@@ -362,21 +385,34 @@ export const commands: Command[] = [
       if (v.json) return JSON.stringify(orders);
       return table(
         ['ORDER', 'CREATED', 'PLAN', 'AMOUNT', 'PROVIDER', 'STATUS', 'REFUNDED', 'CREDITS', 'SHORTFALL'],
-        orders.map((o) => [o.id, o.createdAt.toISOString().slice(0, 16), o.planId, `${o.amountMinor} ${o.currency}`, o.provider, o.status, String(o.refundedMinor), `${o.creditsGranted - o.creditsClawedBack}/${o.credits}`, String(o.clawbackShortfall)]),
+        orders.map((o) => [
+          o.id,
+          o.createdAt.toISOString().slice(0, 16),
+          o.planId,
+          `${o.amountMinor} ${o.currency}`,
+          o.provider,
+          o.status,
+          String(o.refundedMinor),
+          `${o.creditsGranted - o.creditsClawedBack}/${o.credits}`,
+          String(o.clawbackShortfall),
+        ]),
       );
     },
   },
   {
     name: 'billing:refund',
-    summary: "Refund an order fully or partly through its payment provider; the credits bought are taken back.",
+    summary: 'Refund an order fully or partly through its payment provider; the credits bought are taken back.',
     usage: 'billing:refund --order ID [--amount MINOR_UNITS]',
     options: { order: { type: 'string' }, amount: { type: 'string' } },
     async run({ services }, v) {
       if (!v.order) throw new UsageError('--order is required.');
       if (v.amount !== undefined && !/^\d+$/.test(String(v.amount))) throw new UsageError('--amount must be a whole number of minor units (cents).');
       const o = await services.billing.refund(String(v.order), v.amount !== undefined ? Number(v.amount) : undefined);
-      return `${o.id}: ${o.status}, refunded ${o.refundedMinor} of ${o.paidMinor || o.amountMinor} ${o.currency}; credits taken back ${o.creditsClawedBack}` +
-        (o.clawbackShortfall ? `, ${o.clawbackShortfall} already spent (recorded; the account is flagged)` : '') + '.';
+      return (
+        `${o.id}: ${o.status}, refunded ${o.refundedMinor} of ${o.paidMinor || o.amountMinor} ${o.currency}; credits taken back ${o.creditsClawedBack}` +
+        (o.clawbackShortfall ? `, ${o.clawbackShortfall} already spent (recorded; the account is flagged)` : '') +
+        '.'
+      );
     },
   },
   {
@@ -394,19 +430,30 @@ export const commands: Command[] = [
   },
   {
     name: 'apikey:create',
-    summary: "Create an API key for a user; prints the secret once.",
+    summary: 'Create an API key for a user; prints the secret once.',
     usage: 'apikey:create --email E --name N [--scopes videos:read,videos:write] [--expires-days N] [--json]',
     options: { email: { type: 'string' }, name: { type: 'string' }, scopes: { type: 'string' }, 'expires-days': { type: 'string' }, json },
     async run({ services }, v) {
       if (!v.email) throw new UsageError('--email is required.');
       if (!v.name) throw new UsageError('--name is required.');
-      const scopes = v.scopes === undefined ? undefined : String(v.scopes).split(',').map((x) => x.trim()).filter(Boolean);
-      if (scopes && scopes.some((x) => !(apiKeyScopes as readonly string[]).includes(x))) throw new UsageError(`--scopes must be among ${apiKeyScopes.join(', ')}.`);
+      const scopes =
+        v.scopes === undefined
+          ? undefined
+          : String(v.scopes)
+              .split(',')
+              .map((x) => x.trim())
+              .filter(Boolean);
+      if (scopes && scopes.some((x) => !(apiKeyScopes as readonly string[]).includes(x)))
+        throw new UsageError(`--scopes must be among ${apiKeyScopes.join(', ')}.`);
       const days = v['expires-days'] === undefined ? undefined : Number(v['expires-days']);
       if (days !== undefined && (!Number.isInteger(days) || days < 1 || days > 3650)) throw new UsageError('--expires-days must be 1 to 3650.');
       const u = await services.users.findByEmail(String(v.email));
       if (!u) throw new UsageError(`No user with the email ${String(v.email)}.`);
-      const key = await services.developer.createKey(u.id, { name: String(v.name), ...(scopes ? { scopes: scopes as ApiKeyScope[] } : {}), ...(days ? { expiresInDays: days } : {}) });
+      const key = await services.developer.createKey(u.id, {
+        name: String(v.name),
+        ...(scopes ? { scopes: scopes as ApiKeyScope[] } : {}),
+        ...(days ? { expiresInDays: days } : {}),
+      });
       if (v.json) return JSON.stringify(key);
       return `Created key ${key.name} (${key.prefix}…, ${key.scopes.join(' ')}${key.expiresAt ? `, expires ${key.expiresAt.slice(0, 10)}` : ''}). The secret, shown only now:\n${key.secret}`;
     },
@@ -424,9 +471,18 @@ export const commands: Command[] = [
         `Checked ${r.checked} webhook endpoint secret(s): ${r.resealed} moved to the current SESSION_SECRET.`,
         `Checked ${o.checked} Google account(s): ${o.resealed} had their stored tokens moved to the current SESSION_SECRET.`,
       ];
-      if (r.unreadable) lines.push(`${r.unreadable} could not be opened with SESSION_SECRET or SESSION_SECRET_PREVIOUS; their owners must delete and re-create those endpoints to get a new secret.`);
-      if (o.unreadable) lines.push(`${o.unreadable} Google account(s) hold tokens no configured secret opens; they are renewed the next time those people sign in with Google.`);
-      if (!r.unreadable && !o.unreadable) lines.push('Nothing needs the old secret any more: SESSION_SECRET_PREVIOUS can be removed once links signed before the rotation have expired (7 days at most).');
+      if (r.unreadable)
+        lines.push(
+          `${r.unreadable} could not be opened with SESSION_SECRET or SESSION_SECRET_PREVIOUS; their owners must delete and re-create those endpoints to get a new secret.`,
+        );
+      if (o.unreadable)
+        lines.push(
+          `${o.unreadable} Google account(s) hold tokens no configured secret opens; they are renewed the next time those people sign in with Google.`,
+        );
+      if (!r.unreadable && !o.unreadable)
+        lines.push(
+          'Nothing needs the old secret any more: SESSION_SECRET_PREVIOUS can be removed once links signed before the rotation have expired (7 days at most).',
+        );
       return lines.join('\n');
     },
   },
@@ -461,13 +517,17 @@ export function helpText(): string {
     'Commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Run npm run cli -- <command> --help for a command\'s options.',
+    "Run npm run cli -- <command> --help for a command's options.",
     'With the embedded database, commands go to the running server when there is one.',
   ].join('\n');
 }
 
 function table(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(head), ...rows.map(line)].join('\n');
 }

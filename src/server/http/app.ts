@@ -75,7 +75,11 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions = {}): 
   // Authenticated JSON is never kept by a browser or a shared cache; a route that sets its own
   // Cache-Control keeps it.
   app.addHook('onSend', async (req, reply, payload) => {
-    if ((req.headers.cookie || req.headers.authorization) && !reply.hasHeader('cache-control') && String(reply.getHeader('content-type') ?? '').includes('json')) {
+    if (
+      (req.headers.cookie || req.headers.authorization) &&
+      !reply.hasHeader('cache-control') &&
+      String(reply.getHeader('content-type') ?? '').includes('json')
+    ) {
       reply.header('cache-control', 'no-store');
     }
     return payload;

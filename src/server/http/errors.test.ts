@@ -80,7 +80,12 @@ describe('one error shape', () => {
   });
 
   it('answers a malformed multipart body with 400, and the same message from elsewhere with 500', async () => {
-    const multipart = await app.inject({ method: 'POST', url: '/multipart-broken', headers: { 'content-type': 'multipart/form-data; boundary=x' }, payload: '--x\r\n' });
+    const multipart = await app.inject({
+      method: 'POST',
+      url: '/multipart-broken',
+      headers: { 'content-type': 'multipart/form-data; boundary=x' },
+      payload: '--x\r\n',
+    });
     expect(multipart.statusCode).toBe(400);
     expect(multipart.json().error.code).toBe('invalid_request');
     const json = await app.inject({ method: 'POST', url: '/multipart-broken', headers: { 'content-type': 'application/json' }, payload: '{}' });

@@ -83,7 +83,11 @@ export function clientErrorOf(err: unknown, req?: Pick<FastifyRequest, 'headers'
   if (err instanceof Error && !(err as FastifyError).statusCode && MULTIPART_ERRORS.some((re) => re.test(err.message))) {
     const type = String(req?.headers['content-type'] ?? '');
     if (!req || /^multipart\//i.test(type)) {
-      return new AppError('invalid_request', 'The multipart/form-data body could not be read: it is malformed, cut short, or its boundary is missing or wrong.', 400);
+      return new AppError(
+        'invalid_request',
+        'The multipart/form-data body could not be read: it is malformed, cut short, or its boundary is missing or wrong.',
+        400,
+      );
     }
   }
   return undefined;
@@ -105,11 +109,23 @@ export function installErrorHandler(app: Pick<FastifyInstance, 'setErrorHandler'
     }
     if (hasZodFastifySchemaValidationErrors(err)) {
       const fields = err.validation.map((v) => ({
-        field: String(v.instancePath ?? '').split('/').filter(Boolean).join('.') || String(err.validationContext ?? 'body'),
+        field:
+          String(v.instancePath ?? '')
+            .split('/')
+            .filter(Boolean)
+            .join('.') || String(err.validationContext ?? 'body'),
         message: String(v.message),
       }));
       const message = err.validation
-        .map((v) => `${[err.validationContext, ...String(v.instancePath ?? '').split('/').filter(Boolean)].join('.')}: ${v.message}`)
+        .map(
+          (v) =>
+            `${[
+              err.validationContext,
+              ...String(v.instancePath ?? '')
+                .split('/')
+                .filter(Boolean),
+            ].join('.')}: ${v.message}`,
+        )
         .join('; ');
       return reply.status(400).send({ error: { ...errorPayload('invalid_request', message).error, fields } });
     }
@@ -136,7 +152,9 @@ export function answerFrameworkError(err: FastifyError, req: FastifyRequest, rep
   const status = err.statusCode ?? 500;
   if (status >= 500) {
     req.log.error({ err }, 'request failed');
-    void reply.status(500).send(errorPayload('internal_error', `Something went wrong on our side. Please try again; if it keeps happening, quote request id ${req.id}.`));
+    void reply
+      .status(500)
+      .send(errorPayload('internal_error', `Something went wrong on our side. Please try again; if it keeps happening, quote request id ${req.id}.`));
     return;
   }
   const message =

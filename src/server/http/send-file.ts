@@ -31,7 +31,10 @@ export async function sendFile(req: FastifyRequest, reply: FastifyReply, file: s
     let end = m[1] && m[2] ? Math.min(Number(m[2]), size - 1) : size - 1;
     if (!m[1]) end = size - 1;
     if (start >= size || start > end) {
-      return reply.status(416).header('content-range', `bytes */${size}`).send({ error: { code: 'range_not_satisfiable', message: 'Requested range not satisfiable.' } });
+      return reply
+        .status(416)
+        .header('content-range', `bytes */${size}`)
+        .send({ error: { code: 'range_not_satisfiable', message: 'Requested range not satisfiable.' } });
     }
     start = Math.max(0, start);
     return reply

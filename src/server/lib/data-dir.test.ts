@@ -37,9 +37,13 @@ describe('repairModes', () => {
     fs.chmodSync(root, 0o755);
     const r = repairModes(root);
     expect([r.fixed, r.checked, r.failed]).toEqual([5, 6, []]);
-    expect([modeOf(root), modeOf(path.join(root, 'a')), modeOf(path.join(root, 'ro')), modeOf(path.join(root, 'sub')), modeOf(path.join(root, 'sub', 'b'))]).toEqual([
-      0o700, 0o600, 0o400, 0o700, 0o600,
-    ]);
+    expect([
+      modeOf(root),
+      modeOf(path.join(root, 'a')),
+      modeOf(path.join(root, 'ro')),
+      modeOf(path.join(root, 'sub')),
+      modeOf(path.join(root, 'sub', 'b')),
+    ]).toEqual([0o700, 0o600, 0o400, 0o700, 0o600]);
     expect(repairModes(root).fixed).toBe(0);
   });
 
@@ -53,7 +57,9 @@ describe('repairModes', () => {
     fs.symlinkSync(path.join(elsewhere, 'folder'), path.join(root, 'to-folder'));
     fs.chmodSync(root, 0o700);
     expect(repairModes(root).fixed).toBe(0);
-    expect([modeOf(path.join(elsewhere, 'theirs')), modeOf(path.join(elsewhere, 'folder')), modeOf(path.join(elsewhere, 'folder', 'inside'))]).toEqual([0o644, 0o755, 0o644]);
+    expect([modeOf(path.join(elsewhere, 'theirs')), modeOf(path.join(elsewhere, 'folder')), modeOf(path.join(elsewhere, 'folder', 'inside'))]).toEqual([
+      0o644, 0o755, 0o644,
+    ]);
   });
 });
 

@@ -32,8 +32,7 @@ function resolveBinary(kind: 'ffmpeg' | 'ffprobe', explicit: string | undefined)
   const key = `${kind}:${explicit ?? ''}`;
   const hit = cache.get(key);
   if (hit) return hit;
-  const found =
-    explicit ?? onPath(kind) ?? fromPackage(kind === 'ffmpeg' ? '@ffmpeg-installer/ffmpeg' : '@ffprobe-installer/ffprobe');
+  const found = explicit ?? onPath(kind) ?? fromPackage(kind === 'ffmpeg' ? '@ffmpeg-installer/ffmpeg' : '@ffprobe-installer/ffprobe');
   if (!found) {
     const setting = kind === 'ffmpeg' ? 'FFMPEG_PATH' : 'FFPROBE_PATH';
     throw new Error(`${kind} was not found: install it, run npm install, or set ${setting}.`);
@@ -239,9 +238,9 @@ export interface ProbeResult {
 
 /** ffprobe a media file: duration, size and codecs. */
 export async function probeMedia(file: string, opts: { ffprobe?: string } = {}): Promise<ProbeResult> {
-  const { stdout } = await runTool(ffprobePath(opts.ffprobe), [
-    '-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file,
-  ], { timeoutMs: 30_000 });
+  const { stdout } = await runTool(ffprobePath(opts.ffprobe), ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file], {
+    timeoutMs: 30_000,
+  });
   const info = JSON.parse(stdout) as {
     format: { duration?: string; format_name: string };
     streams: { codec_type: string; codec_name: string; width?: number; height?: number }[];

@@ -26,7 +26,15 @@ describe('isPublicAddress', () => {
   });
 
   it('IPv4-mapped ::ffff:a.b.c.d: the embedded IPv4 decides, in dotted or hex form', () => {
-    for (const a of ['::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:10.0.0.1', '::ffff:a00:1', '::ffff:169.254.169.254', '::FFFF:192.168.0.1', '0:0:0:0:0:ffff:c0a8:1']) {
+    for (const a of [
+      '::ffff:127.0.0.1',
+      '::ffff:7f00:1',
+      '::ffff:10.0.0.1',
+      '::ffff:a00:1',
+      '::ffff:169.254.169.254',
+      '::FFFF:192.168.0.1',
+      '0:0:0:0:0:ffff:c0a8:1',
+    ]) {
       expect(isPublicAddress(a), a).toBe(false);
     }
     for (const a of ['::ffff:8.8.8.8', '::ffff:808:808', '0:0:0:0:0:ffff:5db8:d822']) expect(isPublicAddress(a), a).toBe(true);

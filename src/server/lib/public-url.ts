@@ -18,10 +18,22 @@ import net from 'node:net';
  */
 const blockedV4 = new net.BlockList();
 for (const [addr, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24],
-  ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) blockedV4.addSubnet(addr, prefix, 'ipv4');
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const)
+  blockedV4.addSubnet(addr, prefix, 'ipv4');
 
 const blockedV6 = new net.BlockList();
 for (const [addr, prefix] of [
@@ -36,7 +48,8 @@ for (const [addr, prefix] of [
   ['fe80::', 10], // link-local
   ['fec0::', 10], // site-local (deprecated)
   ['ff00::', 8], // multicast
-] as const) blockedV6.addSubnet(addr, prefix, 'ipv6');
+] as const)
+  blockedV6.addSubnet(addr, prefix, 'ipv6');
 
 /** The 16 bytes of an IPv6 address (a `%zone` suffix ignored), or null when it is not one. */
 export function ipv6Bytes(address: string): Uint8Array | null {

@@ -73,7 +73,10 @@ function isAllowed(u: URL, allowHosts: readonly string[]): boolean {
   const host = hostOf(u);
   const withPort = `${host}:${defaultPort(u)}`;
   return allowHosts.some((entry) => {
-    const e = entry.trim().toLowerCase().replace(/^\[([^\]]+)\]/, '$1');
+    const e = entry
+      .trim()
+      .toLowerCase()
+      .replace(/^\[([^\]]+)\]/, '$1');
     return e !== '' && (e === host || e === withPort);
   });
 }
@@ -158,10 +161,7 @@ function request(target: Target, opts: { signal: AbortSignal; userAgent: string 
     signal: opts.signal,
   });
   return new Promise((resolve, reject) => {
-    const req = mod.request(
-      options,
-      resolve,
-    );
+    const req = mod.request(options, resolve);
     req.on('error', reject);
     req.end();
   });

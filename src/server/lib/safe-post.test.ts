@@ -39,7 +39,13 @@ describe('safePost', () => {
 
   it('refuses private and reserved addresses before connecting', async () => {
     const before = received.length;
-    for (const url of [`http://127.0.0.1:${port}/ok`, `http://localhost:${port}/ok`, 'http://10.0.0.1/hook', 'http://169.254.169.254/latest', 'http://[::1]:9/']) {
+    for (const url of [
+      `http://127.0.0.1:${port}/ok`,
+      `http://localhost:${port}/ok`,
+      'http://10.0.0.1/hook',
+      'http://169.254.169.254/latest',
+      'http://[::1]:9/',
+    ]) {
       await expect(safePost(url, { body: '{}', timeoutMs: 2000 })).rejects.toThrow(/private or reserved/);
     }
     // the allow list names host:port exactly
@@ -54,7 +60,9 @@ describe('safePost', () => {
     expect(big.status).toBe(500);
     expect(big.body).toHaveLength(100);
     await expect(safePost(`http://127.0.0.1:${port}/slow`, { body: '{}', timeoutMs: 300, allowHosts: allow() })).rejects.toThrow('timed out after 0.3 s');
-    await expect(safePost(`http://127.0.0.1:1/`, { body: '{}', timeoutMs: 2000, allowHosts: ['127.0.0.1:1'] })).rejects.toThrow(/could not be reached \(ECONNREFUSED\)/);
+    await expect(safePost(`http://127.0.0.1:1/`, { body: '{}', timeoutMs: 2000, allowHosts: ['127.0.0.1:1'] })).rejects.toThrow(
+      /could not be reached \(ECONNREFUSED\)/,
+    );
     await expect(safePost('ftp://example.com/', { body: '{}', timeoutMs: 2000 })).rejects.toThrow('must be an http(s) URL');
   });
 });

@@ -44,28 +44,25 @@ function post(target: Target, opts: SafePostOptions, signal: AbortSignal): Promi
     signal,
   });
   return new Promise((resolve, reject) => {
-    const req = mod.request(
-      options,
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        const finish = () => {
-          const location = res.headers.location;
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), location: typeof location === 'string' ? location : null });
-        };
-        res.on('data', (chunk: Buffer) => {
-          if (size < keep) chunks.push(chunk.subarray(0, keep - size));
-          size += chunk.length;
-          if (size >= keep) {
-            // enough: we only log the start of the answer
-            res.destroy();
-            finish();
-          }
-        });
-        res.on('end', finish);
-        res.on('error', () => finish());
-      },
-    );
+    const req = mod.request(options, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const finish = () => {
+        const location = res.headers.location;
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), location: typeof location === 'string' ? location : null });
+      };
+      res.on('data', (chunk: Buffer) => {
+        if (size < keep) chunks.push(chunk.subarray(0, keep - size));
+        size += chunk.length;
+        if (size >= keep) {
+          // enough: we only log the start of the answer
+          res.destroy();
+          finish();
+        }
+      });
+      res.on('end', finish);
+      res.on('error', () => finish());
+    });
     req.on('error', reject);
     req.end(body);
   });

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { en } from './locales/en';
 import { es } from './locales/es';
-import { mailCatalogues, mailTemplateNames, renderEmail, resolveMailLocale, supportedMailLocales, type MailTemplateName, type MailTemplateVars } from './templates';
+import {
+  mailCatalogues,
+  mailTemplateNames,
+  renderEmail,
+  resolveMailLocale,
+  supportedMailLocales,
+  type MailTemplateName,
+  type MailTemplateVars,
+} from './templates';
 
 const when = new Date('2025-03-05T23:30:00Z');
 const utc = (locale: string) => `${new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' }).format(when)} UTC`;
@@ -13,7 +21,15 @@ const samples: { [N in MailTemplateName]: MailTemplateVars[N] } = {
   'new-sign-in': { name: 'Ada', when, device: 'mobile', browser: 'Mobile Safari', region: 'FR', ip: '198.51.100.7' },
   'email-changed': { name: 'Ada', oldEmail: 'old@example.com', newEmail: 'new@example.com', when, supportEmail: 'support@savesora.test' },
   'signup-existing': { name: 'Ada', signInUrl: 'https://savesora.test/sign-in', resetUrl: 'https://savesora.test/forgot-password' },
-  'order-confirmation': { name: 'Ada', planName: 'Creator', credits: 5000, amount: '$45.00', receiptNumber: 'SS-2025-000042', when, receiptUrl: 'https://savesora.test/api/billing/orders/o1/receipt' },
+  'order-confirmation': {
+    name: 'Ada',
+    planName: 'Creator',
+    credits: 5000,
+    amount: '$45.00',
+    receiptNumber: 'SS-2025-000042',
+    when,
+    receiptUrl: 'https://savesora.test/api/billing/orders/o1/receipt',
+  },
 };
 const render = <N extends MailTemplateName>(name: N, locale: string, vars: Partial<MailTemplateVars[N]> = {}) =>
   renderEmail(name, locale, { ...samples[name], ...vars });
@@ -84,7 +100,8 @@ describe('renderEmail', () => {
 
     const signIn = render('new-sign-in', 'en');
     expect(signIn.subject).toBe('New sign-in to your Save Sora account');
-    for (const line of [`When: ${utc('en')}`, 'Device: Phone', 'Browser: Mobile Safari', 'Region: FR', 'IP address: 198.51.100.7']) expect(signIn.text).toContain(line);
+    for (const line of [`When: ${utc('en')}`, 'Device: Phone', 'Browser: Mobile Safari', 'Region: FR', 'IP address: 198.51.100.7'])
+      expect(signIn.text).toContain(line);
     expect(visible(signIn.html)).toContain('IP address 198.51.100.7');
 
     const email = render('email-changed', 'en');
@@ -157,7 +174,16 @@ describe('renderEmail', () => {
   });
 
   it('accepts only http(s) links', () => {
-    for (const url of ['javascript:alert(1)', 'data:text/html,<b>x</b>', 'ftp://savesora.test/x', 'mailto:a@example.com', '/relative/path', '//savesora.test/x', 'not a url', '']) {
+    for (const url of [
+      'javascript:alert(1)',
+      'data:text/html,<b>x</b>',
+      'ftp://savesora.test/x',
+      'mailto:a@example.com',
+      '/relative/path',
+      '//savesora.test/x',
+      'not a url',
+      '',
+    ]) {
       expect(() => render('verify-email', 'en', { url }), url).toThrow(/http\(s\)/);
       expect(() => render('reset-password', 'es', { url }), url).toThrow(/http\(s\)/);
     }

@@ -28,7 +28,15 @@ export interface MailTemplateVars {
   'order-confirmation': { name: string; planName: string; credits: number; amount: string; receiptNumber: string; when: Date; receiptUrl: string };
 }
 export type MailTemplateName = keyof MailTemplateVars;
-export const mailTemplateNames = ['verify-email', 'reset-password', 'password-changed', 'new-sign-in', 'email-changed', 'signup-existing', 'order-confirmation'] as const satisfies readonly MailTemplateName[];
+export const mailTemplateNames = [
+  'verify-email',
+  'reset-password',
+  'password-changed',
+  'new-sign-in',
+  'email-changed',
+  'signup-existing',
+  'order-confirmation',
+] as const satisfies readonly MailTemplateName[];
 
 export interface RenderedEmail {
   subject: string;
@@ -272,7 +280,8 @@ function text(value: unknown, template: string, key: string, optional = false): 
 }
 
 function positiveInteger(value: unknown, template: string, key: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw new Error(`Mail template ${template} needs "${key}" as a positive whole number.`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0)
+    throw new Error(`Mail template ${template} needs "${key}" as a positive whole number.`);
   return value;
 }
 

@@ -72,7 +72,10 @@ export const changeEmail = z.object({
 export const signupIntent = z.object({
   region: regionCode,
   ageConfirmed: z.literal(true, { message: 'must confirm the minimum age' }),
-  referralCode: z.string().regex(/^[A-Za-z0-9]{4,32}$/).optional(),
+  referralCode: z
+    .string()
+    .regex(/^[A-Za-z0-9]{4,32}$/)
+    .optional(),
   language: language.optional(),
 });
 

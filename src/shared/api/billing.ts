@@ -41,7 +41,10 @@ export type PlansResponse = z.infer<typeof plansResponse>;
 export const checkoutInput = z.strictObject({
   plan: safeText().min(1).max(100),
   provider: z.enum(paymentProviders),
-  currency: z.string().regex(/^[a-z]{3}$/, { error: 'must be a 3-letter currency code such as usd' }).optional(),
+  currency: z
+    .string()
+    .regex(/^[a-z]{3}$/, { error: 'must be a 3-letter currency code such as usd' })
+    .optional(),
 });
 export type CheckoutInput = z.infer<typeof checkoutInput>;
 

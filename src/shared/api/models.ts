@@ -56,11 +56,13 @@ export const quoteResponse = z.object({
   model: z.string(),
   credits: z.number().int().describe('what the generation would cost'),
   breakdown: z.array(z.object({ label: z.enum(['video', 'audio', 'references', 'minimum']), credits: z.number() })),
-  request: z.object({
-    mode: z.enum(generationModes),
-    durationSeconds: z.number(),
-    resolution: z.string(),
-    aspectRatio: z.string(),
-    audio: z.boolean(),
-  }).describe('the request with every default filled in'),
+  request: z
+    .object({
+      mode: z.enum(generationModes),
+      durationSeconds: z.number(),
+      resolution: z.string(),
+      aspectRatio: z.string(),
+      audio: z.boolean(),
+    })
+    .describe('the request with every default filled in'),
 });

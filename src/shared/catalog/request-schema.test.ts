@@ -29,7 +29,11 @@ describe('built-in catalog data', () => {
     expect(m.aspectRatios).toContain(m.defaultAspectRatio);
     for (const r of m.resolutions) expect(m.price.perSecond[r], `price for ${r}`).toBeGreaterThan(0);
     // every mode is served by at least one route
-    for (const mode of m.modes) expect(m.routes.some((r) => r.upstreamModels[mode]), `route for ${mode}`).toBe(true);
+    for (const mode of m.modes)
+      expect(
+        m.routes.some((r) => r.upstreamModels[mode]),
+        `route for ${mode}`,
+      ).toBe(true);
     if (m.lifecycle.replacement) expect(builtinCatalog.map((x) => x.id)).toContain(m.lifecycle.replacement);
     const refMax = Object.values(m.references).reduce((n, l) => n + l.max, 0);
     expect(m.maxReferences).toBeLessThanOrEqual(refMax);
@@ -37,7 +41,10 @@ describe('built-in catalog data', () => {
 
   it('keeps Sora 2 with its end of service as catalog data', () => {
     expect(spec('sora-2').lifecycle).toMatchObject({ state: 'deprecated', sunsetDate: '2026-09-24', replacement: 'veo-3.1-fast' });
-    expect(spec('sora-2').routes.map((r) => [r.provider, r.priority])).toEqual([['fal', 1], ['kie', 2]]);
+    expect(spec('sora-2').routes.map((r) => [r.provider, r.priority])).toEqual([
+      ['fal', 1],
+      ['kie', 2],
+    ]);
   });
 });
 
@@ -111,9 +118,7 @@ describe('generation schema per model', () => {
     const found = issues('seedance-2.0', {
       prompt: '@video1',
       mode: 'reference',
-      references: [
-        { kind: 'video', mediaId: 'v', mimeType: 'video/x-msvideo', sizeBytes: 80_000_000, durationSeconds: 30 },
-      ],
+      references: [{ kind: 'video', mediaId: 'v', mimeType: 'video/x-msvideo', sizeBytes: 80_000_000, durationSeconds: 30 }],
     });
     expect(found.map((f) => f.field)).toEqual(['references.0.mimeType', 'references.0.sizeBytes', 'references.0.durationSeconds']);
     expect(found[2]!.message).toBe('Seedance 2.0 accepts video clips up to 15 s (this one is 30.0 s).');

@@ -107,7 +107,13 @@ function roleFor(mode: GenerationMode, index: number): ReferenceRole {
   return 'reference';
 }
 
-function checkReference(spec: ModelSpec, ref: ReferenceInput, limit: ReferenceLimit, add: (field: string, message: string, allowed?: unknown[]) => void, at: string) {
+function checkReference(
+  spec: ModelSpec,
+  ref: ReferenceInput,
+  limit: ReferenceLimit,
+  add: (field: string, message: string, allowed?: unknown[]) => void,
+  at: string,
+) {
   if (ref.mimeType !== undefined && !limit.mimeTypes.includes(ref.mimeType)) {
     add(`${at}.mimeType`, `${spec.name} accepts ${ref.kind} files of type ${list(limit.mimeTypes)} (got ${ref.mimeType}).`, limit.mimeTypes);
   }
@@ -129,7 +135,12 @@ export function generationSchemaFor(spec: ModelSpec) {
   return generationInput
     .superRefine((input, ctx) => {
       const add = (field: string, message: string, allowed?: unknown[]) =>
-        ctx.addIssue({ code: 'custom', path: field.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p)), message, params: allowed ? { allowed } : undefined });
+        ctx.addIssue({
+          code: 'custom',
+          path: field.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p)),
+          message,
+          params: allowed ? { allowed } : undefined,
+        });
 
       if (input.model !== spec.id) add('model', `This schema is for ${spec.id}.`, [spec.id]);
 
@@ -170,7 +181,11 @@ export function generationSchemaFor(spec: ModelSpec) {
         const limit = spec.references[ref.kind];
         if (!limit) {
           const kinds = Object.keys(spec.references);
-          add(`${at}.kind`, kinds.length ? `${spec.name} accepts ${list(kinds)} references, not ${ref.kind}.` : `${spec.name} takes no reference files.`, kinds);
+          add(
+            `${at}.kind`,
+            kinds.length ? `${spec.name} accepts ${list(kinds)} references, not ${ref.kind}.` : `${spec.name} takes no reference files.`,
+            kinds,
+          );
           return;
         }
         checkReference(spec, ref, limit, add, at);
@@ -194,7 +209,10 @@ export function generationSchemaFor(spec: ModelSpec) {
         add('references', 'Text-to-video takes no references; choose image-to-video, first-last-frame or reference mode.', []);
       }
       if (mode === 'image-to-video' && (images.length !== 1 || refs.length !== 1)) {
-        add('references', `Image-to-video needs exactly one image (got ${plural(images.length, 'image')} and ${plural(refs.length - images.length, 'other file')}).`);
+        add(
+          'references',
+          `Image-to-video needs exactly one image (got ${plural(images.length, 'image')} and ${plural(refs.length - images.length, 'other file')}).`,
+        );
       }
       if (mode === 'first-last-frame' && (images.length !== 2 || refs.length !== 2)) {
         add('references', `First-and-last-frame needs exactly two images, the first frame then the last (got ${refs.length}).`);
@@ -212,7 +230,10 @@ export function generationSchemaFor(spec: ModelSpec) {
       for (const m of mentionsIn(prompt)) {
         const count = refs.filter((r) => r.kind === m.kind).length;
         if (m.index < 1 || m.index > count) {
-          add('prompt', `The prompt mentions ${m.text}, but ${count === 0 ? `no ${m.kind} references were` : `only ${plural(count, `${m.kind} reference`)} ${count === 1 ? 'was' : 'were'}`} given.`);
+          add(
+            'prompt',
+            `The prompt mentions ${m.text}, but ${count === 0 ? `no ${m.kind} references were` : `only ${plural(count, `${m.kind} reference`)} ${count === 1 ? 'was' : 'were'}`} given.`,
+          );
         }
       }
     })

@@ -145,9 +145,7 @@ export function draftOf(g: GenerationView): StudioDraft {
     aspectRatio: g.aspectRatio,
     audio: g.audio,
     seed: g.seed ?? undefined,
-    refs: g.references
-      .filter((r) => r.mediaId || r.url)
-      .map((r) => ({ kind: r.kind, ...(r.mediaId ? { mediaId: r.mediaId } : { url: r.url }) })),
+    refs: g.references.filter((r) => r.mediaId || r.url).map((r) => ({ kind: r.kind, ...(r.mediaId ? { mediaId: r.mediaId } : { url: r.url }) })),
   };
 }
 

@@ -95,7 +95,9 @@ export async function createGeneration(input: GenerationInput, idempotencyKey: s
     throw new GenerationRequestError(`http_${res.status}`, res.statusText || `Request failed with status ${res.status}.`, res.status, retryAfter, []);
   }
   const fields = Array.isArray(error.fields)
-    ? (error.fields as unknown[]).filter((f): f is FieldIssue => !!f && typeof (f as FieldIssue).field === 'string' && typeof (f as FieldIssue).message === 'string')
+    ? (error.fields as unknown[]).filter(
+        (f): f is FieldIssue => !!f && typeof (f as FieldIssue).field === 'string' && typeof (f as FieldIssue).message === 'string',
+      )
     : [];
   const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
   throw new GenerationRequestError(
@@ -145,7 +147,14 @@ function matchesFilters(g: GenerationView, f: GenerationFilters | undefined): bo
   if (f.to && day > f.to) return false;
   if (f.q) {
     const prompt = g.prompt.toLowerCase();
-    if (!f.q.toLowerCase().split(/\s+/).filter(Boolean).every((w) => prompt.includes(w))) return false;
+    if (
+      !f.q
+        .toLowerCase()
+        .split(/\s+/)
+        .filter(Boolean)
+        .every((w) => prompt.includes(w))
+    )
+      return false;
   }
   return true;
 }

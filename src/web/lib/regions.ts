@@ -38,9 +38,7 @@ export function sortedRegions(language: string): Array<{ code: string; name: str
     /* an old browser: show codes */
   }
   const collator = new Intl.Collator(language, { sensitivity: 'base' });
-  return regionCodes
-    .map((code) => ({ code, name: names?.of(code) ?? code }))
-    .sort((a, b) => collator.compare(a.name, b.name));
+  return regionCodes.map((code) => ({ code, name: names?.of(code) ?? code })).sort((a, b) => collator.compare(a.name, b.name));
 }
 
 /** The country of the browser's locale (en-US → US), when it is one we offer. */

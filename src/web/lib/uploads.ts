@@ -6,7 +6,13 @@ export type { MediaKind, MediaView };
 
 /** A failed upload or import, with the per-field messages of a 400 when the server gave them. */
 export class UploadError extends ApiError {
-  constructor(code: string, message: string, status: number, retryAfter: number | undefined, readonly fields: FieldIssue[] = []) {
+  constructor(
+    code: string,
+    message: string,
+    status: number,
+    retryAfter: number | undefined,
+    readonly fields: FieldIssue[] = [],
+  ) {
     super(code, message, status, retryAfter);
   }
 }
@@ -32,7 +38,9 @@ function errorFrom(status: number, statusText: string, text: string, retryHeader
     return new UploadError(`http_${status}`, statusText || `Request failed with status ${status}.`, status, retryAfter);
   }
   const fields = Array.isArray(error.fields)
-    ? (error.fields as unknown[]).filter((f): f is FieldIssue => !!f && typeof (f as FieldIssue).field === 'string' && typeof (f as FieldIssue).message === 'string')
+    ? (error.fields as unknown[]).filter(
+        (f): f is FieldIssue => !!f && typeof (f as FieldIssue).field === 'string' && typeof (f as FieldIssue).message === 'string',
+      )
     : [];
   return new UploadError(error.code, typeof error.message === 'string' ? error.message : '', status, retryAfter, fields);
 }
@@ -128,6 +136,7 @@ export function formatBytes(bytes: number, language: string): string {
     value /= 1000;
     i++;
   }
-  return new Intl.NumberFormat(language, { style: 'unit', unit: units[i], unitDisplay: 'short', maximumFractionDigits: value < 10 && i > 0 ? 1 : 0 }).format(value);
+  return new Intl.NumberFormat(language, { style: 'unit', unit: units[i], unitDisplay: 'short', maximumFractionDigits: value < 10 && i > 0 ? 1 : 0 }).format(
+    value,
+  );
 }
-

@@ -118,7 +118,9 @@ function Mailbox() {
             </ul>
           )}
         </Card>
-        <div className="min-w-0">{selected ? <MessageView id={selected} /> : <p className="text-sm text-zinc-500 dark:text-zinc-400">{t('mailbox.pick')}</p>}</div>
+        <div className="min-w-0">
+          {selected ? <MessageView id={selected} /> : <p className="text-sm text-zinc-500 dark:text-zinc-400">{t('mailbox.pick')}</p>}
+        </div>
       </div>
     </div>
   );

@@ -45,13 +45,7 @@ export function ForgotPasswordPage() {
     <AuthShell testId="forgot-password" icon={<KeyIcon className="size-6" />} title={t('auth.forgot.title')} description={t('auth.forgot.lead')} footer={back}>
       <form onSubmit={onSubmit} noValidate className="space-y-5">
         {request.isError && <Alert tone="error">{errorText(request.error, t, i18n.language)}</Alert>}
-        <EmailInput
-          label={t('auth.fields.email')}
-          required
-          value={email}
-          onChange={(e) => setEmail(e.target.value)}
-          error={error}
-        />
+        <EmailInput label={t('auth.fields.email')} required value={email} onChange={(e) => setEmail(e.target.value)} error={error} />
         <Button type="submit" size="lg" className="w-full" loading={request.isPending}>
           {t('auth.forgot.submit')}
         </Button>

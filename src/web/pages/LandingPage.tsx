@@ -91,15 +91,10 @@ function Hero() {
             <SparklesIcon className="size-3.5" />
             {t('landing.hero.eyebrow')}
           </p>
-          <h1
-            id="hero-title"
-            className="mt-6 text-4xl font-semibold tracking-tight text-balance text-zinc-900 sm:text-5xl lg:text-6xl dark:text-white"
-          >
+          <h1 id="hero-title" className="mt-6 text-4xl font-semibold tracking-tight text-balance text-zinc-900 sm:text-5xl lg:text-6xl dark:text-white">
             {t('landing.hero.title')}
           </h1>
-          <p className="mx-auto mt-6 max-w-xl text-lg leading-relaxed text-pretty text-zinc-600 lg:mx-0 dark:text-zinc-400">
-            {t('landing.hero.lead')}
-          </p>
+          <p className="mx-auto mt-6 max-w-xl text-lg leading-relaxed text-pretty text-zinc-600 lg:mx-0 dark:text-zinc-400">{t('landing.hero.lead')}</p>
           <div className="mt-8 flex flex-col items-stretch justify-center gap-3 sm:flex-row sm:items-center lg:justify-start">
             <Link to="/sign-up" className={buttonClasses({ size: 'lg' })}>
               {t('landing.hero.primaryCta')}
@@ -133,7 +128,10 @@ function ComposerPreview() {
   ];
   return (
     <div role="img" aria-label={t('landing.composer.label')} className="relative mx-auto w-full max-w-lg lg:max-w-none">
-      <div aria-hidden="true" className="absolute -inset-4 -z-10 rounded-[2rem] bg-gradient-to-br from-brand-400/30 to-fuchsia-400/30 blur-2xl dark:from-brand-500/20 dark:to-fuchsia-500/20" />
+      <div
+        aria-hidden="true"
+        className="absolute -inset-4 -z-10 rounded-[2rem] bg-gradient-to-br from-brand-400/30 to-fuchsia-400/30 blur-2xl dark:from-brand-500/20 dark:to-fuchsia-500/20"
+      />
       <div className="overflow-hidden rounded-2xl border border-zinc-200 bg-white/90 shadow-2xl shadow-brand-900/10 backdrop-blur dark:border-zinc-800 dark:bg-zinc-900/90 dark:shadow-black/40">
         {/* preview frame */}
         <div className="relative aspect-video bg-gradient-to-br from-indigo-950 via-brand-900 to-fuchsia-900">
@@ -161,9 +159,7 @@ function ComposerPreview() {
                 key={m.id}
                 className={cn(
                   'rounded-full px-2.5 py-1 text-xs font-medium',
-                  i === 0
-                    ? 'bg-brand-600 text-white dark:bg-brand-500'
-                    : 'bg-zinc-100 text-zinc-600 dark:bg-zinc-800 dark:text-zinc-300',
+                  i === 0 ? 'bg-brand-600 text-white dark:bg-brand-500' : 'bg-zinc-100 text-zinc-600 dark:bg-zinc-800 dark:text-zinc-300',
                 )}
               >
                 {m.name}

@@ -35,7 +35,8 @@ export function ResetPasswordPage() {
   if (expired) {
     return (
       <AuthShell
-        testId="reset-expired" focusTitle
+        testId="reset-expired"
+        focusTitle
         icon={<AlertIcon className="size-6" />}
         title={t('auth.reset.expiredTitle')}
         description={t('auth.reset.expiredBody')}
@@ -54,7 +55,13 @@ export function ResetPasswordPage() {
 
   if (reset.isSuccess) {
     return (
-      <AuthShell testId="reset-done" focusTitle icon={<CheckCircleIcon className="size-6" />} title={t('auth.reset.doneTitle')} description={t('auth.reset.done')}>
+      <AuthShell
+        testId="reset-done"
+        focusTitle
+        icon={<CheckCircleIcon className="size-6" />}
+        title={t('auth.reset.doneTitle')}
+        description={t('auth.reset.done')}
+      >
         <Link to="/sign-in" className={buttonClasses({ size: 'lg', className: 'w-full' })}>
           {t('auth.signIn.title')}
         </Link>

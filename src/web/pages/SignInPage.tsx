@@ -19,8 +19,7 @@ function useReturnedError(code: string | undefined): { title: string; body: stri
   if (c === 'age_confirmation_required' || c === 'region_required' || c === 'signup_disabled' || c === 'signup_intent_required')
     return { title: t('auth.signIn.returned.newHere.title'), body: t('auth.signIn.returned.newHere.body'), signUp: true };
   if (c === 'account_suspended') return { title: t('auth.signIn.returned.suspended.title'), body: t('auth.signIn.returned.suspended.body'), signUp: false };
-  if (c === 'account_terminated')
-    return { title: t('auth.signIn.returned.terminated.title'), body: t('auth.signIn.returned.terminated.body'), signUp: false };
+  if (c === 'account_terminated') return { title: t('auth.signIn.returned.terminated.title'), body: t('auth.signIn.returned.terminated.body'), signUp: false };
   return { title: t('auth.signIn.returned.generic.title'), body: t('auth.signIn.returned.generic.body'), signUp: false };
 }
 
@@ -106,14 +105,7 @@ export function SignInPage() {
               {formError}
             </Alert>
           )}
-          <EmailInput
-            ref={emailRef}
-            label={t('auth.fields.email')}
-            required
-            value={email}
-            onChange={(e) => setEmail(e.target.value)}
-            error={errors.email}
-          />
+          <EmailInput ref={emailRef} label={t('auth.fields.email')} required value={email} onChange={(e) => setEmail(e.target.value)} error={errors.email} />
           <PasswordInput
             ref={passwordRef}
             label={t('auth.fields.password')}

@@ -120,7 +120,8 @@ export function SignUpPage() {
   if (sentTo) {
     return (
       <AuthShell
-        testId="check-inbox" focusTitle
+        testId="check-inbox"
+        focusTitle
         icon={<MailIcon className="size-6" />}
         title={t('auth.verify.checkInbox')}
         description={t('auth.verify.sentTo', { email: sentTo })}
@@ -171,13 +172,7 @@ export function SignUpPage() {
           onChange={(e) => (setName(e.target.value), clear('name'))}
           error={errors.name}
         />
-        <EmailInput
-          label={t('auth.fields.email')}
-          required
-          value={email}
-          onChange={(e) => (setEmail(e.target.value), clear('email'))}
-          error={errors.email}
-        />
+        <EmailInput label={t('auth.fields.email')} required value={email} onChange={(e) => (setEmail(e.target.value), clear('email'))} error={errors.email} />
         <PasswordInput
           label={t('auth.fields.password')}
           name="password"
@@ -252,4 +247,3 @@ export function SignUpPage() {
     </AuthShell>
   );
 }
-

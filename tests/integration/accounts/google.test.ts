@@ -9,7 +9,11 @@ let a: AccountsApp;
 
 beforeAll(async () => {
   oidc = await startFakeOidc({ clientId: 'savesora-test-client', clientSecret: 'savesora-test-secret' });
-  a = await startAccountsApp({ GOOGLE_CLIENT_ID: 'savesora-test-client', GOOGLE_CLIENT_SECRET: 'savesora-test-secret', GOOGLE_DISCOVERY_URL: oidc.discoveryUrl });
+  a = await startAccountsApp({
+    GOOGLE_CLIENT_ID: 'savesora-test-client',
+    GOOGLE_CLIENT_SECRET: 'savesora-test-secret',
+    GOOGLE_DISCOVERY_URL: oidc.discoveryUrl,
+  });
 });
 afterAll(async () => {
   await a?.close();
@@ -23,7 +27,12 @@ afterAll(async () => {
  */
 async function googleFlow(c: TestClient, opts: { intent?: Record<string, unknown>; tamperCallback?: (u: URL) => void } = {}) {
   if (opts.intent) expect((await c.post('/api/signup-intent', opts.intent)).status).toBe(204);
-  const start = await c.post('/api/auth/sign-in/social', { provider: 'google', callbackURL: '/account', errorCallbackURL: '/sign-in', newUserCallbackURL: '/account' });
+  const start = await c.post('/api/auth/sign-in/social', {
+    provider: 'google',
+    callbackURL: '/account',
+    errorCallbackURL: '/sign-in',
+    newUserCallbackURL: '/account',
+  });
   expect(start.status).toBe(200);
   const authorizeUrl = new URL(start.json().url);
   expect(authorizeUrl.origin).toBe(new URL(oidc.issuer).origin);
@@ -36,7 +45,15 @@ async function googleFlow(c: TestClient, opts: { intent?: Record<string, unknown
 }
 
 const usersWith = (email: string) =>
-  a.app.db.sql.query<{ id: string; name: string; image: string | null; email_verified: boolean; provider_id: string; account_id: string; password: string | null }>(
+  a.app.db.sql.query<{
+    id: string;
+    name: string;
+    image: string | null;
+    email_verified: boolean;
+    provider_id: string;
+    account_id: string;
+    password: string | null;
+  }>(
     `select u.id, u.name, u.image, u.email_verified, a.provider_id, a.account_id, a.password
        from users u join accounts a on a.user_id = u.id where lower(u.email) = lower($1) order by a.provider_id`,
     [email],
@@ -48,7 +65,13 @@ describe('Google sign-in (OpenID Connect against a local provider)', () => {
   });
 
   it('creates the user with Google id, email, name and photo, and no password, using PKCE S256, state and nonce', async () => {
-    oidc.setUser({ sub: '111111111111111111111', email: 'ada@example.com', email_verified: true, name: 'Ada Lovelace', picture: 'https://lh3.googleusercontent.com/a/ada.png' });
+    oidc.setUser({
+      sub: '111111111111111111111',
+      email: 'ada@example.com',
+      email_verified: true,
+      name: 'Ada Lovelace',
+      picture: 'https://lh3.googleusercontent.com/a/ada.png',
+    });
     const c = a.client();
     const { authorizeUrl, back, location } = await googleFlow(c, { intent: { region: 'GB', ageConfirmed: true } });
     const p = authorizeUrl.searchParams;
@@ -64,13 +87,26 @@ describe('Google sign-in (OpenID Connect against a local provider)', () => {
 
     const rows = await usersWith('ada@example.com');
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ name: 'Ada Lovelace', image: 'https://lh3.googleusercontent.com/a/ada.png', email_verified: true, provider_id: 'google', account_id: '111111111111111111111', password: null });
+    expect(rows[0]).toMatchObject({
+      name: 'Ada Lovelace',
+      image: 'https://lh3.googleusercontent.com/a/ada.png',
+      email_verified: true,
+      provider_id: 'google',
+      account_id: '111111111111111111111',
+      password: null,
+    });
     const me = (await c.get('/api/me')).json();
     expect(me).toMatchObject({ email: 'ada@example.com', hasPassword: false, providers: ['google'], region: 'GB' });
   });
 
   it('signs an existing Google user back in without a new sign-up intent', async () => {
-    oidc.setUser({ sub: '111111111111111111111', email: 'ada@example.com', email_verified: true, name: 'Ada Lovelace', picture: 'https://lh3.googleusercontent.com/a/ada.png' });
+    oidc.setUser({
+      sub: '111111111111111111111',
+      email: 'ada@example.com',
+      email_verified: true,
+      name: 'Ada Lovelace',
+      picture: 'https://lh3.googleusercontent.com/a/ada.png',
+    });
     const c = a.client();
     const { location } = await googleFlow(c);
     expect(location).toContain('/account');
@@ -79,7 +115,13 @@ describe('Google sign-in (OpenID Connect against a local provider)', () => {
   });
 
   it('refuses a new Google user who has not confirmed their age, keeping nothing', async () => {
-    oidc.setUser({ sub: '222222222222222222222', email: 'young@example.com', email_verified: true, name: 'Young', picture: 'https://lh3.googleusercontent.com/a/y.png' });
+    oidc.setUser({
+      sub: '222222222222222222222',
+      email: 'young@example.com',
+      email_verified: true,
+      name: 'Young',
+      picture: 'https://lh3.googleusercontent.com/a/y.png',
+    });
     const c = a.client();
     const { location } = await googleFlow(c);
     expect(location).toMatch(/\/sign-in\?error=/);
@@ -88,16 +130,31 @@ describe('Google sign-in (OpenID Connect against a local provider)', () => {
   });
 
   it('rejects a forged state', async () => {
-    oidc.setUser({ sub: '333333333333333333333', email: 'forged@example.com', email_verified: true, name: 'F', picture: 'https://lh3.googleusercontent.com/a/f.png' });
+    oidc.setUser({
+      sub: '333333333333333333333',
+      email: 'forged@example.com',
+      email_verified: true,
+      name: 'F',
+      picture: 'https://lh3.googleusercontent.com/a/f.png',
+    });
     const c = a.client();
-    const { location } = await googleFlow(c, { intent: { region: 'US', ageConfirmed: true }, tamperCallback: (u) => u.searchParams.set('state', 'forged-state-value') });
+    const { location } = await googleFlow(c, {
+      intent: { region: 'US', ageConfirmed: true },
+      tamperCallback: (u) => u.searchParams.set('state', 'forged-state-value'),
+    });
     expect(location).toMatch(/error=/);
     expect(await usersWith('forged@example.com')).toHaveLength(0);
     expect((await c.get('/api/me')).status).toBe(401);
   });
 
   it('rejects an ID token with the wrong nonce, or signed by another key', async () => {
-    oidc.setUser({ sub: '444444444444444444444', email: 'nonce@example.com', email_verified: true, name: 'N', picture: 'https://lh3.googleusercontent.com/a/n.png' });
+    oidc.setUser({
+      sub: '444444444444444444444',
+      email: 'nonce@example.com',
+      email_verified: true,
+      name: 'N',
+      picture: 'https://lh3.googleusercontent.com/a/n.png',
+    });
     oidc.tamper.nonce = 'not-the-nonce-we-sent';
     try {
       const c = a.client();
@@ -120,7 +177,13 @@ describe('Google sign-in (OpenID Connect against a local provider)', () => {
 
   it('a code cannot be redeemed without the PKCE verifier our app holds', async () => {
     // replay the callback's code at the provider without a verifier, as an attacker who stole it would
-    oidc.setUser({ sub: '555555555555555555555', email: 'pkce@example.com', email_verified: true, name: 'P', picture: 'https://lh3.googleusercontent.com/a/p.png' });
+    oidc.setUser({
+      sub: '555555555555555555555',
+      email: 'pkce@example.com',
+      email_verified: true,
+      name: 'P',
+      picture: 'https://lh3.googleusercontent.com/a/p.png',
+    });
     const c = a.client();
     await c.post('/api/signup-intent', { region: 'US', ageConfirmed: true });
     const start = await c.post('/api/auth/sign-in/social', { provider: 'google', callbackURL: '/account' });
@@ -129,7 +192,13 @@ describe('Google sign-in (OpenID Connect against a local provider)', () => {
     const stolen = await fetch(`${oidc.issuer}/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: `${a.app.url}/api/auth/callback/google`, client_id: 'savesora-test-client', client_secret: 'savesora-test-secret' }),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: `${a.app.url}/api/auth/callback/google`,
+        client_id: 'savesora-test-client',
+        client_secret: 'savesora-test-secret',
+      }),
     });
     expect(stolen.status).toBe(400);
     expect((await stolen.json()).error).toBe('invalid_grant');
@@ -137,12 +206,24 @@ describe('Google sign-in (OpenID Connect against a local provider)', () => {
 
   it('links Google to an existing email account only when Google says the email is verified', async () => {
     await signUpVerified(a, 'linkme@example.com', 'link password 1');
-    oidc.setUser({ sub: '666666666666666666666', email: 'linkme@example.com', email_verified: false, name: 'L', picture: 'https://lh3.googleusercontent.com/a/l.png' });
+    oidc.setUser({
+      sub: '666666666666666666666',
+      email: 'linkme@example.com',
+      email_verified: false,
+      name: 'L',
+      picture: 'https://lh3.googleusercontent.com/a/l.png',
+    });
     const unverified = await googleFlow(a.client());
     expect(unverified.location).toMatch(/error=/);
     expect((await usersWith('linkme@example.com')).map((r) => r.provider_id)).toEqual(['credential']);
 
-    oidc.setUser({ sub: '666666666666666666666', email: 'linkme@example.com', email_verified: true, name: 'L', picture: 'https://lh3.googleusercontent.com/a/l.png' });
+    oidc.setUser({
+      sub: '666666666666666666666',
+      email: 'linkme@example.com',
+      email_verified: true,
+      name: 'L',
+      picture: 'https://lh3.googleusercontent.com/a/l.png',
+    });
     const c = a.client();
     const verified = await googleFlow(c);
     expect(verified.location).toContain('/account');

@@ -33,6 +33,8 @@ describe('changing the password: the password policy', () => {
 
     const ok = await c.post('/api/me/password', { currentPassword: current, newPassword: 'difference engine punch cards' });
     expect(ok.status).toBe(204);
-    expect((await a.client().post('/api/auth/sign-in/email', { email: 'ada.lovelace@example.com', password: 'difference engine punch cards' })).status).toBe(200);
+    expect((await a.client().post('/api/auth/sign-in/email', { email: 'ada.lovelace@example.com', password: 'difference engine punch cards' })).status).toBe(
+      200,
+    );
   });
 });

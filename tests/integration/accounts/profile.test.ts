@@ -60,7 +60,9 @@ describe('profile', () => {
     const res = await c.put('/api/me/photo', new TextEncoder().encode('#!/bin/sh\necho not an image\n'), { 'content-type': 'image/jpeg' });
     expect(res.status).toBe(415);
     expect(res.json().error.code).toBe('unsupported_image');
-    const svg = await c.put('/api/me/photo', new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'), { 'content-type': 'image/svg+xml' });
+    const svg = await c.put('/api/me/photo', new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'), {
+      'content-type': 'image/svg+xml',
+    });
     expect(svg.status).toBe(415);
     const big = await c.put('/api/me/photo', new Uint8Array(5 * 1024 * 1024 + 1), { 'content-type': 'image/png' });
     expect(big.status).toBe(413);

@@ -76,13 +76,17 @@ describe('rate limits on sign-in', () => {
     const c = a.client({ ip: '203.0.113.77' });
     const statuses: number[] = [];
     for (let i = 0; i < 11; i++) {
-      statuses.push((await c.post('/api/auth/sign-up/email', { email: `bulk${i}@example.com`, password: 'a fine password 1', name: 'b', region: 'US', ageConfirmed: true })).status);
+      statuses.push(
+        (await c.post('/api/auth/sign-up/email', { email: `bulk${i}@example.com`, password: 'a fine password 1', name: 'b', region: 'US', ageConfirmed: true }))
+          .status,
+      );
     }
     expect(statuses.slice(0, 10).every((s) => s === 200)).toBe(true);
     expect(statuses[10]).toBe(429);
     const r = a.client({ ip: '203.0.113.78' });
     const resets: number[] = [];
-    for (let i = 0; i < 4; i++) resets.push((await r.post('/api/auth/request-password-reset', { email: 'bulk0@example.com', redirectTo: '/reset-password' })).status);
+    for (let i = 0; i < 4; i++)
+      resets.push((await r.post('/api/auth/request-password-reset', { email: 'bulk0@example.com', redirectTo: '/reset-password' })).status);
     expect(resets).toEqual([200, 200, 200, 429]);
   });
 });
@@ -130,7 +134,9 @@ describe('session lifetime', () => {
 
   it('ends an idle session when it expires', async () => {
     const c = await signUpVerified(a, 'idle@example.com');
-    await a.app.db.sql.query(`update sessions set expires_at = now() - interval '1 second' where user_id = (select id from users where email = 'idle@example.com')`);
+    await a.app.db.sql.query(
+      `update sessions set expires_at = now() - interval '1 second' where user_id = (select id from users where email = 'idle@example.com')`,
+    );
     expect((await c.get('/api/me')).status).toBe(401);
   });
 });

@@ -35,7 +35,13 @@ export const mailTo = (smtp: FakeSmtp, to: string, subject: RegExp, timeoutMs = 
   smtp.waitFor((m) => m.to.some((t) => t.toLowerCase() === to.toLowerCase()) && subject.test(m.subject), timeoutMs);
 
 /** Sign up, open the verification mail, follow its link: returns a signed-in client. */
-export async function signUpVerified(a: AccountsApp, email: string, password = 'a fine password 1', extra: Record<string, unknown> = {}, clientOpts: ClientOptions = {}) {
+export async function signUpVerified(
+  a: AccountsApp,
+  email: string,
+  password = 'a fine password 1',
+  extra: Record<string, unknown> = {},
+  clientOpts: ClientOptions = {},
+) {
   const c = a.client(clientOpts);
   const res = await c.post('/api/auth/sign-up/email', { email, password, name: extra.name ?? 'Test User', region: 'US', ageConfirmed: true, ...extra });
   if (res.status !== 200) throw new Error(`sign-up failed: ${res.status} ${res.body}`);

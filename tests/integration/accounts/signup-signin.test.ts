@@ -13,7 +13,13 @@ const count = async (sql: string, params: unknown[] = []) => (await a.app.db.sql
 describe('sign-up with email and password', () => {
   it('creates the account, mails a verification link, and the link verifies and signs in', async () => {
     const c = a.client();
-    const res = await c.post('/api/auth/sign-up/email', { email: 'new@example.com', password: 'a fine password 1', name: 'New Person', region: 'US', ageConfirmed: true });
+    const res = await c.post('/api/auth/sign-up/email', {
+      email: 'new@example.com',
+      password: 'a fine password 1',
+      name: 'New Person',
+      region: 'US',
+      ageConfirmed: true,
+    });
     expect(res.status).toBe(200);
     expect(c.cookies.size).toBe(0); // no session before verification
     const [u] = await a.app.db.sql.query<{ email_verified: boolean; age_confirmed_minimum: number; region: string; role: string }>(
@@ -53,39 +59,59 @@ describe('sign-up with email and password', () => {
 
   it('refuses without age confirmation or region, keeping nothing; EEA/UK needs 16', async () => {
     const before = await count('select count(*)::int as n from users');
-    const noAge = await a.client().post('/api/auth/sign-up/email', { email: 'kid@example.com', password: 'a fine password 1', name: 'k', region: 'DE', ageConfirmed: false });
+    const noAge = await a
+      .client()
+      .post('/api/auth/sign-up/email', { email: 'kid@example.com', password: 'a fine password 1', name: 'k', region: 'DE', ageConfirmed: false });
     expect(noAge.status).toBe(400);
     expect(noAge.json().error).toEqual({ code: 'age_confirmation_required', message: 'You must confirm that you are at least 16 years old to use Save Sora.' });
     const usKid = await a.client().post('/api/auth/sign-up/email', { email: 'kid2@example.com', password: 'a fine password 1', name: 'k', region: 'US' });
     expect(usKid.json().error.message).toContain('at least 13 years old');
-    const noRegion = await a.client().post('/api/auth/sign-up/email', { email: 'kid3@example.com', password: 'a fine password 1', name: 'k', ageConfirmed: true });
+    const noRegion = await a
+      .client()
+      .post('/api/auth/sign-up/email', { email: 'kid3@example.com', password: 'a fine password 1', name: 'k', ageConfirmed: true });
     expect(noRegion.status).toBe(400);
     expect(noRegion.json().error.code).toBe('region_required');
     expect(await count('select count(*)::int as n from users')).toBe(before);
     expect(await count(`select count(*)::int as n from verifications`)).toBeGreaterThanOrEqual(0);
 
-    const uk = await a.client().post('/api/auth/sign-up/email', { email: 'adult-uk@example.com', password: 'a fine password 1', name: 'A', region: 'GB', ageConfirmed: true });
+    const uk = await a
+      .client()
+      .post('/api/auth/sign-up/email', { email: 'adult-uk@example.com', password: 'a fine password 1', name: 'A', region: 'GB', ageConfirmed: true });
     expect(uk.status).toBe(200);
     expect(await count(`select age_confirmed_minimum as n from users where email = 'adult-uk@example.com'`)).toBe(16);
   });
 
   it('enforces password length 8..128 with a clear message', async () => {
-    const short = await a.client().post('/api/auth/sign-up/email', { email: 'short@example.com', password: 'short', name: 's', region: 'US', ageConfirmed: true });
+    const short = await a
+      .client()
+      .post('/api/auth/sign-up/email', { email: 'short@example.com', password: 'short', name: 's', region: 'US', ageConfirmed: true });
     expect(short.status).toBe(400);
     expect(short.json().error.code).toBe('password_too_short');
-    const long = await a.client().post('/api/auth/sign-up/email', { email: 'long@example.com', password: 'x'.repeat(129), name: 's', region: 'US', ageConfirmed: true });
+    const long = await a
+      .client()
+      .post('/api/auth/sign-up/email', { email: 'long@example.com', password: 'x'.repeat(129), name: 's', region: 'US', ageConfirmed: true });
     expect(long.json().error.code).toBe('password_too_long');
-    const common = await a.client().post('/api/auth/sign-up/email', { email: 'common@example.com', password: 'Password1', name: 's', region: 'US', ageConfirmed: true });
+    const common = await a
+      .client()
+      .post('/api/auth/sign-up/email', { email: 'common@example.com', password: 'Password1', name: 's', region: 'US', ageConfirmed: true });
     expect(common.status).toBe(400);
     expect(common.json().error.code).toBe('password_too_common');
-    const max = await a.client().post('/api/auth/sign-up/email', { email: 'max@example.com', password: 'x'.repeat(128), name: 's', region: 'US', ageConfirmed: true });
+    const max = await a
+      .client()
+      .post('/api/auth/sign-up/email', { email: 'max@example.com', password: 'x'.repeat(128), name: 's', region: 'US', ageConfirmed: true });
     expect(max.status).toBe(200);
   });
 
   it('answers a sign-up for a taken email exactly like a new one (no account enumeration)', async () => {
-    await a.client().post('/api/auth/sign-up/email', { email: 'taken@example.com', password: 'a fine password 1', name: 'T', region: 'US', ageConfirmed: true });
-    const again = await a.client().post('/api/auth/sign-up/email', { email: 'taken@example.com', password: 'another password 2', name: 'T', region: 'US', ageConfirmed: true });
-    const fresh = await a.client().post('/api/auth/sign-up/email', { email: 'fresh@example.com', password: 'another password 2', name: 'T', region: 'US', ageConfirmed: true });
+    await a
+      .client()
+      .post('/api/auth/sign-up/email', { email: 'taken@example.com', password: 'a fine password 1', name: 'T', region: 'US', ageConfirmed: true });
+    const again = await a
+      .client()
+      .post('/api/auth/sign-up/email', { email: 'taken@example.com', password: 'another password 2', name: 'T', region: 'US', ageConfirmed: true });
+    const fresh = await a
+      .client()
+      .post('/api/auth/sign-up/email', { email: 'fresh@example.com', password: 'another password 2', name: 'T', region: 'US', ageConfirmed: true });
     expect(again.status).toBe(fresh.status);
     expect(Object.keys(again.json()).sort()).toEqual(Object.keys(fresh.json()).sort());
     expect(await count(`select count(*)::int as n from users where email = 'taken@example.com'`)).toBe(1);
@@ -96,7 +122,14 @@ describe('sign-up with email and password', () => {
     const code = (await referrer.get('/api/me')).json().referralCode as string;
     expect(code).toMatch(/^[a-z0-9]{10}$/);
     expect((await referrer.get('/api/me')).json().referralLink).toBe(`${a.app.url}/sign-up?ref=${code}`);
-    const invited = await a.client().post('/api/auth/sign-up/email', { email: 'invited@example.com', password: 'a fine password 1', name: 'I', region: 'US', ageConfirmed: true, referralCode: code });
+    const invited = await a.client().post('/api/auth/sign-up/email', {
+      email: 'invited@example.com',
+      password: 'a fine password 1',
+      name: 'I',
+      region: 'US',
+      ageConfirmed: true,
+      referralCode: code,
+    });
     expect(invited.status).toBe(200);
     const rows = await a.app.db.sql.query<{ referrer: string }>(
       `select r.email as referrer from referrals x join users r on r.id = x.referrer_user_id join users u on u.id = x.referred_user_id where u.email = 'invited@example.com'`,

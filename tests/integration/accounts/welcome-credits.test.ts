@@ -10,7 +10,11 @@ describe('welcome credits', () => {
 
   it('a new account gets SIGNUP_FREE_CREDITS once, as one ledger row', async () => {
     const c = await signUpVerified(a, 'welcome@example.com');
-    const credits = (await c.get('/api/credits')).json() as { balance: number; held: number; history: { items: { kind: string; amount: number; reason: string }[] } };
+    const credits = (await c.get('/api/credits')).json() as {
+      balance: number;
+      held: number;
+      history: { items: { kind: string; amount: number; reason: string }[] };
+    };
     expect(credits.balance).toBe(15);
     expect(credits.history.items).toEqual([expect.objectContaining({ kind: 'grant', amount: 15, reason: 'Welcome credits' })]);
     // signing in again grants nothing more

@@ -58,7 +58,13 @@ describe('Stripe', () => {
   it('buys a pack through the hosted page: the webhook grants the credits, the order and receipt appear', async () => {
     const c = await buyer();
     const { orderId, url } = await checkout(c, 'starter', 'stripe');
-    expect((await c.get(`/api/billing/orders/${orderId}`)).json()).toMatchObject({ status: 'pending', amountMinor: 1000, currency: 'usd', provider: 'stripe', receiptUrl: null });
+    expect((await c.get(`/api/billing/orders/${orderId}`)).json()).toMatchObject({
+      status: 'pending',
+      amountMinor: 1000,
+      currency: 'usd',
+      provider: 'stripe',
+      receiptUrl: null,
+    });
     const back = await payOnPage(url);
     expect(back).toBe(`${app.url}/billing?order=${orderId}`);
     const order = await waitOrder(c, orderId, 'paid');
@@ -82,7 +88,9 @@ describe('Stripe', () => {
     const { orderId, url } = await checkout(c, 'starter', 'stripe');
     stripe.hold();
     await payOnPage(url);
-    const completed = stripe.events.find((e) => e.type === 'checkout.session.completed' && (e.data.object as { client_reference_id?: string }).client_reference_id === orderId)!;
+    const completed = stripe.events.find(
+      (e) => e.type === 'checkout.session.completed' && (e.data.object as { client_reference_id?: string }).client_reference_id === orderId,
+    )!;
     const body = JSON.stringify(completed);
     const before = await eventsCount();
     const post = (payload: string, signature: string) =>
@@ -104,11 +112,17 @@ describe('Stripe', () => {
     const { orderId, url } = await checkout(c, 'creator', 'stripe');
     stripe.hold();
     await payOnPage(url);
-    const completed = stripe.events.find((e) => e.type === 'checkout.session.completed' && (e.data.object as { client_reference_id?: string }).client_reference_id === orderId)!;
+    const completed = stripe.events.find(
+      (e) => e.type === 'checkout.session.completed' && (e.data.object as { client_reference_id?: string }).client_reference_id === orderId,
+    )!;
     const body = JSON.stringify(completed);
     const answers = await Promise.all(
       Array.from({ length: 10 }, () =>
-        fetch(`${app.url}/webhooks/stripe`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': stripe.signature(body) }, body }).then((r) => r.status),
+        fetch(`${app.url}/webhooks/stripe`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'stripe-signature': stripe.signature(body) },
+          body,
+        }).then((r) => r.status),
       ),
     );
     expect(answers).toEqual(Array(10).fill(200));
@@ -145,7 +159,9 @@ describe('Stripe', () => {
     expect(full).toMatchObject({ status: 'refunded', refundedMinor: 4500, creditsClawedBack: 5000 });
     await stripe.settled();
     expect(await balance(c)).toBe(0);
-    const clawbacks = await app.db.sql.query<{ amount: string }>(`select amount from credit_ledger where reference = $1 and kind = 'clawback' order by id`, [`order:${orderId}`]);
+    const clawbacks = await app.db.sql.query<{ amount: string }>(`select amount from credit_ledger where reference = $1 and kind = 'clawback' order by id`, [
+      `order:${orderId}`,
+    ]);
     expect(clawbacks.map((r) => Number(r.amount))).toEqual([-1000, -4000]);
     await expect(app.platform.ctx.services.billing.refund(orderId, 1)).rejects.toMatchObject({ status: 400 });
   });
@@ -258,7 +274,11 @@ describe('NOWPayments', () => {
 
   it('refuses an IPN with a bad signature', async () => {
     const body = JSON.stringify({ payment_id: 1, payment_status: 'finished', order_id: 'x', price_amount: 10, price_currency: 'usd' });
-    const res = await fetch(`${app.url}/webhooks/nowpayments`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-nowpayments-sig': np.sign(body, 'wrong') }, body });
+    const res = await fetch(`${app.url}/webhooks/nowpayments`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-nowpayments-sig': np.sign(body, 'wrong') },
+      body,
+    });
     expect(res.status).toBe(400);
   });
 });

@@ -26,7 +26,12 @@ afterAll(() => app?.close());
 const billing = () => app.platform.ctx.services.billing;
 
 async function user(credits = 0): Promise<string> {
-  const u = await app.platform.ctx.services.users.create({ email: `billing-${++seq}@example.com`, password: 'a fine password 1', name: `Buyer ${seq}`, credits });
+  const u = await app.platform.ctx.services.users.create({
+    email: `billing-${++seq}@example.com`,
+    password: 'a fine password 1',
+    name: `Buyer ${seq}`,
+    credits,
+  });
   return u.id;
 }
 
@@ -36,7 +41,11 @@ async function balance(userId: string): Promise<number> {
 }
 
 /** A pending order as checkout leaves it (the provider call itself is tested with the fakes). */
-async function pendingOrder(userId: string, plan: 'starter' | 'creator' | 'pro-monthly' | 'max-monthly', provider = 'stripe'): Promise<{ id: string; checkoutRef: string; credits: number; amount: number }> {
+async function pendingOrder(
+  userId: string,
+  plan: 'starter' | 'creator' | 'pro-monthly' | 'max-monthly',
+  provider = 'stripe',
+): Promise<{ id: string; checkoutRef: string; credits: number; amount: number }> {
   const [p] = await app.db.sql.query<{ credits: number; prices: { usd: number }; name: string; kind: string }>('select * from plans where id = $1', [plan]);
   const id = randomUUID();
   const checkoutRef = `cs_${id.slice(0, 8)}`;
@@ -68,7 +77,13 @@ describe('exactly once', () => {
     expect(outcomes.filter((x) => x === 'duplicate')).toHaveLength(9);
     expect(await balance(u)).toBe(1000);
     const order = (await getOrder(app.db, o.id))!;
-    expect(order).toMatchObject({ status: 'paid', creditsGranted: 1000, paidMinor: 1000, checkoutEmail: 'paid-with-this@example.net', paymentRef: `pi_${o.id.slice(0, 8)}` });
+    expect(order).toMatchObject({
+      status: 'paid',
+      creditsGranted: 1000,
+      paidMinor: 1000,
+      checkoutEmail: 'paid-with-this@example.net',
+      paymentRef: `pi_${o.id.slice(0, 8)}`,
+    });
     expect(order.receiptNumber).toMatch(/^SS-\d{4}-\d{6}$/);
     const rows = await app.db.sql.query('select kind, amount::int as amount from credit_ledger where user_id = $1', [u]);
     expect(rows).toEqual([{ kind: 'purchase', amount: 1000 }]);
@@ -119,8 +134,12 @@ describe('subscriptions', () => {
     await billing().applyEvent('stripe', paid(o, { subscriptionRef: 'sub_A1', periodStart: new Date(t0), periodEnd: new Date(t0 + 30 * day) }));
     expect(await balance(u)).toBe(3000);
     // spend 1000 of the first period
-    await app.db.transaction((tx) => credits.apply(tx, { userId: u, kind: 'hold', amount: -1000, heldDelta: 1000, reason: 'spend', idempotencyKey: `test-hold-${u}` }));
-    await app.db.transaction((tx) => credits.apply(tx, { userId: u, kind: 'capture', amount: 0, heldDelta: -1000, reason: 'spend', idempotencyKey: `test-capture-${u}` }));
+    await app.db.transaction((tx) =>
+      credits.apply(tx, { userId: u, kind: 'hold', amount: -1000, heldDelta: 1000, reason: 'spend', idempotencyKey: `test-hold-${u}` }),
+    );
+    await app.db.transaction((tx) =>
+      credits.apply(tx, { userId: u, kind: 'capture', amount: 0, heldDelta: -1000, reason: 'spend', idempotencyKey: `test-capture-${u}` }),
+    );
     const renew = (n: number): Extract<PaymentEvent, { type: 'subscription.renewed' }> => ({
       type: 'subscription.renewed',
       eventId: `evt_inv_${u}_${n}`,
@@ -163,7 +182,12 @@ describe('subscriptions', () => {
     expect((await c.post('/api/auth/sign-in/email', { email: `billing-${seq}@example.com`, password: 'a fine password 1' })).status).toBe(200);
     const history = await c.get('/api/credits?limit=100');
     expect(history.status, history.body).toBe(200);
-    expect(history.json<{ history: { items: { kind: string; amount: number }[] } }>().history.items.filter((i) => i.kind === 'expire').map((i) => i.amount)).toEqual([-3000, -3000, -2000]);
+    expect(
+      history
+        .json<{ history: { items: { kind: string; amount: number }[] } }>()
+        .history.items.filter((i) => i.kind === 'expire')
+        .map((i) => i.amount),
+    ).toEqual([-3000, -3000, -2000]);
   });
 
   it('a plan with rollover keeps unused credits; a renewal before its subscription is known waits for it', async () => {
@@ -196,7 +220,13 @@ describe('refunds and disputes', () => {
   it('a refund event before the order is paid ends with the right final state', async () => {
     const u = await user();
     const o = await pendingOrder(u, 'starter');
-    const refund: PaymentEvent = { type: 'payment.refunded', eventId: `evt_ref_${o.id}`, paymentRef: `pi_${o.id.slice(0, 8)}`, refundedMinor: 1000, currency: 'usd' };
+    const refund: PaymentEvent = {
+      type: 'payment.refunded',
+      eventId: `evt_ref_${o.id}`,
+      paymentRef: `pi_${o.id.slice(0, 8)}`,
+      refundedMinor: 1000,
+      currency: 'usd',
+    };
     expect(await billing().applyEvent('stripe', refund)).toBe('deferred');
     expect(await billing().applyEvent('stripe', paid(o))).toBe('applied');
     const order = (await getOrder(app.db, o.id))!;
@@ -210,7 +240,13 @@ describe('refunds and disputes', () => {
     const u = await user(50);
     const o = await pendingOrder(u, 'creator'); // 5000 credits for 4500
     await billing().applyEvent('stripe', paid(o));
-    const refunded = (amount: number, id: string): PaymentEvent => ({ type: 'payment.refunded', eventId: id, paymentRef: `pi_${o.id.slice(0, 8)}`, refundedMinor: amount, currency: 'usd' });
+    const refunded = (amount: number, id: string): PaymentEvent => ({
+      type: 'payment.refunded',
+      eventId: id,
+      paymentRef: `pi_${o.id.slice(0, 8)}`,
+      refundedMinor: amount,
+      currency: 'usd',
+    });
     await billing().applyEvent('stripe', refunded(1500, `evt_r1_${o.id}`));
     expect((await getOrder(app.db, o.id))!).toMatchObject({ status: 'partially_refunded', refundedMinor: 1500, creditsClawedBack: 1666 });
     expect(await balance(u)).toBe(5050 - 1666);
@@ -226,7 +262,13 @@ describe('refunds and disputes', () => {
     const o = await pendingOrder(u, 'starter');
     await billing().applyEvent('stripe', paid(o));
     await app.db.transaction((tx) => credits.apply(tx, { userId: u, kind: 'adjustment', amount: -700, reason: 'spent on videos' }));
-    await billing().applyEvent('stripe', { type: 'payment.refunded', eventId: `evt_spent_${o.id}`, paymentRef: `pi_${o.id.slice(0, 8)}`, refundedMinor: 1000, currency: 'usd' });
+    await billing().applyEvent('stripe', {
+      type: 'payment.refunded',
+      eventId: `evt_spent_${o.id}`,
+      paymentRef: `pi_${o.id.slice(0, 8)}`,
+      refundedMinor: 1000,
+      currency: 'usd',
+    });
     expect(await balance(u)).toBe(0);
     expect((await getOrder(app.db, o.id))!).toMatchObject({ status: 'refunded', creditsClawedBack: 300, clawbackShortfall: 700 });
     const [flag] = await app.db.sql.query<{ billing_flag: string }>('select billing_flag from users where id = $1', [u]);
@@ -237,7 +279,13 @@ describe('refunds and disputes', () => {
     const u = await user();
     const o = await pendingOrder(u, 'starter');
     await billing().applyEvent('stripe', paid(o));
-    await billing().applyEvent('stripe', { type: 'payment.disputed', eventId: `evt_dp_${o.id}`, paymentRef: `pi_${o.id.slice(0, 8)}`, amountMinor: 1000, currency: 'usd' });
+    await billing().applyEvent('stripe', {
+      type: 'payment.disputed',
+      eventId: `evt_dp_${o.id}`,
+      paymentRef: `pi_${o.id.slice(0, 8)}`,
+      amountMinor: 1000,
+      currency: 'usd',
+    });
     expect((await getOrder(app.db, o.id))!).toMatchObject({ status: 'disputed', creditsClawedBack: 1000 });
     expect(await balance(u)).toBe(0);
   });
@@ -255,9 +303,27 @@ describe('refunds and disputes', () => {
 describe('crypto (NOWPayments) states', () => {
   const np = (o: { id: string; checkoutRef: string }, status: string, extra: object = {}): PaymentEvent =>
     status === 'finished'
-      ? { type: 'checkout.paid', eventId: `np_${o.id}:${status}`, orderId: o.id, checkoutRef: o.checkoutRef, paymentRef: `np-pay-${o.id.slice(0, 6)}`, amountMinor: 1000, currency: 'usd', ...extra }
+      ? {
+          type: 'checkout.paid',
+          eventId: `np_${o.id}:${status}`,
+          orderId: o.id,
+          checkoutRef: o.checkoutRef,
+          paymentRef: `np-pay-${o.id.slice(0, 6)}`,
+          amountMinor: 1000,
+          currency: 'usd',
+          ...extra,
+        }
       : status === 'partially_paid'
-        ? { type: 'checkout.partially_paid', eventId: `np_${o.id}:${status}`, orderId: o.id, checkoutRef: o.checkoutRef, paymentRef: `np-pay-${o.id.slice(0, 6)}`, paidMinor: 400, amountMinor: 1000, currency: 'usd' }
+        ? {
+            type: 'checkout.partially_paid',
+            eventId: `np_${o.id}:${status}`,
+            orderId: o.id,
+            checkoutRef: o.checkoutRef,
+            paymentRef: `np-pay-${o.id.slice(0, 6)}`,
+            paidMinor: 400,
+            amountMinor: 1000,
+            currency: 'usd',
+          }
         : { type: 'ignored', eventId: `np_${o.id}:${status}`, providerType: status };
 
   it('confirming then finished grants once, at finished', async () => {

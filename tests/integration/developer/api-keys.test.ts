@@ -26,7 +26,7 @@ describe('API keys', () => {
     const key = res.json() as CreatedApiKey;
     expect(key.secret).toMatch(/^ssk_[A-Za-z0-9_-]{43}$/);
     expect(key.prefix).toBe(key.secret.slice(0, 12));
-    const listed = (c.get('/api/keys').then((r) => r.json()) as Promise<{ keys: ApiKeyView[] }>);
+    const listed = c.get('/api/keys').then((r) => r.json()) as Promise<{ keys: ApiKeyView[] }>;
     const { keys } = await listed;
     expect(keys).toEqual([expect.objectContaining({ id: key.id, name: 'server', prefix: key.prefix, revokedAt: null })]);
     expect(JSON.stringify(keys)).not.toContain(key.secret);
@@ -65,7 +65,11 @@ describe('API keys', () => {
     const c = await g.user('keys-readonly@example.com', 10);
     const key = (await c.post('/api/keys', { name: 'reader', scopes: ['videos:read'] })).json() as CreatedApiKey;
     expect((await api('/v1/videos', key.secret)).status).toBe(200);
-    const create = await api('/v1/videos', key.secret, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'local-preview', prompt: 'x' }) });
+    const create = await api('/v1/videos', key.secret, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'local-preview', prompt: 'x' }),
+    });
     expect(create.status).toBe(403);
   });
 
@@ -73,7 +77,14 @@ describe('API keys', () => {
     // (the CLI runs the same function in the server or in its own process: tested here in-process)
     const { runCommand } = await import('../../../src/server/cli/commands');
     await g.user('keys-cli@example.com', 0);
-    const out = await runCommand({ database: g.app.db, services: g.app.platform.ctx.services }, 'apikey:create', ['--email', 'keys-cli@example.com', '--name', 'ops', '--scopes', 'videos:read']);
+    const out = await runCommand({ database: g.app.db, services: g.app.platform.ctx.services }, 'apikey:create', [
+      '--email',
+      'keys-cli@example.com',
+      '--name',
+      'ops',
+      '--scopes',
+      'videos:read',
+    ]);
     const secret = out.split('\n').at(-1)!;
     expect(secret).toMatch(/^ssk_/);
     expect((await api('/v1/videos', secret)).status).toBe(200);
@@ -118,14 +129,24 @@ describe('request log and usage (policy 1.4)', () => {
     const key = (await c.post('/api/keys', { name: 'usage' })).json() as CreatedApiKey;
     await api('/v1/videos', key.secret);
     await api('/v1/videos/00000000-0000-4000-8000-000000000000', key.secret);
-    await api('/v1/videos', key.secret, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'no-such-model', prompt: 'x' }) });
+    await api('/v1/videos', key.secret, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'no-such-model', prompt: 'x' }),
+    });
     // the log is written after the response: wait for the three rows
     const logged = () =>
-      g.app.db.sql.query<Record<string, unknown>>('select method, endpoint, status, bytes_in, bytes_out, latency_ms, request_id from api_request_log where key_id = $1 order by id', [key.id]);
-    const rows = await until(async () => {
-      const r = await logged();
-      return r.length >= 3 && r;
-    }, { what: 'three request log rows' });
+      g.app.db.sql.query<Record<string, unknown>>(
+        'select method, endpoint, status, bytes_in, bytes_out, latency_ms, request_id from api_request_log where key_id = $1 order by id',
+        [key.id],
+      );
+    const rows = await until(
+      async () => {
+        const r = await logged();
+        return r.length >= 3 && r;
+      },
+      { what: 'three request log rows' },
+    );
     expect(rows.map((r) => [r.method, r.endpoint, Number(r.status)])).toEqual([
       ['GET', '/v1/videos', 200],
       ['GET', '/v1/videos/:id', 404],

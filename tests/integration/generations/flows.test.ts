@@ -49,7 +49,10 @@ describe('submitting without workers', () => {
     expect(await balances(c)).toEqual({ balance: 6, held: 4 });
     const res = await c.post(`/api/generations/${v.id}/cancel`);
     expect(res.status).toBe(200);
-    expect(res.json()).toMatchObject({ status: 'canceled', failure: { code: 'canceled', refunded: true, message: 'Canceled before it started. Your 4 credits were returned.' } });
+    expect(res.json()).toMatchObject({
+      status: 'canceled',
+      failure: { code: 'canceled', refunded: true, message: 'Canceled before it started. Your 4 credits were returned.' },
+    });
     expect(await balances(c)).toEqual({ balance: 10, held: 0 });
     // a second cancel changes nothing
     expect((await c.post(`/api/generations/${v.id}/cancel`)).status).toBe(200);
@@ -63,10 +66,15 @@ describe('submitting without workers', () => {
     const waiting = ((await c.post('/api/generations', body)).json() as GenerationView).id;
     const jobs = async (id: string) =>
       (
-        await g.app.db.sql.query<{ state: string }>(`select state::text as state from ${BOSS_SCHEMA}.job where name = 'generation.dispatch' and data->>'id' = $1 order by created_on`, [id])
+        await g.app.db.sql.query<{ state: string }>(
+          `select state::text as state from ${BOSS_SCHEMA}.job where name = 'generation.dispatch' and data->>'id' = $1 order by created_on`,
+          [id],
+        )
       ).map((r) => r.state);
     // the orphan's job was taken by a worker that died before taking the task; the other one's job still waits for a worker
-    await g.app.db.sql.query(`update ${BOSS_SCHEMA}.job set state = 'active', started_on = now() where name = 'generation.dispatch' and data->>'id' = $1`, [orphan]);
+    await g.app.db.sql.query(`update ${BOSS_SCHEMA}.job set state = 'active', started_on = now() where name = 'generation.dispatch' and data->>'id' = $1`, [
+      orphan,
+    ]);
     await g.app.db.sql.query(`update generations set updated_at = now() - interval '31 seconds' where id = any($1::text[])`, [[orphan, waiting]]);
     const { engine } = g.app.platform.ctx.services;
     await engine.sweep();
@@ -80,12 +88,16 @@ describe('submitting without workers', () => {
   it('pages through generations and credit history with cursors, and filters by status and model', async () => {
     const c = await g.user('pages@example.com', 100);
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push(((await c.post('/api/generations', { model: 'local-preview', prompt: `p${i}`, duration: 2, resolution: '480p' })).json() as GenerationView).id);
+    for (let i = 0; i < 5; i++)
+      ids.push(((await c.post('/api/generations', { model: 'local-preview', prompt: `p${i}`, duration: 2, resolution: '480p' })).json() as GenerationView).id);
     await c.post(`/api/generations/${ids[0]}/cancel`);
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page = (await c.get(`/api/generations?limit=2${cursor ? `&cursor=${cursor}` : ''}`)).json() as { items: GenerationView[]; nextCursor: string | null };
+      const page = (await c.get(`/api/generations?limit=2${cursor ? `&cursor=${cursor}` : ''}`)).json() as {
+        items: GenerationView[];
+        nextCursor: string | null;
+      };
       expect(page.items.length).toBeLessThanOrEqual(2);
       seen.push(...page.items.map((i) => i.id));
       cursor = page.nextCursor;
@@ -99,7 +111,9 @@ describe('submitting without workers', () => {
     const first = (await c.get('/api/credits?limit=3')).json() as { balance: number; held: number; history: { items: { kind: string }[]; nextCursor: string } };
     expect(first).toMatchObject({ balance: 92, held: 8 });
     expect(first.history.items.map((i) => i.kind)).toEqual(['release', 'hold', 'hold']);
-    const rest = (await c.get(`/api/credits?limit=10&cursor=${first.history.nextCursor}`)).json() as { history: { items: { kind: string }[]; nextCursor: null } };
+    const rest = (await c.get(`/api/credits?limit=10&cursor=${first.history.nextCursor}`)).json() as {
+      history: { items: { kind: string }[]; nextCursor: null };
+    };
     expect(rest.history.items.map((i) => i.kind)).toEqual(['hold', 'hold', 'hold', 'grant']);
     expect(rest.history.nextCursor).toBeNull();
   });
@@ -146,7 +160,9 @@ describe('tracking, with workers', () => {
 
   it('ends a generation past its deadline and returns the credits', async () => {
     const c = await g.user('deadline@example.com', 100);
-    const v = (await c.post('/api/generations', { model: 'kling-3.0', prompt: 'forever [fake:never-finish]', duration: 3, resolution: '720p', audio: false })).json() as GenerationView;
+    const v = (
+      await c.post('/api/generations', { model: 'kling-3.0', prompt: 'forever [fake:never-finish]', duration: 3, resolution: '720p', audio: false })
+    ).json() as GenerationView;
     await until(async () => (await c.get(`/api/generations/${v.id}`)).json<GenerationView>().status === 'running', { app: g.app, what: 'the task to run' });
     await g.app.db.sql.query(`update generations set deadline_at = now() - interval '1 second' where id = $1`, [v.id]);
     await g.app.platform.ctx.services.engine.sweep();
@@ -158,7 +174,9 @@ describe('tracking, with workers', () => {
   it('when the create call times out after KIE accepted, it waits for the callback, adopts the task and does not create another', async () => {
     const c = await g.user('unknown@example.com', 100);
     const before = g.kie.tasks.size;
-    const v = (await c.post('/api/generations', { model: 'kling-3.0', prompt: 'lost answer [fake:accept-then-timeout]', duration: 3, resolution: '720p', audio: false })).json() as GenerationView;
+    const v = (
+      await c.post('/api/generations', { model: 'kling-3.0', prompt: 'lost answer [fake:accept-then-timeout]', duration: 3, resolution: '720p', audio: false })
+    ).json() as GenerationView;
     const done = await waitFinal(c, v.id);
     expect(done.status).toBe('succeeded');
     expect(g.kie.tasks.size).toBe(before + 1); // exactly one upstream task

@@ -27,7 +27,10 @@ interface Answer {
 /** what the database holds for the user: generations, and holds in the ledger */
 async function stored(userId: string) {
   const tasks = await g.app.db.sql.query<{ id: string }>('select id from generations where user_id = $1', [userId]);
-  const holds = await g.app.db.sql.query<{ amount: string; reference: string }>(`select amount, reference from credit_ledger where user_id = $1 and kind = 'hold'`, [userId]);
+  const holds = await g.app.db.sql.query<{ amount: string; reference: string }>(
+    `select amount, reference from credit_ledger where user_id = $1 and kind = 'hold'`,
+    [userId],
+  );
   const [balance] = await g.app.db.sql.query<{ balance: string; held: string }>('select balance, held from credit_balances where user_id = $1', [userId]);
   return {
     tasks: tasks.map((t) => t.id),

@@ -10,9 +10,12 @@ beforeAll(async () => {
 afterAll(() => g?.close());
 
 const ledger = async (userId: string) =>
-  (await g.app.db.sql.query<{ kind: string; amount: string; held_delta: string }>('select kind, amount, held_delta from credit_ledger where user_id = $1 order by id', [userId])).map(
-    (r) => [r.kind, Number(r.amount), Number(r.held_delta)],
-  );
+  (
+    await g.app.db.sql.query<{ kind: string; amount: string; held_delta: string }>(
+      'select kind, amount, held_delta from credit_ledger where user_id = $1 order by id',
+      [userId],
+    )
+  ).map((r) => [r.kind, Number(r.amount), Number(r.held_delta)]);
 
 describe('a generation from submit to a playable video', () => {
   it('holds the price, renders with the local provider, captures once, and serves the video with Range support', async () => {
@@ -133,7 +136,13 @@ describe('a generation from submit to a playable video', () => {
 describe('upstream outcomes through the fakes', () => {
   it('a task accepted by KIE and then rejected for content ends failed (policy) and its credits come back, once', async () => {
     const c = await g.user('policy@example.com', 100);
-    const res = await c.post('/api/generations', { model: 'kling-3.0', prompt: 'a rejected idea [fake:policy-after-accept]', duration: 3, resolution: '720p', audio: false });
+    const res = await c.post('/api/generations', {
+      model: 'kling-3.0',
+      prompt: 'a rejected idea [fake:policy-after-accept]',
+      duration: 3,
+      resolution: '720p',
+      audio: false,
+    });
     expect(res.status).toBe(202);
     const done = await waitFinal(c, (res.json() as GenerationView).id);
     expect(done.status).toBe('failed');
@@ -153,7 +162,9 @@ describe('upstream outcomes through the fakes', () => {
   it('duplicate and out-of-order callbacks settle a success exactly once', async () => {
     const c = await g.user('dupes@example.com', 100);
     const a = (await c.post('/api/generations', { model: 'sora-2', prompt: 'twice told [fake:duplicate-callbacks]', duration: 4 })).json() as GenerationView;
-    const b = (await c.post('/api/generations', { model: 'sora-2', prompt: 'out of order [fake:out-of-order-callbacks]', duration: 4 })).json() as GenerationView;
+    const b = (
+      await c.post('/api/generations', { model: 'sora-2', prompt: 'out of order [fake:out-of-order-callbacks]', duration: 4 })
+    ).json() as GenerationView;
     expect((await waitFinal(c, a.id)).status).toBe('succeeded');
     expect((await waitFinal(c, b.id)).status).toBe('succeeded');
     await g.settled(); // the late deliveries have landed, and what they started has run
@@ -165,7 +176,9 @@ describe('upstream outcomes through the fakes', () => {
 
   it('a task the provider forgets (expired) ends failed and is refunded', async () => {
     const c = await g.user('expired@example.com', 100);
-    const v = (await c.post('/api/generations', { model: 'kling-3.0', prompt: 'gone [fake:expired]', duration: 3, resolution: '720p', audio: false })).json() as GenerationView;
+    const v = (
+      await c.post('/api/generations', { model: 'kling-3.0', prompt: 'gone [fake:expired]', duration: 3, resolution: '720p', audio: false })
+    ).json() as GenerationView;
     const done = await waitFinal(c, v.id);
     expect([done.status, done.failure?.code, done.failure?.refunded]).toEqual(['failed', 'generation_failed', true]);
     expect(await balances(c)).toEqual({ balance: 100, held: 0 });
@@ -174,7 +187,11 @@ describe('upstream outcomes through the fakes', () => {
   it('refuses callbacks with a bad signature', async () => {
     const res = await fetch(`${g.app.url}/webhooks/kie`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'x-webhook-signature': 'bm90IGEgc2lnbmF0dXJl' },
+      headers: {
+        'content-type': 'application/json',
+        'x-webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+        'x-webhook-signature': 'bm90IGEgc2lnbmF0dXJl',
+      },
       body: JSON.stringify({ code: 200, msg: 'ok', data: { taskId: 'task_x', state: 'success', resultJson: '{"resultUrls":["https://evil.example/x.mp4"]}' } }),
     });
     expect(res.status).toBe(401);

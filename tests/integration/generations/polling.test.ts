@@ -32,7 +32,17 @@ describe('polling at scale', () => {
       const batch = await Promise.all(
         Array.from({ length: Math.min(50, TASKS - i) }, (_, j) =>
           kie.submit(
-            { modelId: 'kling-3.0', upstreamModel: 'kling-3.0/text-to-video', mode: 'text-to-video', prompt: `poll ${i + j} [fake:never-finish]`, durationSeconds: 3, resolution: '720p', aspectRatio: '16:9', audio: false, references: [] },
+            {
+              modelId: 'kling-3.0',
+              upstreamModel: 'kling-3.0/text-to-video',
+              mode: 'text-to-video',
+              prompt: `poll ${i + j} [fake:never-finish]`,
+              durationSeconds: 3,
+              resolution: '720p',
+              aspectRatio: '16:9',
+              audio: false,
+              references: [],
+            },
             `poll-${i + j}`,
           ),
         ),

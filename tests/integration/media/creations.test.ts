@@ -62,17 +62,21 @@ async function generate(c: Awaited<ReturnType<GenerationsApp['user']>>, prompt: 
 }
 
 const keysOf = async (id: string) =>
-  (await g.app.db.sql.query<{ k: string }>(
-    `select unnest(array[output_url, output_thumbnail_url, output_preview_url]) as k from generations where id = $1`,
-    [id],
-  )).map((r) => r.k.replace(/^store:/, ''));
+  (
+    await g.app.db.sql.query<{ k: string }>(`select unnest(array[output_url, output_thumbnail_url, output_preview_url]) as k from generations where id = $1`, [
+      id,
+    ])
+  ).map((r) => r.k.replace(/^store:/, ''));
 
 describe('My Creations: listing', () => {
   it('pages with a cursor, newest first, and filters by status, model, date and prompt words', async () => {
     const c = await g.user('list-creations@example.com', 0);
     const ids = await seed(
       c.userId,
-      Array.from({ length: 25 }, (_, i) => ({ prompt: `scene ${i} ${i % 5 === 0 ? 'with a red fox' : 'of a quiet lake'}`, createdAt: `2026-11-${String(1 + i).padStart(2, '0')}T12:00:00Z` })),
+      Array.from({ length: 25 }, (_, i) => ({
+        prompt: `scene ${i} ${i % 5 === 0 ? 'with a red fox' : 'of a quiet lake'}`,
+        createdAt: `2026-11-${String(1 + i).padStart(2, '0')}T12:00:00Z`,
+      })),
     );
     const [kling] = await seed(c.userId, [{ prompt: 'A 100% sure_thing', model: 'kling-3.0', status: 'succeeded', createdAt: '2026-10-01T00:00:00Z' }]);
 
@@ -136,7 +140,10 @@ describe('My Creations: deleting', () => {
     expect((await fetch(signed)).status).toBe(404);
     for (const key of keys) await expect(store().head(key)).rejects.toMatchObject({ code: 'not_found' });
     // ...and the job that guarantees it ran (or runs) with exactly those keys
-    const jobs = await g.app.db.sql.query<{ data: { keys: string[] } }>(`select data from pgboss.job where name = 'media.delete-objects' and data::text like $1`, [`%${gone.id}%`]);
+    const jobs = await g.app.db.sql.query<{ data: { keys: string[] } }>(
+      `select data from pgboss.job where name = 'media.delete-objects' and data::text like $1`,
+      [`%${gone.id}%`],
+    );
     expect(jobs.map((j) => [...j.data.keys].sort())).toEqual([[...keys].sort()]);
     // the kept one is untouched
     expect((await fetch((await c.get(kept.output!.videoUrl)).headers.get('location')!)).status).toBe(200);

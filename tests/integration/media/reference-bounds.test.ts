@@ -73,7 +73,9 @@ describe('video reference frame bound', () => {
     expect(error.code).toBe('reference_too_large');
     expect(error.message).toBe('Video references can be at most 3840x2160 or 2160x3840 (got 12000x12000).');
     expect(error.fields).toEqual([{ field: 'file', message: error.message }]);
-    const [{ n }] = (await env.app.platform.ctx.database.sql.query<{ n: number }>('select count(*)::int as n from media where user_id = $1', [alice.userId])) as [{ n: number }];
+    const [{ n }] = (await env.app.platform.ctx.database.sql.query<{ n: number }>('select count(*)::int as n from media where user_id = $1', [
+      alice.userId,
+    ])) as [{ n: number }];
     expect(n).toBe(0);
   });
 

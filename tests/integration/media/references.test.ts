@@ -18,7 +18,9 @@ let png: Buffer;
 const served: string[] = [];
 
 beforeAll(async () => {
-  png = await sharp({ create: { width: 96, height: 64, channels: 3, background: '#2266cc' } }).png().toBuffer();
+  png = await sharp({ create: { width: 96, height: 64, channels: 3, background: '#2266cc' } })
+    .png()
+    .toBuffer();
   fixture = http.createServer((req, res) => {
     served.push(req.url ?? '');
     if (req.url === '/frame.png') return res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length }).end(png);
@@ -38,7 +40,14 @@ afterAll(async () => {
   await new Promise((r) => fixture?.close(r));
 });
 
-const i2v = (references: unknown[]) => ({ model: 'local-preview', mode: 'image-to-video', prompt: 'from my picture', duration: 2, resolution: '480p', references });
+const i2v = (references: unknown[]) => ({
+  model: 'local-preview',
+  mode: 'image-to-video',
+  prompt: 'from my picture',
+  duration: 2,
+  resolution: '480p',
+  references,
+});
 
 describe('references in generations', () => {
   it('an uploaded image drives an image-to-video generation; the provider gets a signed URL of our copy', async () => {
@@ -58,9 +67,17 @@ describe('references in generations', () => {
     expect(row!.references[0]).toMatchObject({ mediaId: media.id, mimeType: media.contentType, sizeBytes: media.sizeBytes });
 
     // an upstream provider (the fake KIE) receives a short-lived signed URL of our stored copy
-    const veo = await c.post('/api/generations', { model: 'veo-3.1-fast', mode: 'image-to-video', prompt: 'from my picture', references: [{ kind: 'image', mediaId: media.id }] });
+    const veo = await c.post('/api/generations', {
+      model: 'veo-3.1-fast',
+      mode: 'image-to-video',
+      prompt: 'from my picture',
+      references: [{ kind: 'image', mediaId: media.id }],
+    });
     expect(veo.status, veo.body).toBe(202);
-    const task = await until(() => [...g.kie.tasks.values()].find((k) => k.callBackUrl?.includes(veo.json<GenerationView>().id)), { app: g.app, what: 'KIE to get the task' });
+    const task = await until(() => [...g.kie.tasks.values()].find((k) => k.callBackUrl?.includes(veo.json<GenerationView>().id)), {
+      app: g.app,
+      what: 'KIE to get the task',
+    });
     const sent = JSON.stringify(task.body);
     const signed = new RegExp(`${g.app.url}/files/uploads/[a-z0-9-]+/${media.id}/original\\.(jpg|png)\\?exp=\\d+[^"]*sig=`);
     expect(sent).toMatch(signed);
@@ -84,7 +101,9 @@ describe('references in generations', () => {
     expect(wav.status, wav.body).toBe(201);
     const wrongKind = await a.post('/api/generations', i2v([{ kind: 'image', mediaId: wav.json<MediaView>().id }]));
     expect(wrongKind.status).toBe(400);
-    expect(wrongKind.json().error.fields).toEqual([expect.objectContaining({ field: 'references.0.kind', message: 'Reference 1 is an audio file, not an image.' })]);
+    expect(wrongKind.json().error.fields).toEqual([
+      expect.objectContaining({ field: 'references.0.kind', message: 'Reference 1 is an audio file, not an image.' }),
+    ]);
 
     expect((await a.delete(`/api/uploads/${mine.id}`)).status).toBe(204);
     const deleted = await a.post('/api/generations', i2v([{ kind: 'image', mediaId: mine.id }]));

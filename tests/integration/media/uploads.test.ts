@@ -41,14 +41,39 @@ const GPS_EXIF = {
 };
 
 beforeAll(async () => {
-  pngWithGps = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#3a6' } }).png().withExif(GPS_EXIF).toBuffer();
+  pngWithGps = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#3a6' } })
+    .png()
+    .withExif(GPS_EXIF)
+    .toBuffer();
   // 200x100 pixels stored, EXIF says "rotate 90°": displayed 100x200
-  rotatedJpeg = await sharp({ create: { width: 200, height: 100, channels: 3, background: '#c33' } }).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+  rotatedJpeg = await sharp({ create: { width: 200, height: 100, channels: 3, background: '#c33' } })
+    .jpeg()
+    .withMetadata({ orientation: 6 })
+    .toBuffer();
   const v = path.join(work, 'in.mp4');
   await ff([
-    '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=12:duration=3', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=3',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest',
-    '-metadata', 'title=secret-title', '-metadata', 'location=+37.7749-122.4194/', v,
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=320x240:rate=12:duration=3',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:duration=3',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-shortest',
+    '-metadata',
+    'title=secret-title',
+    '-metadata',
+    'location=+37.7749-122.4194/',
+    v,
   ]);
   mp4 = fs.readFileSync(v);
   const a = path.join(work, 'in.mp3');
@@ -92,7 +117,15 @@ describe('uploads: content decides, metadata goes', () => {
     const res = await upload(alice, pngWithGps, 'holiday.png', 'image/png');
     expect(res.status, res.body).toBe(201);
     const view = res.json<MediaView>();
-    expect(view).toMatchObject({ kind: 'image', source: 'upload', name: 'holiday.png', contentType: 'image/jpeg', width: 64, height: 48, durationSeconds: null });
+    expect(view).toMatchObject({
+      kind: 'image',
+      source: 'upload',
+      name: 'holiday.png',
+      contentType: 'image/jpeg',
+      width: 64,
+      height: 48,
+      durationSeconds: null,
+    });
     const stored = await download(view.url);
     expect(stored.status).toBe(200);
     const meta = await sharp(stored.body).metadata();
@@ -119,7 +152,9 @@ describe('uploads: content decides, metadata goes', () => {
   });
 
   it('a PNG with transparency stays PNG', async () => {
-    const alpha = await sharp({ create: { width: 20, height: 20, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0.5 } } }).png().toBuffer();
+    const alpha = await sharp({ create: { width: 20, height: 20, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0.5 } } })
+      .png()
+      .toBuffer();
     const res = await upload(alice, alpha, 'sticker.png', 'image/png');
     expect(res.status, res.body).toBe(201);
     expect(res.json<MediaView>().contentType).toBe('image/png');
@@ -169,7 +204,9 @@ describe('uploads: content decides, metadata goes', () => {
     expect(r2.json().error.message).toMatch(/text/);
     // nothing was stored for the refused files
     const listed = await ctx().store.list(`uploads/${alice.userId.toLowerCase()}/`, { limit: 1000 });
-    const [{ n }] = (await ctx().database.sql.query<{ n: number }>('select count(*)::int as n from media where user_id = $1', [alice.userId])) as [{ n: number }];
+    const [{ n }] = (await ctx().database.sql.query<{ n: number }>('select count(*)::int as n from media where user_id = $1', [alice.userId])) as [
+      { n: number },
+    ];
     expect(listed.items.length).toBeLessThanOrEqual(n * 2);
   });
 
@@ -187,7 +224,10 @@ describe('uploads: content decides, metadata goes', () => {
 });
 
 /** A raw multipart POST with our cookies, for bodies fetch cannot stream the way we need. */
-function rawUpload(c: TestClient, opts: { contentLength?: number; totalBytes: number; chunkDelayMs?: number }): Promise<{ status: number; ms: number; body: string }> {
+function rawUpload(
+  c: TestClient,
+  opts: { contentLength?: number; totalBytes: number; chunkDelayMs?: number },
+): Promise<{ status: number; ms: number; body: string }> {
   const url = new URL('/api/uploads', c.baseUrl);
   const boundary = '----savesora-test-boundary';
   const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="huge.mp4"\r\nContent-Type: video/mp4\r\n\r\n`);
@@ -299,7 +339,9 @@ describe('ownership, deletion, listing', () => {
 
   it('delete: 404 afterwards, deleted_at set, a delete job queued, the objects gone', async () => {
     const view = (await upload(alice, mp4, 'gone.mp4')).json<MediaView>();
-    const [row] = await ctx().database.sql.query<{ storage_key: string; preview_key: string }>('select storage_key, preview_key from media where id = $1', [view.id]);
+    const [row] = await ctx().database.sql.query<{ storage_key: string; preview_key: string }>('select storage_key, preview_key from media where id = $1', [
+      view.id,
+    ]);
     expect((await download(view.url)).status).toBe(200);
     const res = await alice.delete(`/api/uploads/${view.id}`);
     expect(res.status).toBe(204);
@@ -310,7 +352,12 @@ describe('ownership, deletion, listing', () => {
     const jobs = await ctx().database.sql.query<{ data: { keys: string[] } }>(`select data from ${BOSS_SCHEMA}.job where name = 'media.delete-objects'`);
     expect(jobs.some((j) => j.data.keys.includes(row!.storage_key) && j.data.keys.includes(row!.preview_key))).toBe(true);
     for (const key of [row!.storage_key, row!.preview_key]) {
-      const err = await ctx().store.head(key).then(() => null, (e: unknown) => e);
+      const err = await ctx()
+        .store.head(key)
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
       expect(isObjectNotFound(err)).toBe(true);
     }
     expect((await download(view.url)).status).toBe(404);
@@ -340,15 +387,27 @@ describe('a creation as a reference', () => {
     await ctx().store.put(`${folder}/video.mp4`, mp4, { contentType: 'video/mp4' });
     await ctx().store.put(`${folder}/poster.jpg`, rotatedJpeg, { contentType: 'image/jpeg' });
     await insertGeneration(ctx().database, {
-      id, userId: alice.userId, modelId: 'veo-3.1', mode: 'text-to-video', prompt: 'a fox', durationSeconds: 4, resolution: '720p',
-      aspectRatio: '16:9', audio: false, references: [], priceCredits: 1, source: 'web', deadlineSeconds: 600,
+      id,
+      userId: alice.userId,
+      modelId: 'veo-3.1',
+      mode: 'text-to-video',
+      prompt: 'a fox',
+      durationSeconds: 4,
+      resolution: '720p',
+      aspectRatio: '16:9',
+      audio: false,
+      references: [],
+      priceCredits: 1,
+      source: 'web',
+      deadlineSeconds: 600,
     });
     const generationId = id;
     expect((await alice.post('/api/uploads/from-creation', { generationId, as: 'video' })).status).toBe(404); // not finished yet
-    await ctx().database.sql.query(
-      `update generations set status = 'succeeded', output_url = $2, output_thumbnail_url = $3 where id = $1`,
-      [id, `store:${folder}/video.mp4`, `store:${folder}/poster.jpg`],
-    );
+    await ctx().database.sql.query(`update generations set status = 'succeeded', output_url = $2, output_thumbnail_url = $3 where id = $1`, [
+      id,
+      `store:${folder}/video.mp4`,
+      `store:${folder}/poster.jpg`,
+    ]);
     const v = await alice.post('/api/uploads/from-creation', { generationId, as: 'video' });
     expect(v.status, v.body).toBe(201);
     expect(v.json<MediaView>()).toMatchObject({ kind: 'video', contentType: 'video/mp4', width: 320, height: 240 });

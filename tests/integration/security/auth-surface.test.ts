@@ -57,7 +57,11 @@ describe('auth paths: one normal form', () => {
   // every limited endpoint, with a body that it answers without side effects we care about
   const limited: Array<{ path: string; limit: number; body: (i: number) => Record<string, unknown> }> = [
     { path: '/api/auth/sign-in/email', limit: 10, body: () => ({ email: 'nobody-limits@example.com', password: 'wrong password 1' }) },
-    { path: '/api/auth/sign-up/email', limit: 3, body: (i) => ({ email: `limits-${ipN}-${i}@example.com`, password: 'a fine password 1', name: 'L', region: 'US', ageConfirmed: true }) },
+    {
+      path: '/api/auth/sign-up/email',
+      limit: 3,
+      body: (i) => ({ email: `limits-${ipN}-${i}@example.com`, password: 'a fine password 1', name: 'L', region: 'US', ageConfirmed: true }),
+    },
     { path: '/api/auth/request-password-reset', limit: 3, body: () => ({ email: `reset-limits-${ipN}@example.com`, redirectTo: '/reset-password' }) },
     { path: '/api/auth/reset-password', limit: 20, body: () => ({ token: 'not-a-real-token', newPassword: 'a fine password 1' }) },
     { path: '/api/auth/send-verification-email', limit: 3, body: () => ({ email: `verify-limits-${ipN}@example.com` }) },
@@ -155,7 +159,13 @@ describe('one password policy (sign-up and reset)', () => {
       expect(res.status, password).toBe(400);
       expect(res.json().error.code).toBe('password_too_common');
     }
-    const own = await fresh().post('/api/auth/sign-up/email', { email: 'margarethamilton@example.com', password: 'MargaretHamilton!', name: 'M', region: 'US', ageConfirmed: true });
+    const own = await fresh().post('/api/auth/sign-up/email', {
+      email: 'margarethamilton@example.com',
+      password: 'MargaretHamilton!',
+      name: 'M',
+      region: 'US',
+      ageConfirmed: true,
+    });
     expect(own.status).toBe(400);
     expect(own.json().error.code).toBe('password_contains_personal_info');
     expect(await a.app.db.sql.query(`select 1 from users where email in ('policy@example.com', 'margarethamilton@example.com')`)).toHaveLength(0);

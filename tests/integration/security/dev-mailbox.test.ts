@@ -15,11 +15,13 @@ beforeAll(async () => {
 });
 afterAll(() => app?.close());
 
-
 const json = (init: RequestInit & { headers?: Record<string, string> } = {}) => ({ ...init, headers: { 'content-type': 'application/json', ...init.headers } });
 
 async function resetLinkMailed(email: string): Promise<string> {
-  const signUp = await app.fetch('/api/auth/sign-up/email', json({ method: 'POST', body: JSON.stringify({ email, password: 'quiet harbour 4242', name: 'Vee', region: 'US', ageConfirmed: true }) }));
+  const signUp = await app.fetch(
+    '/api/auth/sign-up/email',
+    json({ method: 'POST', body: JSON.stringify({ email, password: 'quiet harbour 4242', name: 'Vee', region: 'US', ageConfirmed: true }) }),
+  );
   expect(signUp.status).toBe(200);
   const reset = await app.fetch('/api/auth/request-password-reset', json({ method: 'POST', body: JSON.stringify({ email, redirectTo: '/reset-password' }) }));
   expect(reset.status).toBe(200);

@@ -25,8 +25,13 @@ describe('tokens written before encryption at rest', () => {
     const userId = await user('legacy-session@example.com');
     const token = 'Zx9LegacyPlainSessionToken000042';
     await db.sql.query(`insert into sessions (id, user_id, token, expires_at) values ('legacy-s1', $1, $2, now() + interval '1 day')`, [userId, token]);
-    await db.sql.query(`insert into verifications (id, identifier, value, expires_at) values ('legacy-v1', 'reset-password:LegacyResetToken0001', $1, now() + interval '1 hour')`, [userId]);
-    await db.sql.query(`insert into verifications (id, identifier, value, expires_at) values ('legacy-v2', 'change-email:${'ab'.repeat(32)}', '{}', now() + interval '1 hour')`);
+    await db.sql.query(
+      `insert into verifications (id, identifier, value, expires_at) values ('legacy-v1', 'reset-password:LegacyResetToken0001', $1, now() + interval '1 hour')`,
+      [userId],
+    );
+    await db.sql.query(
+      `insert into verifications (id, identifier, value, expires_at) values ('legacy-v2', 'change-email:${'ab'.repeat(32)}', '{}', now() + interval '1 hour')`,
+    );
     const sql = fs.readFileSync(path.join(MIGRATIONS_DIR, '0007_tokens_at_rest.sql'), 'utf8');
     for (const statement of sql.split('--> statement-breakpoint')) await db.sql.exec(statement);
     const [s] = await db.sql.query<{ token: string }>(`select token from sessions where id = 'legacy-s1'`);
@@ -52,7 +57,10 @@ describe('tokens written before encryption at rest', () => {
       [userId, plain.access, plain.refresh, plain.id],
     );
     expect(await encryptPlaintextOAuthTokens(db, secret)).toBe(1);
-    const [row] = await db.sql.query<{ access_token: string; refresh_token: string; id_token: string }>(`select access_token, refresh_token, id_token from accounts where user_id = $1`, [userId]);
+    const [row] = await db.sql.query<{ access_token: string; refresh_token: string; id_token: string }>(
+      `select access_token, refresh_token, id_token from accounts where user_id = $1`,
+      [userId],
+    );
     for (const v of Object.values(row!)) expect(looksEncrypted(v)).toBe(true);
     expect(await symmetricDecrypt({ key: secret, data: row!.access_token })).toBe(plain.access);
     expect(await symmetricDecrypt({ key: secret, data: row!.refresh_token })).toBe(plain.refresh);
@@ -77,6 +85,8 @@ describe('tokens written before encryption at rest', () => {
     // without the previous secret, what the old one sealed is reported, not destroyed
     const lost = await createOAuthTokenService({ database: db, config: { SESSION_SECRET: 'a-third-secret-nobody-used-000000000000003' } }).reseal();
     expect(lost.unreadable).toBeGreaterThanOrEqual(1);
-    expect((await db.sql.query<{ access_token: string }>(`select access_token from accounts where user_id = $1`, [userId]))[0]!.access_token).toBe(row!.access_token);
+    expect((await db.sql.query<{ access_token: string }>(`select access_token from accounts where user_id = $1`, [userId]))[0]!.access_token).toBe(
+      row!.access_token,
+    );
   });
 });

@@ -62,7 +62,16 @@ export function createOutboxMailer({ dir, from }: OutboxMailerOptions): Mailer {
       const headers = { ...(mail.headers ?? {}) };
       let info: { messageId: string; message: Buffer };
       try {
-        info = (await composer.sendMail({ from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html, headers, date: when, newline: 'windows' })) as unknown as {
+        info = (await composer.sendMail({
+          from,
+          to: mail.to,
+          subject: mail.subject,
+          text: mail.text,
+          html: mail.html,
+          headers,
+          date: when,
+          newline: 'windows',
+        })) as unknown as {
           messageId: string;
           message: Buffer;
         };

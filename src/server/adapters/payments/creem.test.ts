@@ -60,7 +60,12 @@ async function payOnPage(url: string, outcome: 'paid' | 'declined' = 'paid') {
   const html = await page.text();
   expect(html).toContain('data-testid="fake-pay"');
   expect(html).toContain('data-testid="fake-decline"');
-  return fetch(url, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `outcome=${outcome}&email=ada%40example.com` });
+  return fetch(url, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: `outcome=${outcome}&email=ada%40example.com`,
+  });
 }
 
 const lastRequestBody = (path: string) => JSON.parse([...fake.requests].reverse().find((r) => r.path === path)!.body) as Record<string, unknown>;
@@ -150,11 +155,24 @@ describe('one-time pack', () => {
         id: 'evt_meta',
         eventType: 'checkout.completed',
         created_at: Date.now(),
-        object: { id: 'ch_x', object: 'checkout', metadata: { order_id: 'ord-meta' }, order: { id: 'ord_x', amount: 500, currency: 'EUR', status: 'paid' }, customer: { id: 'cust_1', email: 'b@example.com' } },
+        object: {
+          id: 'ch_x',
+          object: 'checkout',
+          metadata: { order_id: 'ord-meta' },
+          order: { id: 'ord_x', amount: 500, currency: 'EUR', status: 'paid' },
+          customer: { id: 'cust_1', email: 'b@example.com' },
+        },
       }),
     );
     const v = creem.verifyWebhook(body, { 'creem-signature': fake.sign(body) });
-    expect(v.ok && v.events[0]).toMatchObject({ type: 'checkout.paid', orderId: 'ord-meta', paymentRef: 'ord_x', amountMinor: 500, currency: 'eur', customerRef: 'cust_1' });
+    expect(v.ok && v.events[0]).toMatchObject({
+      type: 'checkout.paid',
+      orderId: 'ord-meta',
+      paymentRef: 'ord_x',
+      amountMinor: 500,
+      currency: 'eur',
+      customerRef: 'cust_1',
+    });
   });
 
   it('a declined card shows the page again and sends no webhook', async () => {
@@ -186,14 +204,24 @@ describe('one-time pack', () => {
   it('refund() is refused: Creem refunds are made in the dashboard', async () => {
     const err = await creem.refund({ paymentRef: 'ord_1', amountMinor: 100, currency: 'usd', idempotencyKey: 'r1' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PaymentProviderError);
-    expect(err).toMatchObject({ retryable: false, message: 'Creem refunds are made in the Creem dashboard; its refund.created webhook then updates the order.' });
+    expect(err).toMatchObject({
+      retryable: false,
+      message: 'Creem refunds are made in the Creem dashboard; its refund.created webhook then updates the order.',
+    });
   });
 });
 
 describe('subscriptions', () => {
   it('first payment, renewal, scheduled cancel and expiry', async () => {
     expect(creem.supportsSubscriptions).toBe(true);
-    const req = checkoutReq({ planId: 'pro', name: 'Pro monthly', kind: 'subscription', interval: 'month', amountMinor: 2900, providerPriceRef: monthlyProduct });
+    const req = checkoutReq({
+      planId: 'pro',
+      name: 'Pro monthly',
+      kind: 'subscription',
+      interval: 'month',
+      amountMinor: 2900,
+      providerPriceRef: monthlyProduct,
+    });
     const session = await creem.createCheckout(req);
     expect((await payOnPage(session.url)).status).toBe(303);
     const first = events();
@@ -206,7 +234,12 @@ describe('subscriptions', () => {
     expect(paid.periodEnd!.getTime()).toBeGreaterThan(paid.periodStart!.getTime());
     expect(first[1]).toMatchObject({ type: 'ignored', providerType: 'subscription.active' });
     // the first subscription.paid describes the checkout's payment: same subscription and period
-    expect(firstPaid).toMatchObject({ subscriptionRef: subId, invoiceRef: fake.subscriptions.get(subId)!.lastTransactionId, amountMinor: 2900, currency: 'usd' });
+    expect(firstPaid).toMatchObject({
+      subscriptionRef: subId,
+      invoiceRef: fake.subscriptions.get(subId)!.lastTransactionId,
+      amountMinor: 2900,
+      currency: 'usd',
+    });
     expect(firstPaid.paymentRef).toBe(firstPaid.invoiceRef);
     expect(firstPaid.periodStart.getTime()).toBe(paid.periodStart!.getTime());
 
@@ -317,7 +350,9 @@ describe('verifyWebhook signatures', () => {
     expect(creem.verifyWebhook(notJson, { 'creem-signature': fake.sign(notJson) })).toEqual({ ok: false, reason: 'body is not JSON' });
     const typeData = Buffer.from(JSON.stringify({ id: 'evt_1', type: 'checkout.completed', data: {} }));
     expect(creem.verifyWebhook(typeData, { 'creem-signature': fake.sign(typeData) }).ok).toBe(false);
-    const noTx = Buffer.from(JSON.stringify({ id: 'evt_2', eventType: 'subscription.paid', created_at: 1, object: { id: 'sub_1', product: { price: 1, currency: 'USD' } } }));
+    const noTx = Buffer.from(
+      JSON.stringify({ id: 'evt_2', eventType: 'subscription.paid', created_at: 1, object: { id: 'sub_1', product: { price: 1, currency: 'USD' } } }),
+    );
     const v = creem.verifyWebhook(noTx, { 'creem-signature': fake.sign(noTx) });
     expect(v).toEqual({ ok: false, reason: 'Creem event lacks object.last_transaction_id' });
   });

@@ -56,7 +56,8 @@ export interface CreemProviderOptions {
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : undefined);
+const num = (v: unknown): number | undefined =>
+  typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : undefined;
 /** an embedded object's id, whether Creem expanded it or sent the id string */
 const idOf = (v: unknown): string | undefined => (isObj(v) ? str(v.id) : str(v));
 function date(v: unknown): Date | undefined {
@@ -64,8 +65,6 @@ function date(v: unknown): Date | undefined {
   const d = new Date(v);
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
-
-
 
 export function createCreemProvider(opts: CreemProviderOptions): PaymentProvider {
   const apiBase = (opts.apiBase ?? 'https://api.creem.io').replace(/\/+$/, '');
@@ -79,18 +78,20 @@ export function createCreemProvider(opts: CreemProviderOptions): PaymentProvider
       apiKey: opts.apiKey,
       body,
       timeoutMs,
-      detail: (parsed) => (Array.isArray(parsed.message) ? parsed.message.join('; ') : parsed.message ?? parsed.error),
+      detail: (parsed) => (Array.isArray(parsed.message) ? parsed.message.join('; ') : (parsed.message ?? parsed.error)),
     });
     // an empty body is an empty object; anything else must be a JSON object
     const parsed = text === '' ? {} : data;
-    if (!isObj(parsed)) throw new PaymentProviderError('creem', `Creem answered HTTP ${status} with a body that is not a JSON object`, { status, retryable: true });
+    if (!isObj(parsed))
+      throw new PaymentProviderError('creem', `Creem answered HTTP ${status} with a body that is not a JSON object`, { status, retryable: true });
     return parsed;
   }
 
   async function createCheckout(req: CheckoutRequest): Promise<CheckoutSession> {
     if (!checkoutsEnabled) throw new PaymentProviderError('creem', 'new Creem checkouts are switched off');
     const productId = req.item.providerPriceRef;
-    if (!productId) throw new PaymentProviderError('creem', `plan ${req.item.planId} has no Creem product id (set its provider price ref to the Creem product id)`);
+    if (!productId)
+      throw new PaymentProviderError('creem', `plan ${req.item.planId} has no Creem product id (set its provider price ref to the Creem product id)`);
     const body = {
       product_id: productId,
       request_id: req.orderId,
@@ -138,7 +139,9 @@ export function createCreemProvider(opts: CreemProviderOptions): PaymentProvider
     createCheckout,
     verifyWebhook,
     async refund(): Promise<RefundResult> {
-      throw new PaymentProviderError('creem', 'Creem refunds are made in the Creem dashboard; its refund.created webhook then updates the order.', { retryable: false });
+      throw new PaymentProviderError('creem', 'Creem refunds are made in the Creem dashboard; its refund.created webhook then updates the order.', {
+        retryable: false,
+      });
     },
     async cancelSubscription(subscriptionRef, o) {
       // UNCONFIRMED in our docs: the endpoint and its `mode` body ('scheduled' = at period end)

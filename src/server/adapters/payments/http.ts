@@ -46,10 +46,14 @@ export async function callJson(
     });
   } catch (err) {
     const timedOut = (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError';
-    throw new PaymentProviderError(provider, timedOut ? `${name} did not answer within ${opts.timeoutMs} ms` : `${name} could not be reached (${(err as Error).message})`, {
-      retryable: true,
-      cause: err,
-    });
+    throw new PaymentProviderError(
+      provider,
+      timedOut ? `${name} did not answer within ${opts.timeoutMs} ms` : `${name} could not be reached (${(err as Error).message})`,
+      {
+        retryable: true,
+        cause: err,
+      },
+    );
   }
   const text = await res.text().catch(() => '');
   let data: unknown;

@@ -89,7 +89,12 @@ describe('createCheckout', () => {
 
   it('a bad API key is a non-retryable PaymentProviderError with the status', async () => {
     const bad = createNowPaymentsProvider({ apiKey: 'wrong', ipnSecret: 'x', apiBase: fake.url });
-    await expect(bad.createCheckout(checkoutReq())).rejects.toMatchObject({ provider: 'nowpayments', status: 403, retryable: false, message: expect.stringMatching(/Invalid api key/) });
+    await expect(bad.createCheckout(checkoutReq())).rejects.toMatchObject({
+      provider: 'nowpayments',
+      status: 403,
+      retryable: false,
+      message: expect.stringMatching(/Invalid api key/),
+    });
   });
 
   it('refund() is refused: crypto refunds are made in the dashboard', async () => {
@@ -110,7 +115,15 @@ describe('payment flows', () => {
     const paymentId = fake.invoices.get(session.checkoutRef)!.paymentId!;
     expect(events()).toEqual([
       { type: 'ignored', eventId: `${paymentId}:confirming`, providerType: 'confirming' },
-      { type: 'checkout.paid', eventId: `${paymentId}:finished`, orderId: req.orderId, checkoutRef: session.checkoutRef, paymentRef: paymentId, amountMinor: 999, currency: 'usd' },
+      {
+        type: 'checkout.paid',
+        eventId: `${paymentId}:finished`,
+        orderId: req.orderId,
+        checkoutRef: session.checkoutRef,
+        paymentRef: paymentId,
+        amountMinor: 999,
+        currency: 'usd',
+      },
     ]);
   });
 
@@ -125,7 +138,14 @@ describe('payment flows', () => {
     const session = await np.createCheckout(req);
     await fake.setStatus(session.checkoutRef, 'partially_paid', { actuallyPaidFraction: 0.4 });
     const [e] = events();
-    expect(e).toMatchObject({ type: 'checkout.partially_paid', orderId: req.orderId, checkoutRef: session.checkoutRef, paidMinor: 399, amountMinor: 999, currency: 'usd' });
+    expect(e).toMatchObject({
+      type: 'checkout.partially_paid',
+      orderId: req.orderId,
+      checkoutRef: session.checkoutRef,
+      paidMinor: 399,
+      amountMinor: 999,
+      currency: 'usd',
+    });
   });
 
   it('decline on the hosted page is checkout.failed and 303 to cancel_url; expiry is checkout.expired', async () => {
@@ -163,7 +183,16 @@ describe('payment flows', () => {
 
 describe('verifyWebhook signatures', () => {
   const secret = 'np_ipn_fake';
-  const flat = { payment_id: 5077125051, payment_status: 'finished', price_amount: 10, price_currency: 'usd', order_id: 'o-1', invoice_id: 4000000001, pay_amount: 0.0002, actually_paid: 0.0002 };
+  const flat = {
+    payment_id: 5077125051,
+    payment_status: 'finished',
+    price_amount: 10,
+    price_currency: 'usd',
+    order_id: 'o-1',
+    invoice_id: 4000000001,
+    pay_amount: 0.0002,
+    actually_paid: 0.0002,
+  };
   const hmac = (s: string, key = secret) => createHmac('sha512', key).update(s).digest('hex');
 
   it('accepts the recursively sorted and the top-level sorted signature of a flat payload', () => {
@@ -208,7 +237,13 @@ describe('verifyWebhook signatures', () => {
   it('whitespace and key order of the raw body do not matter (NOWPayments re-serializes)', () => {
     const reordered = Buffer.from(JSON.stringify(Object.fromEntries(Object.entries(flat).reverse()), null, 2));
     const v = np.verifyWebhook(reordered, { 'x-nowpayments-sig': fake.sign(flat) });
-    expect(v.ok && v.events[0]).toMatchObject({ type: 'checkout.paid', eventId: '5077125051:finished', paymentRef: '5077125051', checkoutRef: '4000000001', amountMinor: 1000 });
+    expect(v.ok && v.events[0]).toMatchObject({
+      type: 'checkout.paid',
+      eventId: '5077125051:finished',
+      paymentRef: '5077125051',
+      checkoutRef: '4000000001',
+      amountMinor: 1000,
+    });
   });
 
   it('a signed IPN without payment_id or payment_status is refused', () => {

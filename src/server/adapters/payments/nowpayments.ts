@@ -45,16 +45,46 @@ export interface NowPaymentsProviderOptions {
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 /** ids arrive as numbers or strings */
 const idStr = (v: unknown): string | undefined => (typeof v === 'number' && Number.isFinite(v) ? String(v) : str(v));
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : undefined);
+const num = (v: unknown): number | undefined =>
+  typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : undefined;
 
 /** ISO 4217 currencies whose minor unit is not 2 decimals (0 or 3): not supported here. */
-const NOT_TWO_DECIMALS = new Set(['bif', 'clp', 'djf', 'gnf', 'isk', 'jpy', 'kmf', 'krw', 'pyg', 'rwf', 'ugx', 'uyi', 'vnd', 'vuv', 'xaf', 'xof', 'xpf', 'bhd', 'iqd', 'jod', 'kwd', 'lyd', 'omr', 'tnd']);
-
+const NOT_TWO_DECIMALS = new Set([
+  'bif',
+  'clp',
+  'djf',
+  'gnf',
+  'isk',
+  'jpy',
+  'kmf',
+  'krw',
+  'pyg',
+  'rwf',
+  'ugx',
+  'uyi',
+  'vnd',
+  'vuv',
+  'xaf',
+  'xof',
+  'xpf',
+  'bhd',
+  'iqd',
+  'jod',
+  'kwd',
+  'lyd',
+  'omr',
+  'tnd',
+]);
 
 /** Objects with their keys sorted at every depth (arrays keep their order). */
 function sortDeep(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortDeep);
-  if (isObj(v)) return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortDeep(v[k])]));
+  if (isObj(v))
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sortDeep(v[k])]),
+    );
   return v;
 }
 
@@ -65,16 +95,18 @@ export function nowPaymentsSignedStrings(body: Obj): string[] {
   return recursive === topLevel ? [recursive] : [recursive, topLevel];
 }
 
-
 export function createNowPaymentsProvider(opts: NowPaymentsProviderOptions): PaymentProvider {
   const apiBase = (opts.apiBase ?? 'https://api.nowpayments.io').replace(/\/+$/, '');
   const timeoutMs = opts.timeoutMs ?? 15_000;
 
   async function createCheckout(req: CheckoutRequest): Promise<CheckoutSession> {
-    if (req.item.kind === 'subscription') throw new PaymentProviderError('nowpayments', 'NOWPayments cannot take subscriptions; choose a credit pack or another payment method');
+    if (req.item.kind === 'subscription')
+      throw new PaymentProviderError('nowpayments', 'NOWPayments cannot take subscriptions; choose a credit pack or another payment method');
     const currency = req.item.currency.toLowerCase();
-    if (NOT_TWO_DECIMALS.has(currency)) throw new PaymentProviderError('nowpayments', `currency ${currency} is not supported with NOWPayments (only currencies with 2 decimals)`);
-    if (!Number.isInteger(req.item.amountMinor) || req.item.amountMinor <= 0) throw new PaymentProviderError('nowpayments', `invalid amount ${req.item.amountMinor}`);
+    if (NOT_TWO_DECIMALS.has(currency))
+      throw new PaymentProviderError('nowpayments', `currency ${currency} is not supported with NOWPayments (only currencies with 2 decimals)`);
+    if (!Number.isInteger(req.item.amountMinor) || req.item.amountMinor <= 0)
+      throw new PaymentProviderError('nowpayments', `invalid amount ${req.item.amountMinor}`);
     const body = {
       price_amount: req.item.amountMinor / 100,
       price_currency: currency,
@@ -133,7 +165,8 @@ export function createNowPaymentsProvider(opts: NowPaymentsProviderOptions): Pay
         const m = money();
         const paid = num(body.actually_paid);
         const due = num(body.pay_amount);
-        if (!m || paid === undefined || due === undefined || due <= 0) return { ok: false, reason: 'partially_paid IPN lacks price_amount, price_currency, actually_paid or pay_amount' };
+        if (!m || paid === undefined || due === undefined || due <= 0)
+          return { ok: false, reason: 'partially_paid IPN lacks price_amount, price_currency, actually_paid or pay_amount' };
         // a small epsilon so float noise (0.29999999) does not lose a cent; never above the price
         const paidMinor = Math.max(0, Math.min(m.amountMinor, Math.floor((paid / due) * m.amountMinor + 1e-6)));
         return one({ type: 'checkout.partially_paid', eventId, ...(orderId ? { orderId } : {}), checkoutRef, paymentRef: paymentId, paidMinor, ...m });
@@ -159,7 +192,9 @@ export function createNowPaymentsProvider(opts: NowPaymentsProviderOptions): Pay
     createCheckout,
     verifyWebhook,
     async refund(): Promise<RefundResult> {
-      throw new PaymentProviderError('nowpayments', 'Crypto payments are refunded from the NOWPayments dashboard; its refunded IPN then updates the order.', { retryable: false });
+      throw new PaymentProviderError('nowpayments', 'Crypto payments are refunded from the NOWPayments dashboard; its refunded IPN then updates the order.', {
+        retryable: false,
+      });
     },
     async close() {},
   };

@@ -118,7 +118,14 @@ describe('pack checkout', () => {
     const location = await payThroughPage(url, 'paid', 'payer@example.com');
     expect(location).toBe(`http://app.test/billing/success?order=${req.orderId}&session=${checkoutRef}`);
     const event = verified(stripe, await waitForHook(receiver, 'checkout.session.completed', checkoutRef));
-    expect(event).toMatchObject({ type: 'checkout.paid', orderId: req.orderId, checkoutRef, amountMinor: 1000, currency: 'usd', customerEmail: 'payer@example.com' });
+    expect(event).toMatchObject({
+      type: 'checkout.paid',
+      orderId: req.orderId,
+      checkoutRef,
+      amountMinor: 1000,
+      currency: 'usd',
+      customerEmail: 'payer@example.com',
+    });
     if (event.type !== 'checkout.paid') throw new Error('unreachable');
     expect(event.paymentRef).toMatch(/^pi_/);
     expect(event.paymentRef).toBe(fake.sessions.get(checkoutRef)!.payment_intent);
@@ -131,11 +138,23 @@ describe('pack checkout', () => {
   });
 
   it('refunds partially then fully; charge.refunded carries the cumulative amount', async () => {
-    const r1 = await stripe.refund({ paymentRef, amountMinor: 300, currency: 'usd', reason: 'requested_by_customer', idempotencyKey: `refund-1-${paymentRef}` });
+    const r1 = await stripe.refund({
+      paymentRef,
+      amountMinor: 300,
+      currency: 'usd',
+      reason: 'requested_by_customer',
+      idempotencyKey: `refund-1-${paymentRef}`,
+    });
     expect(r1.refundRef).toMatch(/^re_/);
     expect(r1.status).toBe('succeeded');
     // the same key again replays: no second refund
-    const again = await stripe.refund({ paymentRef, amountMinor: 300, currency: 'usd', reason: 'requested_by_customer', idempotencyKey: `refund-1-${paymentRef}` });
+    const again = await stripe.refund({
+      paymentRef,
+      amountMinor: 300,
+      currency: 'usd',
+      reason: 'requested_by_customer',
+      idempotencyKey: `refund-1-${paymentRef}`,
+    });
     expect(again.refundRef).toBe(r1.refundRef);
     await fake.settled();
     const first = receiver.hooks.filter((h) => JSON.parse(h.body.toString()).type === 'charge.refunded').map((h) => verified(stripe, h));
@@ -259,7 +278,12 @@ describe.each(['current', 'legacy'] as const)('subscription (%s API shapes)', (a
 
     await sp.cancelSubscription!(subId, { atPeriodEnd: true, idempotencyKey: `cancel-${subId}` });
     const canceled = verified(sp, await waitForHook(srecv, 'customer.subscription.updated', subId));
-    expect(canceled).toMatchObject({ type: 'subscription.canceled', subscriptionRef: subId, atPeriodEnd: true, periodEnd: new Date((Number(firstInvoice.period_end) + 30 * 86400) * 1000) });
+    expect(canceled).toMatchObject({
+      type: 'subscription.canceled',
+      subscriptionRef: subId,
+      atPeriodEnd: true,
+      periodEnd: new Date((Number(firstInvoice.period_end) + 30 * 86400) * 1000),
+    });
     expect(sfake.subscriptions.get(subId)!.cancel_at_period_end).toBe(true);
 
     await sp.cancelSubscription!(subId, { atPeriodEnd: false, idempotencyKey: `end-${subId}` });
@@ -273,7 +297,10 @@ describe.each(['current', 'legacy'] as const)('subscription (%s API shapes)', (a
     sfake.completeCheckout(checkoutRef, 'paid');
     const subId = String(sfake.sessions.get(checkoutRef)!.subscription);
     sfake.endSubscription(subId);
-    expect(verified(sp, await waitForHook(srecv, 'customer.subscription.deleted', subId))).toMatchObject({ type: 'subscription.ended', subscriptionRef: subId });
+    expect(verified(sp, await waitForHook(srecv, 'customer.subscription.deleted', subId))).toMatchObject({
+      type: 'subscription.ended',
+      subscriptionRef: subId,
+    });
   });
 });
 
@@ -281,7 +308,16 @@ describe('listEventsSince', () => {
   it('returns the handled events oldest first, normalized like webhooks', async () => {
     await fake.settled();
     const events = await stripe.listEventsSince!(testStart);
-    const handled = new Set(['checkout.session.completed', 'checkout.session.async_payment_failed', 'checkout.session.expired', 'invoice.paid', 'charge.refunded', 'charge.dispute.created', 'customer.subscription.updated', 'customer.subscription.deleted']);
+    const handled = new Set([
+      'checkout.session.completed',
+      'checkout.session.async_payment_failed',
+      'checkout.session.expired',
+      'invoice.paid',
+      'charge.refunded',
+      'charge.dispute.created',
+      'customer.subscription.updated',
+      'customer.subscription.deleted',
+    ]);
     const expected = fake.events.filter((e) => handled.has(e.type)).map((e) => e.id);
     expect(expected.length).toBeGreaterThan(5);
     expect(events.map((e) => e.eventId)).toEqual(expected);
@@ -352,7 +388,9 @@ describe('webhook signatures', () => {
     expect(v).toEqual({ ok: false, reason: expect.stringMatching(/tolerance/i) });
     // a wider tolerance accepts it
     const lax = createStripeProvider({ secretKey: fake.secretKey, webhookSecret: fake.webhookSecret, apiBase: fake.url, toleranceSeconds: 3600 });
-    expect(lax.verifyWebhook(Buffer.from(body), { 'stripe-signature': fake.signature(body, { timestamp: Math.floor(Date.now() / 1000) - 301 }) }).ok).toBe(true);
+    expect(lax.verifyWebhook(Buffer.from(body), { 'stripe-signature': fake.signature(body, { timestamp: Math.floor(Date.now() / 1000) - 301 }) }).ok).toBe(
+      true,
+    );
     void lax.close();
   });
 
@@ -367,7 +405,13 @@ describe('webhook signatures', () => {
   });
 
   it('a signed event of another type is verified and ignored', () => {
-    const body = JSON.stringify({ id: 'evt_other', object: 'event', type: 'customer.created', created: 1, data: { object: { id: 'cus_1', object: 'customer' } } });
+    const body = JSON.stringify({
+      id: 'evt_other',
+      object: 'event',
+      type: 'customer.created',
+      created: 1,
+      data: { object: { id: 'cus_1', object: 'customer' } },
+    });
     expect(stripe.verifyWebhook(Buffer.from(body), { 'stripe-signature': fake.signature(body) })).toEqual({
       ok: true,
       events: [{ type: 'ignored', eventId: 'evt_other', providerType: 'customer.created' }],
@@ -398,7 +442,10 @@ describe('errors', () => {
     fake.failNext(503, 3);
     expect(await stripe.createCheckout(checkoutReq('pack')).catch((e: unknown) => e)).toMatchObject({ status: 503, retryable: true });
     fake.failNext(429, 3);
-    expect(await stripe.refund({ paymentRef: 'pi_x', amountMinor: 1, currency: 'usd', idempotencyKey: 'k-429' }).catch((e: unknown) => e)).toMatchObject({ status: 429, retryable: true });
+    expect(await stripe.refund({ paymentRef: 'pi_x', amountMinor: 1, currency: 'usd', idempotencyKey: 'k-429' }).catch((e: unknown) => e)).toMatchObject({
+      status: 429,
+      retryable: true,
+    });
   });
 
   it('an unreachable API is retryable', async () => {

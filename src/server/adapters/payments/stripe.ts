@@ -112,7 +112,9 @@ export function normalizeStripeEvent(event: Obj): PaymentEvent[] {
       if (!paid) return ignored;
       const checkoutRef = text(s.id);
       const paymentRef =
-        s.mode === 'subscription' ? (isObj(invoice) ? (invoicePaymentIntent(invoice) ?? ref(invoice)) : str(invoice)) ?? ref(s.payment_intent) ?? checkoutRef : ref(s.payment_intent) ?? checkoutRef;
+        s.mode === 'subscription'
+          ? ((isObj(invoice) ? (invoicePaymentIntent(invoice) ?? ref(invoice)) : str(invoice)) ?? ref(s.payment_intent) ?? checkoutRef)
+          : (ref(s.payment_intent) ?? checkoutRef);
       const details = isObj(s.customer_details) ? s.customer_details : {};
       const metadata = isObj(s.metadata) ? s.metadata : {};
       const period = subscription ? subscriptionPeriod(subscription) : {};

@@ -91,7 +91,8 @@ export function falRequestId(upstreamId: string): string {
 
 function parseUpstreamId(upstreamId: string): { app: string; requestId: string } {
   const [, app, requestId] = upstreamIdPattern.exec(upstreamId) ?? [];
-  if (!app || !requestId) throw new ProviderError(PROVIDER, 'invalid_input', `not a fal upstream id (want <owner>/<alias>:<request_id>): ${clip(upstreamId, 100)}`);
+  if (!app || !requestId)
+    throw new ProviderError(PROVIDER, 'invalid_input', `not a fal upstream id (want <owner>/<alias>:<request_id>): ${clip(upstreamId, 100)}`);
   return { app, requestId };
 }
 
@@ -178,7 +179,11 @@ async function referenceUrl(url: string, mimeType: string | undefined): Promise<
     throw new ProviderError(PROVIDER, 'invalid_input', `reference file not found: ${path.basename(file)}`);
   }
   if (size > MAX_INLINE_BYTES) {
-    throw new ProviderError(PROVIDER, 'invalid_input', `reference file ${path.basename(file)} is ${size} bytes; fal references sent inline may be at most ${MAX_INLINE_BYTES} bytes`);
+    throw new ProviderError(
+      PROVIDER,
+      'invalid_input',
+      `reference file ${path.basename(file)} is ${size} bytes; fal references sent inline may be at most ${MAX_INLINE_BYTES} bytes`,
+    );
   }
   const mime = mimeType ?? mimeByExt[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
   return `data:${mime};base64,${(await readFile(file)).toString('base64')}`;
@@ -297,13 +302,14 @@ export function createFalProvider(opts: FalProviderOptions): VideoProvider {
   };
 
   async function signatureValid(message: Buffer, signature: Buffer): Promise<boolean> {
-    const matches = (set: KeySet) => set.keys.some((key) => {
-      try {
-        return verifySignature(null, message, key, signature);
-      } catch {
-        return false;
-      }
-    });
+    const matches = (set: KeySet) =>
+      set.keys.some((key) => {
+        try {
+          return verifySignature(null, message, key, signature);
+        } catch {
+          return false;
+        }
+      });
     const set = await currentKeys();
     if (matches(set)) return true;
     // maybe fal rotated its keys: refetch once, but not more than once a minute
@@ -362,7 +368,9 @@ export function createFalProvider(opts: FalProviderOptions): VideoProvider {
       const res = await call(`${requestUrl(app, requestId, '/status')}?logs=0`, { method: 'GET', headers: authHeaders(key) });
       if (res.status === 404) {
         const { json } = await readJson(res);
-        throw new ProviderError(PROVIDER, 'not_found', `fal does not know request ${requestId}: ${summarizeDetail(json, 'not found').message}`, { upstreamCode: '404' });
+        throw new ProviderError(PROVIDER, 'not_found', `fal does not know request ${requestId}: ${summarizeDetail(json, 'not found').message}`, {
+          upstreamCode: '404',
+        });
       }
       if (!res.ok) throw await errorFor(res, 'status');
       const { json } = await readJson(res);
@@ -397,9 +405,14 @@ export function createFalProvider(opts: FalProviderOptions): VideoProvider {
       if (res.status === 400) {
         const { json, text } = await readJson(res);
         const said = clip((json as { status?: unknown } | undefined)?.status ?? summarizeDetail(json ?? text, '').message, 80);
-        throw new ProviderError(PROVIDER, 'invalid_input', `fal request ${requestId} cannot be canceled: it has already started or finished${said ? ` (${said})` : ''}`, {
-          upstreamCode: '400',
-        });
+        throw new ProviderError(
+          PROVIDER,
+          'invalid_input',
+          `fal request ${requestId} cannot be canceled: it has already started or finished${said ? ` (${said})` : ''}`,
+          {
+            upstreamCode: '400',
+          },
+        );
       }
       throw await errorFor(res, 'cancel');
     },
@@ -457,7 +470,8 @@ export function createFalProvider(opts: FalProviderOptions): VideoProvider {
     const res = await call(requestUrl(app, requestId), { method: 'GET', headers: authHeaders(key) });
     const { json, text } = await readJson(res);
     if (res.ok) {
-      if (json === undefined) return { state: 'failed', upstreamStatus, error: { kind: 'generation_failed', message: `fal result is not JSON: ${clip(text, 120)}` } };
+      if (json === undefined)
+        return { state: 'failed', upstreamStatus, error: { kind: 'generation_failed', message: `fal result is not JSON: ${clip(text, 120)}` } };
       return outputStatus(upstreamStatus, json);
     }
     const kind = kindForStatus(res.status);
@@ -473,10 +487,7 @@ export function createFalProvider(opts: FalProviderOptions): VideoProvider {
 }
 
 /** A verified webhook body -> normalized status. */
-function webhookStatus(
-  status: string,
-  body: { payload?: unknown; error?: unknown; payload_error?: unknown },
-): NormalizedStatus {
+function webhookStatus(status: string, body: { payload?: unknown; error?: unknown; payload_error?: unknown }): NormalizedStatus {
   switch (status.toUpperCase()) {
     case 'OK':
       // payload null + payload_error: the output was not JSON; a poll reads the result itself

@@ -71,7 +71,8 @@ export function kindForStatus(status: number): ProviderErrorKind {
   return 'invalid_input';
 }
 
-const policyWords = /(content[ _-]?polic|policy|moderat|safety|unsafe|nsfw|prohibit|violat|sensitive|inappropriate|flagged|blocked|rejected by flow|not allowed)/i;
+const policyWords =
+  /(content[ _-]?polic|policy|moderat|safety|unsafe|nsfw|prohibit|violat|sensitive|inappropriate|flagged|blocked|rejected by flow|not allowed)/i;
 
 /** Whether an upstream failure message describes a content-policy refusal. */
 export const looksLikePolicy = (text: string | undefined | null) => Boolean(text && policyWords.test(text));

@@ -106,7 +106,14 @@ function jobInput(family: Exclude<Family, 'veo'>, r: ProviderRequest, refs: Refe
   const duration = String(r.durationSeconds);
   switch (family) {
     case 'kling':
-      return { prompt: r.prompt, duration, aspect_ratio: r.aspectRatio, sound: r.audio, image_urls: some(refs.image), negative_prompt: r.negativePrompt || undefined };
+      return {
+        prompt: r.prompt,
+        duration,
+        aspect_ratio: r.aspectRatio,
+        sound: r.audio,
+        image_urls: some(refs.image),
+        negative_prompt: r.negativePrompt || undefined,
+      };
     case 'seedance':
       return {
         prompt: r.prompt,
@@ -143,7 +150,8 @@ type Api = 'veo' | 'job';
 
 function parseUpstreamId(upstreamId: string): { api: Api; taskId: string } {
   const [, api, taskId] = /^(veo|job):(.+)$/.exec(upstreamId) ?? [];
-  if (!api || !taskId) throw new ProviderError(PROVIDER, 'invalid_input', `not a KIE upstream id (want veo:<taskId> or job:<taskId>): ${clip(upstreamId, 100)}`);
+  if (!api || !taskId)
+    throw new ProviderError(PROVIDER, 'invalid_input', `not a KIE upstream id (want veo:<taskId> or job:<taskId>): ${clip(upstreamId, 100)}`);
   return { api: api as Api, taskId };
 }
 
@@ -190,10 +198,15 @@ async function readData(res: Response, what: string, creates = false): Promise<u
   // the body's code when it says something, else the HTTP status (a 2xx with a garbled code: none)
   const code = bodyCode !== undefined && bodyCode !== 200 && Number.isFinite(bodyCode) ? bodyCode : res.ok ? undefined : res.status;
   const msg = clip(body.msg ?? body.message);
-  throw new ProviderError(PROVIDER, code === undefined ? 'retryable' : kindForCode(code, msg), `kie ${what} failed (code ${String(code ?? body.code)}): ${msg || `HTTP ${res.status}`}`, {
-    upstreamCode: String(code ?? body.code),
-    retryAfterMs: retryAfterMs(res.headers.get('retry-after')),
-  });
+  throw new ProviderError(
+    PROVIDER,
+    code === undefined ? 'retryable' : kindForCode(code, msg),
+    `kie ${what} failed (code ${String(code ?? body.code)}): ${msg || `HTTP ${res.status}`}`,
+    {
+      upstreamCode: String(code ?? body.code),
+      retryAfterMs: retryAfterMs(res.headers.get('retry-after')),
+    },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -433,13 +446,20 @@ export function createKieProvider(opts: KieProviderOptions): VideoProvider {
       const [url, body, api] =
         family === 'veo'
           ? [`${baseUrl}/api/v1/veo/generate`, veoBody(request, refs), 'veo' as const]
-          : [`${baseUrl}/api/v1/jobs/createTask`, { model: request.upstreamModel, callBackUrl: request.callbackUrl, input: jobInput(family, request, refs) }, 'job' as const];
+          : [
+              `${baseUrl}/api/v1/jobs/createTask`,
+              { model: request.upstreamModel, callBackUrl: request.callbackUrl, input: jobInput(family, request, refs) },
+              'job' as const,
+            ];
       const res = await call(url, { method: 'POST', headers: { ...auth(key), 'content-type': 'application/json' }, body: JSON.stringify(body) }, true);
       const data = (await readData(res, 'submit', true)) as { taskId?: unknown } | null | undefined;
       const taskId = data?.taskId;
       if (typeof taskId !== 'string' || !taskId) {
         // KIE said yes, so a task may exist, but we cannot tell which: reconcile, don't resubmit
-        throw new ProviderError(PROVIDER, 'retryable', 'kie submit answered success without a taskId', { upstreamCode: String(res.status), maybeAccepted: true });
+        throw new ProviderError(PROVIDER, 'retryable', 'kie submit answered success without a taskId', {
+          upstreamCode: String(res.status),
+          maybeAccepted: true,
+        });
       }
       return { upstreamId: `${api}:${taskId}` };
     },

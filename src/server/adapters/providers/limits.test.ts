@@ -41,10 +41,12 @@ describe('per-provider back-pressure', () => {
       },
     );
     const started: number[] = [];
-    await Promise.all([0, 1, 2, 3, 4].map(async () => {
-      await window.take();
-      started.push(now);
-    }));
+    await Promise.all(
+      [0, 1, 2, 3, 4].map(async () => {
+        await window.take();
+        started.push(now);
+      }),
+    );
     // three at t=0, the next two once the first starts leave the window
     expect(started).toEqual([0, 0, 0, 60_001, 60_001]);
     expect(sleeps).toEqual([60_001]);

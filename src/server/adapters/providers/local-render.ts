@@ -125,7 +125,10 @@ export function layoutPrompt(prompt: string, width: number, height: number): Pro
     if (div === divisors[divisors.length - 1]) {
       const kept = lines.slice(0, MAX_LINES);
       const last = Array.from(kept[MAX_LINES - 1] ?? '');
-      const trimmed = last.slice(0, Math.max(1, maxChars - 1)).join('').replace(/[\s.,;:!?-]+$/, '');
+      const trimmed = last
+        .slice(0, Math.max(1, maxChars - 1))
+        .join('')
+        .replace(/[\s.,;:!?-]+$/, '');
       kept[MAX_LINES - 1] = `${trimmed}…`;
       best = { ...best, lines: kept };
     }
@@ -166,17 +169,12 @@ function gradientExpr(seedText: string): { r: string; g: string; b: string } {
 function pickImages(request: ProviderRequest, refs: RenderReferenceFile[]) {
   const images = refs.filter((r) => r.kind === 'image');
   const last = images.find((r) => r.role === 'last_frame');
-  const first =
-    images.find((r) => r.role === 'first_frame') ??
-    (request.mode === 'text-to-video' ? undefined : images.find((r) => r.role !== 'last_frame'));
+  const first = images.find((r) => r.role === 'first_frame') ?? (request.mode === 'text-to-video' ? undefined : images.find((r) => r.role !== 'last_frame'));
   return { first, last };
 }
 
 /** The ffmpeg arguments for a render (exported for tests and debugging). */
-export async function buildRenderArgs(
-  opts: Pick<RenderPreviewOptions, 'request' | 'outFile' | 'referenceFiles'>,
-  textDir: string,
-): Promise<string[]> {
+export async function buildRenderArgs(opts: Pick<RenderPreviewOptions, 'request' | 'outFile' | 'referenceFiles'>, textDir: string): Promise<string[]> {
   const { request } = opts;
   checkRenderable(request);
   const { width: W, height: H } = previewDimensions(request.resolution, request.aspectRatio);
@@ -295,8 +293,20 @@ export async function buildRenderArgs(
   args.push('-filter_complex', graph.join(';'), '-map', '[vout]');
   if (request.audio) args.push('-map', '[aout]');
   args.push(
-    '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '22', '-pix_fmt', 'yuv420p', '-r', String(fps),
-    '-g', String(fps * 2), '-frames:v', String(frames),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-crf',
+    '22',
+    '-pix_fmt',
+    'yuv420p',
+    '-r',
+    String(fps),
+    '-g',
+    String(fps * 2),
+    '-frames:v',
+    String(frames),
   );
   if (request.audio) args.push('-c:a', 'aac', '-b:a', '96k', '-ar', '48000');
   args.push('-t', seconds.toFixed(3), '-movflags', '+faststart', '-f', 'mp4', opts.outFile);
@@ -343,7 +353,26 @@ export async function renderPreview(opts: RenderPreviewOptions): Promise<void> {
     opts.signal?.throwIfAborted();
     await runTool(
       opts.ffmpeg,
-      ['-y', '-hide_banner', '-nostdin', '-loglevel', 'error', '-i', opts.outFile, '-map', '0:v:0', '-frames:v', '1', '-q:v', '3', '-f', 'image2', '-c:v', 'mjpeg', opts.posterFile],
+      [
+        '-y',
+        '-hide_banner',
+        '-nostdin',
+        '-loglevel',
+        'error',
+        '-i',
+        opts.outFile,
+        '-map',
+        '0:v:0',
+        '-frames:v',
+        '1',
+        '-q:v',
+        '3',
+        '-f',
+        'image2',
+        '-c:v',
+        'mjpeg',
+        opts.posterFile,
+      ],
       { signal: opts.signal, killSignal: 'SIGKILL', timeoutMs: 60_000, slots: null },
     );
   } finally {

@@ -69,10 +69,13 @@ async function waitState(p: VideoProvider, id: string, state: NormalizedStatus['
 
 /** ffmpeg is encoding: the render reports progress (it parses ffmpeg's own progress lines) */
 async function waitEncoding(p: VideoProvider, id: string) {
-  await until(async () => {
-    const s = await p.poll(id);
-    return s.state === 'running' && (s.progress ?? 0) > 0;
-  }, { what: `render ${id} to report progress` });
+  await until(
+    async () => {
+      const s = await p.poll(id);
+      return s.state === 'running' && (s.progress ?? 0) > 0;
+    },
+    { what: `render ${id} to report progress` },
+  );
 }
 
 function outputFile(s: NormalizedStatus): string {
@@ -89,7 +92,20 @@ async function solidImage(color: string, file: string, size = '96x64') {
 async function frameColor(video: string, which: 'first' | 'last'): Promise<[number, number, number]> {
   const raw = path.join(root, `frame-${Date.now()}-${Math.random().toString(16).slice(2)}.rgb`);
   const input = which === 'first' ? ['-i', video, '-frames:v', '1'] : ['-sseof', '-0.3', '-i', video];
-  await runTool(ffmpegPath(), ['-y', '-hide_banner', '-loglevel', 'error', ...input, '-vf', 'scale=8:8:flags=area', '-f', 'rawvideo', '-pix_fmt', 'rgb24', raw]);
+  await runTool(ffmpegPath(), [
+    '-y',
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    ...input,
+    '-vf',
+    'scale=8:8:flags=area',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgb24',
+    raw,
+  ]);
   const all = fs.readFileSync(raw);
   const frame = all.subarray(all.length - 8 * 8 * 3);
   const sum = [0, 0, 0];
@@ -412,7 +428,9 @@ describe('local provider', () => {
       { url: 'data:image/png;base64,iVBORw0KGgo=', message: /not a readable image/ },
     ];
     const ids = await Promise.all(
-      cases.map(async (c) => (await p.submit(request({ mode: 'image-to-video', references: [{ kind: 'image', role: 'first_frame', url: c.url }] }), key())).upstreamId),
+      cases.map(
+        async (c) => (await p.submit(request({ mode: 'image-to-video', references: [{ kind: 'image', role: 'first_frame', url: c.url }] }), key())).upstreamId,
+      ),
     );
     for (const [i, id] of ids.entries()) {
       const { final } = await waitFinal(p, id);
@@ -700,9 +718,16 @@ describe('local provider: file:// references', () => {
     const p = provider({ dataDir, concurrency: 3, allowedRoots: [alias] });
     fs.copyFileSync(redPng, path.join(dataDir, 'red.png'));
     const dataUrl = `data:image/png;base64,${fs.readFileSync(redPng).toString('base64')}`;
-    const urls = [pathToFileURL(path.join(images, 'red.png')).href, pathToFileURL(path.join(alias, 'red.png')).href, pathToFileURL(path.join(dataDir, 'red.png')).href, dataUrl];
+    const urls = [
+      pathToFileURL(path.join(images, 'red.png')).href,
+      pathToFileURL(path.join(alias, 'red.png')).href,
+      pathToFileURL(path.join(dataDir, 'red.png')).href,
+      dataUrl,
+    ];
     const ids = await Promise.all(
-      urls.map(async (url) => (await p.submit(request({ mode: 'image-to-video', references: [{ kind: 'image', role: 'first_frame', url }] }), key())).upstreamId),
+      urls.map(
+        async (url) => (await p.submit(request({ mode: 'image-to-video', references: [{ kind: 'image', role: 'first_frame', url }] }), key())).upstreamId,
+      ),
     );
     const finals = await Promise.all(ids.map(async (id) => (await waitFinal(p, id)).final));
     expect(finals.map((f) => f.state)).toEqual(['succeeded', 'succeeded', 'failed', 'succeeded']);

@@ -84,12 +84,10 @@ interface Running {
   done: Promise<void>;
 }
 
-const err = (kind: ProviderErrorKind, message: string, cause?: unknown) =>
-  new ProviderError(PROVIDER, kind, message, cause === undefined ? {} : { cause });
+const err = (kind: ProviderErrorKind, message: string, cause?: unknown) => new ProviderError(PROVIDER, kind, message, cause === undefined ? {} : { cause });
 
 /** The task id for an idempotency key: same key, same task. */
-export const localTaskId = (idempotencyKey: string) =>
-  `local_${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 24)}`;
+export const localTaskId = (idempotencyKey: string) => `local_${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 24)}`;
 
 const errnoOf = (e: unknown) => (e as NodeJS.ErrnoException | undefined)?.code;
 
@@ -431,19 +429,18 @@ export function createLocalProvider(opts: LocalProviderOptions): VideoProvider {
     const tmpVideo = path.join(dir, `output.${token}.tmp.mp4`);
     const tmpPoster = path.join(dir, `poster.${token}.tmp.jpg`);
     const workDir = path.join(dir, `work.${token}`);
-    const cleanup = () =>
-      Promise.all([
-        fs.rm(workDir, { recursive: true, force: true }),
-        fs.rm(tmpVideo, { force: true }),
-        fs.rm(tmpPoster, { force: true }),
-      ]);
+    const cleanup = () => Promise.all([fs.rm(workDir, { recursive: true, force: true }), fs.rm(tmpVideo, { force: true }), fs.rm(tmpPoster, { force: true })]);
     const timer = setTimeout(() => controller.abort('timeout' satisfies AbortReason), renderTimeoutMs);
     timer.unref();
     try {
       // a request.json written before references existed has none
-      const stored = JSON.parse(await fs.readFile(path.join(dir, 'request.json'), 'utf8')) as Omit<ProviderRequest, 'references'> & Partial<Pick<ProviderRequest, 'references'>>;
+      const stored = JSON.parse(await fs.readFile(path.join(dir, 'request.json'), 'utf8')) as Omit<ProviderRequest, 'references'> &
+        Partial<Pick<ProviderRequest, 'references'>>;
       const request: ProviderRequest = { ...stored, references: stored.references ?? [] };
-      log?.info({ upstreamId: id, durationSeconds: request.durationSeconds, resolution: request.resolution, aspectRatio: request.aspectRatio }, 'local render started');
+      log?.info(
+        { upstreamId: id, durationSeconds: request.durationSeconds, resolution: request.resolution, aspectRatio: request.aspectRatio },
+        'local render started',
+      );
       await fs.mkdir(workDir, { recursive: true });
       const referenceFiles = await resolveReferences(request.references, workDir, signal, allowedRoots);
       ffmpegBinary ??= resolveFfmpeg(opts.ffmpegPath);
@@ -648,12 +645,7 @@ const imageSignatures: { mime: string; test: (b: Buffer) => boolean }[] = [
 ];
 
 /** Turn the request's image references into local, checked image files. */
-async function resolveReferences(
-  refs: ProviderReference[],
-  workDir: string,
-  signal: AbortSignal,
-  allowedRoots: string[],
-): Promise<RenderReferenceFile[]> {
+async function resolveReferences(refs: ProviderReference[], workDir: string, signal: AbortSignal, allowedRoots: string[]): Promise<RenderReferenceFile[]> {
   const out: RenderReferenceFile[] = [];
   let imageNo = 0;
   for (const [n, ref] of refs.entries()) {

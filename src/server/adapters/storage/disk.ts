@@ -118,7 +118,12 @@ export function createDiskStore(options: DiskStoreOptions): DiskObjectStore {
       throw new ObjectStoreError('storage_failure', `Corrupt metadata for ${key}.`, { cause: err });
     }
     // the data file is a sibling named after the object: never follow a path out of the directory
-    if (typeof meta.data !== 'string' || !meta.data.startsWith(`${name}~`) || !/^[a-z0-9_.-]+~[0-9a-f]{12}\.data$/.test(meta.data) || !Number.isSafeInteger(meta.size)) {
+    if (
+      typeof meta.data !== 'string' ||
+      !meta.data.startsWith(`${name}~`) ||
+      !/^[a-z0-9_.-]+~[0-9a-f]{12}\.data$/.test(meta.data) ||
+      !Number.isSafeInteger(meta.size)
+    ) {
       throw new ObjectStoreError('storage_failure', `Corrupt metadata for ${key}.`);
     }
     return { meta, dir };
@@ -320,8 +325,7 @@ export interface SignedFileParams {
 }
 
 export type DiskSignatureVerdict =
-  | { ok: true; key: string; expiresAt: number; disposition?: string; contentType?: string }
-  | { ok: false; reason: 'invalid_signature' | 'url_expired' };
+  { ok: true; key: string; expiresAt: number; disposition?: string; contentType?: string } | { ok: false; reason: 'invalid_signature' | 'url_expired' };
 
 /**
  * The signed text: a version tag, then every value that changes the response, one per line.
@@ -334,7 +338,9 @@ export function canonicalString(key: string, exp: number, dl: string | undefined
 }
 
 function signature(secret: string, key: string, exp: number, dl: string | undefined, ct: string | undefined): string {
-  return createHmac('sha256', secret).update(canonicalString(key, exp, dl, ct)).digest('base64url');
+  return createHmac('sha256', secret)
+    .update(canonicalString(key, exp, dl, ct))
+    .digest('base64url');
 }
 
 /**

@@ -7,7 +7,15 @@ import { createS3Store } from './s3';
 import type { ObjectStore } from './store';
 
 export * from './store';
-export { createDiskStore, verifyDiskSignature, FILES_PATH_PREFIX, type DiskObjectStore, type DiskStoreOptions, type SignedFileParams, type DiskSignatureVerdict } from './disk';
+export {
+  createDiskStore,
+  verifyDiskSignature,
+  FILES_PATH_PREFIX,
+  type DiskObjectStore,
+  type DiskStoreOptions,
+  type SignedFileParams,
+  type DiskSignatureVerdict,
+} from './disk';
 export { createS3Store, type S3ObjectStore, type S3StoreOptions } from './s3';
 
 /**
@@ -83,7 +91,11 @@ export function deriveFilesSigningSecret(sessionSecret: string): string {
 
 /** The store the settings describe (FILES_SIGNING_SECRET may list several keys, comma-separated, to rotate). */
 export function storeFromConfig(
-  config: Omit<StorageSettings, 'FILES_SIGNING_SECRET'> & { FILES_SIGNING_SECRET?: string; SESSION_SECRET: string; SESSION_SECRET_PREVIOUS?: readonly string[] },
+  config: Omit<StorageSettings, 'FILES_SIGNING_SECRET'> & {
+    FILES_SIGNING_SECRET?: string;
+    SESSION_SECRET: string;
+    SESSION_SECRET_PREVIOUS?: readonly string[];
+  },
   clock: Pick<Clock, 'nowMs'> = systemClock,
 ): ObjectStore {
   return createObjectStore(

@@ -94,9 +94,7 @@ export function createS3Store(options: S3StoreOptions): S3ObjectStore {
     region: options.region,
     ...(endpoint ? { endpoint } : {}),
     forcePathStyle: options.forcePathStyle ?? false,
-    ...(options.accessKeyId && options.secretAccessKey
-      ? { credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } }
-      : {}),
+    ...(options.accessKeyId && options.secretAccessKey ? { credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } } : {}),
     // S3-compatible stores vary in their support of the SDK's newer default checksums; we send
     // Content-MD5 on every body ourselves and verify sha256 at our layer.
     requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -245,7 +243,15 @@ export function createS3Store(options: S3StoreOptions): S3ObjectStore {
         const data = part.subarray(0, filled);
         const partNumber = parts.length + 1;
         const res = await client.send(
-          new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: data, ContentLength: data.length, ContentMD5: md5(data) }),
+          new UploadPartCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber: partNumber,
+            Body: data,
+            ContentLength: data.length,
+            ContentMD5: md5(data),
+          }),
         );
         parts.push({ PartNumber: partNumber, ETag: res.ETag });
         filled = 0;
@@ -277,9 +283,7 @@ export function createS3Store(options: S3StoreOptions): S3ObjectStore {
           return { key, size, etag, sha256 };
         }
         if (filled > 0) await flush();
-        const done = await client.send(
-          new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
-        );
+        const done = await client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
         return { key, size, etag: unquote(done.ETag), sha256 };
       } catch (err) {
         if (!stream.destroyed) stream.destroy();
@@ -338,7 +342,10 @@ export function createS3Store(options: S3StoreOptions): S3ObjectStore {
         }
         const errors = (res.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
         if (errors.length > 0) {
-          throw new ObjectStoreError('storage_failure', `Cannot delete ${errors.length} objects (first: ${errors[0]!.Key}: ${errors[0]!.Code} ${errors[0]!.Message ?? ''}).`);
+          throw new ObjectStoreError(
+            'storage_failure',
+            `Cannot delete ${errors.length} objects (first: ${errors[0]!.Key}: ${errors[0]!.Code} ${errors[0]!.Message ?? ''}).`,
+          );
         }
       }
     },
@@ -399,12 +406,18 @@ function useContentMd5ForDeleteObjects(client: S3Client): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const request = (args as { request?: { headers?: Record<string, string>; body?: unknown } }).request;
-      if (context.commandName === 'DeleteObjectsCommand' && request?.headers && (typeof request.body === 'string' || Buffer.isBuffer(request.body) || request.body instanceof Uint8Array)) {
+      if (
+        context.commandName === 'DeleteObjectsCommand' &&
+        request?.headers &&
+        (typeof request.body === 'string' || Buffer.isBuffer(request.body) || request.body instanceof Uint8Array)
+      ) {
         for (const name of Object.keys(request.headers)) {
           const lower = name.toLowerCase();
           if (lower.startsWith('x-amz-checksum-') || lower.startsWith('x-amz-sdk-checksum-') || lower === 'content-md5') delete request.headers[name];
         }
-        request.headers['content-md5'] = createHash('md5').update(request.body as string | Uint8Array).digest('base64');
+        request.headers['content-md5'] = createHash('md5')
+          .update(request.body as string | Uint8Array)
+          .digest('base64');
       }
       return next(args);
     },

@@ -35,7 +35,10 @@ export const plans = pgTable(
     /** {usd: 999, eur: 899}: minor units per lowercase currency */
     prices: jsonb('prices').$type<Record<string, number>>().notNull(),
     /** the provider's own ids where the operator set them: {stripePriceId, creemProductId} */
-    providerRefs: jsonb('provider_refs').$type<PlanProviderRefs>().notNull().default(sql`'{}'::jsonb`),
+    providerRefs: jsonb('provider_refs')
+      .$type<PlanProviderRefs>()
+      .notNull()
+      .default(sql`'{}'::jsonb`),
     active: boolean('active').notNull().default(true),
     highlighted: boolean('highlighted').notNull().default(false),
     /** subscribers' API requests per minute (unset: API_RATE_PER_MINUTE) */
@@ -44,10 +47,7 @@ export const plans = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [
-    check('plans_kind_check', sql.raw(`kind in (${inList(planKinds)})`)),
-    check('plans_credits_check', sql`${t.credits} > 0`),
-  ],
+  (t) => [check('plans_kind_check', sql.raw(`kind in (${inList(planKinds)})`)), check('plans_credits_check', sql`${t.credits} > 0`)],
 );
 
 /**

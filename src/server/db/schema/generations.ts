@@ -30,7 +30,10 @@ export const generations = pgTable(
     audio: boolean('audio').notNull(),
     seed: integer('seed'),
     /** GenerationReference[] as validated */
-    references: jsonb('references').$type<GenerationReference[]>().notNull().default(sql`'[]'::jsonb`),
+    references: jsonb('references')
+      .$type<GenerationReference[]>()
+      .notNull()
+      .default(sql`'[]'::jsonb`),
     status: text('status', { enum: generationStatuses }).notNull().default('queued'),
     progress: integer('progress').notNull().default(0),
     /** credits held at submit and captured on success: the submit-time price */
@@ -47,7 +50,9 @@ export const generations = pgTable(
     callbackKey: text('callback_key'),
     /** set when a create call's fate is unknown; reconciled by callback or ended after a grace period */
     outcomeUnknownSince: timestamp('outcome_unknown_since', { withTimezone: true }),
-    routeAttempts: jsonb('route_attempts').notNull().default(sql`'[]'::jsonb`),
+    routeAttempts: jsonb('route_attempts')
+      .notNull()
+      .default(sql`'[]'::jsonb`),
     dispatchAttempts: integer('dispatch_attempts').notNull().default(0),
     /**
      * the queue's id of the latest dispatch job sent for this task: the sweep asks the queue whether

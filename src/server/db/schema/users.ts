@@ -13,7 +13,9 @@ export type UserStatus = (typeof userStatuses)[number];
 export const users = pgTable(
   'users',
   {
-    id: text('id').primaryKey().default(sql`gen_random_uuid()::text`),
+    id: text('id')
+      .primaryKey()
+      .default(sql`gen_random_uuid()::text`),
     email: text('email').notNull(),
     name: text('name').notNull().default(''),
     emailVerified: boolean('email_verified').notNull().default(false),
@@ -29,7 +31,9 @@ export const users = pgTable(
     /** preferred language: drives the UI and emails */
     language: text('language').notNull().default('en'),
     /** this user's own code to invite others */
-    referralCode: text('referral_code').notNull().default(sql`substr(md5(random()::text || clock_timestamp()::text), 1, 10)`),
+    referralCode: text('referral_code')
+      .notNull()
+      .default(sql`substr(md5(random()::text || clock_timestamp()::text), 1, 10)`),
     /** the minimum age the user confirmed at sign-up (13, or 16 in the EEA/UK) */
     ageConfirmedMinimum: integer('age_confirmed_minimum'),
     signupUserAgent: text('signup_user_agent'),
@@ -50,7 +54,9 @@ export const users = pgTable(
 export const accounts = pgTable(
   'accounts',
   {
-    id: text('id').primaryKey().default(sql`gen_random_uuid()::text`),
+    id: text('id')
+      .primaryKey()
+      .default(sql`gen_random_uuid()::text`),
     userId: text('user_id')
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),

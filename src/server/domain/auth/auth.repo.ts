@@ -30,7 +30,14 @@ export async function replaceOAuthTokens(db: DbHandle, before: OAuthTokenRow, af
   const rows = await db.db
     .update(accounts)
     .set({ accessToken: after.accessToken, refreshToken: after.refreshToken, idToken: after.idToken, updatedAt: new Date() })
-    .where(and(eq(accounts.id, before.id), same(accounts.accessToken, before.accessToken), same(accounts.refreshToken, before.refreshToken), same(accounts.idToken, before.idToken)))
+    .where(
+      and(
+        eq(accounts.id, before.id),
+        same(accounts.accessToken, before.accessToken),
+        same(accounts.refreshToken, before.refreshToken),
+        same(accounts.idToken, before.idToken),
+      ),
+    )
     .returning({ id: accounts.id });
   return rows.length === 1;
 }
@@ -88,12 +95,18 @@ export async function touchSession(db: DbHandle, sessionId: string, now: Date): 
 
 /** Sessions past their expiry (the maintenance.cleanup job); returns how many were deleted. */
 export async function deleteExpiredSessions(db: DbHandle): Promise<number> {
-  const rows = await db.db.delete(sessions).where(sql`${sessions.expiresAt} < now()`).returning({ id: sessions.id });
+  const rows = await db.db
+    .delete(sessions)
+    .where(sql`${sessions.expiresAt} < now()`)
+    .returning({ id: sessions.id });
   return rows.length;
 }
 
 /** One-time tokens (verification, reset, OAuth state) past their expiry (the maintenance.cleanup job); returns how many were deleted. */
 export async function deleteExpiredVerifications(db: DbHandle): Promise<number> {
-  const rows = await db.db.delete(verifications).where(sql`${verifications.expiresAt} < now()`).returning({ id: verifications.id });
+  const rows = await db.db
+    .delete(verifications)
+    .where(sql`${verifications.expiresAt} < now()`)
+    .returning({ id: verifications.id });
   return rows.length;
 }

@@ -83,7 +83,9 @@ export function createAuth({ config, database, mailer, logger }: AuthDeps) {
    * What a sign-up said about age, region, referral and language: the request body for email
    * sign-ups, the signed cookie from POST /api/signup-intent for Google sign-ups (unchecked here).
    */
-  const intentOf = (ctx: { path?: string; body?: unknown; headers?: Headers; request?: Request } | null | undefined): Partial<Record<keyof SignupIntent, unknown>> | null => {
+  const intentOf = (
+    ctx: { path?: string; body?: unknown; headers?: Headers; request?: Request } | null | undefined,
+  ): Partial<Record<keyof SignupIntent, unknown>> | null => {
     if (ctx?.path === '/sign-up/email') {
       const body = (ctx.body ?? {}) as Record<string, unknown>;
       return { region: body.region, ageConfirmed: body.ageConfirmed, referralCode: body.referralCode, language: body.language };
@@ -228,7 +230,9 @@ export function createAuth({ config, database, mailer, logger }: AuthDeps) {
             await credits.ensureAccount(database, user.id);
             if (config.SIGNUP_FREE_CREDITS > 0) {
               // once per account: the signup grant's idempotency key makes a repeated hook a no-op
-              await database.transaction((tx) => credits.grant(tx, { userId: user.id, credits: config.SIGNUP_FREE_CREDITS, reason: 'Welcome credits', source: 'signup' }));
+              await database.transaction((tx) =>
+                credits.grant(tx, { userId: user.id, credits: config.SIGNUP_FREE_CREDITS, reason: 'Welcome credits', source: 'signup' }),
+              );
             }
             if (typeof code === 'string' && /^[A-Za-z0-9]{4,32}$/.test(code)) await insertReferral(database, user.id, code.toLowerCase());
           },

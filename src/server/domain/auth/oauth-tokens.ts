@@ -31,7 +31,10 @@ export interface OAuthTokenService {
   reseal(): Promise<{ checked: number; resealed: number; unreadable: number }>;
 }
 
-export function createOAuthTokenService(deps: { database: DbHandle; config: { SESSION_SECRET: string; SESSION_SECRET_PREVIOUS?: readonly string[] | undefined } }): OAuthTokenService {
+export function createOAuthTokenService(deps: {
+  database: DbHandle;
+  config: { SESSION_SECRET: string; SESSION_SECRET_PREVIOUS?: readonly string[] | undefined };
+}): OAuthTokenService {
   const { database, config } = deps;
   const opens = async (key: string, data: string) => {
     try {

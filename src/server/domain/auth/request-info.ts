@@ -18,7 +18,10 @@ export function parseUserAgent(userAgent: string | null | undefined): DeviceInfo
 
 /** Same device type, browser and OS: the same "device" for new-sign-in alerts. */
 export function deviceFingerprint(d: DeviceInfo): string {
-  return createHash('sha256').update(`${d.deviceType}|${d.browser ?? ''}|${d.os ?? ''}`).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(`${d.deviceType}|${d.browser ?? ''}|${d.os ?? ''}`)
+    .digest('hex')
+    .slice(0, 32);
 }
 
 /**

@@ -43,10 +43,7 @@ const nextReceiptNumber = () => sql`'SS-' || to_char(now(), 'YYYY') || '-' || lp
 /** Insert the built-in plans that are not in the table yet (an operator's changes are kept). */
 export async function seedPlans(db: DbHandle): Promise<void> {
   for (const p of builtinPlans) {
-    await db.db
-      .insert(plans)
-      .values(seedColumns(p))
-      .onConflictDoNothing({ target: plans.id });
+    await db.db.insert(plans).values(seedColumns(p)).onConflictDoNothing({ target: plans.id });
   }
 }
 
@@ -155,7 +152,22 @@ export async function isPeriodCovered(db: DbHandle, subscriptionId: string, peri
 /** A paid renewal with its receipt number; null when this invoice was recorded already. */
 export async function insertRenewalOrder(
   db: DbHandle,
-  o: Pick<NewOrder, 'id' | 'userId' | 'planId' | 'planName' | 'credits' | 'amountMinor' | 'currency' | 'provider' | 'paymentRef' | 'invoiceRef' | 'subscriptionId' | 'periodStart' | 'periodEnd'>,
+  o: Pick<
+    NewOrder,
+    | 'id'
+    | 'userId'
+    | 'planId'
+    | 'planName'
+    | 'credits'
+    | 'amountMinor'
+    | 'currency'
+    | 'provider'
+    | 'paymentRef'
+    | 'invoiceRef'
+    | 'subscriptionId'
+    | 'periodStart'
+    | 'periodEnd'
+  >,
 ): Promise<OrderRow | null> {
   const [row] = await db.db
     .insert(orders)
@@ -272,7 +284,10 @@ export async function startSubscriptionPeriod(db: DbHandle, id: string, period: 
 }
 
 export async function markCancelAtPeriodEnd(db: DbHandle, id: string): Promise<void> {
-  await db.db.update(subscriptions).set({ cancelAtPeriodEnd: true, updatedAt: sql`now()` }).where(eq(subscriptions.id, id));
+  await db.db
+    .update(subscriptions)
+    .set({ cancelAtPeriodEnd: true, updatedAt: sql`now()` })
+    .where(eq(subscriptions.id, id));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -289,7 +304,13 @@ export async function recordPaymentEvent(db: DbHandle, provider: string, event: 
 }
 
 /** The event ran: applied (with the order it concerned, when there is one) or ignored. */
-export async function setPaymentEventOutcome(db: DbHandle, provider: string, eventId: string, state: 'applied' | 'ignored', orderId: string | null): Promise<void> {
+export async function setPaymentEventOutcome(
+  db: DbHandle,
+  provider: string,
+  eventId: string,
+  state: 'applied' | 'ignored',
+  orderId: string | null,
+): Promise<void> {
   await db.db
     .update(paymentEvents)
     .set({
@@ -346,7 +367,10 @@ export async function lockDeferredEvent(db: DbHandle, provider: string, eventId:
 
 /** Marks an account whose refunded or disputed credits were already spent. */
 export async function setBillingFlag(db: DbHandle, userId: string, flag: 'refund_shortfall' | 'dispute_shortfall'): Promise<void> {
-  await db.db.update(users).set({ billingFlag: flag, updatedAt: sql`now()` }).where(eq(users.id, userId));
+  await db.db
+    .update(users)
+    .set({ billingFlag: flag, updatedAt: sql`now()` })
+    .where(eq(users.id, userId));
 }
 
 /** The repository as one value, so the billing service can be given another (tests: in memory). */

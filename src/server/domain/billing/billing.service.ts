@@ -32,7 +32,11 @@ export interface BillingService {
   paidOrder(userId: string, id: string): Promise<OrderRow>;
   cancelSubscription(userId: string): Promise<SubscriptionView>;
   /** an incoming payment provider callback: verify, then apply each event exactly once */
-  handlePaymentCallback(provider: string, rawBody: Buffer, headers: Record<string, string | string[] | undefined>): Promise<{ status: 200 | 400 | 404; message: string }>;
+  handlePaymentCallback(
+    provider: string,
+    rawBody: Buffer,
+    headers: Record<string, string | string[] | undefined>,
+  ): Promise<{ status: 200 | 400 | 404; message: string }>;
   applyEvent(provider: PaymentProviderId, event: PaymentEvent): Promise<ApplyOutcome>;
   /** operators: refund an order fully (no amount) or partly, through the provider */
   refund(orderId: string, amountMinor?: number): Promise<OrderRow>;
@@ -87,11 +91,13 @@ export function createBillingService(deps: BillingDeps): BillingService {
     if (!sub) throw notFound('An active subscription');
     if (!sub.cancelAtPeriodEnd) {
       const p = payments.has(sub.provider) ? payments.get(sub.provider) : null;
-      if (!p?.cancelSubscription) throw new AppError('payment_provider_error', `Subscriptions through ${providerLabel(sub.provider)} cannot be canceled here; contact support.`, 502);
+      if (!p?.cancelSubscription)
+        throw new AppError('payment_provider_error', `Subscriptions through ${providerLabel(sub.provider)} cannot be canceled here; contact support.`, 502);
       try {
         await p.cancelSubscription(sub.providerRef, { atPeriodEnd: true, idempotencyKey: `cancel:${sub.id}` });
       } catch (err) {
-        if (err instanceof PaymentProviderError) throw new AppError('payment_provider_error', `${providerLabel(sub.provider)} could not cancel the subscription: ${err.message}`, 502);
+        if (err instanceof PaymentProviderError)
+          throw new AppError('payment_provider_error', `${providerLabel(sub.provider)} could not cancel the subscription: ${err.message}`, 502);
         throw err;
       }
       await repo.markCancelAtPeriodEnd(database, sub.id);

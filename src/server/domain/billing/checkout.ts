@@ -63,12 +63,17 @@ export function createCheckout({ database, repo, payments, catalog, config, logg
   /** The plan, provider and price a checkout asks for, or the 400/409 that says what is wrong. */
   async function validate(userId: string, input: CheckoutInput): Promise<{ plan: PlanRow; currency: string; amount: number }> {
     const plan = await repo.getPlan(database, input.plan);
-    if (!plan || !plan.active) throw new AppError('invalid_request', `There is no plan ${input.plan}.`, 400, { fields: [{ field: 'plan', message: 'is not a plan on sale' }] });
+    if (!plan || !plan.active)
+      throw new AppError('invalid_request', `There is no plan ${input.plan}.`, 400, { fields: [{ field: 'plan', message: 'is not a plan on sale' }] });
     if (!payments.has(input.provider)) {
-      throw new AppError('invalid_request', `Payments through ${input.provider} are not available here.`, 400, { fields: [{ field: 'provider', message: 'is not available', allowed: [...payments.ids] }] });
+      throw new AppError('invalid_request', `Payments through ${input.provider} are not available here.`, 400, {
+        fields: [{ field: 'provider', message: 'is not available', allowed: [...payments.ids] }],
+      });
     }
     if (!providersFor(plan).includes(input.provider)) {
-      throw new AppError('invalid_request', `The ${plan.name} plan cannot be bought through ${input.provider}.`, 400, { fields: [{ field: 'provider', message: 'cannot sell this plan', allowed: providersFor(plan) }] });
+      throw new AppError('invalid_request', `The ${plan.name} plan cannot be bought through ${input.provider}.`, 400, {
+        fields: [{ field: 'provider', message: 'cannot sell this plan', allowed: providersFor(plan) }],
+      });
     }
     const currency = input.currency ?? currencies[0]!;
     const amount = plan.prices[currency];
@@ -79,7 +84,8 @@ export function createCheckout({ database, repo, payments, catalog, config, logg
     }
     if (plan.kind === 'subscription') {
       const current = await repo.currentSubscription(database, userId);
-      if (current && !current.cancelAtPeriodEnd) throw new AppError('already_subscribed', 'You already have a subscription. Cancel it before starting another.', 409);
+      if (current && !current.cancelAtPeriodEnd)
+        throw new AppError('already_subscribed', 'You already have a subscription. Cancel it before starting another.', 409);
     }
     return { plan, currency, amount };
   }

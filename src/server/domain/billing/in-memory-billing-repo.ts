@@ -30,10 +30,7 @@ export function createInMemoryBillingRepo(opts: { now?: () => Date } = {}): InMe
   const now = opts.now ?? (() => new Date());
   let receipts = 0;
   const plans = new Map<string, PlanRow>(
-    builtinPlans.map((p) => [
-      p.id,
-      { ...seedColumns(p), providerRefs: {}, active: true, apiRequestsPerMinute: null, createdAt: now(), updatedAt: now() },
-    ]),
+    builtinPlans.map((p) => [p.id, { ...seedColumns(p), providerRefs: {}, active: true, apiRequestsPerMinute: null, createdAt: now(), updatedAt: now() }]),
   );
   const orderRows = new Map<string, OrderRow>();
   const subscriptions = new Map<string, SubscriptionRow>();
@@ -105,7 +102,9 @@ export function createInMemoryBillingRepo(opts: { now?: () => Date } = {}): InMe
       return { ...row };
     },
     async isPeriodCovered(_db, subscriptionId, periodEnd) {
-      return [...orderRows.values()].some((o) => o.subscriptionId === subscriptionId && o.periodEnd && Math.abs(o.periodEnd.getTime() - periodEnd.getTime()) <= MINUTE);
+      return [...orderRows.values()].some(
+        (o) => o.subscriptionId === subscriptionId && o.periodEnd && Math.abs(o.periodEnd.getTime() - periodEnd.getTime()) <= MINUTE,
+      );
     },
     async insertRenewalOrder(_db, o) {
       if ([...orderRows.values()].some((x) => x.provider === o.provider && x.invoiceRef === o.invoiceRef)) return null;
@@ -120,7 +119,16 @@ export function createInMemoryBillingRepo(opts: { now?: () => Date } = {}): InMe
     async upsertSubscription(_db, s) {
       const existing = [...subscriptions.values()].find((x) => x.provider === s.provider && x.providerRef === s.providerRef);
       if (existing) return { ...existing };
-      const row = { userId: null, status: 'active', currentPeriodStart: null, currentPeriodEnd: null, cancelAtPeriodEnd: false, createdAt: now(), updatedAt: now(), ...s } as SubscriptionRow;
+      const row = {
+        userId: null,
+        status: 'active',
+        currentPeriodStart: null,
+        currentPeriodEnd: null,
+        cancelAtPeriodEnd: false,
+        createdAt: now(),
+        updatedAt: now(),
+        ...s,
+      } as SubscriptionRow;
       subscriptions.set(row.id, row);
       return { ...row };
     },
@@ -146,7 +154,18 @@ export function createInMemoryBillingRepo(opts: { now?: () => Date } = {}): InMe
     async recordPaymentEvent(_db, provider, event) {
       if (findEvent(provider, event.eventId)) return false;
       const stored = JSON.parse(JSON.stringify(event)) as PaymentEvent;
-      events.push({ provider, eventId: event.eventId, type: event.type, state: 'applied', event: stored, orderId: null, waitingFor: null, attempts: 0, receivedAt: now(), appliedAt: null });
+      events.push({
+        provider,
+        eventId: event.eventId,
+        type: event.type,
+        state: 'applied',
+        event: stored,
+        orderId: null,
+        waitingFor: null,
+        attempts: 0,
+        receivedAt: now(),
+        appliedAt: null,
+      });
       return true;
     },
     async setPaymentEventOutcome(_db, provider, eventId, state, orderId) {
@@ -158,7 +177,9 @@ export function createInMemoryBillingRepo(opts: { now?: () => Date } = {}): InMe
       Object.assign(e, { state: 'deferred', waitingFor, attempts: e.attempts + 1 });
     },
     async lockEventsWaitingFor(_db, provider, keys) {
-      return events.filter((e) => e.provider === provider && e.state === 'deferred' && e.waitingFor !== null && keys.includes(e.waitingFor)).map((e) => e.event);
+      return events
+        .filter((e) => e.provider === provider && e.state === 'deferred' && e.waitingFor !== null && keys.includes(e.waitingFor))
+        .map((e) => e.event);
     },
     async dueDeferredEvents() {
       const before = now().getTime() - 30_000;

@@ -68,7 +68,10 @@ function pending(plan: 'starter' | 'creator' | 'pro-monthly' | 'max-monthly', pr
   return { ...o, userId, checkoutRef: o.checkoutRef! };
 }
 
-const paid = (o: { id: string; checkoutRef: string; amountMinor: number }, extra: Partial<Extract<PaymentEvent, { type: 'checkout.paid' }>> = {}): PaymentEvent => ({
+const paid = (
+  o: { id: string; checkoutRef: string; amountMinor: number },
+  extra: Partial<Extract<PaymentEvent, { type: 'checkout.paid' }>> = {},
+): PaymentEvent => ({
   type: 'checkout.paid',
   eventId: `evt_paid_${o.id}`,
   orderId: o.id,
@@ -93,7 +96,13 @@ describe('a purchase', () => {
     const o = pending('starter');
     expect(await events.applyEvent('stripe', paid(o))).toBe('applied');
     expect(balance(o.userId)).toBe(1000);
-    expect(order(o.id)).toMatchObject({ status: 'paid', creditsGranted: 1000, paidMinor: 1000, checkoutEmail: 'paid-with-this@example.net', paymentRef: `pi_${o.id.slice(0, 8)}` });
+    expect(order(o.id)).toMatchObject({
+      status: 'paid',
+      creditsGranted: 1000,
+      paidMinor: 1000,
+      checkoutEmail: 'paid-with-this@example.net',
+      paymentRef: `pi_${o.id.slice(0, 8)}`,
+    });
     expect(order(o.id).receiptNumber).toMatch(/^SS-2026-\d{6}$/);
     expect(creditsRepo.ledger).toMatchObject([{ kind: 'purchase', amount: 1000, reference: `order:${o.id}`, idempotencyKey: `order:${o.id}:grant:1000` }]);
     expect(queue.enqueue).toHaveBeenCalledTimes(1);
@@ -120,7 +129,9 @@ describe('a purchase', () => {
     expect(await events.applyEvent('stripe', { type: 'checkout.expired', eventId: 'evt_exp', orderId: o.id, checkoutRef: o.checkoutRef })).toBe('ignored');
     expect(order(o.id).status).toBe('paid');
     const other = pending('starter');
-    expect(await events.applyEvent('stripe', { type: 'checkout.failed', eventId: 'evt_fail', orderId: other.id, checkoutRef: other.checkoutRef })).toBe('applied');
+    expect(await events.applyEvent('stripe', { type: 'checkout.failed', eventId: 'evt_fail', orderId: other.id, checkoutRef: other.checkoutRef })).toBe(
+      'applied',
+    );
     expect(order(other.id).status).toBe('failed');
   });
 
@@ -146,7 +157,10 @@ describe('a purchase', () => {
     expect(order(share.id)).toMatchObject({ status: 'paid', paidMinor: 400, creditsGranted: 400 });
     await events.applyEvent('stripe', paid(share, { eventId: 'evt_finished' }));
     expect(order(share.id)).toMatchObject({ status: 'paid', paidMinor: 1000, creditsGranted: 1000 });
-    expect(creditsRepo.ledger.filter((r) => r.userId === share.userId).map((r) => r.idempotencyKey)).toEqual([`order:${share.id}:grant:400`, `order:${share.id}:grant:1000`]);
+    expect(creditsRepo.ledger.filter((r) => r.userId === share.userId).map((r) => r.idempotencyKey)).toEqual([
+      `order:${share.id}:grant:400`,
+      `order:${share.id}:grant:1000`,
+    ]);
     expect(balance(share.userId)).toBe(1000);
   });
 });
@@ -182,7 +196,13 @@ describe('refunds and disputes', () => {
   it('a dispute takes all the credits back and marks the order disputed', async () => {
     const o = pending('starter');
     await events.applyEvent('stripe', paid(o));
-    await events.applyEvent('stripe', { type: 'payment.disputed', eventId: 'evt_dp', paymentRef: `pi_${o.id.slice(0, 8)}`, amountMinor: 1000, currency: 'usd' });
+    await events.applyEvent('stripe', {
+      type: 'payment.disputed',
+      eventId: 'evt_dp',
+      paymentRef: `pi_${o.id.slice(0, 8)}`,
+      amountMinor: 1000,
+      currency: 'usd',
+    });
     expect(order(o.id)).toMatchObject({ status: 'disputed', creditsClawedBack: 1000 });
     expect(balance(o.userId)).toBe(0);
     expect(repo.billingFlags.size).toBe(0);
@@ -252,9 +272,13 @@ describe('subscriptions', () => {
       ['renewal', 'paid', 3000],
     ]);
     // ended: the unused credits of the last period expire
-    expect(await events.applyEvent('stripe', { type: 'subscription.ended', eventId: 'evt_end', subscriptionRef: 'sub_A1', endedAt: new Date(clock) })).toBe('applied');
+    expect(await events.applyEvent('stripe', { type: 'subscription.ended', eventId: 'evt_end', subscriptionRef: 'sub_A1', endedAt: new Date(clock) })).toBe(
+      'applied',
+    );
     expect(balance(o.userId)).toBe(0);
-    expect(await events.applyEvent('stripe', { type: 'subscription.ended', eventId: 'evt_end_again', subscriptionRef: 'sub_A1', endedAt: new Date(clock) })).toBe('ignored');
+    expect(
+      await events.applyEvent('stripe', { type: 'subscription.ended', eventId: 'evt_end_again', subscriptionRef: 'sub_A1', endedAt: new Date(clock) }),
+    ).toBe('ignored');
   });
 
   it('a renewal before its subscription is known waits for the checkout; a plan with rollover keeps unused credits', async () => {

@@ -22,7 +22,17 @@ export const builtinPlans: readonly PlanSeed[] = [
   { id: 'starter', name: 'Starter', kind: 'pack', credits: 1_000, prices: { usd: 1_000, eur: 950 }, sort: 10 },
   { id: 'creator', name: 'Creator', kind: 'pack', credits: 5_000, prices: { usd: 4_500, eur: 4_200 }, highlighted: true, sort: 20 },
   { id: 'studio', name: 'Studio', kind: 'pack', credits: 15_000, prices: { usd: 12_000, eur: 11_200 }, sort: 30 },
-  { id: 'pro-monthly', name: 'Pro', kind: 'subscription', interval: 'month', credits: 3_000, rollover: false, prices: { usd: 2_500, eur: 2_300 }, highlighted: true, sort: 40 },
+  {
+    id: 'pro-monthly',
+    name: 'Pro',
+    kind: 'subscription',
+    interval: 'month',
+    credits: 3_000,
+    rollover: false,
+    prices: { usd: 2_500, eur: 2_300 },
+    highlighted: true,
+    sort: 40,
+  },
   { id: 'max-monthly', name: 'Max', kind: 'subscription', interval: 'month', credits: 10_000, rollover: true, prices: { usd: 7_500, eur: 7_000 }, sort: 50 },
 ];
 

@@ -23,7 +23,11 @@ const PROVIDER_NAMES: Record<string, string> = { stripe: 'Card (Stripe)', creem:
 
 export function renderReceipt(order: OrderRow, seller: SellerDetails, buyer: { email: string | null; name?: string | null }): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const doc = new PDFDocument({ size: 'A4', margin: 56, info: { Title: `Receipt ${order.receiptNumber}`, Author: seller.name, Subject: `Order ${order.id}` } });
+    const doc = new PDFDocument({
+      size: 'A4',
+      margin: 56,
+      info: { Title: `Receipt ${order.receiptNumber}`, Author: seller.name, Subject: `Order ${order.id}` },
+    });
     const chunks: Buffer[] = [];
     doc.on('data', (c: Buffer) => chunks.push(c));
     doc.on('end', () => resolve(Buffer.concat(chunks)));

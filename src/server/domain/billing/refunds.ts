@@ -37,10 +37,22 @@ export function createRefunds({ database, repo, payments, logger, clock, applyEv
     }
     const provider = payments.get(order.provider as PaymentProviderId);
     const total = order.refundedMinor + amount;
-    const result = await provider.refund({ paymentRef: order.paymentRef, amountMinor: amount, currency: order.currency, reason: 'requested_by_customer', idempotencyKey: `refund:${order.id}:${total}` });
+    const result = await provider.refund({
+      paymentRef: order.paymentRef,
+      amountMinor: amount,
+      currency: order.currency,
+      reason: 'requested_by_customer',
+      idempotencyKey: `refund:${order.id}:${total}`,
+    });
     if (result.status === 'failed') throw new AppError('payment_provider_error', `${providerLabel(order.provider)} refused the refund.`, 502);
     // the provider's own refund event is then a no-op (cumulative amount)
-    await applyEvent(order.provider as PaymentProviderId, { type: 'payment.refunded', eventId: `admin-refund:${result.refundRef}`, paymentRef: order.paymentRef, refundedMinor: total, currency: order.currency });
+    await applyEvent(order.provider as PaymentProviderId, {
+      type: 'payment.refunded',
+      eventId: `admin-refund:${result.refundRef}`,
+      paymentRef: order.paymentRef,
+      refundedMinor: total,
+      currency: order.currency,
+    });
     return (await repo.getOrder(database, order.id))!;
   }
 

@@ -15,7 +15,14 @@ import { enqueueOrderConfirmation } from './confirmation';
 
 export type SubscriptionBooksRepo = Pick<
   BillingRepo,
-  'getPlan' | 'isPeriodCovered' | 'insertRenewalOrder' | 'startSubscriptionPeriod' | 'creditsGrantedSince' | 'cancelSubscriptionRow' | 'endSubscription' | 'updateOrder'
+  | 'getPlan'
+  | 'isPeriodCovered'
+  | 'insertRenewalOrder'
+  | 'startSubscriptionPeriod'
+  | 'creditsGrantedSince'
+  | 'cancelSubscriptionRow'
+  | 'endSubscription'
+  | 'updateOrder'
 >;
 
 export interface SubscriptionBooksDeps {

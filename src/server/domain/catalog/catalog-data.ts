@@ -73,9 +73,7 @@ export const builtinCatalog: readonly CatalogEntry[] = [
     price: { perSecond: { '720p': 30 } },
     lifecycle: { state: 'active' },
     deadlineSeconds: 20 * 60,
-    routes: [
-      { provider: 'kie', priority: 1, upstreamModels: { 'text-to-video': 'veo3', 'image-to-video': 'veo3', 'first-last-frame': 'veo3' } },
-    ],
+    routes: [{ provider: 'kie', priority: 1, upstreamModels: { 'text-to-video': 'veo3', 'image-to-video': 'veo3', 'first-last-frame': 'veo3' } }],
   },
   {
     id: 'veo-3.1-fast',
@@ -202,7 +200,11 @@ export const builtinCatalog: readonly CatalogEntry[] = [
     price: { perSecond: { '720p': 30, '1080p': 50 } },
     lifecycle: { ...soraSunset, replacement: 'veo-3.1' },
     routes: [
-      { provider: 'fal', priority: 1, upstreamModels: { 'text-to-video': 'fal-ai/sora-2/text-to-video/pro', 'image-to-video': 'fal-ai/sora-2/image-to-video/pro' } },
+      {
+        provider: 'fal',
+        priority: 1,
+        upstreamModels: { 'text-to-video': 'fal-ai/sora-2/text-to-video/pro', 'image-to-video': 'fal-ai/sora-2/image-to-video/pro' },
+      },
       { provider: 'kie', priority: 2, upstreamModels: { 'text-to-video': 'sora-2-pro-text-to-video', 'image-to-video': 'sora-2-pro-image-to-video' } },
     ],
   },
@@ -228,8 +230,6 @@ export const builtinCatalog: readonly CatalogEntry[] = [
     price: { perSecond: { '480p': 1, '720p': 1, '1080p': 2 }, minimum: 1 },
     lifecycle: { state: 'active' },
     deadlineSeconds: 10 * 60,
-    routes: [
-      { provider: 'local', priority: 1, upstreamModels: { 'text-to-video': 'ffmpeg', 'image-to-video': 'ffmpeg', 'first-last-frame': 'ffmpeg' } },
-    ],
+    routes: [{ provider: 'local', priority: 1, upstreamModels: { 'text-to-video': 'ffmpeg', 'image-to-video': 'ffmpeg', 'first-last-frame': 'ffmpeg' } }],
   },
 ];

@@ -65,8 +65,7 @@ export interface CatalogDeps {
   now?: () => Date;
 }
 
-export const invalidRequest = (fields: FieldIssue[]) =>
-  new AppError('invalid_request', fields.map((f) => f.message).join(' '), 400, { fields });
+export const invalidRequest = (fields: FieldIssue[]) => new AppError('invalid_request', fields.map((f) => f.message).join(' '), 400, { fields });
 
 export function createCatalogService({ database, providerStatus, entries = builtinCatalog, now = () => new Date() }: CatalogDeps): CatalogService {
   const byId = new Map(entries.map((e) => [e.id, e]));
@@ -128,7 +127,10 @@ export function createCatalogService({ database, providerStatus, entries = built
       throw invalidRequest([
         {
           field: 'model',
-          message: modelId === undefined ? `model is required; choose one of ${ids.join(', ')}.` : `Unknown model ${JSON.stringify(modelId)}; choose one of ${ids.join(', ')}.`,
+          message:
+            modelId === undefined
+              ? `model is required; choose one of ${ids.join(', ')}.`
+              : `Unknown model ${JSON.stringify(modelId)}; choose one of ${ids.join(', ')}.`,
           allowed: ids,
         },
       ]);

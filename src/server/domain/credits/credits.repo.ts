@@ -15,7 +15,11 @@ export async function ensureAccount(db: DbHandle, userId: string): Promise<void>
 
 /** Whether a ledger row with this idempotency key was written already. */
 export async function isKeyApplied(db: DbHandle, idempotencyKey: string): Promise<boolean> {
-  const rows = await db.db.select({ one: sql`1` }).from(creditLedger).where(eq(creditLedger.idempotencyKey, idempotencyKey)).limit(1);
+  const rows = await db.db
+    .select({ one: sql`1` })
+    .from(creditLedger)
+    .where(eq(creditLedger.idempotencyKey, idempotencyKey))
+    .limit(1);
   return rows.length > 0;
 }
 
@@ -39,7 +43,10 @@ export async function insertLedgerRow(db: DbHandle, row: NewLedgerRow): Promise<
 
 /** Spendable and held credits; zero for a user without a balance row. */
 export async function balanceOf(db: DbHandle, userId: string): Promise<BalanceRow> {
-  const [row] = await db.db.select({ balance: creditBalances.balance, held: creditBalances.held }).from(creditBalances).where(eq(creditBalances.userId, userId));
+  const [row] = await db.db
+    .select({ balance: creditBalances.balance, held: creditBalances.held })
+    .from(creditBalances)
+    .where(eq(creditBalances.userId, userId));
   return row ?? { balance: 0, held: 0 };
 }
 

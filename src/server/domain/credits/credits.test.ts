@@ -133,7 +133,11 @@ describe('grants, purchases and take-backs', () => {
     const expiry = { userId: 'u1', subscriptionId: 's1', periodStart, credits: 60, reason: 'period ended' };
     expect(await credits.expire(tx, expiry)).toBe(40);
     expect(await credits.expire(tx, expiry)).toBeNull();
-    expect(repo.ledger.at(-1)).toMatchObject({ kind: 'expire', reference: 'subscription:s1', idempotencyKey: 'subscription:s1:expire:2026-01-01T00:00:00.000Z' });
+    expect(repo.ledger.at(-1)).toMatchObject({
+      kind: 'expire',
+      reference: 'subscription:s1',
+      idempotencyKey: 'subscription:s1:expire:2026-01-01T00:00:00.000Z',
+    });
     expect(await credits.refund(tx, charge(25, 'g9'))).toBe(65);
     expect(await credits.refund(tx, charge(25, 'g9'))).toBeNull();
     expect(repo.ledger.at(-1)).toMatchObject({ kind: 'refund', amount: 25, heldDelta: 0, reference: 'generation:g9', idempotencyKey: 'refund:g9' });

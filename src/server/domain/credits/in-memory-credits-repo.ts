@@ -32,7 +32,8 @@ export function createInMemoryCreditsRepo(opts: { now?: () => Date } = {}): InMe
       return b.balance;
     },
     async insertLedgerRow(_db, row) {
-      if (row.idempotencyKey && ledger.some((r) => r.idempotencyKey === row.idempotencyKey)) throw new Error('duplicate key value violates unique constraint "credit_ledger_idempotency_key"');
+      if (row.idempotencyKey && ledger.some((r) => r.idempotencyKey === row.idempotencyKey))
+        throw new Error('duplicate key value violates unique constraint "credit_ledger_idempotency_key"');
       ledger.push({ heldDelta: 0, reference: null, idempotencyKey: null, ...row, id: ledger.length + 1, createdAt: now() });
     },
     async balanceOf(_db, userId) {

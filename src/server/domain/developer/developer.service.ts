@@ -65,9 +65,7 @@ export function apiLimitsFrom(planRate: number | null | undefined, config: RateS
   return { perKey, perUser: Math.max(config.API_USER_RATE_PER_MINUTE, perKey) };
 }
 
-export type KeyCheck =
-  | { ok: true; key: ApiKeyRow; userStatus: string; limits: ApiLimits }
-  | { ok: false; reason: 'unknown' | 'revoked' | 'expired' };
+export type KeyCheck = { ok: true; key: ApiKeyRow; userStatus: string; limits: ApiLimits } | { ok: false; reason: 'unknown' | 'revoked' | 'expired' };
 
 export interface KeyInput {
   name: string;
@@ -103,7 +101,8 @@ export function createDeveloperService({ database, config, clock = systemClock }
     const scopes = [...new Set(input.scopes?.length ? input.scopes : apiKeyScopes)];
     if (scopes.some((s) => !apiKeyScopes.includes(s))) throw new AppError('invalid_request', `Scopes must be among ${apiKeyScopes.join(', ')}.`, 400);
     const name = input.name.trim();
-    if (!name || name.length > 80) throw new AppError('invalid_request', 'A key needs a name of 1 to 80 characters.', 400, { fields: [{ field: 'name', message: 'is required' }] });
+    if (!name || name.length > 80)
+      throw new AppError('invalid_request', 'A key needs a name of 1 to 80 characters.', 400, { fields: [{ field: 'name', message: 'is required' }] });
     if ((await countActiveKeys(database, userId)) >= MAX_ACTIVE_KEYS) {
       throw new AppError('too_many_keys', `You have ${MAX_ACTIVE_KEYS} keys; revoke one you no longer use first.`, 409);
     }

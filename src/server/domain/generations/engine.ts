@@ -75,9 +75,7 @@ const FINALIZE_STALE_SECONDS = 30;
 /** finalizing gets this long past the deadline to store a video the provider already made */
 const FINALIZE_GRACE_MS = 10 * 60_000;
 
-export type SettleOutcome =
-  | ({ status: 'succeeded' } & StoredOutput)
-  | { status: 'failed' | 'canceled' | 'blocked'; code: FailureCode; detail?: string };
+export type SettleOutcome = ({ status: 'succeeded' } & StoredOutput) | { status: 'failed' | 'canceled' | 'blocked'; code: FailureCode; detail?: string };
 
 export interface CallbackResult {
   status: 200 | 401 | 404;
@@ -204,8 +202,18 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
     }
     await inTx(async (tx) => {
       const jobId = randomUUID();
-      const row = await transition(tx, task.id, ['submitting'], 'queued', { routeAttempts: attempts, provider: null, upstreamModel: null, dispatchJobId: jobId });
-      if (row) await queue.enqueue(generationDispatch, { id: task.id }, { tx, jobId, startAfterSeconds: delay, singletonKey: `dispatch:${task.id}:${row.dispatchAttempts}` });
+      const row = await transition(tx, task.id, ['submitting'], 'queued', {
+        routeAttempts: attempts,
+        provider: null,
+        upstreamModel: null,
+        dispatchJobId: jobId,
+      });
+      if (row)
+        await queue.enqueue(
+          generationDispatch,
+          { id: task.id },
+          { tx, jobId, startAfterSeconds: delay, singletonKey: `dispatch:${task.id}:${row.dispatchAttempts}` },
+        );
     });
   }
 
@@ -292,7 +300,8 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
     switch (status.state) {
       case 'queued':
       case 'running': {
-        const progress = status.state === 'running' && status.progress !== undefined ? Math.min(99, Math.max(task.progress, Math.round(status.progress))) : task.progress;
+        const progress =
+          status.state === 'running' && status.progress !== undefined ? Math.min(99, Math.max(task.progress, Math.round(status.progress))) : task.progress;
         if (progress !== task.progress) {
           await inTx(async (tx) => {
             const row = await transition(tx, task.id, ['running'], undefined, { progress: progressAtLeast(progress) });
@@ -332,9 +341,12 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
     if (!task || task.status !== 'finalizing' || !task.outputUrl) return;
     // a heartbeat while the output is being taken in, so the sweep can tell a live hand-off from a
     // crashed one (FINALIZE_STALE_SECONDS without one)
-    const heartbeat = setInterval(() => {
-      transition(database, task.id, ['finalizing'], undefined).catch(() => undefined);
-    }, (FINALIZE_STALE_SECONDS * 1000) / 3);
+    const heartbeat = setInterval(
+      () => {
+        transition(database, task.id, ['finalizing'], undefined).catch(() => undefined);
+      },
+      (FINALIZE_STALE_SECONDS * 1000) / 3,
+    );
     try {
       const stored = await handoff.accept(task, {
         videoUrl: task.outputUrl,
@@ -347,7 +359,12 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
     }
   }
 
-  async function handleProviderCallback(providerId: string, rawBody: Buffer, headers: Record<string, string | string[] | undefined>, taskHint?: string): Promise<CallbackResult> {
+  async function handleProviderCallback(
+    providerId: string,
+    rawBody: Buffer,
+    headers: Record<string, string | string[] | undefined>,
+    taskHint?: string,
+  ): Promise<CallbackResult> {
     let p;
     try {
       p = provider(providerId);
@@ -524,9 +541,15 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
       running = true;
       stopping = new AbortController();
       loops = [loop('polling', pollDue, 1000, settings.pollConcurrency * 4), loop('sweep', sweep, 5000, 200)];
-      unsubscribe = providers.list().flatMap(
-        (p) => p.onTaskEnded?.((upstreamId) => void pollEnded(p.id, upstreamId).catch((err: unknown) => logger.warn({ err, upstreamId }, 'generation: poll after a provider event failed'))) ?? [],
-      );
+      unsubscribe = providers
+        .list()
+        .flatMap(
+          (p) =>
+            p.onTaskEnded?.(
+              (upstreamId) =>
+                void pollEnded(p.id, upstreamId).catch((err: unknown) => logger.warn({ err, upstreamId }, 'generation: poll after a provider event failed')),
+            ) ?? [],
+        );
     },
     async stop() {
       for (const off of unsubscribe) off();

@@ -162,7 +162,10 @@ export async function listUserGenerationsAfter(
   }
   params.push(opts.limit + 1);
   const dir = opts.order === 'asc' ? 'asc' : 'desc';
-  const rows = await db.sql.query(`select * from generations where ${where.join(' and ')} order by created_at ${dir}, id ${dir} limit $${params.length}`, params);
+  const rows = await db.sql.query(
+    `select * from generations where ${where.join(' and ')} order by created_at ${dir}, id ${dir} limit $${params.length}`,
+    params,
+  );
   return { items: rows.slice(0, opts.limit).map(toRow), hasMore: rows.length > opts.limit };
 }
 
@@ -312,7 +315,10 @@ export async function findByCallbackKey(db: DbHandle, provider: string, key: str
 
 /** The task's references once URL references were imported into the user's library. */
 export async function setReferences(db: DbHandle, id: string, references: GenerationReference[]): Promise<void> {
-  await db.db.update(generations).set({ references, updatedAt: sql`now()` }).where(eq(generations.id, id));
+  await db.db
+    .update(generations)
+    .set({ references, updatedAt: sql`now()` })
+    .where(eq(generations.id, id));
 }
 
 /** Of the user's live generations among `ids`, the ones still being made. */

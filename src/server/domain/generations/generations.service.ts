@@ -96,7 +96,8 @@ function canonical(value: unknown): string {
 }
 
 const isUniqueViolation = (err: unknown, constraint: string) =>
-  (err as { code?: string }).code === '23505' && String((err as { constraint?: string; message?: string }).constraint ?? (err as Error).message).includes(constraint);
+  (err as { code?: string }).code === '23505' &&
+  String((err as { constraint?: string; message?: string }).constraint ?? (err as Error).message).includes(constraint);
 
 export function toView(row: GenerationRow): GenerationView {
   const succeeded = row.status === 'succeeded' && row.outputUrl;
@@ -157,7 +158,9 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
     if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key)) {
       throw new AppError('invalid_request', 'Idempotency-Key must be 1-255 visible ASCII characters.', 400);
     }
-    const hash = createHash('sha256').update(canonical(opts.hashBody ?? body)).digest('hex');
+    const hash = createHash('sha256')
+      .update(canonical(opts.hashBody ?? body))
+      .digest('hex');
     if (key) {
       // the common retry, answered without a transaction; a concurrent first submit is caught below
       const earlier = await replay(database, userId, key, hash);
@@ -167,7 +170,13 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
     // uploaded references must be the user's own, of the declared kind, and within this model's limits;
     // URL references must point at public addresses (they are fetched, SSRF-safely, at dispatch)
     const owned = new Map(
-      (await getUserMediaMany(database, userId, request.references.flatMap((r) => (r.mediaId ? [r.mediaId] : [])))).map((m) => [m.id, m]),
+      (
+        await getUserMediaMany(
+          database,
+          userId,
+          request.references.flatMap((r) => (r.mediaId ? [r.mediaId] : [])),
+        )
+      ).map((m) => [m.id, m]),
     );
     const issues: { field: string; message: string }[] = [];
     for (const [i, ref] of request.references.entries()) {
@@ -183,7 +192,12 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
         }
         const problem = checkAgainstLimit(media, model.references[ref.kind]!);
         if (problem) issues.push({ field: `references.${i}.mediaId`, message: `Reference ${i + 1}: ${problem}` });
-        else Object.assign(ref, { mimeType: media.contentType, sizeBytes: media.sizeBytes, ...(media.durationSeconds !== null ? { durationSeconds: media.durationSeconds } : {}) });
+        else
+          Object.assign(ref, {
+            mimeType: media.contentType,
+            sizeBytes: media.sizeBytes,
+            ...(media.durationSeconds !== null ? { durationSeconds: media.durationSeconds } : {}),
+          });
       } else if (ref.url) {
         try {
           await assertFetchableUrl(ref.url, deps.referenceAllowHosts ?? []);
@@ -217,7 +231,11 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
           const keyInFlight = await countKeyInFlight(tx, opts.apiKeyId);
           const keyMax = deps.apiKeyMaxInFlight ?? 5;
           if (keyInFlight >= keyMax) {
-            throw new AppError('rate_limited', `This API key has ${keyInFlight} videos in progress, the most one key may have at a time. Wait for one to finish, then try again.`, 429);
+            throw new AppError(
+              'rate_limited',
+              `This API key has ${keyInFlight} videos in progress, the most one key may have at a time. Wait for one to finish, then try again.`,
+              429,
+            );
           }
         }
         if (balance < price) throw insufficient(balance, price);
@@ -281,7 +299,13 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
     }
     const now = await own(userId, id);
     if (now.status === 'canceled') return toView(now);
-    throw new AppError('cannot_cancel', now.status === 'succeeded' || now.status === 'failed' ? 'This generation has already finished.' : 'This generation has already started and can no longer be canceled.', 409);
+    throw new AppError(
+      'cannot_cancel',
+      now.status === 'succeeded' || now.status === 'failed'
+        ? 'This generation has already finished.'
+        : 'This generation has already started and can no longer be canceled.',
+      409,
+    );
   }
 
   async function credits(userId: string, query: { limit: number; cursor?: string }): Promise<CreditsResponse> {
@@ -307,7 +331,10 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
     row: own,
     async page(userId, query) {
       const page = /^[0-9a-f-]{1,36}$/i.test(query.after ?? '0') ? await listUserGenerationsAfter(database, userId, query) : null;
-      if (!page) throw new AppError('invalid_request', 'after is not one of your generations.', 400, { fields: [{ field: 'after', message: 'is not one of your generations' }] });
+      if (!page)
+        throw new AppError('invalid_request', 'after is not one of your generations.', 400, {
+          fields: [{ field: 'after', message: 'is not one of your generations' }],
+        });
       return page;
     },
     async output(userId, id) {
@@ -325,4 +352,3 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
     toView,
   };
 }
-

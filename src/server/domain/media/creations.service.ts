@@ -45,13 +45,16 @@ const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** The store keys a generation's outputs occupy (only `store:` locations are ours). */
 export function storedKeysOf(row: Pick<GenerationRow, 'outputUrl' | 'outputThumbnailUrl' | 'outputPreviewUrl'>): string[] {
-  return [row.outputUrl, row.outputThumbnailUrl, row.outputPreviewUrl].filter((u): u is string => !!u?.startsWith(STORE_PREFIX)).map((u) => u.slice(STORE_PREFIX.length));
+  return [row.outputUrl, row.outputThumbnailUrl, row.outputPreviewUrl]
+    .filter((u): u is string => !!u?.startsWith(STORE_PREFIX))
+    .map((u) => u.slice(STORE_PREFIX.length));
 }
 
 function parseDate(value: string, field: 'from' | 'to'): Date {
   // a bare date means the start of that day (from) or the end of it (to), in UTC
   const d = new Date(DATE_ONLY.test(value) ? `${value}T00:00:00Z` : value);
-  if (Number.isNaN(d.getTime())) throw new AppError('invalid_request', `${field} is not a valid date.`, 400, { fields: [{ field, message: 'is not a valid date' }] });
+  if (Number.isNaN(d.getTime()))
+    throw new AppError('invalid_request', `${field} is not a valid date.`, 400, { fields: [{ field, message: 'is not a valid date' }] });
   if (field === 'to' && DATE_ONLY.test(value)) d.setUTCDate(d.getUTCDate() + 1);
   return d;
 }
@@ -61,7 +64,8 @@ export function createCreationsService({ database, queue, store, logger }: Creat
     async list(userId, query) {
       const from = query.from ? parseDate(query.from, 'from') : undefined;
       const to = query.to ? parseDate(query.to, 'to') : undefined;
-      if (from && to && from >= to) throw new AppError('invalid_request', 'from must be before to.', 400, { fields: [{ field: 'from', message: 'must be before to' }] });
+      if (from && to && from >= to)
+        throw new AppError('invalid_request', 'from must be before to.', 400, { fields: [{ field: 'from', message: 'must be before to' }] });
       const page = await listUserGenerations(database, userId, {
         limit: query.limit,
         ...(query.cursor ? { cursor: query.cursor } : {}),
@@ -89,7 +93,9 @@ export function createCreationsService({ database, queue, store, logger }: Creat
       if (busy.length) {
         throw new AppError(
           'creation_in_progress',
-          busy.length === 1 ? 'This video is still being made. Cancel it or wait for it to finish, then delete it.' : `${busy.length} of these videos are still being made. Cancel them or wait for them to finish, then delete them.`,
+          busy.length === 1
+            ? 'This video is still being made. Cancel it or wait for it to finish, then delete it.'
+            : `${busy.length} of these videos are still being made. Cancel them or wait for them to finish, then delete them.`,
           409,
           { extra: { ids: busy } },
         );

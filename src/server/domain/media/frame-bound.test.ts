@@ -15,14 +15,35 @@ describe('video reference frame bound', () => {
   });
 
   it('accepts 4K landscape and portrait, refuses anything larger on any side or in pixels', () => {
-    for (const [w, h] of [[3840, 2160], [2160, 3840], [1920, 1080], [2160, 2160], [320, 240]] as const) expect(fitsBound({ width: w, height: h }, UHD_FRAME), `${w}x${h}`).toBe(true);
-    for (const [w, h] of [[3841, 2160], [2160, 3841], [2200, 2200], [12000, 12000], [4096, 2160], [8000, 100]] as const) expect(fitsBound({ width: w, height: h }, UHD_FRAME), `${w}x${h}`).toBe(false);
+    for (const [w, h] of [
+      [3840, 2160],
+      [2160, 3840],
+      [1920, 1080],
+      [2160, 2160],
+      [320, 240],
+    ] as const)
+      expect(fitsBound({ width: w, height: h }, UHD_FRAME), `${w}x${h}`).toBe(true);
+    for (const [w, h] of [
+      [3841, 2160],
+      [2160, 3841],
+      [2200, 2200],
+      [12000, 12000],
+      [4096, 2160],
+      [8000, 100],
+    ] as const)
+      expect(fitsBound({ width: w, height: h }, UHD_FRAME), `${w}x${h}`).toBe(false);
   });
 
   it('says why, naming the stream that is too large; a stream without a size is refused', () => {
-    expect(frameIssue([{ width: 640, height: 360 }, { width: 12000, height: 12000 }], UHD_FRAME)).toBe(
-      'Video references can be at most 3840x2160 or 2160x3840 (got 12000x12000).',
-    );
+    expect(
+      frameIssue(
+        [
+          { width: 640, height: 360 },
+          { width: 12000, height: 12000 },
+        ],
+        UHD_FRAME,
+      ),
+    ).toBe('Video references can be at most 3840x2160 or 2160x3840 (got 12000x12000).');
     expect(frameIssue([{ width: 640, height: 360 }, null], UHD_FRAME)).toMatch(/no frame size/);
     expect(frameIssue([{ width: 2160, height: 3840 }], UHD_FRAME)).toBeNull();
     expect(frameIssue([], UHD_FRAME)).toBeNull();

@@ -20,7 +20,8 @@ let mp4: string;
 beforeAll(async () => {
   mp4 = await sampleMp4({ width: 640, height: 360, seconds: 2, audio: true, label: 'ingest' });
   server = http.createServer((req, res) => {
-    if (req.url === '/video.mp4') return fs.createReadStream(mp4).pipe(res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': fs.statSync(mp4).size }));
+    if (req.url === '/video.mp4')
+      return fs.createReadStream(mp4).pipe(res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': fs.statSync(mp4).size }));
     if (req.url === '/text') return res.writeHead(200, { 'content-type': 'video/mp4' }).end('not a video at all');
     if (req.url === '/gone') return res.writeHead(410).end();
     res.writeHead(404).end();
@@ -33,12 +34,28 @@ afterAll(async () => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-const task = { id: '7d1f7a0e-0000-4000-8000-000000000001', userId: 'User1', modelId: 'sora-2', provider: 'fal', createdAt: new Date('2026-11-29T10:00:00Z') } as GenerationRow;
+const task = {
+  id: '7d1f7a0e-0000-4000-8000-000000000001',
+  userId: 'User1',
+  modelId: 'sora-2',
+  provider: 'fal',
+  createdAt: new Date('2026-11-29T10:00:00Z'),
+} as GenerationRow;
 
 async function handoff(maxBytes?: number, watermark?: string) {
   const store = createDiskStore({ root: path.join(work, 'store'), publicUrl: 'http://localhost:3000', signingSecret: 'x'.repeat(40) });
   const provenance = await createProvenance(await loadOrCreateSigningIdentity(work));
-  return { store, ingest: createIngestHandoff({ store, provenance, workDir: path.join(work, 'tmp'), modelName: () => 'Sora 2', ...(maxBytes ? { maxBytes } : {}), ...(watermark ? { watermark } : {}) }) };
+  return {
+    store,
+    ingest: createIngestHandoff({
+      store,
+      provenance,
+      workDir: path.join(work, 'tmp'),
+      modelName: () => 'Sora 2',
+      ...(maxBytes ? { maxBytes } : {}),
+      ...(watermark ? { watermark } : {}),
+    }),
+  };
 }
 
 describe('output ingest', () => {
@@ -86,7 +103,11 @@ describe('output ingest', () => {
       const { body } = await store.get(url.slice(STORE_PREFIX.length));
       await new Promise<void>((resolve, reject) => body.pipe(fs.createWriteStream(file)).on('finish', resolve).on('error', reject));
       const raw = path.join(work, `${name}.gray`);
-      await runTool(ffmpegPath(), ['-y', '-v', 'error', '-sseof', '-0.5', '-i', file, '-frames:v', '1', '-vf', 'crop=200:40:iw-200:ih-40,format=gray', '-f', 'rawvideo', raw], { timeoutMs: 30_000 });
+      await runTool(
+        ffmpegPath(),
+        ['-y', '-v', 'error', '-sseof', '-0.5', '-i', file, '-frames:v', '1', '-vf', 'crop=200:40:iw-200:ih-40,format=gray', '-f', 'rawvideo', raw],
+        { timeoutMs: 30_000 },
+      );
       return fs.readFileSync(raw);
     };
     const a = await corner(plain.videoUrl, 'plain');

@@ -97,16 +97,71 @@ export function createIngestHandoff(opts: IngestOptions): OutputHandoff {
           })
             .map(([k, v]) => `${k}=${filterValue(v)}`)
             .join(':')}`;
-          await runTool(ffmpeg, ['-y', '-v', 'error', '-i', raw, '-map', '0:v:0', '-map', '0:a?', '-vf', draw, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p', '-c:a', 'copy', '-map_metadata', '-1', '-movflags', '+faststart', ready], { timeoutMs: 15 * 60_000 });
+          await runTool(
+            ffmpeg,
+            [
+              '-y',
+              '-v',
+              'error',
+              '-i',
+              raw,
+              '-map',
+              '0:v:0',
+              '-map',
+              '0:a?',
+              '-vf',
+              draw,
+              '-c:v',
+              'libx264',
+              '-preset',
+              'veryfast',
+              '-crf',
+              '20',
+              '-pix_fmt',
+              'yuv420p',
+              '-c:a',
+              'copy',
+              '-map_metadata',
+              '-1',
+              '-movflags',
+              '+faststart',
+              ready,
+            ],
+            { timeoutMs: 15 * 60_000 },
+          );
         } else {
-          await runTool(ffmpeg, ['-y', '-v', 'error', '-i', raw, '-map', '0', '-c', 'copy', '-map_metadata', '-1', '-movflags', '+faststart', ready], { timeoutMs: 5 * 60_000 });
+          await runTool(ffmpeg, ['-y', '-v', 'error', '-i', raw, '-map', '0', '-c', 'copy', '-map_metadata', '-1', '-movflags', '+faststart', ready], {
+            timeoutMs: 5 * 60_000,
+          });
         }
         const poster = path.join(dir, 'poster.jpg');
         await runTool(ffmpeg, ['-y', '-v', 'error', '-i', ready, '-frames:v', '1', '-q:v', '3', poster], { timeoutMs: 60_000 });
         const preview = path.join(dir, 'preview.mp4');
         await runTool(
           ffmpeg,
-          ['-y', '-v', 'error', '-i', ready, '-t', String(PREVIEW_SECONDS), '-an', '-vf', `scale=${PREVIEW_WIDTH}:-2`, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '30', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', preview],
+          [
+            '-y',
+            '-v',
+            'error',
+            '-i',
+            ready,
+            '-t',
+            String(PREVIEW_SECONDS),
+            '-an',
+            '-vf',
+            `scale=${PREVIEW_WIDTH}:-2`,
+            '-c:v',
+            'libx264',
+            '-preset',
+            'veryfast',
+            '-crf',
+            '30',
+            '-pix_fmt',
+            'yuv420p',
+            '-movflags',
+            '+faststart',
+            preview,
+          ],
           { timeoutMs: 5 * 60_000 },
         );
         const info = {

@@ -48,7 +48,10 @@ export async function markMediaDeleted(db: DbHandle, userId: string, id: string)
 
 /** Mark one record deleted whoever owns it (an import the system itself turned down). */
 export async function markMediaDeletedById(db: DbHandle, id: string): Promise<void> {
-  await db.db.update(media).set({ deletedAt: sql`now()` }).where(eq(media.id, id));
+  await db.db
+    .update(media)
+    .set({ deletedAt: sql`now()` })
+    .where(eq(media.id, id));
 }
 
 export interface MediaListOptions {

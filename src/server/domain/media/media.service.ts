@@ -298,9 +298,13 @@ export function createMediaService(deps: MediaServiceDeps): MediaService {
 
   async function remux(input: string, output: string, args: string[], field: Field): Promise<void> {
     try {
-      await runTool(ffmpeg(), ['-y', '-v', 'error', '-i', input, ...args, '-map_metadata', '-1', '-map_chapters', '-1', '-c', 'copy', '-fflags', '+bitexact', output], {
-        timeoutMs: 120_000,
-      });
+      await runTool(
+        ffmpeg(),
+        ['-y', '-v', 'error', '-i', input, ...args, '-map_metadata', '-1', '-map_chapters', '-1', '-c', 'copy', '-fflags', '+bitexact', output],
+        {
+          timeoutMs: 120_000,
+        },
+      );
     } catch (err) {
       logger.info({ err }, 'media remux failed');
       throw rejected(field, 'This file could not be processed: it may be damaged, or use codecs its container does not allow.');
@@ -311,7 +315,20 @@ export function createMediaService(deps: MediaServiceDeps): MediaService {
     try {
       await runTool(
         ffmpeg(),
-        ['-y', '-v', 'error', '-i', input, '-frames:v', '1', '-vf', `scale=w=${PREVIEW_PX}:h=${PREVIEW_PX}:force_original_aspect_ratio=decrease`, '-q:v', '4', output],
+        [
+          '-y',
+          '-v',
+          'error',
+          '-i',
+          input,
+          '-frames:v',
+          '1',
+          '-vf',
+          `scale=w=${PREVIEW_PX}:h=${PREVIEW_PX}:force_original_aspect_ratio=decrease`,
+          '-q:v',
+          '4',
+          output,
+        ],
         { timeoutMs: 60_000 },
       );
       await fs.access(output);
@@ -412,7 +429,8 @@ export function createMediaService(deps: MediaServiceDeps): MediaService {
         if (issue) throw new AppError('reference_too_large', issue, 400, { fields: [{ field: opts.field, message: issue }] });
       }
       const keepBytes = opts.keepBytes ?? false;
-      const stored = sniffed.kind === 'image' ? await processImage(input, sniffed, dir, opts.field, keepBytes) : await processAv(input, sniffed, dir, opts.field, keepBytes);
+      const stored =
+        sniffed.kind === 'image' ? await processImage(input, sniffed, dir, opts.field, keepBytes) : await processAv(input, sniffed, dir, opts.field, keepBytes);
       const storedSize = (await fs.stat(stored.file)).size;
       checkCeiling(stored.kind, storedSize, stored.durationSeconds, opts.field);
 
@@ -508,7 +526,10 @@ export function createMediaService(deps: MediaServiceDeps): MediaService {
         // busboy stops at its fileSize limit and marks the stream truncated
         if ((stream as Readable & { truncated?: boolean }).truncated) throw tooLargeUpload();
       });
-      logger.info({ mediaId: row.id, kind: row.kind, contentType: row.contentType, declaredType: meta.declaredType ?? null, size: row.sizeBytes }, 'reference uploaded');
+      logger.info(
+        { mediaId: row.id, kind: row.kind, contentType: row.contentType, declaredType: meta.declaredType ?? null, size: row.sizeBytes },
+        'reference uploaded',
+      );
       return toView(row);
     },
 
@@ -571,9 +592,9 @@ export function createMediaService(deps: MediaServiceDeps): MediaService {
       });
       if (!row) throw notFound('Reference file');
       // at once, best effort: the job retries whatever this misses
-      await store.deleteMany([row.storageKey, ...(row.previewKey ? [row.previewKey] : [])]).catch((err: unknown) =>
-        logger.warn({ err, mediaId: row.id }, 'immediate delete of reference objects failed; the job will retry'),
-      );
+      await store
+        .deleteMany([row.storageKey, ...(row.previewKey ? [row.previewKey] : [])])
+        .catch((err: unknown) => logger.warn({ err, mediaId: row.id }, 'immediate delete of reference objects failed; the job will retry'));
     },
 
     async getOwnedForGeneration(userId, ids) {

@@ -4,7 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleMp4 } from '../../../../tests/fakes/media';
-import { findTopLevelBox, readC2pa, verifyAssertionHashes, verifyClaimSignature, verifyJpegDataHash, type C2paManifest } from '../../../../tests/helpers/c2pa-reader';
+import {
+  findTopLevelBox,
+  readC2pa,
+  verifyAssertionHashes,
+  verifyClaimSignature,
+  verifyJpegDataHash,
+  type C2paManifest,
+} from '../../../../tests/helpers/c2pa-reader';
 import { ffmpegPath, probeMedia, runTool } from '../../lib/ffmpeg';
 import {
   AI_GENERATED_SOURCE_TYPE,

@@ -106,10 +106,7 @@ export async function createProvenance(opts: { certPem: string; keyPem: string }
     // keep that manifest as an ingredient instead of silently dropping it
     if (await hasManifest(inFile, mimeType)) {
       try {
-        await builder.addIngredient(
-          JSON.stringify({ title: `upstream.${extensionFor(mimeType)}`, relationship: 'componentOf' }),
-          { path: inFile, mimeType },
-        );
+        await builder.addIngredient(JSON.stringify({ title: `upstream.${extensionFor(mimeType)}`, relationship: 'componentOf' }), { path: inFile, mimeType });
       } catch {
         // an upstream manifest the library cannot take in is dropped: ours replaces it
       }
@@ -306,10 +303,7 @@ const RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000;
  * C2PA readers show it as valid but untrusted; a production instance should set a certificate
  * from a CA on the C2PA trust list.
  */
-export async function loadOrCreateSigningIdentity(
-  dataDir: string,
-  paths: { certPath?: string; keyPath?: string } = {},
-): Promise<SigningIdentity> {
+export async function loadOrCreateSigningIdentity(dataDir: string, paths: { certPath?: string; keyPath?: string } = {}): Promise<SigningIdentity> {
   if (paths.certPath || paths.keyPath) {
     if (!paths.certPath || !paths.keyPath) {
       throw new Error('C2PA signing needs both a certificate path and a key path, or neither (for the generated default).');
@@ -360,10 +354,7 @@ export async function loadOrCreateSigningIdentity(
 
 async function readIdentityDir(dir: string): Promise<SigningIdentity | undefined> {
   try {
-    const [certPem, keyPem] = await Promise.all([
-      fsp.readFile(path.join(dir, CERT_FILE), 'utf8'),
-      fsp.readFile(path.join(dir, KEY_FILE), 'utf8'),
-    ]);
+    const [certPem, keyPem] = await Promise.all([fsp.readFile(path.join(dir, CERT_FILE), 'utf8'), fsp.readFile(path.join(dir, KEY_FILE), 'utf8')]);
     const trustAnchorPem = await fsp.readFile(path.join(dir, ANCHOR_FILE), 'utf8').catch(() => undefined);
     return trustAnchorPem ? { certPem, keyPem, trustAnchorPem } : { certPem, keyPem };
   } catch (err) {
@@ -379,8 +370,15 @@ function generateIdentity(): Required<SigningIdentity> {
   const now = Date.now();
   const notBefore = new Date(now - 3600 * 1000); // tolerate clock skew
   const year = 365 * 24 * 3600 * 1000;
-  const rootName = x509Name([['O', 'Save Sora'], ['CN', `Save Sora local root ${instance}`]]);
-  const leafName = x509Name([['O', 'Save Sora'], ['OU', 'Self-hosted instance'], ['CN', `Save Sora content credentials ${instance}`]]);
+  const rootName = x509Name([
+    ['O', 'Save Sora'],
+    ['CN', `Save Sora local root ${instance}`],
+  ]);
+  const leafName = x509Name([
+    ['O', 'Save Sora'],
+    ['OU', 'Self-hosted instance'],
+    ['CN', `Save Sora content credentials ${instance}`],
+  ]);
   const rootSki = keyIdentifier(root.publicKey);
   const leafSki = keyIdentifier(leaf.publicKey);
   const rootDer = x509Certificate({
@@ -470,7 +468,7 @@ function derTime(d: Date): Buffer {
   // RFC 5280: UTCTime through 2049, GeneralizedTime from 2050
   return d.getUTCFullYear() < 2050 ? derTagged(0x17, Buffer.from(digits.slice(2), 'latin1')) : derTagged(0x18, Buffer.from(digits, 'latin1'));
 }
-function x509Name(rdns: [('CN' | 'O' | 'OU'), string][]): Buffer {
+function x509Name(rdns: ['CN' | 'O' | 'OU', string][]): Buffer {
   const oid = { CN: OID.commonName, O: OID.organization, OU: OID.organizationalUnit };
   return seq(...rdns.map(([k, v]) => set(seq(derOid(oid[k]), derUtf8(v)))));
 }
@@ -509,7 +507,9 @@ function x509Certificate(c: {
   return seq(tbs, algorithm, derBitString(signature));
 }
 function toPem(label: string, der: Buffer): string {
-  const b64 = der.toString('base64').match(/.{1,64}/g)!.join('\n');
+  const b64 = der
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n');
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
-

@@ -51,7 +51,13 @@ export function createReferenceResolver(deps: {
             throw new ReferenceUnavailable(`reference ${i + 1} (${ref.url.slice(0, 200)}) could not be used: ${(err as Error).message}`);
           }
           if (row.kind !== ref.kind) throw new ReferenceUnavailable(`reference ${i + 1} is ${describeKind(row.kind)}, not ${describeKind(ref.kind)}`);
-          imported.push({ ...ref, mediaId: row.id, mimeType: row.contentType, sizeBytes: row.sizeBytes, ...(row.durationSeconds !== null ? { durationSeconds: row.durationSeconds } : {}) });
+          imported.push({
+            ...ref,
+            mediaId: row.id,
+            mimeType: row.contentType,
+            sizeBytes: row.sizeBytes,
+            ...(row.durationSeconds !== null ? { durationSeconds: row.durationSeconds } : {}),
+          });
         }
         await setReferences(database, task.id, imported);
         refs = imported;

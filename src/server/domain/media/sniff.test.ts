@@ -47,10 +47,18 @@ const rejection = (fn: () => unknown) => {
 
 describe('sniffBytes (magic numbers)', () => {
   it('recognizes images', async () => {
-    const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#f00' } }).png().toBuffer();
-    const jpg = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#f00' } }).jpeg().toBuffer();
-    const webp = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#f00' } }).webp().toBuffer();
-    const gif = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#f00' } }).gif().toBuffer();
+    const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#f00' } })
+      .png()
+      .toBuffer();
+    const jpg = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#f00' } })
+      .jpeg()
+      .toBuffer();
+    const webp = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#f00' } })
+      .webp()
+      .toBuffer();
+    const gif = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#f00' } })
+      .gif()
+      .toBuffer();
     expect(sniffBytes(png)).toEqual({ kind: 'image', format: 'png' });
     expect(sniffBytes(jpg)).toEqual({ kind: 'image', format: 'jpeg' });
     expect(sniffBytes(webp)).toEqual({ kind: 'image', format: 'webp' });
@@ -74,7 +82,9 @@ describe('sniffBytes (magic numbers)', () => {
     expect(rejection(() => sniffBytes(Buffer.from('PK\x03\x04 zip zip')))).toMatch(/ZIP archive/);
     expect(rejection(() => sniffBytes(Buffer.from('%PDF-1.7\n...')))).toMatch(/PDF document/);
     expect(rejection(() => sniffBytes(Buffer.from('<!DOCTYPE html><html><script>alert(1)</script>')))).toMatch(/HTML or XML/);
-    expect(rejection(() => sniffBytes(Buffer.from('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"></svg>')))).toMatch(/SVG images are not accepted/);
+    expect(rejection(() => sniffBytes(Buffer.from('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"></svg>')))).toMatch(
+      /SVG images are not accepted/,
+    );
     expect(rejection(() => sniffBytes(Buffer.from('hello, this is just a text file\nwith two lines\n')))).toMatch(/This file is text/);
     expect(rejection(() => sniffBytes(Buffer.from([1, 2])))).toMatch(/empty or too short/);
     expect(rejection(() => sniffBytes(Buffer.from([0x00, 0x01, 0x02, 0x03, 0x9c, 0x88, 0x11, 0x00])))).toMatch(/not a supported image, video or audio file/);

@@ -83,7 +83,7 @@ export function sniffBytes(head: Buffer): Candidate {
     return { kind: 'video', format: head.subarray(0, 64).includes('webm', 0, 'latin1') ? 'webm' : 'matroska' };
   }
   if (ascii(head, 0, 3) === 'ID3') return { kind: 'audio', format: 'mp3' };
-  if (head[0] === 0xff && ((head[1]! & 0xf6) === 0xf0)) return { kind: 'audio', format: 'aac' }; // ADTS: sync + layer 00
+  if (head[0] === 0xff && (head[1]! & 0xf6) === 0xf0) return { kind: 'audio', format: 'aac' }; // ADTS: sync + layer 00
   if (head[0] === 0xff && (head[1]! & 0xe0) === 0xe0 && ((head[1]! >> 1) & 3) !== 0) return { kind: 'audio', format: 'mp3' };
   throw new MediaRejected(`${describeUnsupported(head)} ${ACCEPTED}`);
 }
@@ -91,14 +91,21 @@ export function sniffBytes(head: Buffer): Candidate {
 function describeUnsupported(head: Buffer): string {
   if (startsWith(head, [0x7f, 0x45, 0x4c, 0x46])) return 'This file is an executable program (ELF), not a media file.';
   if (ascii(head, 0, 2) === 'MZ') return 'This file is an executable program (Windows), not a media file.';
-  if (startsWith(head, [0xcf, 0xfa, 0xed, 0xfe]) || startsWith(head, [0xca, 0xfe, 0xba, 0xbe])) return 'This file is an executable program (macOS), not a media file.';
+  if (startsWith(head, [0xcf, 0xfa, 0xed, 0xfe]) || startsWith(head, [0xca, 0xfe, 0xba, 0xbe]))
+    return 'This file is an executable program (macOS), not a media file.';
   if (ascii(head, 0, 2) === '#!') return 'This file is a script, not a media file.';
-  if (startsWith(head, [0x50, 0x4b, 0x03, 0x04]) || startsWith(head, [0x50, 0x4b, 0x05, 0x06])) return 'This file is a ZIP archive (or an Office document), not a media file.';
-  if (startsWith(head, [0x1f, 0x8b]) || ascii(head, 0, 6) === '7z\xbc\xaf\x27\x1c' || ascii(head, 0, 4) === 'Rar!') return 'This file is a compressed archive, not a media file.';
+  if (startsWith(head, [0x50, 0x4b, 0x03, 0x04]) || startsWith(head, [0x50, 0x4b, 0x05, 0x06]))
+    return 'This file is a ZIP archive (or an Office document), not a media file.';
+  if (startsWith(head, [0x1f, 0x8b]) || ascii(head, 0, 6) === '7z\xbc\xaf\x27\x1c' || ascii(head, 0, 4) === 'Rar!')
+    return 'This file is a compressed archive, not a media file.';
   if (ascii(head, 0, 5) === '%PDF-') return 'This file is a PDF document, not a media file.';
-  const text = ascii(head, 0, Math.min(head.length, 512)).replace(/^\uFEFF|^\xef\xbb\xbf/, '').trimStart().toLowerCase();
+  const text = ascii(head, 0, Math.min(head.length, 512))
+    .replace(/^\uFEFF|^\xef\xbb\xbf/, '')
+    .trimStart()
+    .toLowerCase();
   if (text.startsWith('<svg') || (text.startsWith('<?xml') && text.includes('<svg'))) return 'SVG images are not accepted (they can carry scripts).';
-  if (text.startsWith('<!doctype html') || text.startsWith('<html') || text.startsWith('<?xml') || text.startsWith('<')) return 'This file is an HTML or XML document, not a media file.';
+  if (text.startsWith('<!doctype html') || text.startsWith('<html') || text.startsWith('<?xml') || text.startsWith('<'))
+    return 'This file is an HTML or XML document, not a media file.';
   if (looksLikeText(head)) return 'This file is text, not a media file.';
   return 'This file is not a supported image, video or audio file.';
 }
@@ -136,7 +143,9 @@ interface FfprobeStream {
 export async function probeStreams(file: string, opts: { ffprobe?: string } = {}): Promise<StreamFacts> {
   let stdout: string;
   try {
-    ({ stdout } = await runTool(ffprobePath(opts.ffprobe), ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file], { timeoutMs: 30_000 }));
+    ({ stdout } = await runTool(ffprobePath(opts.ffprobe), ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file], {
+      timeoutMs: 30_000,
+    }));
   } catch {
     throw new MediaRejected('This file could not be read as audio or video: it may be damaged or incomplete.');
   }

@@ -45,7 +45,10 @@ const LO = 1 - HI;
  * (so that the two words read as one BigUint64Array element).
  */
 export function fnv1a64(bytes: Uint8Array, start: number, end: number, asciiLower: boolean, out: Uint32Array, at: number): void {
-  let v0 = 0x2325, v1 = 0x8422, v2 = 0x9ce4, v3 = 0xcbf2; // offset basis 0xcbf29ce484222325
+  let v0 = 0x2325,
+    v1 = 0x8422,
+    v2 = 0x9ce4,
+    v3 = 0xcbf2; // offset basis 0xcbf29ce484222325
   for (let i = start; i < end; i++) {
     let c = bytes[i]!;
     if (asciiLower && c >= 0x41 && c <= 0x5a) c |= 0x20;

@@ -7,7 +7,18 @@ const codeOf = (password: unknown, who?: { email?: string | null; name?: string 
 
 describe('password policy: the breached list', () => {
   it('refuses passwords from breaches in any letter case, and the same typed in full-width letters', () => {
-    for (const p of ['password123', 'qwerty123', 'iloveyou1', 'Password123', 'PASSWORD123', 'pAsSwOrD123', 'QWERTY123', 'ILoveYou1', 'ｐａｓｓｗｏｒｄ１２３', ' password123 ']) {
+    for (const p of [
+      'password123',
+      'qwerty123',
+      'iloveyou1',
+      'Password123',
+      'PASSWORD123',
+      'pAsSwOrD123',
+      'QWERTY123',
+      'ILoveYou1',
+      'ｐａｓｓｗｏｒｄ１２３',
+      ' password123 ',
+    ]) {
       expect(codeOf(p), p).toBe('password_too_common');
     }
   });
@@ -49,7 +60,9 @@ describe('password policy: the breached list', () => {
   });
 
   it('builds the list from lines: lower case, NFKC, de-duplicated, CRLF tolerated, short entries left out', () => {
-    const file = new TextEncoder().encode(['short', 'Sunshine1', 'sunshine1', 'SUNSHINE1\r', 'ｆｏｏｔｂａｌｌ９', '', 'trailing-line-without-newline'].join('\n'));
+    const file = new TextEncoder().encode(
+      ['short', 'Sunshine1', 'sunshine1', 'SUNSHINE1\r', 'ｆｏｏｔｂａｌｌ９', '', 'trailing-line-without-newline'].join('\n'),
+    );
     const list = buildBreachedHashes(file, 8);
     expect(list.count).toBe(3); // sunshine1 (three spellings), football9, the last line
     const keys = new BigUint64Array(list.words.buffer);

@@ -13,12 +13,7 @@ export { warmPasswordList } from './breached-passwords';
  * form the password is hashed in.
  */
 
-export type PasswordProblemCode =
-  | 'invalid_request'
-  | 'password_too_short'
-  | 'password_too_long'
-  | 'password_too_common'
-  | 'password_contains_personal_info';
+export type PasswordProblemCode = 'invalid_request' | 'password_too_short' | 'password_too_long' | 'password_too_common' | 'password_contains_personal_info';
 
 export interface PasswordProblem {
   code: PasswordProblemCode;
@@ -72,7 +67,10 @@ export function checkPassword(password: unknown, who: PasswordOwner = {}, opts: 
   const normal = password.normalize('NFKC');
   const length = codePoints(normal);
   if (length < PASSWORD_MIN_LENGTH) {
-    return { code: 'password_too_short', message: `Use at least ${PASSWORD_MIN_LENGTH} characters for your password. A few unrelated words make a strong one.` };
+    return {
+      code: 'password_too_short',
+      message: `Use at least ${PASSWORD_MIN_LENGTH} characters for your password. A few unrelated words make a strong one.`,
+    };
   }
   if (length > PASSWORD_MAX_LENGTH) {
     return { code: 'password_too_long', message: `Use at most ${PASSWORD_MAX_LENGTH} characters for your password.` };

@@ -20,12 +20,17 @@ function isUniqueViolation(err: unknown): boolean {
 }
 
 /** A user with their spendable credits and the providers they sign in with (sorted), or undefined. */
-export async function findUserWithCredits(db: DbHandle, userId: string): Promise<{ user: UserRow; credits: number | null; providers: string[] | null } | undefined> {
+export async function findUserWithCredits(
+  db: DbHandle,
+  userId: string,
+): Promise<{ user: UserRow; credits: number | null; providers: string[] | null } | undefined> {
   const [row] = await db.db
     .select({
       user: users,
       credits: creditBalances.balance,
-      providers: sql<string[] | null>`(select array_agg(${accounts.providerId} order by ${accounts.providerId}) from ${accounts} where ${accounts.userId} = ${users.id})`,
+      providers: sql<
+        string[] | null
+      >`(select array_agg(${accounts.providerId} order by ${accounts.providerId}) from ${accounts} where ${accounts.userId} = ${users.id})`,
     })
     .from(users)
     .leftJoin(creditBalances, eq(creditBalances.userId, users.id))
@@ -55,7 +60,10 @@ export async function findUserStatus(db: DbHandle, userId: string): Promise<Pick
 }
 
 export async function isEmailUsedByAnother(db: DbHandle, email: string, userId: string): Promise<boolean> {
-  const rows = await db.db.select({ id: users.id }).from(users).where(and(emailIs(email), ne(users.id, userId)));
+  const rows = await db.db
+    .select({ id: users.id })
+    .from(users)
+    .where(and(emailIs(email), ne(users.id, userId)));
   return rows.length > 0;
 }
 
@@ -111,7 +119,11 @@ export async function findPasswordHash(db: DbHandle, userId: string): Promise<st
 }
 
 /** Changes only the fields given. */
-export async function updateProfileFields(db: DbHandle, userId: string, patch: { name?: string | undefined; region?: string | undefined; language?: string | undefined }): Promise<void> {
+export async function updateProfileFields(
+  db: DbHandle,
+  userId: string,
+  patch: { name?: string | undefined; region?: string | undefined; language?: string | undefined },
+): Promise<void> {
   await db.db
     .update(users)
     .set({
@@ -124,13 +136,19 @@ export async function updateProfileFields(db: DbHandle, userId: string, patch: {
 }
 
 export async function setUserImage(db: DbHandle, userId: string, image: string | null): Promise<void> {
-  await db.db.update(users).set({ image, updatedAt: sql`now()` }).where(eq(users.id, userId));
+  await db.db
+    .update(users)
+    .set({ image, updatedAt: sql`now()` })
+    .where(eq(users.id, userId));
 }
 
 /** Sets a confirmed new email; false when another user has it already. */
 export async function setVerifiedEmail(tx: DbHandle, userId: string, email: string): Promise<boolean> {
   try {
-    await tx.db.update(users).set({ email, emailVerified: true, updatedAt: sql`now()` }).where(eq(users.id, userId));
+    await tx.db
+      .update(users)
+      .set({ email, emailVerified: true, updatedAt: sql`now()` })
+      .where(eq(users.id, userId));
     return true;
   } catch (err) {
     if (isUniqueViolation(err)) return false;
@@ -140,22 +158,36 @@ export async function setVerifiedEmail(tx: DbHandle, userId: string, email: stri
 
 /** The id of the user whose role changed, or null when no user has that email. */
 export async function setRoleByEmail(db: DbHandle, email: string, role: UserRole): Promise<string | null> {
-  const [row] = await db.db.update(users).set({ role, updatedAt: sql`now()` }).where(emailIs(email)).returning({ id: users.id });
+  const [row] = await db.db
+    .update(users)
+    .set({ role, updatedAt: sql`now()` })
+    .where(emailIs(email))
+    .returning({ id: users.id });
   return row?.id ?? null;
 }
 
 /** The id of the user whose status changed, or null when no user has that email. */
 export async function setStatusByEmail(tx: DbHandle, email: string, status: UserStatus, reason: string | null): Promise<string | null> {
-  const [row] = await tx.db.update(users).set({ status, statusReason: reason, updatedAt: sql`now()` }).where(emailIs(email)).returning({ id: users.id });
+  const [row] = await tx.db
+    .update(users)
+    .set({ status, statusReason: reason, updatedAt: sql`now()` })
+    .where(emailIs(email))
+    .returning({ id: users.id });
   return row?.id ?? null;
 }
 
 export async function recordSignIn(db: DbHandle, userId: string): Promise<void> {
-  await db.db.update(users).set({ lastSignInAt: sql`now()` }).where(eq(users.id, userId));
+  await db.db
+    .update(users)
+    .set({ lastSignInAt: sql`now()` })
+    .where(eq(users.id, userId));
 }
 
 export async function countUserDevices(db: DbHandle, userId: string): Promise<number> {
-  const [row] = await db.db.select({ n: sql<number>`count(*)::int` }).from(userDevices).where(eq(userDevices.userId, userId));
+  const [row] = await db.db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(userDevices)
+    .where(eq(userDevices.userId, userId));
   return row?.n ?? 0;
 }
 

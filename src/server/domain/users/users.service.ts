@@ -18,7 +18,10 @@ import {
 } from './users.repo';
 
 export const createUserInput = z.object({
-  email: z.email({ message: 'must be a valid email address' }).max(254).transform((e) => e.trim()),
+  email: z
+    .email({ message: 'must be a valid email address' })
+    .max(254)
+    .transform((e) => e.trim()),
   /** length and the rest: the password policy (password-policy.ts), with its own error codes */
   password: z.string(),
   name: z.string().trim().max(100).default(''),
@@ -62,7 +65,8 @@ export function createUsersService({ database, passwordHashLogN }: UsersServiceD
         const id = row.id;
         await insertCredentialAccount(tx, id, passwordHash);
         await credits.ensureAccount(tx, id);
-        if (u.credits > 0) await credits.grant(tx, { userId: id, credits: u.credits, reason: 'Granted by an operator at account creation', source: 'operator' });
+        if (u.credits > 0)
+          await credits.grant(tx, { userId: id, credits: u.credits, reason: 'Granted by an operator at account creation', source: 'operator' });
         return { id, email: u.email, name: u.name, role: u.role, status: 'active' as const, credits: u.credits, createdAt: row.createdAt };
       });
     },

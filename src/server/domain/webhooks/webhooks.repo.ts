@@ -80,13 +80,19 @@ export async function deleteEndpoint(db: DbHandle, userId: string, id: string): 
 
 /** Enabled endpoints of a user subscribed to `eventType`. */
 export async function subscribedEndpoints(db: DbHandle, userId: string, eventType: WebhookEventType): Promise<EndpointRow[]> {
-  const rows = await db.sql.query('select * from webhook_endpoints where user_id = $1 and enabled and events ? $2 order by created_at, id', [userId, eventType]);
+  const rows = await db.sql.query('select * from webhook_endpoints where user_id = $1 and enabled and events ? $2 order by created_at, id', [
+    userId,
+    eventType,
+  ]);
   return rows.map(endpointRow);
 }
 
 /** Every endpoint's id and sealed secret, oldest first (secrets:reseal). */
 export async function listEndpointSecrets(db: DbHandle): Promise<Pick<EndpointRow, 'id' | 'secretEncrypted'>[]> {
-  return db.db.select({ id: webhookEndpoints.id, secretEncrypted: webhookEndpoints.secretEncrypted }).from(webhookEndpoints).orderBy(asc(webhookEndpoints.createdAt));
+  return db.db
+    .select({ id: webhookEndpoints.id, secretEncrypted: webhookEndpoints.secretEncrypted })
+    .from(webhookEndpoints)
+    .orderBy(asc(webhookEndpoints.createdAt));
 }
 
 /** Replace a sealed secret only if it is still `previous` (a concurrent reseal wins); true when replaced. */
@@ -203,7 +209,10 @@ export async function markAttemptFailed(
 
 /** Give up on a pending delivery without an attempt (e.g. its endpoint was disabled). */
 export async function markFailedWithoutAttempt(db: DbHandle, id: string, error: string): Promise<void> {
-  await db.sql.query(`update webhook_deliveries set status = 'failed', last_error = $2, next_attempt_at = null where id = $1 and status = 'pending'`, [id, error]);
+  await db.sql.query(`update webhook_deliveries set status = 'failed', last_error = $2, next_attempt_at = null where id = $1 and status = 'pending'`, [
+    id,
+    error,
+  ]);
 }
 
 /**

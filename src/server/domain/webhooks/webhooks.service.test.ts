@@ -11,7 +11,9 @@ describe('webhook signing and scheduling', () => {
     const ts = Math.floor(Date.now() / 1000);
     const signature = signWebhook(secret, 'msg_1', ts, body);
     expect(signature).toBe(new Webhook(secret).sign('msg_1', new Date(ts * 1000), body));
-    expect(new Webhook(secret).verify(body, { 'webhook-id': 'msg_1', 'webhook-timestamp': String(ts), 'webhook-signature': signature })).toMatchObject({ type: 'webhook.test' });
+    expect(new Webhook(secret).verify(body, { 'webhook-id': 'msg_1', 'webhook-timestamp': String(ts), 'webhook-signature': signature })).toMatchObject({
+      type: 'webhook.test',
+    });
   });
 
   it('backs off from the base, doubling, at most an hour', () => {
@@ -41,7 +43,11 @@ describe('webhook signing and scheduling', () => {
     expect(failed).toMatchObject({ type: 'video.failed', data: { status: 'failed', error: { code: 'policy', message: expect.any(String) } } });
     for (const e of [ok, failed]) expect(JSON.stringify(e)).not.toMatch(/prompt|cats/);
     // jsonb reorders keys; the body does not depend on it
-    const shuffled = { data: { error: null, id: 'g1', status: 'completed', model: 'sora-2', object: 'video', completed_at: 1735689660, created_at: 1735689600 }, timestamp: ok.timestamp, type: ok.type };
+    const shuffled = {
+      data: { error: null, id: 'g1', status: 'completed', model: 'sora-2', object: 'video', completed_at: 1735689660, created_at: 1735689600 },
+      timestamp: ok.timestamp,
+      type: ok.type,
+    };
     expect(serializePayload(shuffled)).toBe(serializePayload(ok));
   });
 });

@@ -77,7 +77,11 @@ export interface WebhooksService {
   update(userId: string, id: string, patch: EndpointPatch): Promise<WebhookEndpointView>;
   remove(userId: string, id: string): Promise<void>;
   revealSecret(userId: string, id: string): Promise<WebhookEndpointWithSecret>;
-  deliveries(userId: string, endpointId: string, opts: { cursor?: string | undefined; limit: number }): Promise<{ deliveries: WebhookDeliveryView[]; nextCursor: string | null }>;
+  deliveries(
+    userId: string,
+    endpointId: string,
+    opts: { cursor?: string | undefined; limit: number },
+  ): Promise<{ deliveries: WebhookDeliveryView[]; nextCursor: string | null }>;
   /** send a delivery again now (a finished one, or a pending one waiting out its back-off) */
   retry(userId: string, deliveryId: string): Promise<WebhookDeliveryView>;
   /** a signed `webhook.test` event to one endpoint */
@@ -158,7 +162,10 @@ export function generationEvent(g: GenerationRow): WebhookPayload | null {
       completed_at: g.finishedAt ? unix(g.finishedAt) : null,
       error: succeeded
         ? null
-        : { code: g.failureCode ?? 'generation_failed', message: g.failureCode ? failureMessages[g.failureCode] : (g.failureMessage ?? 'The video could not be generated.') },
+        : {
+            code: g.failureCode ?? 'generation_failed',
+            message: g.failureCode ? failureMessages[g.failureCode] : (g.failureMessage ?? 'The video could not be generated.'),
+          },
     },
   };
 }

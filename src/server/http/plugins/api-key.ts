@@ -40,7 +40,11 @@ export class ApiAuthError extends AppError {
   }
 }
 
-export function sendApiError(reply: FastifyReply, style: ErrorStyle, err: { status: number; code: string; message: string; openaiType?: string; param?: string | null }) {
+export function sendApiError(
+  reply: FastifyReply,
+  style: ErrorStyle,
+  err: { status: number; code: string; message: string; openaiType?: string; param?: string | null },
+) {
   const body =
     style === 'openai'
       ? { error: { message: err.message, type: err.openaiType ?? 'invalid_request_error', param: err.param ?? null, code: err.code } }
@@ -87,7 +91,12 @@ export function installApiKeyAuth(app: FastifyInstance, ctx: AppContext, opts: {
       return sendApiError(reply, style, { status: 401, code: 'invalid_api_key', message });
     }
     if (check.userStatus !== 'active') {
-      return sendApiError(reply, style, { status: 403, code: 'account_suspended', message: 'The account this key belongs to is suspended.', openaiType: 'permission_error' });
+      return sendApiError(reply, style, {
+        status: 403,
+        code: 'account_suspended',
+        message: 'The account this key belongs to is suspended.',
+        openaiType: 'permission_error',
+      });
     }
     const { key } = check;
     req.apiPrincipal = { userId: key.userId, keyId: key.id, scopes: key.scopes };

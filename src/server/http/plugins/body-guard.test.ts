@@ -52,7 +52,7 @@ describe('the JSON body guard', () => {
     expect(res.json()).toEqual({ got: { a: 1 } });
   });
 
-  it('keeps the 1 MB body limit, and a route\'s own larger limit', async () => {
+  it("keeps the 1 MB body limit, and a route's own larger limit", async () => {
     const big = JSON.stringify({ name: 'x'.repeat(1_200_000) });
     expect((await post('/schema', big)).statusCode).toBe(413);
     expect((await post('/big', big)).statusCode).toBe(200);

@@ -19,7 +19,9 @@ export function installCsrfProtection(app: FastifyInstance, publicUrl: string): 
     const site = req.headers['sec-fetch-site'];
     const sameOrigin = origin !== undefined ? origin === allowed : site === 'same-origin';
     if (!sameOrigin) {
-      return reply.status(403).send(errorPayload('csrf_rejected', 'This request did not come from this site, so it was refused. Reload the page and try again.'));
+      return reply
+        .status(403)
+        .send(errorPayload('csrf_rejected', 'This request did not come from this site, so it was refused. Reload the page and try again.'));
     }
   });
 }

@@ -1,7 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { errorBody, generationList, generationListQuery, generationView, insufficientCreditsBody, modelsResponse, type GenerationView } from '../../../shared/api';
+import {
+  errorBody,
+  generationList,
+  generationListQuery,
+  generationView,
+  insufficientCreditsBody,
+  modelsResponse,
+  type GenerationView,
+} from '../../../shared/api';
 import { mediaView } from '../../../shared/api/media';
 import { generationInput } from '../../../shared/catalog/request-schema';
 import type { AppContext } from '../../context';
@@ -50,7 +58,10 @@ const urlExample = {
 function apiView(v: GenerationView): GenerationView {
   if (!v.output) return v;
   const relink = (u: string | null) => (u ? u.replace(/^\/api\/generations\//, '/api/v1/generations/') : u);
-  return { ...v, output: { ...v.output, videoUrl: relink(v.output.videoUrl)!, thumbnailUrl: relink(v.output.thumbnailUrl), previewUrl: relink(v.output.previewUrl) } };
+  return {
+    ...v,
+    output: { ...v.output, videoUrl: relink(v.output.videoUrl)!, thumbnailUrl: relink(v.output.thumbnailUrl), previewUrl: relink(v.output.previewUrl) },
+  };
 }
 
 export const apiV1Routes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, { ctx }) => {
@@ -67,7 +78,7 @@ export const apiV1Routes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (ap
         tags: TAGS,
         summary: 'Generate a video',
         description: [
-          'The same request as the web app: validated against the model (`GET /api/v1/models` lists each model\'s modes, durations, resolutions, aspect ratios, audio and reference limits), priced, its credits held, and queued. Answers 202 with the generation; poll `GET /api/v1/generations/{id}` until `status` is final (`succeeded`, `failed`, `canceled`, `blocked`).',
+          "The same request as the web app: validated against the model (`GET /api/v1/models` lists each model's modes, durations, resolutions, aspect ratios, audio and reference limits), priced, its credits held, and queued. Answers 202 with the generation; poll `GET /api/v1/generations/{id}` until `status` is final (`succeeded`, `failed`, `canceled`, `blocked`).",
           '',
           '**Modes**: `text-to-video`, `image-to-video` (one image, its first frame), `first-last-frame` (two images), `reference` (images, videos and audio the model takes). Left out, the mode follows from the references.',
           '',
@@ -83,7 +94,11 @@ export const apiV1Routes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (ap
     async (req, reply) => {
       const principal = requireScope(req, 'videos:write');
       const key = req.headers['idempotency-key'];
-      const result = await generations.submit(principal.userId, req.body, { ...(key ? { idempotencyKey: key } : {}), source: 'api', apiKeyId: principal.keyId });
+      const result = await generations.submit(principal.userId, req.body, {
+        ...(key ? { idempotencyKey: key } : {}),
+        source: 'api',
+        apiKeyId: principal.keyId,
+      });
       if (result.replayed) reply.header('idempotent-replayed', 'true');
       return reply.status(result.replayed ? 200 : 202).send(apiView(result.view));
     },
@@ -95,7 +110,8 @@ export const apiV1Routes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (ap
       schema: {
         tags: TAGS,
         summary: 'Your generations, newest first',
-        description: 'Pages of `limit` (1-100, default 20); pass `nextCursor` as `cursor` for the next page. Filters: `status`, `model`. Needs the `videos:read` scope.',
+        description:
+          'Pages of `limit` (1-100, default 20); pass `nextCursor` as `cursor` for the next page. Filters: `status`, `model`. Needs the `videos:read` scope.',
         querystring: generationListQuery,
         response: { 200: generationList, ...errors },
       },
@@ -110,7 +126,13 @@ export const apiV1Routes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (ap
   app.get(
     '/generations/:id',
     {
-      schema: { tags: TAGS, summary: 'One of your generations', description: 'Its status, progress, price, failure (if any) and output. Needs the `videos:read` scope.', params: idParams, response: { 200: generationView, ...errors } },
+      schema: {
+        tags: TAGS,
+        summary: 'One of your generations',
+        description: 'Its status, progress, price, failure (if any) and output. Needs the `videos:read` scope.',
+        params: idParams,
+        response: { 200: generationView, ...errors },
+      },
     },
     async (req) => {
       const principal = requireScope(req, 'videos:read');
@@ -179,7 +201,8 @@ export const apiV1Routes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (ap
       schema: {
         tags: TAGS,
         summary: 'The video models',
-        description: 'Availability, modes, durations, resolutions, aspect ratios, audio, reference limits and price rules of each model: what `POST /api/v1/generations` accepts.',
+        description:
+          'Availability, modes, durations, resolutions, aspect ratios, audio, reference limits and price rules of each model: what `POST /api/v1/generations` accepts.',
         response: { 200: modelsResponse, ...errors },
       },
     },

@@ -143,7 +143,10 @@ export const authRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
   /** The password policy, for the two Better Auth endpoints that set a password. */
   async function checkPassword(endpoint: string, body: Record<string, unknown>): Promise<void> {
     if (endpoint === 'POST /sign-up/email') {
-      assertPasswordAllowed(body.password, { email: typeof body.email === 'string' ? body.email : null, name: typeof body.name === 'string' ? body.name : null });
+      assertPasswordAllowed(body.password, {
+        email: typeof body.email === 'string' ? body.email : null,
+        name: typeof body.name === 'string' ? body.name : null,
+      });
     } else if (endpoint === 'POST /reset-password') {
       // checked against the account the link belongs to; an unknown token is Better Auth's to refuse
       const owner = typeof body.token === 'string' ? await resetTokenOwner(ctx.auth, body.token) : null;

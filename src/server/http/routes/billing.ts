@@ -37,7 +37,14 @@ export const billingRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (
 
   app.get(
     '/api/billing',
-    { schema: { tags: ['billing'], summary: 'Your orders (newest first) and your subscription', querystring: billingQuery, response: { 200: billingResponse, ...errors } } },
+    {
+      schema: {
+        tags: ['billing'],
+        summary: 'Your orders (newest first) and your subscription',
+        querystring: billingQuery,
+        response: { 200: billingResponse, ...errors },
+      },
+    },
     async (req, reply) => {
       const s = await requireUser(ctx, req, reply);
       return billing.overview(s.user.id, req.query);
@@ -61,7 +68,13 @@ export const billingRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (
       const order = await billing.paidOrder(s.user.id, req.params.id);
       const pdf = await renderReceipt(
         order,
-        { name: ctx.config.SELLER_NAME, address: ctx.config.SELLER_ADDRESS, taxId: ctx.config.SELLER_TAX_ID, taxRatePercent: ctx.config.TAX_RATE_PERCENT, taxLabel: ctx.config.TAX_LABEL },
+        {
+          name: ctx.config.SELLER_NAME,
+          address: ctx.config.SELLER_ADDRESS,
+          taxId: ctx.config.SELLER_TAX_ID,
+          taxRatePercent: ctx.config.TAX_RATE_PERCENT,
+          taxLabel: ctx.config.TAX_LABEL,
+        },
         { email: order.checkoutEmail ?? s.user.email, name: s.user.name },
       );
       return reply

@@ -30,11 +30,15 @@ export const incomingCallbackRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> 
         // payment providers: verified on the raw body, each event applied exactly once
         const paid = await ctx.services.billing.handlePaymentCallback(req.params.provider, body, req.headers);
         if (paid.status !== 200) req.log.warn({ provider: req.params.provider, reason: paid.message }, 'payment webhook refused');
-        return reply.status(paid.status).send(paid.status === 200 ? { ok: true } : { error: { code: paid.status === 400 ? 'invalid_signature' : 'not_found', message: paid.message } });
+        return reply
+          .status(paid.status)
+          .send(paid.status === 200 ? { ok: true } : { error: { code: paid.status === 400 ? 'invalid_signature' : 'not_found', message: paid.message } });
       }
       const result = await ctx.services.engine.handleProviderCallback(req.params.provider, body, req.headers, req.query.task);
       if (result.status !== 200) req.log.warn({ provider: req.params.provider, reason: result.message }, 'webhook refused');
-      return reply.status(result.status).send(result.status === 200 ? { ok: true } : { error: { code: result.status === 401 ? 'invalid_signature' : 'not_found', message: result.message } });
+      return reply
+        .status(result.status)
+        .send(result.status === 200 ? { ok: true } : { error: { code: result.status === 401 ? 'invalid_signature' : 'not_found', message: result.message } });
     },
   );
 };

@@ -27,12 +27,23 @@ export const devMailboxRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asyn
   const dir = outboxDir(ctx.config.dataDir);
   app.addHook('onRequest', async (req) => {
     if (!mayReadMailbox(req)) {
-      throw new AppError('mailbox_local_only', 'The development mailbox can only be read on the machine that runs Save Sora (open it through http://localhost).', 403);
+      throw new AppError(
+        'mailbox_local_only',
+        'The development mailbox can only be read on the machine that runs Save Sora (open it through http://localhost).',
+        403,
+      );
     }
   });
   app.get(
     '/api/dev/mailbox',
-    { schema: { tags: ['development'], summary: 'Messages in the local outbox (development only)', querystring: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }), response: { 200: mailboxList } } },
+    {
+      schema: {
+        tags: ['development'],
+        summary: 'Messages in the local outbox (development only)',
+        querystring: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }),
+        response: { 200: mailboxList },
+      },
+    },
     async (req) => {
       const entries = await listOutbox(dir, { limit: req.query.limit, offset: 0 });
       return { messages: entries.map((e) => ({ id: e.id, to: e.to, subject: e.subject, date: e.date })) };
@@ -40,7 +51,14 @@ export const devMailboxRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asyn
   );
   app.get(
     '/api/dev/mailbox/:id',
-    { schema: { tags: ['development'], summary: 'One message of the local outbox', params: z.object({ id: z.string().min(1).max(200) }), response: { 200: mailboxMessage, 404: errorBody } } },
+    {
+      schema: {
+        tags: ['development'],
+        summary: 'One message of the local outbox',
+        params: z.object({ id: z.string().min(1).max(200) }),
+        response: { 200: mailboxMessage, 404: errorBody },
+      },
+    },
     async (req) => {
       const m = await readOutbox(dir, req.params.id).catch(() => null);
       if (!m) throw new AppError('not_found', 'No such message.', 404);

@@ -37,7 +37,14 @@ export const developerRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async
 
   app.delete(
     '/api/keys/:id',
-    { schema: { tags: ['developer'], summary: 'Revoke an API key (at once, for good)', params: z.object({ id: z.string().max(100) }), response: { 204: z.null(), ...errors } } },
+    {
+      schema: {
+        tags: ['developer'],
+        summary: 'Revoke an API key (at once, for good)',
+        params: z.object({ id: z.string().max(100) }),
+        response: { 204: z.null(), ...errors },
+      },
+    },
     async (req, reply) => {
       const s = await requireUser(ctx, req, reply);
       await ctx.services.developer.revokeKey(s.user.id, req.params.id);
@@ -47,7 +54,14 @@ export const developerRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async
 
   app.get(
     '/api/usage',
-    { schema: { tags: ['developer'], summary: 'Your API usage per day and the recent request log', querystring: usageQuery, response: { 200: usageResponse, ...errors } } },
+    {
+      schema: {
+        tags: ['developer'],
+        summary: 'Your API usage per day and the recent request log',
+        querystring: usageQuery,
+        response: { 200: usageResponse, ...errors },
+      },
+    },
     async (req, reply) => {
       const s = await requireUser(ctx, req, reply);
       return ctx.services.developer.usage(s.user.id, req.query.days);

@@ -1,14 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import {
-  creditsQuery,
-  creditsResponse,
-  errorBody,
-  generationList,
-  generationListQuery,
-  generationView,
-  insufficientCreditsBody,
-} from '../../../shared/api';
+import { creditsQuery, creditsResponse, errorBody, generationList, generationListQuery, generationView, insufficientCreditsBody } from '../../../shared/api';
 import { generationInput } from '../../../shared/catalog/request-schema';
 import type { AppContext } from '../../context';
 import type { GenerationEvents } from '../../domain/generations/events';
@@ -37,7 +29,16 @@ export const generationRoutes: FastifyPluginAsyncZod<{ ctx: AppContext; events: 
           'Answers 202 with the new generation. An `Idempotency-Key` header (1-255 characters) makes retries safe: the same key and body within 24 h return the original generation (200), the same key with another body answers 409.',
         headers: z.object({ 'idempotency-key': z.string().optional() }),
         body: generationInput,
-        response: { 200: generationView, 202: generationView, ...errors, 402: insufficientCreditsBody, 409: errorBody, 410: errorBody, 429: errorBody, 503: errorBody },
+        response: {
+          200: generationView,
+          202: generationView,
+          ...errors,
+          402: insufficientCreditsBody,
+          409: errorBody,
+          410: errorBody,
+          429: errorBody,
+          503: errorBody,
+        },
       },
     },
     async (req, reply) => {
@@ -50,7 +51,14 @@ export const generationRoutes: FastifyPluginAsyncZod<{ ctx: AppContext; events: 
 
   app.get(
     '/api/generations',
-    { schema: { tags: ['generations'], summary: 'Your generations, newest first', querystring: generationListQuery, response: { 200: generationList, ...errors } } },
+    {
+      schema: {
+        tags: ['generations'],
+        summary: 'Your generations, newest first',
+        querystring: generationListQuery,
+        response: { 200: generationList, ...errors },
+      },
+    },
     async (req, reply) => {
       const s = await requireUser(ctx, req, reply);
       return generations.list(s.user.id, req.query);
@@ -133,7 +141,14 @@ export const generationRoutes: FastifyPluginAsyncZod<{ ctx: AppContext; events: 
 
   app.get(
     '/api/credits',
-    { schema: { tags: ['credits'], summary: 'Your balance, held credits and history (newest first)', querystring: creditsQuery, response: { 200: creditsResponse, ...errors } } },
+    {
+      schema: {
+        tags: ['credits'],
+        summary: 'Your balance, held credits and history (newest first)',
+        querystring: creditsQuery,
+        response: { 200: creditsResponse, ...errors },
+      },
+    },
     async (req, reply) => {
       const s = await requireUser(ctx, req, reply);
       return generations.credits(s.user.id, req.query);

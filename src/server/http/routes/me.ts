@@ -30,19 +30,30 @@ export const meRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, 
   // Profile photos arrive as the raw image body; the type is decided by content, not this header.
   app.addContentTypeParser(/^image\//, { parseAs: 'buffer', bodyLimit: AVATAR_MAX_BYTES }, (_req, body, done) => done(null, body));
 
-  app.get('/api/auth-config', { schema: { tags: ['account'], summary: 'Sign-in options of this installation', response: { 200: authConfig } } }, async (req) => ({
-    google: Boolean(ctx.config.GOOGLE_CLIENT_ID && ctx.config.GOOGLE_CLIENT_SECRET),
-    languages: [...supportedLanguages],
-    sixteenPlusRegions: [...EEA_AND_UK],
-    passwordMinLength: PASSWORD_MIN_LENGTH,
-    passwordMaxLength: PASSWORD_MAX_LENGTH,
-    // offered only where it answers: on this machine
-    devMailbox: devMailboxEnabled(ctx.config, ctx.mailer) && mayReadMailbox(req),
-  }));
+  app.get(
+    '/api/auth-config',
+    { schema: { tags: ['account'], summary: 'Sign-in options of this installation', response: { 200: authConfig } } },
+    async (req) => ({
+      google: Boolean(ctx.config.GOOGLE_CLIENT_ID && ctx.config.GOOGLE_CLIENT_SECRET),
+      languages: [...supportedLanguages],
+      sixteenPlusRegions: [...EEA_AND_UK],
+      passwordMinLength: PASSWORD_MIN_LENGTH,
+      passwordMaxLength: PASSWORD_MAX_LENGTH,
+      // offered only where it answers: on this machine
+      devMailbox: devMailboxEnabled(ctx.config, ctx.mailer) && mayReadMailbox(req),
+    }),
+  );
 
   app.post(
     '/api/signup-intent',
-    { schema: { tags: ['account'], summary: 'Confirm age and region before signing up with Google', body: signupIntent, response: { 204: z.null(), ...errors } } },
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Confirm age and region before signing up with Google',
+        body: signupIntent,
+        response: { 204: z.null(), ...errors },
+      },
+    },
     async (req, reply) => {
       const intent = req.body;
       reply.setCookie(SIGNUP_INTENT_COOKIE, signIntent(ctx.config.SESSION_SECRET, intent), {
@@ -81,10 +92,14 @@ export const meRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, 
     },
   );
 
-  app.delete('/api/me/photo', { schema: { tags: ['account'], summary: 'Remove the profile photo', response: { 200: meSchema, ...errors } } }, async (req, reply) => {
-    const s = await requireUser(ctx, req, reply);
-    return profile.removePhoto(s.user.id);
-  });
+  app.delete(
+    '/api/me/photo',
+    { schema: { tags: ['account'], summary: 'Remove the profile photo', response: { 200: meSchema, ...errors } } },
+    async (req, reply) => {
+      const s = await requireUser(ctx, req, reply);
+      return profile.removePhoto(s.user.id);
+    },
+  );
 
   app.get('/api/me/photo', { schema: { tags: ['account'], summary: 'The profile photo', hide: true } }, async (req, reply) => {
     const s = await requireUser(ctx, req, reply);
@@ -94,14 +109,25 @@ export const meRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, 
     return reply.header('etag', `"${photo.etag}"`).header('cache-control', 'private, max-age=86400').type(photo.contentType).send(photo.content);
   });
 
-  app.get('/api/me/sessions', { schema: { tags: ['account'], summary: 'Your signed-in sessions', response: { 200: sessionList, ...errors } } }, async (req, reply) => {
-    const s = await requireUser(ctx, req, reply);
-    return { sessions: await sessions.list(s.user.id, s.sessionId) };
-  });
+  app.get(
+    '/api/me/sessions',
+    { schema: { tags: ['account'], summary: 'Your signed-in sessions', response: { 200: sessionList, ...errors } } },
+    async (req, reply) => {
+      const s = await requireUser(ctx, req, reply);
+      return { sessions: await sessions.list(s.user.id, s.sessionId) };
+    },
+  );
 
   app.delete(
     '/api/me/sessions/:id',
-    { schema: { tags: ['account'], summary: 'Sign out one of your sessions', params: z.object({ id: z.string().min(1).max(100) }), response: { 204: z.null(), ...errors } } },
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Sign out one of your sessions',
+        params: z.object({ id: z.string().min(1).max(100) }),
+        response: { 204: z.null(), ...errors },
+      },
+    },
     async (req, reply) => {
       const s = await requireUser(ctx, req, reply);
       await sessions.revoke(s.user.id, req.params.id);
@@ -121,7 +147,14 @@ export const meRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, 
 
   app.post(
     '/api/me/password',
-    { schema: { tags: ['account'], summary: 'Change your password (signs out every other session)', body: changePassword, response: { 204: z.null(), ...errors } } },
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Change your password (signs out every other session)',
+        body: changePassword,
+        response: { 204: z.null(), ...errors },
+      },
+    },
     async (req, reply) => {
       const s = await requireUser(ctx, req, reply);
       // the policy first: it is cheap, and a refused password costs no password hash

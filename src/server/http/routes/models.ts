@@ -72,7 +72,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (ap
         tags: ['models'],
         summary: "Validate a generation request against its model's limits and price it, without generating",
         description:
-          'Takes the same body as a generation. Answers 400 `invalid_request` with `fields` (one entry per bad field, with the allowed values) when the request breaks the model\'s limits.',
+          "Takes the same body as a generation. Answers 400 `invalid_request` with `fields` (one entry per bad field, with the allowed values) when the request breaks the model's limits.",
         body: generationInput,
         response: { 200: quoteResponse, 400: errorBody },
       },

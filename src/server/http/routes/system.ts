@@ -17,7 +17,8 @@ export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (a
   // METRICS_TOKEN they are not served at all, and start-up says so once. Outside production they
   // stay open, so `npm start` and development need no setting.
   const metricsOff = ctx.config.NODE_ENV === 'production' && !ctx.config.METRICS_TOKEN;
-  if (metricsOff) ctx.logger.warn('/metrics is off: NODE_ENV=production and METRICS_TOKEN is unset (set METRICS_TOKEN, 16+ characters, to serve it to Prometheus)');
+  if (metricsOff)
+    ctx.logger.warn('/metrics is off: NODE_ENV=production and METRICS_TOKEN is unset (set METRICS_TOKEN, 16+ characters, to serve it to Prometheus)');
 
   app.get(
     '/healthz',
@@ -79,11 +80,10 @@ export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (a
     },
   );
 
-  app.get(
-    '/api/meta',
-    { schema: { tags: ['system'], summary: 'Public facts about this installation', response: { 200: metaResponse } } },
-    async () => ({ name: 'Save Sora', version: APP_VERSION }),
-  );
+  app.get('/api/meta', { schema: { tags: ['system'], summary: 'Public facts about this installation', response: { 200: metaResponse } } }, async () => ({
+    name: 'Save Sora',
+    version: APP_VERSION,
+  }));
 };
 
 function bearerMatches(header: string | undefined, token: string): boolean {

@@ -8,8 +8,7 @@ import { Alert, Button, EmailInput } from '../ui';
 /** Ask the server to send the verification mail again. */
 export function useResendVerification() {
   return useMutation({
-    mutationFn: (email: string) =>
-      apiFetch<unknown>('/api/auth/send-verification-email', { method: 'POST', body: { email, callbackURL: '/account' } }),
+    mutationFn: (email: string) => apiFetch<unknown>('/api/auth/send-verification-email', { method: 'POST', body: { email, callbackURL: '/account' } }),
   });
 }
 
@@ -30,14 +29,7 @@ export function ResendVerification({ email: knownEmail }: { email?: string }) {
 
   return (
     <form onSubmit={onSubmit} noValidate className="space-y-4" data-testid="resend-verification">
-      {!knownEmail && (
-        <EmailInput
-          label={t('auth.fields.email')}
-          required
-          value={email}
-          onChange={(e) => setEmail(e.target.value)}
-        />
-      )}
+      {!knownEmail && <EmailInput label={t('auth.fields.email')} required value={email} onChange={(e) => setEmail(e.target.value)} />}
       {resend.isSuccess && <Alert tone="success">{t('auth.verify.resent')}</Alert>}
       {resend.isError && <Alert tone="error">{errorText(resend.error, t, i18n.language)}</Alert>}
       <div className="flex flex-wrap items-center gap-3">

@@ -13,7 +13,15 @@ export interface NewPasswordFieldsProps {
 }
 
 /** "New password" + "Confirm password", as used by the reset page and the account page. */
-export function NewPasswordFields({ password, confirm, onPasswordChange, onConfirmChange, minLength, errors, className = 'space-y-5' }: NewPasswordFieldsProps) {
+export function NewPasswordFields({
+  password,
+  confirm,
+  onPasswordChange,
+  onConfirmChange,
+  minLength,
+  errors,
+  className = 'space-y-5',
+}: NewPasswordFieldsProps) {
   const { t } = useTranslation();
   return (
     <div className={className}>

@@ -19,8 +19,7 @@ const variants: Record<ButtonVariant, string> = {
   ghost:
     'text-zinc-700 hover:bg-zinc-100 hover:text-zinc-900 active:bg-zinc-200 focus-visible:outline-brand-500 ' +
     'dark:text-zinc-300 dark:hover:bg-zinc-800 dark:hover:text-white dark:active:bg-zinc-700',
-  danger:
-    'bg-red-600 text-white shadow-sm hover:bg-red-700 active:bg-red-800 focus-visible:outline-red-500 dark:bg-red-500 dark:hover:bg-red-400',
+  danger: 'bg-red-600 text-white shadow-sm hover:bg-red-700 active:bg-red-800 focus-visible:outline-red-500 dark:bg-red-500 dark:hover:bg-red-400',
 };
 
 const sizes: Record<ButtonSize, string> = {
@@ -56,13 +55,7 @@ export function Button({
   ...rest
 }: ButtonProps) {
   return (
-    <button
-      type={type}
-      className={buttonClasses({ variant, size, className })}
-      disabled={disabled || loading}
-      aria-busy={loading || undefined}
-      {...rest}
-    >
+    <button type={type} className={buttonClasses({ variant, size, className })} disabled={disabled || loading} aria-busy={loading || undefined} {...rest}>
       {loading && <Spinner className="size-4" />}
       {loading && loadingText !== undefined ? loadingText : children}
     </button>

@@ -8,7 +8,9 @@ export const fieldClasses = (error: unknown) =>
     'h-10 w-full rounded-lg border bg-white px-3 text-sm text-zinc-900 shadow-sm transition-colors placeholder:text-zinc-400',
     'focus:outline-2 focus:outline-offset-0 disabled:cursor-not-allowed disabled:opacity-60',
     'dark:bg-zinc-900 dark:text-zinc-100 dark:placeholder:text-zinc-500',
-    error ? 'border-red-500 focus:outline-red-500 dark:border-red-400' : 'border-zinc-300 focus:border-brand-500 focus:outline-brand-500/40 dark:border-zinc-700',
+    error
+      ? 'border-red-500 focus:outline-red-500 dark:border-red-400'
+      : 'border-zinc-300 focus:border-brand-500 focus:outline-brand-500/40 dark:border-zinc-700',
   );
 
 function FieldText({ id, text, error }: { id?: string; text: ReactNode; error?: boolean }) {

@@ -102,7 +102,10 @@ function ReferralSection({ me }: { me: Me }) {
       <div className="space-y-4">
         <p className="text-sm text-zinc-600 dark:text-zinc-400">
           {t('account.referral.code')}{' '}
-          <code className="rounded-md bg-zinc-100 px-2 py-1 font-mono text-sm font-semibold text-zinc-900 dark:bg-zinc-800 dark:text-white" data-testid="referral-code">
+          <code
+            className="rounded-md bg-zinc-100 px-2 py-1 font-mono text-sm font-semibold text-zinc-900 dark:bg-zinc-800 dark:text-white"
+            data-testid="referral-code"
+          >
             {me.referralCode}
           </code>
         </p>

@@ -139,16 +139,22 @@ function ProfileForm({ me }: { me: Me }) {
     e.preventDefault();
     if (!name.trim()) return setNameError(t('auth.signUp.errors.name'));
     setNameError(undefined);
-    update.mutate(
-      { name: name.trim(), ...(region ? { region } : {}) },
-      { onSuccess: () => toast({ title: t('account.saved'), tone: 'success' }) },
-    );
+    update.mutate({ name: name.trim(), ...(region ? { region } : {}) }, { onSuccess: () => toast({ title: t('account.saved'), tone: 'success' }) });
   };
 
   return (
     <form onSubmit={onSubmit} noValidate className="space-y-4">
       <div className="grid gap-4 sm:grid-cols-2">
-        <Input label={t('auth.fields.name')} name="name" autoComplete="name" maxLength={100} required value={name} onChange={(e) => setName(e.target.value)} error={nameError} />
+        <Input
+          label={t('auth.fields.name')}
+          name="name"
+          autoComplete="name"
+          maxLength={100}
+          required
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          error={nameError}
+        />
         <Select label={t('auth.fields.region')} name="region" autoComplete="country" value={region} onChange={(e) => setRegion(e.target.value)}>
           {!me.region && <option value="">{t('auth.fields.regionPlaceholder')}</option>}
           {regions.map((r) => (

@@ -25,7 +25,12 @@ export function EmailSection({ me }: { me: Me }) {
       setPassword('');
     },
     onError: (err) => {
-      const field = fieldOf(err, { email_taken: 'newEmail', invalid_email: 'newEmail', invalid_password: 'currentPassword', password_required: 'currentPassword' } as const);
+      const field = fieldOf(err, {
+        email_taken: 'newEmail',
+        invalid_email: 'newEmail',
+        invalid_password: 'currentPassword',
+        password_required: 'currentPassword',
+      } as const);
       if (field) setErrors({ [field]: errorText(err, t, i18n.language) });
     },
   });

@@ -49,9 +49,7 @@ export function BillingPage() {
         </Link>
       </PageHeader>
 
-      <div className="space-y-4">
-        {search.canceled ? <CanceledBanner /> : search.order ? <OrderBanner key={search.order} orderId={search.order} /> : null}
-      </div>
+      <div className="space-y-4">{search.canceled ? <CanceledBanner /> : search.order ? <OrderBanner key={search.order} orderId={search.order} /> : null}</div>
 
       <div className="mt-6 grid gap-5 md:grid-cols-2">
         <BalanceCard />
@@ -254,11 +252,17 @@ function OrderBanner({ orderId }: { orderId: string }) {
           data-testid="order-pending"
           action={
             <>
-              <Button size="sm" variant="secondary" onClick={() => {
+              <Button
+                size="sm"
+                variant="secondary"
+                onClick={() => {
                   setSince(Date.now());
                   setTimedOut(false);
                   void order.refetch();
-                }} loading={order.isFetching} data-testid="order-check-again">
+                }}
+                loading={order.isFetching}
+                data-testid="order-check-again"
+              >
                 {t('billing.order.checkAgain')}
               </Button>
               {dismissButton}
@@ -372,7 +376,10 @@ function SubscriptionCard({ subscription, loading }: { subscription: Subscriptio
             </p>
           )}
           {end ? (
-            <p className="mt-2 text-sm text-zinc-700 dark:text-zinc-300" data-testid={ending || subscription.status === 'expired' ? 'subscription-ends' : 'subscription-renews'}>
+            <p
+              className="mt-2 text-sm text-zinc-700 dark:text-zinc-300"
+              data-testid={ending || subscription.status === 'expired' ? 'subscription-ends' : 'subscription-renews'}
+            >
               {subscription.status === 'expired'
                 ? t('billing.subscription.endedOn', { date: end })
                 : ending
@@ -387,13 +394,21 @@ function SubscriptionCard({ subscription, loading }: { subscription: Subscriptio
             )
           )}
           {subscription.status === 'past_due' && (
-            <p className="mt-2 text-sm text-amber-700 dark:text-amber-300">{t('billing.subscription.pastDue', { provider: t(`pricing.providers.${subscription.provider}`) })}</p>
+            <p className="mt-2 text-sm text-amber-700 dark:text-amber-300">
+              {t('billing.subscription.pastDue', { provider: t(`pricing.providers.${subscription.provider}`) })}
+            </p>
           )}
           {cancellable && (
-            <Button variant="secondary" size="sm" className="mt-4" onClick={() => {
+            <Button
+              variant="secondary"
+              size="sm"
+              className="mt-4"
+              onClick={() => {
                 cancel.reset();
                 setConfirming(true);
-              }} data-testid="cancel-subscription">
+              }}
+              data-testid="cancel-subscription"
+            >
               {t('billing.subscription.cancel')}
             </Button>
           )}
@@ -452,7 +467,10 @@ const statusTones: Record<OrderStatus, string> = {
 function OrderStatusBadge({ status }: { status: OrderStatus }) {
   const { t } = useTranslation();
   return (
-    <span className={cn('inline-flex items-center gap-1.5 rounded-full px-2 py-0.5 text-xs font-semibold whitespace-nowrap', statusTones[status])} data-testid="order-status">
+    <span
+      className={cn('inline-flex items-center gap-1.5 rounded-full px-2 py-0.5 text-xs font-semibold whitespace-nowrap', statusTones[status])}
+      data-testid="order-status"
+    >
       {status === 'pending' && <span className="size-1.5 animate-pulse rounded-full bg-current" aria-hidden="true" />}
       {t(`billing.status.${status}`)}
     </span>
@@ -494,7 +512,12 @@ function OrdersTable({ orders }: { orders: OrderView[] }) {
         </thead>
         <tbody className="block divide-y divide-zinc-200 text-zinc-700 sm:table-row-group dark:divide-zinc-800 dark:text-zinc-300">
           {orders.map((o) => (
-            <tr key={o.id} data-testid={`order-${o.id}`} data-status={o.status} className="grid grid-cols-2 items-center gap-x-4 gap-y-2 p-4 sm:table-row sm:p-0">
+            <tr
+              key={o.id}
+              data-testid={`order-${o.id}`}
+              data-status={o.status}
+              className="grid grid-cols-2 items-center gap-x-4 gap-y-2 p-4 sm:table-row sm:p-0"
+            >
               <td className={cn(td, 'order-3 whitespace-nowrap text-zinc-500 sm:text-inherit dark:text-zinc-400 sm:dark:text-inherit')}>
                 <time dateTime={o.createdAt} title={dateTime(o.createdAt, lang)}>
                   {formatDate(o.createdAt, lang)}
@@ -510,7 +533,9 @@ function OrdersTable({ orders }: { orders: OrderView[] }) {
               <td className={cn(td, 'order-2 text-end whitespace-nowrap tabular-nums')}>
                 {formatMoney(o.amountMinor, o.currency, lang)}
                 {o.refundedMinor > 0 && (
-                  <span className="block text-xs text-zinc-500 dark:text-zinc-400">{t('billing.orders.refunded', { amount: formatMoney(o.refundedMinor, o.currency, lang) })}</span>
+                  <span className="block text-xs text-zinc-500 dark:text-zinc-400">
+                    {t('billing.orders.refunded', { amount: formatMoney(o.refundedMinor, o.currency, lang) })}
+                  </span>
                 )}
               </td>
               <td className={cn(td, 'order-5 whitespace-nowrap')}>{t(`pricing.providers.${o.provider}`)}</td>

@@ -135,7 +135,10 @@ export function PricingPage() {
             </PlanGroup>
           )}
 
-          <p className="mx-auto mt-10 flex max-w-2xl items-start justify-center gap-2 text-center text-sm text-zinc-600 dark:text-zinc-400" data-testid="payment-note">
+          <p
+            className="mx-auto mt-10 flex max-w-2xl items-start justify-center gap-2 text-center text-sm text-zinc-600 dark:text-zinc-400"
+            data-testid="payment-note"
+          >
             <ShieldIcon className="mt-0.5 size-4 shrink-0 text-emerald-600 dark:text-emerald-400" />
             <span>{t('pricing.secureNote')}</span>
           </p>
@@ -203,7 +206,15 @@ function CurrencySwitch({ currencies, value, onChange }: { currencies: string[];
               c === value ? 'bg-brand-600 text-white dark:bg-brand-500' : 'text-zinc-600 hover:bg-zinc-100 dark:text-zinc-300 dark:hover:bg-zinc-800',
             )}
           >
-            <input type="radio" name="currency" value={c} checked={c === value} onChange={() => onChange(c)} className="sr-only" data-testid={`currency-${c}`} />
+            <input
+              type="radio"
+              name="currency"
+              value={c}
+              checked={c === value}
+              onChange={() => onChange(c)}
+              className="sr-only"
+              data-testid={`currency-${c}`}
+            />
             {c}
           </label>
         ))}
@@ -256,7 +267,9 @@ function PlanCard({
   const features = [
     subscription ? t(`pricing.creditsPer.${interval}`, { count: plan.credits, credits }) : t('pricing.credits', { count: plan.credits, credits }),
     ...plan.examples.map((e) => t('pricing.example', { count: e.count, number: formatNumber(e.count, language), seconds: e.seconds, model: e.modelName })),
-    ...(subscription ? [plan.rollover ? t(`pricing.rollover.${interval}`) : t(`pricing.expire.${interval}`), t('pricing.cancelAnytime')] : [t('pricing.neverExpire')]),
+    ...(subscription
+      ? [plan.rollover ? t(`pricing.rollover.${interval}`) : t(`pricing.expire.${interval}`), t('pricing.cancelAnytime')]
+      : [t('pricing.neverExpire')]),
   ];
 
   const buyLabel = subscription ? t('pricing.subscribe') : t('pricing.buy');
@@ -267,7 +280,10 @@ function PlanCard({
     <li data-plan-id={plan.id} data-testid={`plan-${plan.id}`}>
       <Card
         padding="none"
-        className={cn('relative flex h-full flex-col p-6', plan.highlighted && 'border-brand-500 ring-2 ring-brand-500 dark:border-brand-400 dark:ring-brand-400')}
+        className={cn(
+          'relative flex h-full flex-col p-6',
+          plan.highlighted && 'border-brand-500 ring-2 ring-brand-500 dark:border-brand-400 dark:ring-brand-400',
+        )}
       >
         <div className="flex items-start justify-between gap-3">
           <h3 id={titleId} className="text-lg font-semibold text-zinc-900 dark:text-white">
@@ -285,7 +301,9 @@ function PlanCard({
             <span className="text-sm text-zinc-500 dark:text-zinc-400">{t('pricing.notInCurrency', { currency: currency.toUpperCase() })}</span>
           ) : (
             <>
-              <span className="text-4xl font-semibold tracking-tight text-zinc-900 tabular-nums dark:text-white">{formatMoney(price, currency, language, { compact: true })}</span>
+              <span className="text-4xl font-semibold tracking-tight text-zinc-900 tabular-nums dark:text-white">
+                {formatMoney(price, currency, language, { compact: true })}
+              </span>
               <span className="text-sm text-zinc-500 dark:text-zinc-400">{subscription ? t(`pricing.per.${interval}`) : t('pricing.oneTime')}</span>
             </>
           )}
@@ -357,4 +375,3 @@ function PlanCard({
     </li>
   );
 }
-

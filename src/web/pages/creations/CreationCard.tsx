@@ -85,7 +85,10 @@ export function CreationCard({
           aria-labelledby={titleId}
           data-testid="creation-open"
         >
-          <div className="relative flex w-full items-center justify-center overflow-hidden bg-zinc-100 dark:bg-zinc-800" style={{ aspectRatio: cssRatio(g.aspectRatio) }}>
+          <div
+            className="relative flex w-full items-center justify-center overflow-hidden bg-zinc-100 dark:bg-zinc-800"
+            style={{ aspectRatio: cssRatio(g.aspectRatio) }}
+          >
             {poster ? (
               <img src={poster} alt="" loading="lazy" className="size-full object-cover" data-testid="creation-poster" />
             ) : active ? (

@@ -17,7 +17,17 @@ import { DeleteCreationsDialog } from './DeleteCreationsDialog';
 
 function DownloadIcon({ className }: { className?: string }) {
   return (
-    <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth={1.8} strokeLinecap="round" strokeLinejoin="round" aria-hidden="true" focusable="false" className={className}>
+    <svg
+      viewBox="0 0 24 24"
+      fill="none"
+      stroke="currentColor"
+      strokeWidth={1.8}
+      strokeLinecap="round"
+      strokeLinejoin="round"
+      aria-hidden="true"
+      focusable="false"
+      className={className}
+    >
       <path d="M12 4v12M7 11l5 5 5-5M4 16v3a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2v-3" />
     </svg>
   );
@@ -89,7 +99,12 @@ export function CreationDetailPage() {
       <div className="mx-auto max-w-3xl px-4 py-10 sm:px-6">
         {back}
         {missing ? (
-          <EmptyState icon={<FilmIcon className="size-7" />} title={t('creations.detail.notFound')} description={t('creations.detail.notFoundBody')} headingLevel={1} />
+          <EmptyState
+            icon={<FilmIcon className="size-7" />}
+            title={t('creations.detail.notFound')}
+            description={t('creations.detail.notFoundBody')}
+            headingLevel={1}
+          />
         ) : (
           <Alert
             tone="error"
@@ -160,18 +175,34 @@ export function CreationDetailPage() {
               {t('creations.detail.regenerate')}
             </Link>
             {g.status === 'succeeded' && out && (
-              <Button variant="secondary" onClick={() => reuse.mutate('image')} loading={reuse.isPending && reuse.variables === 'image'} data-testid="creation-reuse-image">
+              <Button
+                variant="secondary"
+                onClick={() => reuse.mutate('image')}
+                loading={reuse.isPending && reuse.variables === 'image'}
+                data-testid="creation-reuse-image"
+              >
                 <ImageIcon className="size-4" />
                 {t('creations.detail.useAsImage')}
               </Button>
             )}
             {g.status === 'succeeded' && out && (
-              <Button variant="secondary" onClick={() => reuse.mutate('video')} loading={reuse.isPending && reuse.variables === 'video'} data-testid="creation-reuse-video">
+              <Button
+                variant="secondary"
+                onClick={() => reuse.mutate('video')}
+                loading={reuse.isPending && reuse.variables === 'video'}
+                data-testid="creation-reuse-video"
+              >
                 <FilmIcon className="size-4" />
                 {t('creations.detail.useAsVideo')}
               </Button>
             )}
-            <Button variant="danger" onClick={() => setConfirming(true)} disabled={active} aria-describedby={active ? 'creation-busy' : undefined} data-testid="creation-delete">
+            <Button
+              variant="danger"
+              onClick={() => setConfirming(true)}
+              disabled={active}
+              aria-describedby={active ? 'creation-busy' : undefined}
+              data-testid="creation-delete"
+            >
               <TrashIcon className="size-4" />
               {t('creations.detail.delete')}
             </Button>
@@ -212,7 +243,9 @@ export function CreationDetailPage() {
                 <Row term={t('studio.fields.aspectRatio')}>{g.aspectRatio}</Row>
                 <Row term={t('creations.detail.audio')}>{g.audio ? t('creations.detail.yes') : t('creations.detail.no')}</Row>
                 <Row term={t('studio.fields.seed')}>{g.seed ?? t('creations.detail.random')}</Row>
-                <Row term={t('studio.references.legend')}>{g.references.length ? g.references.map((r) => t(`studio.references.kinds.${r.kind}`)).join(', ') : t('creations.detail.none')}</Row>
+                <Row term={t('studio.references.legend')}>
+                  {g.references.length ? g.references.map((r) => t(`studio.references.kinds.${r.kind}`)).join(', ') : t('creations.detail.none')}
+                </Row>
                 <Row term={t('creations.detail.price')}>{t('studio.list.charged', { count: g.price })}</Row>
               </dl>
             </section>
@@ -222,7 +255,9 @@ export function CreationDetailPage() {
                   {t('creations.detail.file')}
                 </h2>
                 <dl className="mt-1 divide-y divide-zinc-100 text-sm dark:divide-zinc-800">
-                  {out.durationSeconds !== null && <Row term={t('creations.detail.length')}>{t('creations.detail.secondsExact', { value: out.durationSeconds.toFixed(1) })}</Row>}
+                  {out.durationSeconds !== null && (
+                    <Row term={t('creations.detail.length')}>{t('creations.detail.secondsExact', { value: out.durationSeconds.toFixed(1) })}</Row>
+                  )}
                   {out.width && out.height && <Row term={t('creations.detail.dimensions')}>{`${out.width} × ${out.height}`}</Row>}
                   {out.codec && <Row term={t('creations.detail.codec')}>{out.codec}</Row>}
                   {out.sizeBytes !== null && <Row term={t('creations.detail.size')}>{formatBytes(out.sizeBytes, i18n.language)}</Row>}

@@ -135,7 +135,12 @@ export function CreationsPage() {
       </PageHeader>
 
       <div className="mb-6">
-        <form role="search" aria-label={t('creations.filters.label')} onSubmit={(e) => e.preventDefault()} className="grid gap-3 sm:grid-cols-2 lg:grid-cols-[2fr_1fr_1fr_1fr_1fr_auto] lg:items-end">
+        <form
+          role="search"
+          aria-label={t('creations.filters.label')}
+          onSubmit={(e) => e.preventDefault()}
+          className="grid gap-3 sm:grid-cols-2 lg:grid-cols-[2fr_1fr_1fr_1fr_1fr_auto] lg:items-end"
+        >
           <div className="flex flex-col gap-1.5">
             <label htmlFor={ids.search} className="text-sm font-medium text-zinc-800 dark:text-zinc-200">
               {t('creations.filters.search')}
@@ -159,7 +164,12 @@ export function CreationsPage() {
               </option>
             ))}
           </Select>
-          <Select label={t('creations.filters.status')} value={status} onChange={(e) => setStatus(e.target.value as GenerationStatus | '')} data-testid="creations-status">
+          <Select
+            label={t('creations.filters.status')}
+            value={status}
+            onChange={(e) => setStatus(e.target.value as GenerationStatus | '')}
+            data-testid="creations-status"
+          >
             <option value="">{t('creations.filters.anyStatus')}</option>
             {generationStatuses.map((s) => (
               <option key={s} value={s}>
@@ -287,13 +297,25 @@ export function CreationsPage() {
         <>
           <ul className="grid grid-cols-1 gap-4 min-[480px]:grid-cols-2 lg:grid-cols-3 xl:grid-cols-4" data-testid="creations-grid">
             {items.map((g) => (
-              <CreationCard key={g.id} generation={g} modelName={names.get(g.model) ?? g.model} selected={!isActive(g) && selected.has(g.id)} onSelect={(on) => toggle(g.id, on)} />
+              <CreationCard
+                key={g.id}
+                generation={g}
+                modelName={names.get(g.model) ?? g.model}
+                selected={!isActive(g) && selected.has(g.id)}
+                onSelect={(on) => toggle(g.id, on)}
+              />
             ))}
           </ul>
           <div ref={sentinel} aria-hidden="true" className="h-px" />
           {list.hasNextPage && (
             <div className="mt-6 flex justify-center">
-              <Button variant="secondary" onClick={() => void list.fetchNextPage()} loading={list.isFetchingNextPage} loadingText={t('creations.loadingMore')} data-testid="load-more">
+              <Button
+                variant="secondary"
+                onClick={() => void list.fetchNextPage()}
+                loading={list.isFetchingNextPage}
+                loadingText={t('creations.loadingMore')}
+                data-testid="load-more"
+              >
                 {t('creations.loadMore')}
               </Button>
             </div>

@@ -35,9 +35,7 @@ export function ApiKeysPage() {
   const formRef = useRef<HTMLDivElement>(null);
   const list = keys.data ?? [];
   // working keys first, then revoked and expired ones; newest first within each
-  const sorted = [...list].sort(
-    (a, b) => Number(keyState(a) !== 'active') - Number(keyState(b) !== 'active') || b.createdAt.localeCompare(a.createdAt),
-  );
+  const sorted = [...list].sort((a, b) => Number(keyState(a) !== 'active') - Number(keyState(b) !== 'active') || b.createdAt.localeCompare(a.createdAt));
 
   return (
     <section aria-labelledby="keys-title" data-testid="api-keys">
@@ -105,7 +103,10 @@ function KeyRow({ apiKey: key, onRevoke }: { apiKey: ApiKeyView; onRevoke: () =>
               {key.name}
             </h3>
             {state === 'revoked' && (
-              <span className="inline-flex items-center rounded-full bg-red-100 px-2 py-0.5 text-xs font-semibold text-red-800 dark:bg-red-500/15 dark:text-red-300" data-testid="api-key-revoked">
+              <span
+                className="inline-flex items-center rounded-full bg-red-100 px-2 py-0.5 text-xs font-semibold text-red-800 dark:bg-red-500/15 dark:text-red-300"
+                data-testid="api-key-revoked"
+              >
                 {t('developers.keys.revoked')}
               </span>
             )}
@@ -113,7 +114,10 @@ function KeyRow({ apiKey: key, onRevoke }: { apiKey: ApiKeyView; onRevoke: () =>
             {state === 'active' && <Badge tone="success">{t('developers.keys.active')}</Badge>}
           </div>
           <p className="mt-1 flex flex-wrap items-center gap-2">
-            <code className="rounded bg-zinc-100 px-1.5 py-0.5 font-mono text-xs text-zinc-800 dark:bg-zinc-800 dark:text-zinc-200" aria-label={t('developers.keys.prefixLabel', { prefix: key.prefix })}>
+            <code
+              className="rounded bg-zinc-100 px-1.5 py-0.5 font-mono text-xs text-zinc-800 dark:bg-zinc-800 dark:text-zinc-200"
+              aria-label={t('developers.keys.prefixLabel', { prefix: key.prefix })}
+            >
               {key.prefix}…
             </code>
             {key.scopes.map((s) => (
@@ -191,7 +195,8 @@ function CreateKeyForm({ onCreated }: { onCreated: (key: CreatedApiKey) => void 
     create.mutate();
   };
 
-  const toggle = (scope: ApiKeyScope, on: boolean) => setScopes((list) => (on ? [...apiKeyScopes].filter((s) => s === scope || list.includes(s)) : list.filter((s) => s !== scope)));
+  const toggle = (scope: ApiKeyScope, on: boolean) =>
+    setScopes((list) => (on ? [...apiKeyScopes].filter((s) => s === scope || list.includes(s)) : list.filter((s) => s !== scope)));
 
   return (
     <Card padding="none" role="region" aria-labelledby="create-key-title" className="lg:sticky lg:top-24">
@@ -252,7 +257,14 @@ function CreateKeyForm({ onCreated }: { onCreated: (key: CreatedApiKey) => void 
           </div>
         )}
         {create.isError && !verifyNeeded && <Alert tone="error">{developerErrorText(create.error, t, i18n.language)}</Alert>}
-        <Button type="submit" className="w-full" loading={create.isPending} disabled={scopes.length === 0} loadingText={t('developers.keys.creating')} data-testid="create-key">
+        <Button
+          type="submit"
+          className="w-full"
+          loading={create.isPending}
+          disabled={scopes.length === 0}
+          loadingText={t('developers.keys.creating')}
+          data-testid="create-key"
+        >
           <PlusIcon className="size-4" />
           {t('developers.keys.create')}
         </Button>

@@ -30,11 +30,14 @@ export function UsagePage() {
   const usage = useQuery({ ...usageQuery(days), placeholderData: keepPreviousData, refetchInterval: 30_000 });
   const data = usage.data;
 
-  const totals = (data?.days ?? []).reduce((sum, d) => ({ requests: sum.requests + d.requests, errors: sum.errors + d.errors, credits: sum.credits + d.credits }), {
-    requests: 0,
-    errors: 0,
-    credits: 0,
-  });
+  const totals = (data?.days ?? []).reduce(
+    (sum, d) => ({ requests: sum.requests + d.requests, errors: sum.errors + d.errors, credits: sum.credits + d.credits }),
+    {
+      requests: 0,
+      errors: 0,
+      credits: 0,
+    },
+  );
   const errorRate = totals.requests ? (totals.errors / totals.requests) * 100 : 0;
 
   return (
@@ -44,7 +47,11 @@ export function UsagePage() {
         title={t('developers.usage.title')}
         lead={t('developers.usage.lead')}
         actions={
-          <div role="group" aria-label={t('developers.usage.period')} className="inline-flex rounded-lg border border-zinc-300 bg-white p-0.5 shadow-sm dark:border-zinc-700 dark:bg-zinc-900">
+          <div
+            role="group"
+            aria-label={t('developers.usage.period')}
+            className="inline-flex rounded-lg border border-zinc-300 bg-white p-0.5 shadow-sm dark:border-zinc-700 dark:bg-zinc-900"
+          >
             {usagePeriods.map((p) => (
               <button
                 key={p}
@@ -78,7 +85,11 @@ export function UsagePage() {
               <Total
                 label={t('developers.usage.totalErrors')}
                 value={formatNumber(totals.errors, lang)}
-                note={totals.requests ? t('developers.usage.errorRate', { rate: new Intl.NumberFormat(lang, { maximumFractionDigits: 1 }).format(errorRate) }) : undefined}
+                note={
+                  totals.requests
+                    ? t('developers.usage.errorRate', { rate: new Intl.NumberFormat(lang, { maximumFractionDigits: 1 }).format(errorRate) })
+                    : undefined
+                }
                 testId="usage-total-errors"
               />
               <Total label={t('developers.usage.totalCredits')} value={formatNumber(totals.credits, lang)} testId="usage-total-credits" />
@@ -236,15 +247,35 @@ function BarChart({
   return (
     <div className="mt-4" data-testid={testId}>
       <div className="flex gap-2">
-        <div className="flex shrink-0 flex-col justify-between text-end text-[11px] text-zinc-500 tabular-nums dark:text-zinc-400" style={{ height }} aria-hidden="true">
+        <div
+          className="flex shrink-0 flex-col justify-between text-end text-[11px] text-zinc-500 tabular-nums dark:text-zinc-400"
+          style={{ height }}
+          aria-hidden="true"
+        >
           <span className="-translate-y-1/2">{formatNumber(max, lang)}</span>
           <span>{formatNumber(max / 2, lang)}</span>
           <span className="translate-y-1/2">0</span>
         </div>
         <div className="relative min-w-0 flex-1">
-          <svg role="img" aria-label={label} viewBox={`0 0 ${width} 100`} preserveAspectRatio="none" className="block w-full overflow-visible" style={{ height }}>
+          <svg
+            role="img"
+            aria-label={label}
+            viewBox={`0 0 ${width} 100`}
+            preserveAspectRatio="none"
+            className="block w-full overflow-visible"
+            style={{ height }}
+          >
             {[0, 50, 100].map((y) => (
-              <line key={y} x1={0} x2={width} y1={y} y2={y} className="stroke-zinc-200 dark:stroke-zinc-800" strokeWidth={1} vectorEffect="non-scaling-stroke" />
+              <line
+                key={y}
+                x1={0}
+                x2={width}
+                y1={y}
+                y2={y}
+                className="stroke-zinc-200 dark:stroke-zinc-800"
+                strokeWidth={1}
+                vectorEffect="non-scaling-stroke"
+              />
             ))}
             {days.map((d, i) => {
               let base = 100;
@@ -339,7 +370,9 @@ function RequestLog({ entries }: { entries: RequestLogEntry[] }) {
                   {time.format(new Date(e.createdAt))}
                 </time>
               </td>
-              <td className={cn(td, 'max-w-40 truncate')}>{e.keyName ?? <span className="text-zinc-400 dark:text-zinc-500">{t('developers.usage.noKey')}</span>}</td>
+              <td className={cn(td, 'max-w-40 truncate')}>
+                {e.keyName ?? <span className="text-zinc-400 dark:text-zinc-500">{t('developers.usage.noKey')}</span>}
+              </td>
               <td className={cn(td, 'font-mono text-xs')}>
                 <span className="me-2 font-semibold text-zinc-900 dark:text-white">{e.method}</span>
                 {e.endpoint}
@@ -363,4 +396,3 @@ function RequestLog({ entries }: { entries: RequestLogEntry[] }) {
     </div>
   );
 }
-

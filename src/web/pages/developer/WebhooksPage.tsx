@@ -190,11 +190,24 @@ function EndpointCard({
               <EyeIcon className="size-4" />
               {t('developers.webhooks.reveal')}
             </Button>
-            <Button variant="secondary" size="sm" onClick={() => test.mutate()} loading={test.isPending} disabled={!endpoint.enabled} data-testid="webhook-test">
+            <Button
+              variant="secondary"
+              size="sm"
+              onClick={() => test.mutate()}
+              loading={test.isPending}
+              disabled={!endpoint.enabled}
+              data-testid="webhook-test"
+            >
               <SendIcon className="size-4" />
               {t('developers.webhooks.test')}
             </Button>
-            <Button variant="ghost" size="sm" onClick={onDelete} className="text-red-700 hover:bg-red-50 hover:text-red-800 dark:text-red-400 dark:hover:bg-red-950/40" data-testid="webhook-delete">
+            <Button
+              variant="ghost"
+              size="sm"
+              onClick={onDelete}
+              className="text-red-700 hover:bg-red-50 hover:text-red-800 dark:text-red-400 dark:hover:bg-red-950/40"
+              data-testid="webhook-delete"
+            >
               <TrashIcon className="size-4" />
               {t('developers.webhooks.delete')}
             </Button>
@@ -242,7 +255,12 @@ function Switch({
         )}
         aria-hidden="true"
       >
-        <span className={cn('inline-block size-5 rounded-full bg-white shadow transition-transform', checked ? 'translate-x-5.5 rtl:-translate-x-5.5' : 'translate-x-0.5 rtl:-translate-x-0.5')} />
+        <span
+          className={cn(
+            'inline-block size-5 rounded-full bg-white shadow transition-transform',
+            checked ? 'translate-x-5.5 rtl:-translate-x-5.5' : 'translate-x-0.5 rtl:-translate-x-0.5',
+          )}
+        />
       </span>
       {label}
       {description && <span className="sr-only">: {description}</span>}
@@ -344,7 +362,13 @@ function DeliveriesLog({ endpointId }: { endpointId: string }) {
         )}
         {log.hasNextPage && (
           <div className="mt-3 flex justify-center">
-            <Button variant="secondary" size="sm" onClick={() => void log.fetchNextPage()} loading={log.isFetchingNextPage} loadingText={t('developers.webhooks.loadingMore')}>
+            <Button
+              variant="secondary"
+              size="sm"
+              onClick={() => void log.fetchNextPage()}
+              loading={log.isFetchingNextPage}
+              loadingText={t('developers.webhooks.loadingMore')}
+            >
               {t('developers.webhooks.loadMore')}
             </Button>
           </div>
@@ -460,7 +484,9 @@ function AddEndpointForm({ onCreated }: { onCreated: (e: WebhookEndpointWithSecr
                 label={
                   <>
                     <code className="font-mono text-xs font-semibold">{type}</code>
-                    <span className="block text-xs text-zinc-500 dark:text-zinc-400">{t(`developers.webhooks.eventHelp.${type === 'video.completed' ? 'completed' : 'failed'}`)}</span>
+                    <span className="block text-xs text-zinc-500 dark:text-zinc-400">
+                      {t(`developers.webhooks.eventHelp.${type === 'video.completed' ? 'completed' : 'failed'}`)}
+                    </span>
                   </>
                 }
               />
@@ -478,7 +504,14 @@ function AddEndpointForm({ onCreated }: { onCreated: (e: WebhookEndpointWithSecr
           </div>
         )}
         {showServerError && <Alert tone="error">{developerErrorText(create.error, t, i18n.language)}</Alert>}
-        <Button type="submit" className="w-full" loading={create.isPending} disabled={events.length === 0} loadingText={t('developers.webhooks.adding')} data-testid="add-endpoint">
+        <Button
+          type="submit"
+          className="w-full"
+          loading={create.isPending}
+          disabled={events.length === 0}
+          loadingText={t('developers.webhooks.adding')}
+          data-testid="add-endpoint"
+        >
           <PlusIcon className="size-4" />
           {t('developers.webhooks.add')}
         </Button>
@@ -583,7 +616,14 @@ function VerifyHelp() {
           i18nKey="developers.webhooks.verifyBody"
           components={{
             code: <code className={code} />,
-            spec: <a href="https://www.standardwebhooks.com/" className="font-medium text-brand-700 hover:underline dark:text-brand-300" rel="noreferrer" target="_blank" />,
+            spec: (
+              <a
+                href="https://www.standardwebhooks.com/"
+                className="font-medium text-brand-700 hover:underline dark:text-brand-300"
+                rel="noreferrer"
+                target="_blank"
+              />
+            ),
           }}
         />
       </p>
@@ -594,4 +634,3 @@ function VerifyHelp() {
     </section>
   );
 }
-

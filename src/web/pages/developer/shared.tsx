@@ -57,7 +57,11 @@ export function CopyButton({
 
   const content = (
     <>
-      {copied ? <CheckIcon className={cn('size-4', onDark ? 'text-emerald-400' : 'text-emerald-600 dark:text-emerald-400')} /> : <CopyIcon className="size-4" />}
+      {copied ? (
+        <CheckIcon className={cn('size-4', onDark ? 'text-emerald-400' : 'text-emerald-600 dark:text-emerald-400')} />
+      ) : (
+        <CopyIcon className="size-4" />
+      )}
       <span aria-hidden="true">{copied ? t('developers.copied') : t('developers.copy')}</span>
       {/* announced when the copy worked */}
       <span className="sr-only" role="status">
@@ -100,16 +104,14 @@ export function CodeBlock({ code, title, className }: { code: string; title: str
         <span id={titleId} className="font-mono text-xs text-zinc-400">
           {title}
         </span>
-        <CopyButton
-          text={code}
-          label={t('developers.copyCode', { what: title })}
-          onDark
-          className="-me-2"
-          selectTarget={() => preRef.current}
-        />
+        <CopyButton text={code} label={t('developers.copyCode', { what: title })} onDark className="-me-2" selectTarget={() => preRef.current} />
       </figcaption>
       {/* focusable so keyboard users can scroll long lines sideways */}
-      <pre ref={preRef} tabIndex={0} className="overflow-x-auto p-4 font-mono text-[13px] leading-relaxed focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-brand-400">
+      <pre
+        ref={preRef}
+        tabIndex={0}
+        className="overflow-x-auto p-4 font-mono text-[13px] leading-relaxed focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-brand-400"
+      >
         <code>{code}</code>
       </pre>
     </figure>

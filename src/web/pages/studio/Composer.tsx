@@ -69,7 +69,9 @@ const textareaClasses = (error: unknown) =>
     'block w-full resize-y rounded-lg border bg-white px-3 py-2 text-sm leading-relaxed text-zinc-900 shadow-sm transition-colors placeholder:text-zinc-400',
     'focus:outline-2 focus:outline-offset-0 disabled:cursor-not-allowed disabled:opacity-60',
     'dark:bg-zinc-900 dark:text-zinc-100 dark:placeholder:text-zinc-500',
-    error ? 'border-red-500 focus:outline-red-500 dark:border-red-400' : 'border-zinc-300 focus:border-brand-500 focus:outline-brand-500/40 dark:border-zinc-700',
+    error
+      ? 'border-red-500 focus:outline-red-500 dark:border-red-400'
+      : 'border-zinc-300 focus:border-brand-500 focus:outline-brand-500/40 dark:border-zinc-700',
   );
 
 /** What the request says about a reference that is ready: the uploaded file, or the URL it was given as. */
@@ -252,7 +254,8 @@ export function Composer({ me, models, balance }: ComposerProps) {
       }
     : null;
   const audio = model && opts ? effectiveAudio(model, opts.audio) : false;
-  const price = model && opts ? priceOf(model, { durationSeconds: opts.duration, resolution: opts.resolution, audio, referenceCount: sentAttachments.length }) : null;
+  const price =
+    model && opts ? priceOf(model, { durationSeconds: opts.duration, resolution: opts.resolution, audio, referenceCount: sentAttachments.length }) : null;
   const promptLength = prompt.trim().length;
   const promptMax = model?.promptMaxLength ?? 0;
   const tooLong = !!model && promptLength > promptMax;
@@ -392,19 +395,13 @@ export function Composer({ me, models, balance }: ComposerProps) {
     return <Alert tone="warning">{t('studio.composer.noModels')}</Alert>;
   }
 
-  const blockedReason = unavailable
-    ? t('studio.modelUnavailable', { model: model.name })
-    : short
-      ? t('studio.price.notEnough', { price, balance })
-      : undefined;
+  const blockedReason = unavailable ? t('studio.modelUnavailable', { model: model.name }) : short ? t('studio.price.notEnough', { price, balance }) : undefined;
 
   return (
     <form onSubmit={onSubmit} onPaste={onPaste} noValidate className="space-y-6" data-testid="composer">
       <ModelPicker models={models} value={model.id} onChange={chooseModel} />
 
-      {model.modes.length > 1 && (
-        <ModePicker modes={model.modes} value={mode} onChange={chooseMode} error={fieldErrors.mode} checkedRef={modeRef} />
-      )}
+      {model.modes.length > 1 && <ModePicker modes={model.modes} value={mode} onChange={chooseMode} error={fieldErrors.mode} checkedRef={modeRef} />}
 
       {showReferences && <ReferencesField mode={mode} slots={slots} api={references} error={fieldErrors.references} groupRef={referencesRef} />}
 
@@ -570,7 +567,9 @@ export function Composer({ me, models, balance }: ComposerProps) {
             aria-describedby={fieldErrors.seed ? ids.seedError : undefined}
             className={cn(
               'h-10 w-full rounded-lg border bg-white px-3 text-sm text-zinc-900 shadow-sm focus:outline-2 dark:bg-zinc-900 dark:text-zinc-100',
-              fieldErrors.seed ? 'border-red-500 focus:outline-red-500' : 'border-zinc-300 focus:border-brand-500 focus:outline-brand-500/40 dark:border-zinc-700',
+              fieldErrors.seed
+                ? 'border-red-500 focus:outline-red-500'
+                : 'border-zinc-300 focus:border-brand-500 focus:outline-brand-500/40 dark:border-zinc-700',
             )}
           />
           {fieldErrors.seed && (
@@ -693,7 +692,13 @@ function ChipRadioGroup<T extends string>({
   );
 }
 
-function ModePicker(props: { modes: GenerationMode[]; value: GenerationMode; onChange: (mode: GenerationMode) => void; error?: string; checkedRef: Ref<HTMLInputElement> }) {
+function ModePicker(props: {
+  modes: GenerationMode[];
+  value: GenerationMode;
+  onChange: (mode: GenerationMode) => void;
+  error?: string;
+  checkedRef: Ref<HTMLInputElement>;
+}) {
   const { t } = useTranslation();
   const { modes, ...rest } = props;
   return (

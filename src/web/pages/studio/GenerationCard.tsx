@@ -14,7 +14,17 @@ import { shortPrompt, StatusBadge, studioErrorText } from './shared';
 /** Arrow into a tray (the shared icon set has none yet); decorative, like the others. */
 function DownloadIcon({ className }: { className?: string }) {
   return (
-    <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth={1.8} strokeLinecap="round" strokeLinejoin="round" aria-hidden="true" focusable="false" className={className}>
+    <svg
+      viewBox="0 0 24 24"
+      fill="none"
+      stroke="currentColor"
+      strokeWidth={1.8}
+      strokeLinecap="round"
+      strokeLinejoin="round"
+      aria-hidden="true"
+      focusable="false"
+      className={className}
+    >
       <path d="M12 4v12M7 11l5 5 5-5M4 16v3a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2v-3" />
     </svg>
   );
@@ -68,7 +78,11 @@ export function GenerationCard({ generation: g, modelName }: { generation: Gener
   return (
     <li data-testid="generation" data-id={g.id} data-status={g.status}>
       <Card padding="none" className="flex h-full flex-col overflow-hidden">
-        <article aria-labelledby={promptId} tabIndex={-1} className="flex h-full flex-col outline-none focus-visible:ring-2 focus-visible:ring-brand-500 focus-visible:ring-inset">
+        <article
+          aria-labelledby={promptId}
+          tabIndex={-1}
+          className="flex h-full flex-col outline-none focus-visible:ring-2 focus-visible:ring-brand-500 focus-visible:ring-inset"
+        >
           {g.status === 'succeeded' && g.output && playable(g.output.videoUrl) && (
             <video
               controls

@@ -78,7 +78,13 @@ export function GenerationList({ models, live }: { models: ModelView[]; live: bo
   if (items.length === 0) {
     return (
       <div className="rounded-2xl border border-dashed border-zinc-300 dark:border-zinc-700">
-        <EmptyState icon={<FilmIcon className="size-7" />} title={t('studio.list.emptyTitle')} description={t('studio.list.emptyBody')} headingLevel={3} className="py-12" />
+        <EmptyState
+          icon={<FilmIcon className="size-7" />}
+          title={t('studio.list.emptyTitle')}
+          description={t('studio.list.emptyBody')}
+          headingLevel={3}
+          className="py-12"
+        />
       </div>
     );
   }

@@ -125,9 +125,7 @@ function ModelOption({
         {m.available ? (
           <span id={`${id}-desc`} className="mt-0.5 block text-xs leading-relaxed text-zinc-600 dark:text-zinc-400">
             {t(m.summaryKey as never, { defaultValue: '' }) as string}
-            {rate !== null && (
-              <span className="mt-0.5 block font-medium text-zinc-700 dark:text-zinc-300">{t('studio.model.rate', { count: rate })}</span>
-            )}
+            {rate !== null && <span className="mt-0.5 block font-medium text-zinc-700 dark:text-zinc-300">{t('studio.model.rate', { count: rate })}</span>}
           </span>
         ) : (
           <span id={`${id}-desc`} className="block text-xs text-zinc-500 dark:text-zinc-400" data-testid="model-unavailable-reason">

@@ -50,7 +50,10 @@ export function StudioPage() {
       <div className="grid gap-8 lg:grid-cols-2 lg:items-start">
         <section aria-labelledby="studio-composer-title">
           <Card padding="none">
-            <h2 id="studio-composer-title" className="border-b border-zinc-200 px-5 py-4 text-base font-semibold text-zinc-900 sm:px-6 dark:border-zinc-800 dark:text-white">
+            <h2
+              id="studio-composer-title"
+              className="border-b border-zinc-200 px-5 py-4 text-base font-semibold text-zinc-900 sm:px-6 dark:border-zinc-800 dark:text-white"
+            >
               {t('studio.composer.title')}
             </h2>
             <div className="px-5 py-5 sm:px-6">

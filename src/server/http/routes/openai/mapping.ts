@@ -155,7 +155,11 @@ export function mapSize(model: ModelShape, size: unknown): { resolution: string;
   const allowed = sizesFor(model);
   const parsed = typeof size === 'string' ? parseSizeName(size) : null;
   if (!parsed || !model.resolutions.includes(parsed.resolution) || !model.aspectRatios.includes(parsed.aspectRatio)) {
-    throw new MappingError('size', `Invalid value for 'size': ${model.name} (${model.id}) makes videos of size ${list(allowed)} (got ${JSON.stringify(size)}).`, allowed);
+    throw new MappingError(
+      'size',
+      `Invalid value for 'size': ${model.name} (${model.id}) makes videos of size ${list(allowed)} (got ${JSON.stringify(size)}).`,
+      allowed,
+    );
   }
   return parsed;
 }
@@ -228,7 +232,10 @@ export function toVideo(g: GenerationShape): OpenAIVideo {
     completed_at: (status === 'completed' || status === 'failed') && g.finishedAt ? unix(g.finishedAt) : null,
     // outputs are kept until their owner deletes them
     expires_at: null,
-    error: status === 'failed' ? { code: g.failureCode ?? g.status, message: g.failureText ?? `The video ${g.status === 'canceled' ? 'was canceled' : 'failed'}.` } : null,
+    error:
+      status === 'failed'
+        ? { code: g.failureCode ?? g.status, message: g.failureText ?? `The video ${g.status === 'canceled' ? 'was canceled' : 'failed'}.` }
+        : null,
     prompt: g.prompt,
     seconds: String(g.durationSeconds),
     size: sizeOf(g.modelId, g.resolution, g.aspectRatio),

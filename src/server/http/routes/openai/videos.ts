@@ -28,7 +28,18 @@ const TAGS = ['openai'];
 
 export const openAIErrorBody = z
   .object({ error: z.object({ message: z.string(), type: z.string(), param: z.string().nullable(), code: z.string().nullable() }) })
-  .meta({ examples: [{ error: { message: "Invalid value for 'seconds': Sora 2 (sora-2) makes videos of 4, 8, 12 seconds (got \"5\").", type: 'invalid_request_error', param: 'seconds', code: 'invalid_value' } }] });
+  .meta({
+    examples: [
+      {
+        error: {
+          message: 'Invalid value for \'seconds\': Sora 2 (sora-2) makes videos of 4, 8, 12 seconds (got "5").',
+          type: 'invalid_request_error',
+          param: 'seconds',
+          code: 'invalid_value',
+        },
+      },
+    ],
+  });
 
 export const videoObject = z
   .object({
@@ -70,12 +81,20 @@ const createVideoBody = z
   .strictObject({
     model: safeText().max(100).optional().describe('sora-2 (default), sora-2-pro, or any model id of GET /api/v1/models (veo-3.1, kling-3.0, ...)'),
     prompt: safeText().max(20_000).describe('What the video shows'),
-    seconds: z.union([safeText().max(10), z.number()]).optional().describe("Length in seconds, one of the model's durations (sora-2: 4, 8, 12). Default: the model's default"),
-    size: safeText().max(20).optional().describe("WxH: 1280x720 / 720x1280 (720p), 1792x1024 / 1024x1792 (Sora 2 Pro's 1080p), 1920x1080 ... Default: the model's default"),
+    seconds: z
+      .union([safeText().max(10), z.number()])
+      .optional()
+      .describe("Length in seconds, one of the model's durations (sora-2: 4, 8, 12). Default: the model's default"),
+    size: safeText()
+      .max(20)
+      .optional()
+      .describe("WxH: 1280x720 / 720x1280 (720p), 1792x1024 / 1024x1792 (Sora 2 Pro's 1080p), 1920x1080 ... Default: the model's default"),
     input_reference: z
       .strictObject({ image_url: safeText().max(30_000_000).optional(), file_id: safeText().max(200).optional() })
       .optional()
-      .describe('An image the video starts from: `{image_url}` (https URL or data: URL), or in multipart/form-data a file part named `input_reference`. `file_id` is not supported.'),
+      .describe(
+        'An image the video starts from: `{image_url}` (https URL or data: URL), or in multipart/form-data a file part named `input_reference`. `file_id` is not supported.',
+      ),
   })
   .meta({ examples: [{ model: 'sora-2', prompt: 'A paper boat drifting down a rainy street, cinematic', seconds: '8', size: '1280x720' }] });
 
@@ -117,7 +136,9 @@ function renderError(err: FastifyError | Error, reply: FastifyReply, log: Fastif
   if (hasZodFastifySchemaValidationErrors(err)) {
     const first = err.validation[0];
     const path = (first?.instancePath ?? '').split('/').filter(Boolean);
-    const message = err.validation.map((v) => `${[err.validationContext, ...v.instancePath.split('/').filter(Boolean)].join('.')}: ${v.message ?? 'invalid'}`).join('; ');
+    const message = err.validation
+      .map((v) => `${[err.validationContext, ...v.instancePath.split('/').filter(Boolean)].join('.')}: ${v.message ?? 'invalid'}`)
+      .join('; ');
     return reply.status(400).send(openAIError(400, `Invalid request: ${message}`, { param: path[0] ?? null, code: 'invalid_value' }));
   }
   // any error can arrive here: only an Error's fields are certain
@@ -131,7 +152,9 @@ function renderError(err: FastifyError | Error, reply: FastifyReply, log: Fastif
   log.error({ err }, 'request failed');
   return reply
     .status(500)
-    .send(openAIError(500, `Something went wrong on our side. Please try again; if it keeps happening, quote request id ${requestId}.`, { code: 'internal_error' }));
+    .send(
+      openAIError(500, `Something went wrong on our side. Please try again; if it keeps happening, quote request id ${requestId}.`, { code: 'internal_error' }),
+    );
 }
 
 /** the generation as OpenAI's Video */
@@ -176,7 +199,11 @@ export const openAIVideoRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asy
     if (file.bytes.length > imageMax) {
       throw new AppError('payload_too_large', `The input_reference image is larger than ${formatMb(imageMax)}, the most it may be.`, 413);
     }
-    const view = await media.upload(userId, Readable.from([file.bytes]), { fileName: file.name ?? 'input_reference', declaredType: file.type, contentLength: file.bytes.length });
+    const view = await media.upload(userId, Readable.from([file.bytes]), {
+      fileName: file.name ?? 'input_reference',
+      declaredType: file.type,
+      contentLength: file.bytes.length,
+    });
     if (view.kind !== 'image') {
       await media.delete(userId, view.id).catch(() => undefined);
       throw new MappingError('input_reference', `input_reference must be an image (JPEG, PNG or WebP), not ${view.contentType}.`);
@@ -204,7 +231,7 @@ export const openAIVideoRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asy
         tags: TAGS,
         summary: 'Create a video (OpenAI Videos API)',
         description:
-          "JSON or multipart/form-data (as the OpenAI SDKs send it) with `model`, `prompt`, `seconds`, `size` and optionally `input_reference` (a file part, or `input_reference[image_url]`; in JSON `{\"image_url\"}`). `seconds` and `size` map to the model's durations, resolutions and aspect ratios; a value the model cannot make answers 400 with `param` naming the field and the allowed values in the message. Costs the same credits as the web app. An `Idempotency-Key` header makes retries safe. Needs the `videos:write` scope.",
+          'JSON or multipart/form-data (as the OpenAI SDKs send it) with `model`, `prompt`, `seconds`, `size` and optionally `input_reference` (a file part, or `input_reference[image_url]`; in JSON `{"image_url"}`). `seconds` and `size` map to the model\'s durations, resolutions and aspect ratios; a value the model cannot make answers 400 with `param` naming the field and the allowed values in the message. Costs the same credits as the web app. An `Idempotency-Key` header makes retries safe. Needs the `videos:write` scope.',
         consumes: ['application/json', 'multipart/form-data'],
         headers: z.object({ 'idempotency-key': z.string().optional() }),
         body: createVideoBody,
@@ -232,7 +259,11 @@ export const openAIVideoRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asy
         const known = ['model', 'prompt', 'seconds', 'size', 'input_reference[image_url]', 'input_reference[file_id]'];
         const unknown = Object.keys(got).find((k) => !known.includes(k));
         if (unknown) throw new MappingError(unknown, `Unknown parameter: '${unknown}'.`);
-        if (got['input_reference[file_id]'] !== undefined) throw new MappingError('input_reference', 'input_reference.file_id is not supported here; upload the image as input_reference or give input_reference[image_url].');
+        if (got['input_reference[file_id]'] !== undefined)
+          throw new MappingError(
+            'input_reference',
+            'input_reference.file_id is not supported here; upload the image as input_reference or give input_reference[image_url].',
+          );
         if (got.prompt === undefined) throw new MappingError('prompt', "Missing required parameter: 'prompt'.");
         fields = { model: got.model, prompt: got.prompt, seconds: got.seconds, size: got.size };
         imageUrl = got['input_reference[image_url]'];
@@ -252,7 +283,11 @@ export const openAIVideoRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asy
           throw new MappingError(param, message);
         }
         const body = parsed.data;
-        if (body.input_reference?.file_id !== undefined) throw new MappingError('input_reference', 'input_reference.file_id is not supported here; give input_reference.image_url, or upload the image as a multipart file part named input_reference.');
+        if (body.input_reference?.file_id !== undefined)
+          throw new MappingError(
+            'input_reference',
+            'input_reference.file_id is not supported here; give input_reference.image_url, or upload the image as a multipart file part named input_reference.',
+          );
         fields = { model: body.model, prompt: body.prompt, seconds: body.seconds, size: body.size };
         imageUrl = body.input_reference?.image_url;
         if (body.input_reference && imageUrl === undefined) throw new MappingError('input_reference', 'input_reference needs image_url.');
@@ -274,7 +309,8 @@ export const openAIVideoRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asy
         if (result.replayed) {
           reply.header('idempotent-replayed', 'true');
           // the retry's copy of the image is not used: the first request's is
-          if (image && !result.view.references.some((r) => r.mediaId === image.mediaId)) await media.delete(principal.userId, image.mediaId).catch(() => undefined);
+          if (image && !result.view.references.some((r) => r.mediaId === image.mediaId))
+            await media.delete(principal.userId, image.mediaId).catch(() => undefined);
         }
         return videoOf(await generations.row(principal.userId, result.view.id));
       } catch (err) {
@@ -297,7 +333,11 @@ export const openAIVideoRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asy
     },
     async (req) => {
       const principal = requireScope(req, 'videos:read');
-      const page = await generations.page(principal.userId, { limit: req.query.limit, order: req.query.order, ...(req.query.after ? { after: req.query.after } : {}) });
+      const page = await generations.page(principal.userId, {
+        limit: req.query.limit,
+        order: req.query.order,
+        ...(req.query.after ? { after: req.query.after } : {}),
+      });
       const data = page.items.map(videoOf);
       return { object: 'list' as const, data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: page.hasMore };
     },
@@ -306,7 +346,13 @@ export const openAIVideoRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asy
   app.get(
     '/videos/:id',
     {
-      schema: { tags: TAGS, summary: 'Retrieve a video (OpenAI Videos API)', description: 'Needs the `videos:read` scope.', params: idParams, response: { 200: videoObject, ...errors } },
+      schema: {
+        tags: TAGS,
+        summary: 'Retrieve a video (OpenAI Videos API)',
+        description: 'Needs the `videos:read` scope.',
+        params: idParams,
+        response: { 200: videoObject, ...errors },
+      },
     },
     async (req) => {
       const principal = requireScope(req, 'videos:read');
@@ -360,7 +406,7 @@ export const openAIVideoRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asy
     schema: {
       tags: TAGS,
       summary: 'Download the video (MP4) or its thumbnail (JPEG) (OpenAI Videos API)',
-      description: "`variant=video` (default) streams the MP4, `thumbnail` a JPEG poster; `spritesheet` is not available. Needs the `videos:read` scope.",
+      description: '`variant=video` (default) streams the MP4, `thumbnail` a JPEG poster; `spritesheet` is not available. Needs the `videos:read` scope.',
       params: idParams,
       querystring: z.object({ variant: z.string().max(20).optional() }),
       produces: ['video/mp4', 'image/jpeg'],
@@ -369,14 +415,18 @@ export const openAIVideoRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asy
     handler: async (req, reply) => {
       const principal = requireScope(req, 'videos:read');
       const variant = req.query.variant ?? 'video';
-      if (variant === 'spritesheet') throw new MappingError('variant', 'The spritesheet variant is not available here; ask for variant=video or variant=thumbnail.');
-      if (variant !== 'video' && variant !== 'thumbnail') throw new MappingError('variant', `Invalid value for 'variant': choose video or thumbnail (got ${JSON.stringify(variant)}).`);
+      if (variant === 'spritesheet')
+        throw new MappingError('variant', 'The spritesheet variant is not available here; ask for variant=video or variant=thumbnail.');
+      if (variant !== 'video' && variant !== 'thumbnail')
+        throw new MappingError('variant', `Invalid value for 'variant': choose video or thumbnail (got ${JSON.stringify(variant)}).`);
       const row = await own(principal.userId, req.params.id);
       if (row.status !== 'succeeded' || !row.outputUrl) {
         const status = toVideo({ ...row, failureText: null }).status;
         throw new AppError(
           'video_not_ready',
-          status === 'failed' ? 'This video failed, so it has no content.' : `This video is not ready yet (status ${status}); download it once it is completed.`,
+          status === 'failed'
+            ? 'This video failed, so it has no content.'
+            : `This video is not ready yet (status ${status}); download it once it is completed.`,
           status === 'failed' ? 400 : 409,
         );
       }
@@ -417,7 +467,11 @@ export const openAIVideoRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asy
       const principal = requireScope(req, 'videos:write');
       const source = await own(principal.userId, req.params.id);
       if (source.status !== 'succeeded') {
-        throw new AppError('video_not_completed', `Only a completed video can be remixed (this one is ${toVideo({ ...source, failureText: null }).status}).`, 400);
+        throw new AppError(
+          'video_not_completed',
+          `Only a completed video can be remixed (this one is ${toVideo({ ...source, failureText: null }).status}).`,
+          400,
+        );
       }
       const key = req.headers['idempotency-key'];
       const body = toRemixInput(source, req.body.prompt);

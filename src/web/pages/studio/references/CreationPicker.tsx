@@ -61,7 +61,11 @@ export function CreationPicker({
                   className="group block w-full overflow-hidden rounded-lg border border-zinc-200 text-start hover:border-brand-500 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-brand-500 dark:border-zinc-800"
                 >
                   <span className="flex aspect-video items-center justify-center bg-zinc-100 dark:bg-zinc-800">
-                    {g.output?.thumbnailUrl ? <img src={g.output.thumbnailUrl} alt="" className="size-full object-cover" /> : <FilmIcon className="size-6 text-zinc-400" />}
+                    {g.output?.thumbnailUrl ? (
+                      <img src={g.output.thumbnailUrl} alt="" className="size-full object-cover" />
+                    ) : (
+                      <FilmIcon className="size-6 text-zinc-400" />
+                    )}
                   </span>
                   <span className="line-clamp-2 p-2 text-xs text-zinc-700 dark:text-zinc-300">{g.prompt}</span>
                 </button>

@@ -69,7 +69,11 @@ export function ReferencesField({ mode, slots, api, error, groupRef }: Reference
     }
     setUrlError(undefined);
     setImporting(true);
-    const guess: MediaKind = /\.(mp4|mov|webm|m4v)(\?|$)/i.test(parsed.pathname) ? 'video' : /\.(mp3|wav|m4a|aac|ogg)(\?|$)/i.test(parsed.pathname) ? 'audio' : 'image';
+    const guess: MediaKind = /\.(mp4|mov|webm|m4v)(\?|$)/i.test(parsed.pathname)
+      ? 'video'
+      : /\.(mp3|wav|m4a|aac|ogg)(\?|$)/i.test(parsed.pathname)
+        ? 'audio'
+        : 'image';
     const ok = await api.addPending(slots.kinds[guess] ? guess : (kinds[0] ?? 'image'), value, importFromUrl(value));
     setImporting(false);
     if (ok) {
@@ -86,7 +90,13 @@ export function ReferencesField({ mode, slots, api, error, groupRef }: Reference
         : t('studio.references.hint.reference', { count: slots.total });
 
   return (
-    <fieldset ref={groupRef} tabIndex={-1} className="space-y-3 outline-none" aria-describedby={`${id}-hint${error ? ` ${id}-error` : ''}`} data-testid="references">
+    <fieldset
+      ref={groupRef}
+      tabIndex={-1}
+      className="space-y-3 outline-none"
+      aria-describedby={`${id}-hint${error ? ` ${id}-error` : ''}`}
+      data-testid="references"
+    >
       <legend className="mb-1.5 text-sm font-medium text-zinc-800 dark:text-zinc-200">{t('studio.references.legend')}</legend>
       <p id={`${id}-hint`} className="-mt-1 text-xs text-zinc-500 dark:text-zinc-400">
         {hint}{' '}
@@ -102,7 +112,9 @@ export function ReferencesField({ mode, slots, api, error, groupRef }: Reference
               key={a.key}
               attachment={a}
               token={tokens.get(a.key) ?? ''}
-              role={mode === 'first-last-frame' ? (i === 0 ? t('studio.references.firstFrame') : i === 1 ? t('studio.references.lastFrame') : undefined) : undefined}
+              role={
+                mode === 'first-last-frame' ? (i === 0 ? t('studio.references.firstFrame') : i === 1 ? t('studio.references.lastFrame') : undefined) : undefined
+              }
               onRemove={() => api.remove(a.key)}
               onMove={api.attachments.length > 1 ? (by) => api.move(a.key, by) : undefined}
               first={i === 0}
@@ -213,7 +225,12 @@ export function ReferencesField({ mode, slots, api, error, groupRef }: Reference
           {api.notices.map((n) => (
             <li key={n.id} className="flex items-start gap-2 rounded-lg bg-red-50 px-3 py-2 text-xs text-red-900 dark:bg-red-950/40 dark:text-red-100">
               <span className="flex-1">{n.text}</span>
-              <button type="button" onClick={() => api.dismissNotice(n.id)} className="rounded p-0.5 hover:bg-red-100 dark:hover:bg-red-900/50" aria-label={t('ui.dismiss')}>
+              <button
+                type="button"
+                onClick={() => api.dismissNotice(n.id)}
+                className="rounded p-0.5 hover:bg-red-100 dark:hover:bg-red-900/50"
+                aria-label={t('ui.dismiss')}
+              >
                 <CloseIcon className="size-3.5" />
               </button>
             </li>

@@ -81,7 +81,9 @@ export function useAttachments(model: ModelView | undefined, slots: ReferenceSlo
         continue;
       }
       if (file.size > limit.maxBytes) {
-        refused.push(t('studio.references.errors.size', { name, max: formatBytes(limit.maxBytes, i18n.language), size: formatBytes(file.size, i18n.language) }));
+        refused.push(
+          t('studio.references.errors.size', { name, max: formatBytes(limit.maxBytes, i18n.language), size: formatBytes(file.size, i18n.language) }),
+        );
         continue;
       }
       if (file.size === 0) {
@@ -90,7 +92,9 @@ export function useAttachments(model: ModelView | undefined, slots: ReferenceSlo
       }
       const ofKind = list.filter((a) => a.kind === kind).length;
       if (ofKind >= limit.max) {
-        refused.push(t('studio.references.errors.countKind', { name, count: limit.max, kind: t(`studio.references.kindsPlural.${kind}`, { count: limit.max }) }));
+        refused.push(
+          t('studio.references.errors.countKind', { name, count: limit.max, kind: t(`studio.references.kindsPlural.${kind}`, { count: limit.max }) }),
+        );
         continue;
       }
       if (list.length >= slots.total) {
