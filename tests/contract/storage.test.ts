@@ -61,7 +61,7 @@ async function diskHarness(clock: FakeClock): Promise<Harness> {
   return {
     store,
     close: async () => {
-      await store!.close();
+      await store.close();
       await app.close();
     },
   };
@@ -84,12 +84,12 @@ async function startS3rver(dir: string, bucket: string): Promise<{ endpoint: str
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     let err = '';
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /PORT (\d+)/.exec(out);
       if (m) resolve(Number(m[1]));
     });
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('exit', (code) => reject(new Error(`s3rver exited with ${code}: ${err}`)));
     setTimeout(() => reject(new Error(`s3rver did not start: ${err}`)), 15_000).unref();
   });

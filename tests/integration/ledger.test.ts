@@ -39,7 +39,7 @@ describe('credit ledger', () => {
       Array.from({ length: 12 }, (_, i) => db.transaction((tx) => credits.apply(tx, { userId, kind: 'adjustment', amount: -30, reason: `spend ${i}` }))),
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
-    expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof InsufficientCredits)).toBe(true);
+    expect(results.filter((r) => r.status === 'rejected').every((r) => r.reason instanceof InsufficientCredits)).toBe(true);
     expect(await balance()).toBe(20);
     const sum = await db.sql.query<{ s: string }>('select sum(amount)::text as s from credit_ledger where user_id = $1', [userId]);
     expect(Number(sum[0]!.s)).toBe(20); // the ledger explains the balance exactly

@@ -51,7 +51,7 @@ describe('1.1 Account information', () => {
       const start = await c.post('/api/auth/sign-in/social', { provider: 'google', callbackURL: '/account' });
       const back = new URL((await fetch(start.json().url, { redirect: 'manual' })).headers.get('location')!);
       await c.get(back.pathname + back.search);
-      const [row] = await a.app.db.sql.query<Record<string, unknown>>(
+      const [row] = await a.app.db.sql.query(
         `select u.email, u.name, u.image, a.account_id, a.password from users u join accounts a on a.user_id = u.id where u.email = 'grace@example.com'`,
       );
       expect(row).toEqual({
@@ -71,7 +71,7 @@ describe('1.1 Account information', () => {
     const a = await startAccountsApp();
     try {
       const c = await signUpVerified(a, 'meta@example.com', 'device facts phrase 1', { region: 'BR', language: 'es' }, { userAgent: PHONE_UA });
-      const [u] = await a.app.db.sql.query<Record<string, unknown>>(
+      const [u] = await a.app.db.sql.query(
         `select region, language, signup_device_type, signup_user_agent, referral_code from users where email = 'meta@example.com'`,
       );
       expect(u).toMatchObject({ region: 'BR', language: 'es', signup_device_type: 'mobile', signup_user_agent: PHONE_UA });
@@ -148,7 +148,7 @@ describe('1.3 Billing and transaction data', () => {
       await b.payOnPage(url);
       await b.waitOrder(c, orderId, 'paid');
       await b.app.platform.ctx.services.billing.refund(orderId, 500);
-      const [o] = await b.app.db.sql.query<Record<string, unknown>>(
+      const [o] = await b.app.db.sql.query(
         'select plan_id, amount_minor::int as amount_minor, currency, provider, status, refunded_minor::int as refunded_minor, checkout_email, payment_ref, checkout_ref from orders where id = $1',
         [orderId],
       );
@@ -230,9 +230,7 @@ describe('1.3 Billing and transaction data', () => {
       await b.np.pay(invoiceId);
       await b.np.idle();
       await b.waitOrder(c, orderId, 'paid');
-      const [o] = await b.app.db.sql.query<Record<string, unknown>>('select checkout_ref, status, paid_minor::int as paid_minor from orders where id = $1', [
-        orderId,
-      ]);
+      const [o] = await b.app.db.sql.query('select checkout_ref, status, paid_minor::int as paid_minor from orders where id = $1', [orderId]);
       expect(o).toMatchObject({ checkout_ref: invoiceId, status: 'paid', paid_minor: 1000 });
       // the IPN carried the deposit address and amounts in crypto: none of it is kept
       const ipn = b.np.deliveries.find((d) => d.body.includes('"finished"'))!.body;
@@ -254,7 +252,7 @@ describe('1.4 Technical and usage data', () => {
       await signUpVerified(a, 'net@example.com', 'network password 1');
       const phone = a.client({ ip: '203.0.113.44', userAgent: PHONE_UA, headers: { 'cf-ipcountry': 'JP' } });
       expect((await phone.post('/api/auth/sign-in/email', { email: 'net@example.com', password: 'network password 1' })).status).toBe(200);
-      const rows = await a.app.db.sql.query<Record<string, unknown>>(
+      const rows = await a.app.db.sql.query(
         `select s.ip_address, s.user_agent, s.device_type, s.os, s.region from sessions s join users u on u.id = s.user_id
           where u.email = 'net@example.com' and s.ip_address = '203.0.113.44'`,
       );

@@ -82,10 +82,9 @@ describe('3 Data storage and retention', () => {
       await b.waitOrder(c, orderId, 'paid');
       // the account goes; the order (and its receipt data) stays, no longer linked to a person
       await b.app.db.sql.query('delete from users where id = $1', [c.userId]);
-      const [o] = await b.app.db.sql.query<Record<string, unknown>>(
-        'select user_id, status, amount_minor::int as amount_minor, receipt_number, paid_at from orders where id = $1',
-        [orderId],
-      );
+      const [o] = await b.app.db.sql.query('select user_id, status, amount_minor::int as amount_minor, receipt_number, paid_at from orders where id = $1', [
+        orderId,
+      ]);
       expect(o).toMatchObject({ user_id: null, status: 'paid', amount_minor: 1000 });
       expect(String(o!.receipt_number)).toMatch(/^SS-\d{4}-\d{6}$/);
       // and no job removes orders: the purge and cleanup leave them

@@ -101,14 +101,14 @@ describe('8 Data security', () => {
       const { id, secret } = created.json<{ id: string; secret: string }>();
       expect(secret).toMatch(/^whsec_/);
       // the database holds ciphertext only: neither the secret nor its key material appears
-      const [row] = await g.app.db.sql.query<Record<string, unknown>>('select * from webhook_endpoints where id = $1', [id]);
+      const [row] = await g.app.db.sql.query('select * from webhook_endpoints where id = $1', [id]);
       const stored = JSON.stringify(row);
       expect(stored).not.toContain(secret);
       expect(stored).not.toContain(secret.slice('whsec_'.length));
       expect(String(row!.secret_encrypted)).toMatch(/^v1\./);
       // API keys are kept as hashes (provider tokens live in settings, not in the database)
       const key = (await c.post('/api/keys', { name: 'policy 8' })).json<{ id: string; secret: string }>();
-      const [k] = await g.app.db.sql.query<Record<string, unknown>>('select * from api_keys where id = $1', [key.id]);
+      const [k] = await g.app.db.sql.query('select * from api_keys where id = $1', [key.id]);
       expect(JSON.stringify(k)).not.toContain(key.secret);
       // and the owner can still read the webhook secret back when needed
       expect((await c.get(`/api/webhooks/endpoints/${id}/secret`)).json<{ secret: string }>().secret).toBe(secret);

@@ -100,8 +100,7 @@ async function openPglite(opts: OpenDatabaseOptions): Promise<Database> {
     db,
     sql: sqlOf(client),
     bossDb: bossDbOf(client),
-    transaction: (fn) =>
-      client.transaction((t) => fn({ db: drizzlePglite(t as unknown as PGlite, { schema }) as unknown as Drizzle, sql: sqlOf(t), bossDb: bossDbOf(t) })),
+    transaction: (fn) => client.transaction((t) => fn({ db: drizzlePglite(t as unknown as PGlite, { schema }), sql: sqlOf(t), bossDb: bossDbOf(t) })),
     ping: async () => {
       await client.query('select 1');
     },
@@ -157,7 +156,7 @@ async function openPg(url: string, opts: OpenDatabaseOptions): Promise<Database>
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const result = await fn({ db: drizzlePg(client, { schema }) as unknown as Drizzle, sql: sqlOf(client), bossDb: bossDbOf(client) });
+        const result = await fn({ db: drizzlePg(client, { schema }), sql: sqlOf(client), bossDb: bossDbOf(client) });
         await client.query('COMMIT');
         return result;
       } catch (err) {

@@ -207,7 +207,7 @@ class WorkLoop<P> {
         await this.sleep(idleMs); // woken early when a job finishes
         continue;
       }
-      let jobs: PgBoss.JobWithMetadata<object>[] = [];
+      let jobs: PgBoss.JobWithMetadata[] = [];
       this.nudged = false;
       try {
         jobs = (await this.boss.fetch<object>(this.def.name, { batchSize: free, includeMetadata: true })) ?? [];
@@ -231,7 +231,7 @@ class WorkLoop<P> {
     }
   }
 
-  private async execute(job: PgBoss.JobWithMetadata<object>): Promise<void> {
+  private async execute(job: PgBoss.JobWithMetadata): Promise<void> {
     const log = this.logger.child({ job: this.def.name, jobId: job.id });
     let ok = false;
     try {

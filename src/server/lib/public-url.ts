@@ -54,7 +54,7 @@ for (const [addr, prefix] of [
 /** The 16 bytes of an IPv6 address (a `%zone` suffix ignored), or null when it is not one. */
 export function ipv6Bytes(address: string): Uint8Array | null {
   const text = address.replace(/%.*$/, '');
-  if (net.isIPv6(text) === false) return null;
+  if (!net.isIPv6(text)) return null;
   let head = text;
   const tail: number[] = [];
   const dotted = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(text);

@@ -30,7 +30,7 @@ describe('API keys', () => {
     const { keys } = await listed;
     expect(keys).toEqual([expect.objectContaining({ id: key.id, name: 'server', prefix: key.prefix, revokedAt: null })]);
     expect(JSON.stringify(keys)).not.toContain(key.secret);
-    const [row] = await g.app.db.sql.query<Record<string, unknown>>('select * from api_keys where id = $1', [key.id]);
+    const [row] = await g.app.db.sql.query('select * from api_keys where id = $1', [key.id]);
     expect(JSON.stringify(row)).not.toContain(key.secret);
     expect(row!.secret_hash).toBe(hashApiKey(key.secret));
 
@@ -136,10 +136,9 @@ describe('request log and usage (policy 1.4)', () => {
     });
     // the log is written after the response: wait for the three rows
     const logged = () =>
-      g.app.db.sql.query<Record<string, unknown>>(
-        'select method, endpoint, status, bytes_in, bytes_out, latency_ms, request_id from api_request_log where key_id = $1 order by id',
-        [key.id],
-      );
+      g.app.db.sql.query('select method, endpoint, status, bytes_in, bytes_out, latency_ms, request_id from api_request_log where key_id = $1 order by id', [
+        key.id,
+      ]);
     const rows = await until(
       async () => {
         const r = await logged();

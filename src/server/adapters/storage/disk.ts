@@ -185,7 +185,10 @@ export function createDiskStore(options: DiskStoreOptions): DiskObjectStore {
           const meter = new Transform({
             transform(chunk: Buffer, _enc, done) {
               size += chunk.length;
-              if (expected !== undefined && size > expected) return done(sizeMismatch(key, expected, size));
+              if (expected !== undefined && size > expected) {
+                done(sizeMismatch(key, expected, size));
+                return;
+              }
               hash.update(chunk);
               done(null, chunk);
             },

@@ -415,9 +415,7 @@ function useContentMd5ForDeleteObjects(client: S3Client): void {
           const lower = name.toLowerCase();
           if (lower.startsWith('x-amz-checksum-') || lower.startsWith('x-amz-sdk-checksum-') || lower === 'content-md5') delete request.headers[name];
         }
-        request.headers['content-md5'] = createHash('md5')
-          .update(request.body as string | Uint8Array)
-          .digest('base64');
+        request.headers['content-md5'] = createHash('md5').update(request.body).digest('base64');
       }
       return next(args);
     },
@@ -463,7 +461,10 @@ function slice(source: Readable, skip: number, length: number): Readable {
   let ended = false;
   const out = new Transform({
     transform(chunk: Buffer, _enc, done) {
-      if (ended) return done();
+      if (ended) {
+        done();
+        return;
+      }
       const from = Math.max(0, skip - seen);
       const to = Math.min(chunk.length, skip + length - seen);
       seen += chunk.length;

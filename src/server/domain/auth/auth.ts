@@ -222,7 +222,7 @@ export function createAuth({ config, database, mailer, logger }: AuthDeps) {
                 // keep only what we store: role and status are never taken from input
                 role: 'user',
                 status: 'active',
-              } as typeof user,
+              },
             };
           },
           async after(user, ctx) {

@@ -64,7 +64,7 @@ function mapWhere(where: Where[] | undefined, allowHashed: boolean): { where: Wh
 function restore<T>(row: T, originals: Map<string, string>): T {
   if (!row || typeof row !== 'object') return row;
   const token = (row as { token?: unknown }).token;
-  if (typeof token === 'string' && originals.has(token)) return { ...row, token: originals.get(token) } as T;
+  if (typeof token === 'string' && originals.has(token)) return { ...row, token: originals.get(token) };
   return row;
 }
 

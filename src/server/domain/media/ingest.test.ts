@@ -72,7 +72,7 @@ describe('output ingest', () => {
     expect(out.media!.durationSeconds).toBeCloseTo(2, 0);
     // the recorded size and checksum are those of the stored bytes
     const head = await store.head(out.videoUrl.slice(STORE_PREFIX.length));
-    expect(out.media!.sizeBytes).toBe(head!.size);
+    expect(out.media!.sizeBytes).toBe(head.size);
     expect(out.media!.sha256).toMatch(/^[0-9a-f]{64}$/);
     // the hover preview is short, small and silent
     const { body: pv } = await store.get(out.previewUrl!.slice(STORE_PREFIX.length));

@@ -265,8 +265,8 @@ export function createMediaService(deps: MediaServiceDeps): MediaService {
     let file = input;
     let contentType = IMAGE_TYPES[sniffed.format]!;
     let ext = sniffed.format === 'jpeg' ? 'jpg' : sniffed.format;
-    let width = meta.width!;
-    let height = meta.height!;
+    let width = meta.width;
+    let height = meta.height;
     try {
       if (!keepBytes) {
         // re-encoding keeps no metadata at all (sharp drops EXIF, XMP, IPTC unless asked to keep them)

@@ -101,7 +101,7 @@ export async function createProvenance(opts: { certPem: string; keyPem: string }
     const fields = checkInfo(info);
     const mimeType = await sniffMime(inFile, kind);
     const definition = manifestDefinition(fields, mimeType);
-    const builder = Builder.withJson(definition as never, BUILDER_SETTINGS);
+    const builder = Builder.withJson(definition, BUILDER_SETTINGS);
     // an upstream provider may have signed the file already (e.g. its own AI-generated claim):
     // keep that manifest as an ingredient instead of silently dropping it
     if (await hasManifest(inFile, mimeType)) {

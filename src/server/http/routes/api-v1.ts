@@ -68,8 +68,8 @@ export const apiV1Routes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (ap
   const { generations, media, catalog } = ctx.services;
   const maxBytes = media.maxUploadBytes;
 
-  installApiKeyAuth(app as unknown as FastifyInstance, ctx, { errorStyle: 'native' });
-  await acceptReferenceUploads(app as unknown as FastifyInstance, maxBytes, (req) => req.routeOptions.url?.endsWith('/uploads') ?? false);
+  installApiKeyAuth(app, ctx, { errorStyle: 'native' });
+  await acceptReferenceUploads(app, maxBytes, (req) => req.routeOptions.url?.endsWith('/uploads') ?? false);
 
   app.post(
     '/generations',
