@@ -8,11 +8,12 @@ import { openDatabase } from '../src/server/db/client';
 import { startPlatform } from '../src/server/runtime';
 import { apiBenchmarks } from './api';
 import { generationsBench } from './generations';
+import { moderationBench } from './moderation';
 import { passwordListBench } from './password-list';
 
 /**
  * `npm run bench`: figures for the platform's hot paths on this machine; `npm run bench -- NAME...`
- * runs only the named benchmarks (platform, generations, api, password-list).
+ * runs only the named benchmarks (platform, generations, api, password-list, moderation).
  * `platform` uses the embedded database (in memory) unless DATABASE_URL is set; see
  * generations.ts for how that one picks its databases.
  */
@@ -76,6 +77,7 @@ const benchmarks: Record<string, () => Promise<void>> = {
   generations: generationsBench,
   api: apiBenchmarks,
   'password-list': passwordListBench,
+  moderation: moderationBench,
 };
 
 async function main() {
