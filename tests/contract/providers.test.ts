@@ -12,6 +12,7 @@ import { parseConfig } from '../../src/server/config';
 import { createKieProvider } from '../../src/server/adapters/providers/kie';
 import { createLocalProvider } from '../../src/server/adapters/providers/local';
 import {
+  isFinalState,
   ProviderError,
   type NormalizedStatus,
   type ProviderReference,
@@ -21,6 +22,7 @@ import {
 import { ffmpegPath, probeMedia, runTool } from '../../src/server/lib/ffmpeg';
 import { startFakeFal, type FakeFal } from '../fakes/fal';
 import { startFakeKie, type FakeKie } from '../fakes/kie';
+import { until } from '../helpers/wait';
 
 /**
  * One contract, three implementations: the local renderer, KIE (against its fake) and FAL
@@ -138,17 +140,45 @@ function request(h: Harness, overrides: Partial<ProviderRequest> = {}): Provider
 
 const forwardOnly: Record<NormalizedStatus['state'], number> = { unknown: -1, queued: 0, running: 1, succeeded: 2, failed: 2, canceled: 2 };
 
-/** Poll until a final state; checks that states only move forward. */
+/** The states seen, repeats counted: `queued,running×312`. */
+const summary = (seen: NormalizedStatus[]) =>
+  seen
+    .reduce<{ state: string; n: number }[]>((runs, s) => {
+      const last = runs.at(-1);
+      if (last?.state === s.state) last.n++;
+      else runs.push({ state: s.state, n: 1 });
+      return runs;
+    }, [])
+    .map((r) => (r.n > 1 ? `${r.state}×${r.n}` : r.state))
+    .join(',');
+
+/**
+ * Poll until a final state, keeping every status seen (the tests check that states only move
+ * forward). The fakes' tasks advance on their own clock and announce nothing, so `until` polls at
+ * its pace; a provider that announces ended tasks (onTaskEnded: the local renderer) must report a
+ * final state to every poll after the announcement.
+ */
 async function pollToEnd(p: VideoProvider, id: string, timeoutMs = 40_000): Promise<{ final: NormalizedStatus; seen: NormalizedStatus[] }> {
   const seen: NormalizedStatus[] = [];
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const s = await p.poll(id);
-    seen.push(s);
-    if (s.state === 'succeeded' || s.state === 'failed' || s.state === 'canceled') return { final: s, seen };
-    await new Promise((r) => setTimeout(r, 100));
+  let ended = false;
+  const unsubscribe = p.onTaskEnded?.((endedId) => {
+    if (endedId === id) ended = true;
+  });
+  try {
+    const final = await until(
+      async () => {
+        const announced = ended; // read before polling: an announcement during the poll proves nothing about it
+        const s = await p.poll(id);
+        seen.push(s);
+        if (announced) expect(s.state, 'the status of a task announced as ended').toMatch(/^(succeeded|failed|canceled)$/);
+        return isFinalState(s.state) && s;
+      },
+      { timeoutMs, recheckMs: 100, what: () => `a final state of ${id} (seen: ${summary(seen)})` },
+    );
+    return { final, seen };
+  } finally {
+    unsubscribe?.();
   }
-  throw new Error(`no final state after ${timeoutMs} ms: ${seen.map((s) => s.state).join(',')}`);
 }
 
 async function download(url: string): Promise<string> {
@@ -171,10 +201,12 @@ async function rejection(p: Promise<unknown>): Promise<ProviderError> {
 
 describe.each(Object.keys(harnesses))('VideoProvider contract: %s', (name) => {
   let h: Harness;
+  let close: (() => Promise<void>) | undefined;
   beforeAll(async () => {
     h = await harnesses[name]!();
+    close = () => h.close();
   });
-  afterAll(() => h?.close());
+  afterAll(() => close?.());
 
   it('identifies itself and is available when configured', () => {
     expect(h.provider.id).toBe(name);
