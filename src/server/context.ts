@@ -150,13 +150,14 @@ export async function createServices({
   clock = systemClock,
 }: ServiceDeps): Promise<Services> {
   handoff ??= await createDefaultHandoff(config, store);
-  const catalog = createCatalogService({ database, providerStatus: (id) => providers.status(id) });
+  const catalog = createCatalogService({ database, providerStatus: (id) => providers.status(id), clock });
   const router = createProviderRouter({
     database,
     providers,
     failureThreshold: config.ROUTE_FAILURE_THRESHOLD,
     cooldownSeconds: config.ROUTE_COOLDOWN_SECONDS,
     callbackUrl: (provider) => `${config.PUBLIC_URL}/webhooks/${provider}`,
+    clock,
   });
   const media = createMediaService({
     database,
@@ -168,7 +169,7 @@ export async function createServices({
     ...(rateLimiter ? { rateLimiter } : {}),
   });
   const engine = createGenerationEngine({
-    references: createReferenceResolver({ database, store, importUrl: (userId, url) => media.importForTask(userId, url) }),
+    references: createReferenceResolver({ database, store, clock, importUrl: (userId, url) => media.importForTask(userId, url) }),
     database,
     queue,
     catalog,
@@ -189,7 +190,7 @@ export async function createServices({
   });
   return {
     users: createUsersService({ database, passwordHashLogN: config.PASSWORD_HASH_LOG_N }),
-    probes: createProbeService(database, queue),
+    probes: createProbeService(database, queue, clock),
     profile: createProfileService({ database, mailer, config }),
     sessions: createSessionsService({ database }),
     catalog,
@@ -202,14 +203,15 @@ export async function createServices({
       providers,
       engine,
       maxInFlight: config.GENERATION_MAX_IN_FLIGHT,
+      clock,
       apiKeyMaxInFlight: config.API_KEY_MAX_IN_FLIGHT,
       referenceAllowHosts: parseAllowHosts(config.REFERENCE_FETCH_ALLOW_HOSTS),
     }),
-    creations: createCreationsService({ database, queue, store, logger: logger.child({ component: 'creations' }) }),
+    creations: createCreationsService({ database, queue, store, clock, logger: logger.child({ component: 'creations' }) }),
     media,
     developer: createDeveloperService({ database, config, clock }),
     billing: createBillingService({ database, queue, payments, catalog, config, clock, logger: logger.child({ component: 'billing' }) }),
-    credits: createCreditsService({ database }),
+    credits: createCreditsService({ database, clock }),
     oauthTokens: createOAuthTokenService({ database, config }),
     webhooks: createWebhooksService({
       database,
@@ -229,10 +231,10 @@ export function createJobRegistry(
   const billing = ctx.services.billing;
   const engine = ctx.services.engine;
   return new JobRegistry()
-    .register(systemProbe, createProbeHandler(ctx.database, ctx.workerId))
+    .register(systemProbe, createProbeHandler(ctx.database, ctx.workerId, ctx.clock))
     .register(
       maintenanceCleanup,
-      createCleanupHandler(ctx.database, (result) => ctx.logger.info(result, 'expired records removed')),
+      createCleanupHandler(ctx.database, ctx.clock, (result) => ctx.logger.info(result, 'expired records removed')),
     )
     .register(generationDispatch, ({ id }) => engine.dispatch(id))
     .register(generationFinalize, ({ id }) => engine.finalize(id))
@@ -256,7 +258,9 @@ export function createJobRegistry(
       const expired = await billing.expireAbandoned();
       ctx.logger.info({ ...result, expiredOrders: expired }, 'billing: reconciliation done');
     })
-    .register(webhooksFanOut, async ({ generationId }) => void (await ctx.services.webhooks.fanOut(generationId)))
+    .register(webhooksFanOut, async ({ generationId }) => {
+      await ctx.services.webhooks.fanOut(generationId);
+    })
     .register(webhooksDeliver, ({ deliveryId }) => ctx.services.webhooks.deliver(deliveryId))
     .register(webhooksSweep, async () => {
       await ctx.services.webhooks.sweep();

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../src/server/adapters/clock';
 import type { ProviderId } from '../../src/server/adapters/providers/provider';
 import { createCatalogService, type CatalogService } from '../../src/server/domain/catalog/catalog.service';
 import { listRouteHealth, recordRouteFailure, recordRouteSuccess } from '../../src/server/domain/catalog/catalog.repo';
@@ -8,17 +9,20 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db';
 let db: TestDatabase;
 let configured: Set<ProviderId>;
 let catalog: CatalogService;
+let clock: FakeClock;
 
 beforeAll(async () => {
   db = await createTestDatabase();
 });
-afterAll(() => db?.drop());
+afterAll(() => (db as TestDatabase | undefined)?.drop());
 beforeEach(async () => {
   await db.sql.exec('delete from model_settings; delete from route_health;');
   configured = new Set<ProviderId>(['local']);
+  clock = new FakeClock();
   catalog = createCatalogService({
     database: db,
     providerStatus: (id) => (configured.has(id) ? { available: true } : { available: false, reason: `${id.toUpperCase()} key is not set` }),
+    clock,
   });
 });
 
@@ -68,8 +72,11 @@ describe('operator overrides (stored in the database)', () => {
     expect((await catalog.parseRequest(body)).quote.credits).toBe(12);
     const m = await catalog.get('local-preview');
     expect(m!.overridden.price).toBe(true);
-    const row = await db.sql.query<{ updated_by: string }>("select updated_by from model_settings where model_id = 'local-preview'");
+    const row = await db.sql.query<{ updated_by: string; updated_at: Date }>(
+      "select updated_by, updated_at from model_settings where model_id = 'local-preview'",
+    );
     expect(row[0]!.updated_by).toBe('ops@example.com');
+    expect(new Date(row[0]!.updated_at)).toEqual(clock.now()); // the change is dated by the clock
     await catalog.reset('local-preview');
     expect((await catalog.parseRequest(body)).quote.credits).toBe(4);
   });
@@ -134,14 +141,25 @@ describe('request validation', () => {
 describe('route health', () => {
   it('marks a route unhealthy after the threshold of failures in a row, across callers, and a success heals it', async () => {
     const route = { modelId: 'sora-2', provider: 'fal' };
-    await Promise.all([1, 2, 3].map(() => db.transaction((tx) => recordRouteFailure(tx, route, 'retryable: 503', 3, 60))));
+    const failedAt = clock.now();
+    await Promise.all([1, 2, 3].map(() => db.transaction((tx) => recordRouteFailure(tx, route, 'retryable: 503', 3, 60, failedAt))));
     const [h] = await listRouteHealth(db, 'sora-2');
     expect(h!.consecutiveFailures).toBe(3);
-    expect(h!.unhealthyUntil!.getTime()).toBeGreaterThan(Date.now() + 50_000);
+    expect(h!.unhealthyUntil).toEqual(new Date(failedAt.getTime() + 60_000)); // rests for the cooldown, from the failure
     configured.add('kie').add('fal');
-    expect((await catalog.get('sora-2'))!.routes[0]!.unhealthyUntil).toBeInstanceOf(Date);
-    await recordRouteSuccess(db, route);
+    expect((await catalog.get('sora-2'))!.routes[0]!.unhealthyUntil).toEqual(h!.unhealthyUntil);
+    await recordRouteSuccess(db, route, clock.now());
     const [healed] = await listRouteHealth(db, 'sora-2');
     expect([healed!.consecutiveFailures, healed!.unhealthyUntil]).toEqual([0, null]);
+  });
+
+  it('a resting route is healthy again once its cooldown has passed on the clock', async () => {
+    configured.add('kie').add('fal');
+    const route = { modelId: 'sora-2', provider: 'fal' };
+    for (let i = 0; i < 3; i++) await recordRouteFailure(db, route, 'retryable: 503', 3, 60, clock.now());
+    await clock.advance(59_999);
+    expect((await catalog.get('sora-2'))!.routes[0]!.unhealthyUntil).toBeInstanceOf(Date);
+    await clock.advance(1);
+    expect((await catalog.get('sora-2'))!.routes[0]!.unhealthyUntil).toBeUndefined();
   });
 });

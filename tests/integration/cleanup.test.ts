@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../src/server/adapters/clock';
+import { insertGeneration } from '../../src/server/domain/generations/generations.repo';
 import { cleanupExpired } from '../../src/server/domain/system/cleanup';
 import { createUsersService } from '../../src/server/domain/users/users.service';
 import { createRateLimiter } from '../../src/server/lib/rate-limit';
@@ -8,11 +10,15 @@ let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
 });
-afterAll(() => db?.drop());
+afterAll(() => (db as TestDatabase | undefined)?.drop());
+
+const HOUR = 3600_000;
 
 describe('maintenance cleanup', () => {
   it('removes expired sessions, tokens and rate-limit windows, forgets day-old idempotency keys, and keeps live ones', async () => {
+    const clock = new FakeClock();
     const u = await createUsersService({ database: db }).create({ email: 'cleanup@example.com', password: 'long enough' });
+    // sessions and one-time tokens are Better Auth's: it dates them with its own time, and they expire by the database's (ADR 14)
     await db.sql.query(
       `insert into sessions (id, user_id, token, expires_at) values
          ('s-old', $1, 't-old', now() - interval '1 minute'), ('s-live', $1, 't-live', now() + interval '1 day')`,
@@ -22,19 +28,38 @@ describe('maintenance cleanup', () => {
       `insert into verifications (id, identifier, value, expires_at) values
          ('v-old', 'x', 'y', now() - interval '1 minute'), ('v-live', 'x', 'y', now() + interval '1 hour')`,
     );
-    await db.sql.query(
-      `insert into rate_limit_buckets (key, count, reset_at) values ('old', 3, now() - interval '2 hours'), ('live', 3, now() + interval '1 minute')`,
-    );
-    const generation = (id: string, key: string, age: string) =>
-      db.sql.query(
-        `insert into generations (id, user_id, model_id, mode, prompt, duration_seconds, resolution, aspect_ratio, audio, price_credits,
-                                  idempotency_key, deadline_at, created_at)
-         values ($1, $2, 'local-preview', 'text-to-video', 'p', 2, '480p', '16:9', false, 2, $3, now(), now() - $4::interval)`,
-        [id, u.id, key, age],
+    // rate-limit windows and generations are made as the app makes them, and age on the clock
+    const limiter = createRateLimiter(db, clock);
+    const generation = (id: string, key: string) =>
+      insertGeneration(
+        db,
+        {
+          id,
+          userId: u.id,
+          modelId: 'local-preview',
+          mode: 'text-to-video',
+          prompt: 'p',
+          durationSeconds: 2,
+          resolution: '480p',
+          aspectRatio: '16:9',
+          audio: false,
+          references: [],
+          priceCredits: 2,
+          idempotencyKey: key,
+          requestHash: 'h',
+          source: 'web',
+          deadlineSeconds: 600,
+        },
+        clock.now(),
       );
-    await generation('00000000-0000-4000-8000-000000000001', 'old-key', '25 hours');
-    await generation('00000000-0000-4000-8000-000000000002', 'live-key', '1 hour');
-    expect(await cleanupExpired(db)).toEqual({ sessions: 1, verifications: 1, rateLimitBuckets: 1, idempotencyKeys: 1 });
+    await limiter.hit('old', 3, 60);
+    await generation('00000000-0000-4000-8000-000000000001', 'old-key');
+    await clock.advance(23 * HOUR);
+    await generation('00000000-0000-4000-8000-000000000002', 'live-key');
+    await clock.advance(2 * HOUR);
+    await limiter.hit('live', 3, 60);
+    // now: the old window ended 25 hours ago, the old key is 25 hours old and the live one 2 hours
+    expect(await cleanupExpired(db, clock.now())).toEqual({ sessions: 1, verifications: 1, rateLimitBuckets: 1, idempotencyKeys: 1 });
     expect((await db.sql.query<{ k: string | null }>('select idempotency_key as k from generations order by id')).map((r) => r.k)).toEqual([null, 'live-key']);
     expect((await db.sql.query<{ id: string }>('select id from sessions')).map((r) => r.id)).toEqual(['s-live']);
     expect((await db.sql.query<{ id: string }>('select id from verifications')).map((r) => r.id)).toEqual(['v-live']);
@@ -44,7 +69,8 @@ describe('maintenance cleanup', () => {
 
 describe('rate limiter', () => {
   it('counts per key in a fixed window and tells when to retry', async () => {
-    const limiter = createRateLimiter(db);
+    const clock = new FakeClock();
+    const limiter = createRateLimiter(db, clock);
     const results = [];
     for (let i = 0; i < 4; i++) results.push(await limiter.hit('test:key', 3, 60));
     expect(results.map((r) => r.allowed)).toEqual([true, true, true, false]);
@@ -52,7 +78,7 @@ describe('rate limiter', () => {
     expect(results[3]!.retryAfterSeconds).toBeLessThanOrEqual(60);
     expect((await limiter.hit('test:other', 3, 60)).allowed).toBe(true);
     // an elapsed window starts again at 1
-    await db.sql.query(`update rate_limit_buckets set reset_at = now() - interval '1 second' where key = 'test:key'`);
+    await clock.advance(60_000);
     expect((await limiter.hit('test:key', 3, 60)).count).toBe(1);
   });
 

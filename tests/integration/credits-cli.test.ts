@@ -18,7 +18,7 @@ beforeAll(async () => {
   ctx = { database: db, services: { users, credits: createCreditsService({ database: db }) } as unknown as Services };
   userId = (await users.create({ email: 'grant@example.com', password: 'long enough pass', credits: 5 })).id;
 });
-afterAll(() => db?.drop());
+afterAll(() => (db as TestDatabase | undefined)?.drop());
 
 const ledger = async () =>
   (

@@ -12,7 +12,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   userId = (await createUsersService({ database: db }).create({ email: 'ledger@example.com', password: 'long enough', credits: 100 })).id;
 });
-afterAll(() => db?.drop());
+afterAll(() => (db as TestDatabase | undefined)?.drop());
 
 describe('credit ledger', () => {
   it('refuses a debit larger than the balance and writes no ledger row', async () => {

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelView } from '../../src/shared/api';
 import { startTestApp, type TestApp } from '../helpers/app';
+import { closeAll } from '../helpers/close';
 
 let app: TestApp;
 beforeAll(async () => {
   app = await startTestApp();
 });
-afterAll(() => app?.close());
+afterAll(() => closeAll(app));
 
 const quote = (body: unknown) =>
   app.fetch('/api/models/quote', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

@@ -9,7 +9,7 @@ let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
 });
-afterAll(() => db?.drop());
+afterAll(() => (db as TestDatabase | undefined)?.drop());
 
 describe('starting the job queue', () => {
   it('several processes starting at once create each queue exactly once, without deadlocks', async () => {

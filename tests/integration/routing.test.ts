@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../src/server/adapters/clock';
 import { createFalProvider } from '../../src/server/adapters/providers/fal';
 import { registryOf } from '../../src/server/adapters/providers/index';
 import { createKieProvider } from '../../src/server/adapters/providers/kie';
@@ -9,18 +10,25 @@ import { createCatalogService, type CatalogService } from '../../src/server/doma
 import { AllRoutesFailed, createProviderRouter, DispatchOutcomeUnknown, type ProviderRouter } from '../../src/server/domain/catalog/router';
 import { startFakeFal, type FakeFal } from '../fakes/fal';
 import { startFakeKie, type FakeKie } from '../fakes/kie';
+import { closeAll } from '../helpers/close';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { startWebhookReceiver, type ReceivedHook, type WebhookReceiver } from '../helpers/webhook-receiver';
 
 /**
  * Routing and failover with the fake KIE and FAL servers running: real adapters, real HTTP,
- * route health in the database.
+ * route health in the database, routes resting on a clock the tests move. The fakes announce the
+ * end of each task with a signed callback to a local receiver per provider.
  */
 let db: TestDatabase;
 let kie: FakeKie;
 let fal: FakeFal;
+let kieHooks: WebhookReceiver;
+let falHooks: WebhookReceiver;
+const hooksOf = (provider: 'kie' | 'fal') => (provider === 'kie' ? kieHooks : falHooks);
 let providers: Map<ProviderId, VideoProvider>;
 let catalog: CatalogService;
 let router: ProviderRouter;
+const clock = new FakeClock();
 
 const submits = (fake: FakeKie | FakeFal) => fake.requests.filter((r) => r.method === 'POST' && !r.path.includes('upload')).length;
 
@@ -28,6 +36,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   kie = await startFakeKie({ stepMs: 50 });
   fal = await startFakeFal({ stepMs: 50 });
+  [kieHooks, falHooks] = await Promise.all([startWebhookReceiver('/webhooks/kie'), startWebhookReceiver('/webhooks/fal')]);
   providers = new Map<ProviderId, VideoProvider>([
     [
       'kie',
@@ -45,12 +54,20 @@ beforeAll(async () => {
     ],
   ]);
   const registry = registryOf(providers);
-  catalog = createCatalogService({ database: db, providerStatus: (id) => registry.status(id) });
-  router = createProviderRouter({ database: db, providers: registry, failureThreshold: 2, cooldownSeconds: 300 });
+  catalog = createCatalogService({ database: db, providerStatus: (id) => registry.status(id), clock });
+  router = createProviderRouter({
+    database: db,
+    providers: registry,
+    failureThreshold: 2,
+    cooldownSeconds: 300,
+    callbackUrl: (p) => (p === 'kie' || p === 'fal' ? hooksOf(p).url : undefined),
+    clock,
+  });
 });
 afterAll(async () => {
-  await Promise.allSettled([kie?.close(), fal?.close()]);
-  await db?.drop();
+  // the fakes first: closing them drops the callbacks they still had to send
+  await closeAll(kie, fal, kieHooks, falHooks);
+  await (db as TestDatabase | undefined)?.drop();
 });
 beforeEach(async () => {
   kie.clearInjections();
@@ -65,13 +82,22 @@ async function dispatch(body: object, key: string) {
   return router.submit(model, request, [], key);
 }
 
-async function settle(provider: ProviderId, upstreamId: string): Promise<NormalizedStatus> {
-  for (let i = 0; i < 100; i++) {
-    const s = await providers.get(provider)!.poll(upstreamId);
-    if (s.state === 'succeeded' || s.state === 'failed' || s.state === 'canceled') return s;
-    await new Promise((r) => setTimeout(r, 50));
+const isFinal = (s: NormalizedStatus) => s.state === 'succeeded' || s.state === 'failed' || s.state === 'canceled';
+
+/**
+ * The task's status as its provider reports it once it has ended: awaits the provider's signed
+ * callback saying so (each delivery verified as the webhook route does), then asks the provider.
+ */
+async function settle(provider: 'kie' | 'fal', upstreamId: string): Promise<NormalizedStatus> {
+  const p = providers.get(provider)!;
+  const key = p.callbackKey(upstreamId);
+  const looked = new Set<ReceivedHook>();
+  for (;;) {
+    const hook = await hooksOf(provider).waitFor((h) => !looked.has(h), 20_000);
+    looked.add(hook);
+    const verdict = await p.verifyCallback(hook.body, hook.headers);
+    if (verdict.ok && verdict.event.upstreamId === key && isFinal(verdict.event.status)) return p.poll(upstreamId);
   }
-  throw new Error('no final state');
 }
 
 describe('routing and failover', () => {
@@ -102,12 +128,17 @@ describe('routing and failover', () => {
     await dispatch({ model: 'sora-2', prompt: 'two' }, 'route-429-b');
     const [health] = await listRouteHealth(db, 'sora-2');
     expect(health!.consecutiveFailures).toBe(2);
-    expect(health!.unhealthyUntil!.getTime()).toBeGreaterThan(Date.now());
+    expect(health!.unhealthyUntil).toEqual(new Date(clock.nowMs() + 300_000)); // the cooldown, from the second failure
     // the resting route is now tried last: the next request goes straight to FAL
     const kieCalls = submits(kie);
     const d = await dispatch({ model: 'sora-2', prompt: 'three' }, 'route-429-c');
     expect([d.provider, d.attempts]).toEqual(['fal', []]);
     expect(submits(kie)).toBe(kieCalls);
+    // once its cooldown has passed, the route is first again
+    await clock.advance(300_000);
+    const rested = await dispatch({ model: 'sora-2', prompt: 'four' }, 'route-429-d');
+    expect([rested.provider, rested.attempts]).toEqual(['kie', []]);
+    expect(submits(kie)).toBe(kieCalls + 1);
   });
 
   it('ends a task accepted by KIE and then rejected for content as a policy rejection, not success', async () => {

@@ -8,6 +8,9 @@ import { FakeClock } from '../../src/server/adapters/clock';
 import { BOSS_SCHEMA } from '../../src/server/db/migrate';
 import { createWebhooksService } from '../../src/server/domain/webhooks/webhooks.service';
 import { runCommand } from '../../src/server/cli/commands';
+import { webhooksDeliver, webhooksFanOut } from '../../src/server/jobs/names';
+import { closeAll } from '../helpers/close';
+import { jobsDone, until as untilChanged } from '../helpers/wait';
 import { startGenerationsApp, waitFinal, type GenerationsApp } from './generations/setup';
 
 /** What the customer's server received. */
@@ -37,15 +40,15 @@ function answer(path: string, n: number): number {
 const hook = (path: string) => `http://127.0.0.1:${port}${path}`;
 const at = (path: string) => received.filter((r) => r.path === path);
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 50_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/**
+ * Resolves with `check`'s first truthy answer, looking again each time one of the app's jobs settles
+ * (every delivery attempt is a job, and the customer's server has its request before the job ends).
+ */
+const until = <T>(what: string, check: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 50_000): Promise<T> =>
+  untilChanged(check, { app: g.app, what, timeoutMs });
+
+/** Every fan-out and delivery the app was asked for has run: whatever it was going to send has been sent. */
+const sent = () => jobsDone(g.app, [webhooksFanOut.name, webhooksDeliver.name]);
 
 beforeAll(async () => {
   receiver = http.createServer((req, res) => {
@@ -66,7 +69,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await g?.close();
+  await closeAll(g);
   await new Promise<void>((r) => receiver.close(() => r()));
 });
 
@@ -75,13 +78,13 @@ type Client = Awaited<ReturnType<GenerationsApp['user']>>;
 async function addEndpoint(c: Client, path: string, extra: Record<string, unknown> = {}): Promise<Endpoint> {
   const res = await c.post('/api/webhooks/endpoints', { url: hook(path), ...extra });
   expect(res.status, res.body).toBe(201);
-  return res.json() as Endpoint;
+  return res.json<Endpoint>();
 }
 
 async function deliveries(c: Client, endpointId: string): Promise<WebhookDeliveryView[]> {
   const res = await c.get(`/api/webhooks/endpoints/${endpointId}/deliveries?limit=100`);
   expect(res.status, res.body).toBe(200);
-  return (res.json() as { deliveries: WebhookDeliveryView[] }).deliveries;
+  return res.json<{ deliveries: WebhookDeliveryView[] }>().deliveries;
 }
 
 function verify(secret: string, r: Received) {
@@ -123,7 +126,7 @@ describe('customer webhooks', () => {
     expect(shown.status).toBe(200);
     expect(shown.headers.get('cache-control')).toBe('no-store');
     expect(shown.json()).toMatchObject({ id: e.id, secret: e.secret });
-    const list = (await c.get('/api/webhooks/endpoints')).json() as { endpoints: Record<string, unknown>[] };
+    const list = (await c.get('/api/webhooks/endpoints')).json<{ endpoints: Record<string, unknown>[] }>();
     expect(list.endpoints).toHaveLength(1);
     expect(list.endpoints[0]).not.toHaveProperty('secret');
   });
@@ -132,7 +135,7 @@ describe('customer webhooks', () => {
     const c = await g.user('wh-completed@example.com', 100);
     const e = await addEndpoint(c, '/completed');
     const prompt = 'A secret lighthouse prompt 7f3a';
-    const v = (await c.post('/api/generations', { model: 'local-preview', prompt, duration: 2, resolution: '480p' })).json() as GenerationView;
+    const v = (await c.post('/api/generations', { model: 'local-preview', prompt, duration: 2, resolution: '480p' })).json<GenerationView>();
     const final = await waitFinal(c, v.id, 60_000);
     expect(final.status).toBe('succeeded');
     const r = await until('the video.completed event', () => at('/completed')[0]);
@@ -174,7 +177,7 @@ describe('customer webhooks', () => {
 
     // a repeated fan-out is a no-op
     expect(await g.app.platform.ctx.services.webhooks.fanOut(v.id)).toBe(0);
-    await new Promise((res) => setTimeout(res, 500));
+    await sent();
     expect(at('/completed')).toHaveLength(1);
   }, 90_000);
 
@@ -184,7 +187,7 @@ describe('customer webhooks', () => {
     const onlyCompleted = await addEndpoint(c, '/only-completed', { events: ['video.completed'] });
     const disabled = await addEndpoint(c, '/disabled');
     expect((await c.request('PATCH', `/api/webhooks/endpoints/${disabled.id}`, { enabled: false })).json()).toMatchObject({ enabled: false });
-    const v = (await c.post('/api/generations', { model: 'sora-2', prompt: 'doomed [fake:fail]', duration: 4 })).json() as GenerationView;
+    const v = (await c.post('/api/generations', { model: 'sora-2', prompt: 'doomed [fake:fail]', duration: 4 })).json<GenerationView>();
     expect((await waitFinal(c, v.id, 60_000)).status).toBe('failed');
     const r = await until('the video.failed event', () => at('/failed')[0]);
     const event = verify(e.secret, r);
@@ -193,7 +196,7 @@ describe('customer webhooks', () => {
       data: { id: v.id, object: 'video', model: 'sora-2', status: 'failed', error: { code: 'generation_failed', message: expect.any(String) } },
     });
     expect(r.body).not.toContain('doomed');
-    await new Promise((res) => setTimeout(res, 500));
+    await sent();
     expect(at('/only-completed')).toEqual([]);
     expect(at('/disabled')).toEqual([]);
     expect(await deliveries(c, onlyCompleted.id)).toEqual([]);
@@ -205,7 +208,7 @@ describe('customer webhooks', () => {
       // a web-only process: the generation stays queued and can be canceled; the fan-out job waits
       const c = await web.user('wh-canceled@example.com', 10);
       await addEndpoint(c, '/canceled');
-      const v = (await c.post('/api/generations', { model: 'local-preview', prompt: 'never mind', duration: 2, resolution: '480p' })).json() as GenerationView;
+      const v = (await c.post('/api/generations', { model: 'local-preview', prompt: 'never mind', duration: 2, resolution: '480p' })).json<GenerationView>();
       expect((await c.post(`/api/generations/${v.id}/cancel`)).json()).toMatchObject({ status: 'canceled' });
       const jobs = await web.app.db.sql.query<{ data: { generationId: string } }>(`select data from ${BOSS_SCHEMA}.job where name = 'webhooks.fan-out'`);
       expect(jobs.map((j) => j.data.generationId)).toEqual([v.id]);
@@ -229,7 +232,7 @@ describe('customer webhooks', () => {
     const e = await addEndpoint(c, '/test-event');
     const res = await c.post(`/api/webhooks/endpoints/${e.id}/test`);
     expect(res.status, res.body).toBe(202);
-    const view = res.json() as WebhookDeliveryView;
+    const view = res.json<WebhookDeliveryView>();
     expect(view).toMatchObject({ endpointId: e.id, eventType: 'webhook.test', status: 'pending', attempts: 0 });
     const r = await until('the test event', () => at('/test-event')[0]);
     expect(r.headers['webhook-id']).toBe(view.id);
@@ -240,7 +243,7 @@ describe('customer webhooks', () => {
   it('a delivery whose attempt was lost (worker crash) is picked up again by the sweep', async () => {
     const c = await g.user('wh-sweep@example.com', 0);
     const e = await addEndpoint(c, '/swept');
-    const view = (await c.post(`/api/webhooks/endpoints/${e.id}/test`)).json() as WebhookDeliveryView;
+    const view = (await c.post(`/api/webhooks/endpoints/${e.id}/test`)).json<WebhookDeliveryView>();
     await until('the first attempt', () => at('/swept')[0]);
     // as if a worker had claimed a second attempt and died: pending, its lease long past, no job left
     await g.app.db.sql.query(
@@ -291,15 +294,14 @@ describe('customer webhooks', () => {
     const c = await g.user('wh-log@example.com', 0);
     const e = await addEndpoint(c, '/log');
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push(((await c.post(`/api/webhooks/endpoints/${e.id}/test`)).json() as WebhookDeliveryView).id);
+    for (let i = 0; i < 3; i++) ids.push((await c.post(`/api/webhooks/endpoints/${e.id}/test`)).json<WebhookDeliveryView>().id);
     await until('all delivered', async () => (await deliveries(c, e.id)).every((d) => d.status === 'delivered'));
     const seen: WebhookDeliveryView[] = [];
     let cursor: string | null = null;
+    type Page = { deliveries: WebhookDeliveryView[]; nextCursor: string | null };
     do {
-      const page = (await c.get(`/api/webhooks/endpoints/${e.id}/deliveries?limit=2${cursor ? `&cursor=${cursor}` : ''}`)).json() as {
-        deliveries: WebhookDeliveryView[];
-        nextCursor: string | null;
-      };
+      const res = await c.get(`/api/webhooks/endpoints/${e.id}/deliveries?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      const page = res.json<Page>();
       expect(page.deliveries.length).toBeLessThanOrEqual(2);
       seen.push(...page.deliveries);
       cursor = page.nextCursor;
@@ -314,7 +316,7 @@ describe('customer webhooks', () => {
     const a = await g.user('wh-owner@example.com', 0);
     const b = await g.user('wh-other@example.com', 0);
     const e = await addEndpoint(a, '/owner');
-    const d = (await a.post(`/api/webhooks/endpoints/${e.id}/test`)).json() as WebhookDeliveryView;
+    const d = (await a.post(`/api/webhooks/endpoints/${e.id}/test`)).json<WebhookDeliveryView>();
     await until('delivered', async () => (await deliveries(a, e.id))[0]?.status === 'delivered');
     const tries = [
       await b.get(`/api/webhooks/endpoints/${e.id}/secret`),
@@ -419,7 +421,7 @@ describe('customer webhooks on the clock', () => {
     await clock.set(Math.ceil(clock.nowMs() / 1000) * 1000);
     t = await startGenerationsApp({ WEBHOOK_ALLOW_HOSTS: `127.0.0.1:${port}`, WEBHOOK_RETRY_BASE_SECONDS: '1' }, { role: 'web', clock });
   }, 120_000);
-  afterAll(() => t?.close());
+  afterAll(() => closeAll(t));
 
   /** one run of the webhooks.deliver job for this delivery */
   const runDeliverJob = (deliveryId: string) => t.app.platform.ctx.services.webhooks.deliver(deliveryId);
@@ -436,7 +438,7 @@ describe('customer webhooks on the clock', () => {
   it('retries a failing endpoint with back-off until it answers 2xx (attempts 3)', async () => {
     const c = await t.user('wh-flaky@example.com', 0);
     const e = await addEndpoint(c, '/flaky');
-    const view = (await c.post(`/api/webhooks/endpoints/${e.id}/test`)).json() as WebhookDeliveryView;
+    const view = (await c.post(`/api/webhooks/endpoints/${e.id}/test`)).json<WebhookDeliveryView>();
     await runDeliverJob(view.id);
     const afterFirst = (await deliveries(c, e.id))[0]!;
     expect(afterFirst).toMatchObject({ status: 'pending', attempts: 1, lastStatus: 500, lastError: 'The endpoint answered 500: oops.' });
@@ -478,7 +480,7 @@ describe('customer webhooks on the clock', () => {
   it('stops delivering when the endpoint is deleted', async () => {
     const c = await t.user('wh-delete@example.com', 0);
     const e = await addEndpoint(c, '/down');
-    const view = (await c.post(`/api/webhooks/endpoints/${e.id}/test`)).json() as WebhookDeliveryView;
+    const view = (await c.post(`/api/webhooks/endpoints/${e.id}/test`)).json<WebhookDeliveryView>();
     await runDeliverJob(view.id);
     expect(at('/down')).toHaveLength(1);
     expect((await c.request('DELETE', `/api/webhooks/endpoints/${e.id}`)).status).toBe(204);
@@ -494,7 +496,7 @@ describe('customer webhooks on the clock', () => {
   it('gives up after 24 hours: the last failure marks the delivery failed, and it can be retried by hand', async () => {
     const c = await t.user('wh-giveup@example.com', 0);
     const e = await addEndpoint(c, '/down-old');
-    const view = (await c.post(`/api/webhooks/endpoints/${e.id}/test`)).json() as WebhookDeliveryView;
+    const view = (await c.post(`/api/webhooks/endpoints/${e.id}/test`)).json<WebhookDeliveryView>();
     await runDeliverJob(view.id);
     expect((await deliveries(c, e.id))[0]).toMatchObject({ status: 'pending', attempts: 1 });
     // a day after the event: the next failure is the last

@@ -15,7 +15,7 @@ let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
 });
-afterAll(() => db?.drop());
+afterAll(() => (db as TestDatabase | undefined)?.drop());
 
 describe('1.1 Account information', () => {
   it('1.1 stores only a salted hash of the password, never the plaintext', async () => {

@@ -4,13 +4,14 @@ import { FakeClock } from '../../src/server/adapters/clock';
 import { purgeDeleted } from '../../src/server/domain/media/purge';
 import { startGenerationsApp, waitFinal, type GenerationsApp } from '../integration/generations/setup';
 import { startBillingApp } from '../integration/billing/setup';
+import { closeAll } from '../helpers/close';
 
 // Privacy policy section 3: storage and retention.
 let g: GenerationsApp;
 beforeAll(async () => {
   g = await startGenerationsApp();
 });
-afterAll(() => g?.close());
+afterAll(() => closeAll(g));
 
 async function makeVideo(email: string): Promise<{ c: Awaited<ReturnType<GenerationsApp['user']>>; v: GenerationView }> {
   const c = await g.user(email, 10);

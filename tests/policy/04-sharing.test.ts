@@ -8,6 +8,7 @@ import { createCatalogService, type CatalogService } from '../../src/server/doma
 import { createProviderRouter, type ProviderRouter } from '../../src/server/domain/catalog/router';
 import { startFakeFal, type FakeFal } from '../fakes/fal';
 import { startFakeKie, type FakeKie } from '../fakes/kie';
+import { closeAll } from '../helpers/close';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { startBillingApp } from '../integration/billing/setup';
 
@@ -40,9 +41,9 @@ describe('4 How we share information', () => {
     router = createProviderRouter({ database: db, providers: registry, failureThreshold: 3, cooldownSeconds: 60 });
   });
   afterAll(async () => {
-    await registry?.close();
-    await Promise.allSettled([kie?.close(), fal?.close()]);
-    await db?.drop();
+    await closeAll(registry);
+    await Promise.allSettled([closeAll(kie), closeAll(fal)]);
+    await (db as TestDatabase | undefined)?.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -92,8 +93,8 @@ describe('4 How we share information', () => {
       const creemOrder = await b.checkout(c, 'starter', 'creem');
       const sent = [
         ...b.stripe.requests.filter((r) => r.path === '/v1/checkout/sessions' && r.method === 'POST').map((r) => r.raw),
-        ...b.np.requests.filter((r) => r.method === 'POST').map((r) => JSON.stringify(r.body ?? r)),
-        ...b.creem.requests.filter((r) => r.method === 'POST').map((r) => JSON.stringify(r.body ?? r)),
+        ...b.np.requests.filter((r) => r.method === 'POST').map((r) => r.body),
+        ...b.creem.requests.filter((r) => r.method === 'POST').map((r) => r.body),
       ].join('\n');
       for (const order of [stripeOrder, npOrder, creemOrder]) expect(sent).toContain(order.orderId);
       expect(decodeURIComponent(sent)).toContain(c.email);

@@ -2,28 +2,41 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationView } from '../../src/shared/api';
 import { FakeClock } from '../../src/server/adapters/clock';
 import { startTestApp, type TestApp } from '../helpers/app';
-import { startGenerationsApp } from '../integration/generations/setup';
+import { startGenerationsApp, type GenerationsApp } from '../integration/generations/setup';
 import { symmetricDecrypt } from 'better-auth/crypto';
 import { startFakeOidc } from '../fakes/oidc';
 import { TestClient } from '../helpers/client';
+import { until } from '../helpers/wait';
 import { linkIn, mailTo, signUpVerified, startAccountsApp } from '../integration/accounts/setup';
+import { closeAll } from '../helpers/close';
 
 // Privacy policy section 8: data security.
 let app: TestApp;
 beforeAll(async () => {
   app = await startTestApp({ env: { PUBLIC_URL: 'https://video.example.com' } });
 });
-afterAll(() => app?.close());
+afterAll(() => closeAll(app));
 
-/** waitFinal for an app on a FakeClock: its tracker polls on clock time, so move the clock a second at a time meanwhile. */
-async function waitFinalOnClock(clock: FakeClock, c: TestClient, id: string): Promise<GenerationView> {
-  for (let i = 0; i < 600; i++) {
-    const view = (await c.get(`/api/generations/${id}`)).json<GenerationView>();
-    if (['succeeded', 'failed', 'canceled', 'blocked'].includes(view.status)) return view;
-    await clock.advance(1000);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`generation ${id} is not final after 600 clock seconds`);
+/**
+ * waitFinal for an app on a FakeClock, which stands still: the local renderer announces the end of a
+ * render and the tracker polls it at once, so the generation ends on events (jobs, generation
+ * changes), awaited here. Once the task runs, the clock moves past its first scheduled poll (2 s)
+ * once, in case the render ended before the task had recorded which render it is.
+ */
+async function waitFinalOnClock(clock: FakeClock, g: GenerationsApp, c: TestClient, id: string): Promise<GenerationView> {
+  let view: GenerationView | undefined;
+  let nudged = false;
+  return until(
+    async () => {
+      view = (await c.get(`/api/generations/${id}`)).json<GenerationView>();
+      if (view.status === 'running' && !nudged) {
+        nudged = true;
+        await clock.advance(2000);
+      }
+      return ['succeeded', 'failed', 'canceled', 'blocked'].includes(view.status) && view;
+    },
+    { app: g.app, timeoutMs: 60_000, recheckMs: 500, what: () => `generation ${id} to end (still ${view?.status ?? 'unseen'})` },
+  );
 }
 
 describe('8 Data security', () => {
@@ -39,7 +52,7 @@ describe('8 Data security', () => {
     try {
       const c = await g.user('policy-8-urls@example.com', 10);
       const res = await c.post('/api/generations', { model: 'local-preview', prompt: 'policy 8 urls', duration: 2, resolution: '480p' });
-      const v = await waitFinalOnClock(clock, c, res.json<GenerationView>().id);
+      const v = await waitFinalOnClock(clock, g, c, res.json<GenerationView>().id);
       const location = (await c.get(v.output!.videoUrl)).headers.get('location')!;
       const url = new URL(location);
       // no session in it: only the object, an expiry and a signature; it works without cookies

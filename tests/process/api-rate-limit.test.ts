@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, onPostgresServer, type TestDatabase } from '../helpers/db';
 import { childEnv, cli, startServerProcess, type ServerProcess } from '../helpers/process';
 import { testRedisUrl } from '../helpers/redis';
+import { until } from '../helpers/wait';
 
 const redisUrl = await testRedisUrl();
 
@@ -18,7 +19,7 @@ describe.skipIf(!onPostgresServer())('API rate limits across two web processes',
   });
   afterAll(async () => {
     await Promise.all(procs.map((p) => p.stop()));
-    await db?.drop();
+    await (db as TestDatabase | undefined)?.drop();
   });
 
   async function sixRequests(email: string, extraEnv: Record<string, string>) {
@@ -41,7 +42,7 @@ describe.skipIf(!onPostgresServer())('API rate limits across two web processes',
     const statuses: number[] = [];
     let limited: Response | undefined;
     for (let i = 0; i < 6; i++) {
-      const res = await fetch(`${urls[i % 2]}/v1/videos`, { headers: auth });
+      const res = await fetch(`${urls[i % 2]!}/v1/videos`, { headers: auth });
       statuses.push(res.status);
       if (res.status === 429) limited = res;
       else expect(res.headers.get('x-ratelimit-remaining')).toBe(String(4 - i));
@@ -57,17 +58,22 @@ describe.skipIf(!onPostgresServer())('API rate limits across two web processes',
     // each process writes its log row after the response: wait for all six
     const logged = () =>
       db.sql.query<{ status: number; bytes_out: number }>('select status, bytes_out from api_request_log where key_id = $1 order by id', [id]);
-    let log = await logged();
-    for (let i = 0; i < 100 && log.length < 6; i++) log = await new Promise((r) => setTimeout(r, 50)).then(logged);
+    const log = await until(
+      async () => {
+        const rows = await logged();
+        return rows.length >= 6 && rows;
+      },
+      { what: 'six request log rows' },
+    );
     // two processes write the rows, so their order is not the requests' order
-    expect(log.map((l) => Number(l.status)).sort((a, b) => a - b)).toEqual([200, 200, 200, 200, 200, 429]);
-    expect(log.every((l) => Number(l.bytes_out) > 0)).toBe(true);
+    expect(log.map((l) => l.status).sort((a, b) => a - b)).toEqual([200, 200, 200, 200, 200, 429]);
+    expect(log.every((l) => l.bytes_out > 0)).toBe(true);
     return { id, urls };
   }
 
   it('the 6th request in a minute gets 429 with Retry-After, whichever process serves it; every request is logged', async () => {
     const { id, urls } = await sixRequests('ratelimit@example.com', {});
-    expect(((await (await fetch(`${urls[0]}/readyz`)).json()) as { checks: object }).checks).toEqual({ database: 'ok', queue: 'ok' });
+    expect(((await (await fetch(`${urls[0]!}/readyz`)).json()) as { checks: object }).checks).toEqual({ database: 'ok', queue: 'ok' });
     const [bucket] = await db.sql.query<{ count: number }>('select count::int as count from rate_limit_buckets where key = $1', [`api:key:${id}`]);
     expect(bucket?.count).toBe(6);
   }, 120_000);
@@ -76,7 +82,7 @@ describe.skipIf(!onPostgresServer())('API rate limits across two web processes',
     'the same with the counters in Redis (REDIS_URL): nothing is counted in the database',
     async () => {
       const { id, urls } = await sixRequests('ratelimit-redis@example.com', { REDIS_URL: redisUrl! });
-      expect(((await (await fetch(`${urls[1]}/readyz`)).json()) as { checks: object }).checks).toEqual({ database: 'ok', queue: 'ok', redis: 'ok' });
+      expect(((await (await fetch(`${urls[1]!}/readyz`)).json()) as { checks: object }).checks).toEqual({ database: 'ok', queue: 'ok', redis: 'ok' });
       const buckets = await db.sql.query('select key from rate_limit_buckets where key = $1', [`api:key:${id}`]);
       expect(buckets).toHaveLength(0);
     },

@@ -3,9 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationView } from '../../src/shared/api';
+import { closeAll } from '../helpers/close';
 import { onPostgresServer } from '../helpers/db';
 import { childEnv, startServerProcess, type ServerProcess } from '../helpers/process';
 import { startGenerationsApp, type GenerationsApp } from '../integration/generations/setup';
+import { until } from '../helpers/wait';
 
 /**
  * 300 generations while the fake providers misbehave: 5xx, 429, timeouts, content-policy
@@ -65,7 +67,7 @@ describe('generations under upstream chaos', () => {
 
   afterAll(async () => {
     await Promise.all(workers.map((w) => w.stop()));
-    await g?.close();
+    await closeAll(g);
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   });
 
@@ -95,25 +97,25 @@ describe('generations under upstream chaos', () => {
       users.map(async (c, u) => {
         for (let i = u; i < TASKS; i += USERS) {
           const m = models[i % models.length]!;
-          const res = await c.post('/api/generations', { ...m, prompt: `chaos ${i} ${markers[i % markers.length]}` });
+          const res = await c.post('/api/generations', { ...m, prompt: `chaos ${i} ${markers[i % markers.length]!}` });
           expect(res.status, res.body).toBe(202);
-          submitted.push({ id: (res.json() as GenerationView).id, user: u });
+          submitted.push({ id: res.json<GenerationView>().id, user: u });
         }
       }),
     );
     expect(submitted).toHaveLength(TASKS);
 
-    // wait until nothing is in flight
-    const until = Date.now() + 150_000;
-    let active = TASKS;
-    while (Date.now() < until) {
-      const [row] = await g.app.db.sql.query<{ n: string }>(
-        `select count(*) as n from generations where status in ('queued', 'submitting', 'running', 'finalizing')`,
-      );
-      active = Number(row!.n);
-      if (active === 0) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    // wait until nothing is in flight (the work may be in other processes: looked at every 500 ms;
+    // after 150 s the check below names what is stuck)
+    await until(
+      async () => {
+        const [row] = await g.app.db.sql.query<{ n: string }>(
+          `select count(*) as n from generations where status in ('queued', 'submitting', 'running', 'finalizing')`,
+        );
+        return Number(row!.n) === 0;
+      },
+      { timeoutMs: 150_000, recheckMs: 500, what: 'every task to end' },
+    ).catch(() => undefined);
     const stuck = await g.app.db.sql.query(
       `select id, status, prompt, failure_detail, outcome_unknown_since from generations where status in ('queued', 'submitting', 'running', 'finalizing')`,
     );
@@ -149,7 +151,7 @@ describe('generations under upstream chaos', () => {
     expect(byMarker('[fake:out-of-order-callbacks]').every((r) => r.status === 'succeeded')).toBe(true);
     expect(byMarker('[fake:accept-then-timeout]').every((r) => r.status === 'succeeded')).toBe(true);
     const cleanNotSucceeded = byMarker('').filter((r) => r.status !== 'succeeded');
-    expect(cleanNotSucceeded.map((r) => `${r.status} ${r.failure_code} ${r.failure_detail} ${r.prompt}`)).toEqual([]);
+    expect(cleanNotSucceeded.map((r) => `${r.status} ${String(r.failure_code)} ${String(r.failure_detail)} ${r.prompt}`)).toEqual([]);
 
     // the ledger adds up to the balances, and nothing is held any more
     const sums = await g.app.db.sql.query<{ user_id: string; amount: string; held: string; balance: string; held_now: string }>(

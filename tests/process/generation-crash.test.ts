@@ -5,10 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationView } from '../../src/shared/api';
 import { freePort } from '../helpers/app';
 import { TestClient } from '../helpers/client';
+import { closeAll } from '../helpers/close';
 import { createTestDatabase, onPostgresServer, type TestDatabase } from '../helpers/db';
 import { childEnv, cli, startServerProcess, type ServerProcess } from '../helpers/process';
 import { startFakeFal, type FakeFal } from '../fakes/fal';
 import { startFakeKie, type FakeKie } from '../fakes/kie';
+import { until } from '../helpers/wait';
 
 /**
  * SIGKILL while generations are being submitted and polled, then start again: every task
@@ -27,7 +29,7 @@ describe('a killed process resumes its generations', () => {
   });
   afterAll(async () => {
     await server?.stop();
-    await Promise.allSettled([kie?.close(), fal?.close()]);
+    await closeAll(kie, fal);
     await db?.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
@@ -72,17 +74,21 @@ describe('a killed process resumes its generations', () => {
       Array.from({ length: 12 }, async (_, i) => {
         const res = await c.post('/api/generations', { model: 'kling-3.0', prompt: `crash ${i}`, duration: 3, resolution: '720p', audio: false });
         expect(res.status, res.body).toBe(202);
-        return (res.json() as GenerationView).id;
+        return res.json<GenerationView>().id;
       }),
     );
     // let dispatch start and some tasks run upstream (checked, not timed: a loaded machine is
     // slower), then kill without warning
-    const statuses = async () => (await Promise.all(ids.map(async (id) => ((await c.get(`/api/generations/${id}`)).json() as GenerationView).status))).sort();
-    let statusesAtKill = await statuses();
-    for (const until = Date.now() + 8_000; Date.now() < until; statusesAtKill = await statuses()) {
-      if (statusesAtKill.includes('submitting') && statusesAtKill.includes('running')) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const statuses = async () => (await Promise.all(ids.map(async (id) => (await c.get(`/api/generations/${id}`)).json<GenerationView>().status))).sort();
+    // (the other process's state, looked at again every 50 ms; after 8 s the checks below report what was seen)
+    let statusesAtKill: string[] = [];
+    await until(
+      async () => {
+        statusesAtKill = await statuses();
+        return statusesAtKill.includes('submitting') && statusesAtKill.includes('running');
+      },
+      { timeoutMs: 8_000, recheckMs: 50, what: 'tasks submitting and running at once' },
+    ).catch(() => undefined);
     server.child.kill('SIGKILL');
     await new Promise((r) => server!.child.once('exit', r));
     // killed mid-dispatch (submits hanging upstream) and mid-poll (tasks running upstream)
@@ -90,23 +96,25 @@ describe('a killed process resumes its generations', () => {
     expect(statusesAtKill, statusesAtKill.join(',')).toContain('running');
 
     server = await start();
-    const restartedAt = Date.now();
     expect((await c.post('/api/auth/sign-in/email', { email: 'crash@example.com', password: 'restart phrase 1' })).status).toBe(200);
+    // every task ends in the restarted process (looked at every 500 ms; after 60 s the checks below report what is left)
     let views: GenerationView[] = [];
-    while (Date.now() - restartedAt < 60_000) {
-      views = await Promise.all(ids.map(async (id) => (await c.get(`/api/generations/${id}`)).json() as GenerationView));
-      if (views.every((v) => ['succeeded', 'failed', 'canceled'].includes(v.status))) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await until(
+      async () => {
+        views = await Promise.all(ids.map(async (id) => (await c.get(`/api/generations/${id}`)).json<GenerationView>()));
+        return views.every((v) => ['succeeded', 'failed', 'canceled'].includes(v.status));
+      },
+      { timeoutMs: 60_000, recheckMs: 500, what: 'every task to end' },
+    ).catch(() => undefined);
     expect(views.map((v) => v.status).filter((s) => !['succeeded', 'failed', 'canceled'].includes(s))).toEqual([]);
     expect(views.filter((v) => v.status === 'succeeded').length).toBeGreaterThan(0);
 
     // settled once each, and the ledger adds up
-    const credits = (await c.get('/api/credits?limit=100')).json() as {
+    const credits = (await c.get('/api/credits?limit=100')).json<{
       balance: number;
       held: number;
       history: { items: { kind: string; reference: string | null; amount: number }[] };
-    };
+    }>();
     expect(credits.held).toBe(0);
     const spent = views.filter((v) => v.status === 'succeeded').reduce((n, v) => n + v.price, 0);
     expect(credits.balance).toBe(1000 - spent);

@@ -17,7 +17,7 @@ describe.skipIf(!onPostgresServer())('several worker processes on one PostgreSQL
   });
   afterAll(async () => {
     await Promise.all(workers.map((w) => w.stop()));
-    await db?.drop();
+    await (db as TestDatabase | undefined)?.drop();
   });
 
   it('two --role=worker processes never run the same job', async () => {

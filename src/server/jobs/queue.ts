@@ -28,11 +28,17 @@ export interface SettledJob {
   ok: boolean;
 }
 
+/** What the queue does with a running work loop, whatever its job's payload. */
+interface RunningLoop {
+  nudge(name: string): void;
+  stop(timeoutMs: number): Promise<void>;
+}
+
 /** The job queue: pg-boss on the application's own database (PGlite or PostgreSQL). */
 export class JobQueue {
   readonly boss: PgBoss;
   private started = false;
-  private readonly loops: WorkLoop<any>[] = [];
+  private readonly loops: RunningLoop[] = [];
   private readonly settledListeners = new Set<(job: SettledJob) => void>();
   private unlisten: Promise<() => Promise<void>> | null = null;
 
@@ -134,7 +140,9 @@ export class JobQueue {
 
   /** true when the queue's tables answer */
   async ping(): Promise<boolean> {
-    return (await this.boss.schemaVersion()) !== null;
+    // typed Promise<Number> (the object type) by pg-boss; it is a number, or null before the schema is installed
+    const version: unknown = await this.boss.schemaVersion();
+    return version !== null;
   }
 
   async stop(opts: { graceful: boolean; timeoutMs?: number } = { graceful: true }): Promise<void> {
@@ -210,11 +218,11 @@ class WorkLoop<P> {
       let jobs: PgBoss.JobWithMetadata[] = [];
       this.nudged = false;
       try {
-        jobs = (await this.boss.fetch<object>(this.def.name, { batchSize: free, includeMetadata: true })) ?? [];
+        jobs = await this.boss.fetch<object>(this.def.name, { batchSize: free, includeMetadata: true });
       } catch (err) {
         this.logger.error({ err, job: this.def.name }, 'fetching jobs failed');
       }
-      if (this.stopping) break;
+      if (this.isStopping()) break; // stop() was called during the fetch
       if (!jobs.length) {
         await this.sleep(idleMs);
         continue;
@@ -242,10 +250,15 @@ class WorkLoop<P> {
     } catch (err) {
       log.warn({ err, attempt: job.retryCount + 1 }, 'job failed');
       await this.boss
-        .fail(this.def.name, job.id, { message: (err as Error)?.message ?? String(err) })
+        .fail(this.def.name, job.id, { message: err instanceof Error ? err.message : String(err) })
         .catch((e: unknown) => log.error({ err: e }, 'could not record the job failure; it will expire and be retried'));
     }
     this.onSettled({ name: this.def.name, id: job.id, ok });
+  }
+
+  /** read through a method: `stopping` changes while the loop awaits */
+  private isStopping(): boolean {
+    return this.stopping;
   }
 
   async stop(timeoutMs: number): Promise<void> {

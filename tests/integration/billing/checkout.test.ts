@@ -7,6 +7,7 @@ import type { FakeCreem } from '../../fakes/creem';
 import type { FakeNowPayments } from '../../fakes/nowpayments';
 import type { FakeStripe } from '../../fakes/stripe';
 import { startBillingApp, type BillingApp } from './setup';
+import { closeAll } from '../../helpers/close';
 
 /**
  * Buying credits over HTTP against the fake Stripe, Creem and NOWPayments servers: checkout, the
@@ -24,7 +25,7 @@ beforeAll(async () => {
   b = await startBillingApp();
   ({ app, stripe, creem, np } = b);
 }, 60_000);
-afterAll(() => b?.close());
+afterAll(() => closeAll(b));
 
 const buyer = () => b.buyer();
 const balance = (c: TestClient) => b.balance(c);
@@ -32,7 +33,7 @@ const checkout = (c: TestClient, plan: string, provider: string) => b.checkout(c
 const payOnPage = (url: string, outcome?: 'paid' | 'declined') => b.payOnPage(url, outcome);
 const waitOrder = (c: TestClient, id: string, status: OrderView['status']) => b.waitOrder(c, id, status);
 
-const eventsCount = async () => Number((await app.db.sql.query<{ n: number }>('select count(*)::int as n from payment_events'))[0]!.n);
+const eventsCount = async () => (await app.db.sql.query<{ n: number }>('select count(*)::int as n from payment_events'))[0]!.n;
 
 describe('plans', () => {
   it('lists the plans with prices, what they buy, and who can sell them', async () => {
@@ -74,13 +75,13 @@ describe('Stripe', () => {
     expect(receipt.status).toBe(200);
     expect(receipt.headers.get('content-type')).toBe('application/pdf');
     expect(receipt.body.startsWith('%PDF-')).toBe(true);
-    const overview = (await c.get('/api/billing')).json() as BillingResponse;
+    const overview = (await c.get('/api/billing')).json<BillingResponse>();
     expect(overview.orders.map((o) => [o.id, o.status])).toEqual([[orderId, 'paid']]);
     // someone else sees none of it
     const other = await buyer();
     expect((await other.get(`/api/billing/orders/${orderId}`)).status).toBe(404);
     expect((await other.get(order.receiptUrl!)).status).toBe(404);
-    expect(((await other.get('/api/billing')).json() as BillingResponse).orders).toEqual([]);
+    expect((await other.get('/api/billing')).json<BillingResponse>().orders).toEqual([]);
   });
 
   it('refuses webhooks with a tampered body, the wrong secret or a stale timestamp (400), with no effect', async () => {
@@ -176,7 +177,7 @@ describe('Stripe', () => {
     await stripe.settled();
     await until(async () => (await balance(c)) >= 40_000, { app, timeoutMs: 10_000, what: 'the three renewals' });
     expect(await balance(c)).toBe(40_000);
-    const overview = (await c.get('/api/billing')).json() as BillingResponse;
+    const overview = (await c.get('/api/billing')).json<BillingResponse>();
     expect(overview.orders.map((o) => o.kind)).toEqual(['renewal', 'renewal', 'renewal', 'subscription']);
     expect(overview.subscription).toMatchObject({ planId: 'max-monthly', provider: 'stripe', status: 'active', cancelAtPeriodEnd: false });
     // a second subscription is refused while this one runs

@@ -2,13 +2,16 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../../src/server/adapters/clock';
 import type { PaymentEvent } from '../../../src/server/adapters/payments';
 import { getOrder } from '../../../src/server/domain/billing/billing.repo';
+import { createBillingService } from '../../../src/server/domain/billing/billing.service';
 import { credits } from '../../../src/server/domain/credits/credits';
 import { billingSendConfirmation } from '../../../src/server/jobs/names';
 import { startTestApp, type TestApp } from '../../helpers/app';
 import { TestClient } from '../../helpers/client';
 import { jobsDone } from '../../helpers/wait';
+import { closeAll } from '../../helpers/close';
 
 /**
  * The books under webhook reality: duplicated, concurrent, replayed and out-of-order provider
@@ -21,7 +24,7 @@ let seq = 0;
 beforeAll(async () => {
   app = await startTestApp({ env: { SIGNUP_FREE_CREDITS: '0', NOWPAYMENTS_PARTIAL_PAYMENTS: 'pro_rata' } });
 });
-afterAll(() => app?.close());
+afterAll(() => closeAll(app));
 
 const billing = () => app.platform.ctx.services.billing;
 
@@ -40,18 +43,20 @@ async function balance(userId: string): Promise<number> {
   return Number(b?.balance ?? 0);
 }
 
-/** A pending order as checkout leaves it (the provider call itself is tested with the fakes). */
+/** A pending order as checkout leaves it (the provider call itself is tested with the fakes), started now or `at.createdAt`. */
 async function pendingOrder(
   userId: string,
   plan: 'starter' | 'creator' | 'pro-monthly' | 'max-monthly',
   provider = 'stripe',
+  at: { id?: string; createdAt?: Date } = {},
 ): Promise<{ id: string; checkoutRef: string; credits: number; amount: number }> {
   const [p] = await app.db.sql.query<{ credits: number; prices: { usd: number }; name: string; kind: string }>('select * from plans where id = $1', [plan]);
-  const id = randomUUID();
+  const id = at.id ?? randomUUID();
   const checkoutRef = `cs_${id.slice(0, 8)}`;
   await app.db.sql.query(
-    `insert into orders (id, user_id, plan_id, plan_name, kind, credits, amount_minor, currency, provider, checkout_ref) values ($1, $2, $3, $4, $5, $6, $7, 'usd', $8, $9)`,
-    [id, userId, plan, p!.name, p!.kind, p!.credits, p!.prices.usd, provider, checkoutRef],
+    `insert into orders (id, user_id, plan_id, plan_name, kind, credits, amount_minor, currency, provider, checkout_ref, created_at)
+     values ($1, $2, $3, $4, $5, $6, $7, 'usd', $8, $9, coalesce($10::timestamptz, now()))`,
+    [id, userId, plan, p!.name, p!.kind, p!.credits, p!.prices.usd, provider, checkoutRef, at.createdAt?.toISOString() ?? null],
   );
   return { id, checkoutRef, credits: p!.credits, amount: p!.prices.usd };
 }
@@ -346,5 +351,73 @@ describe('crypto (NOWPayments) states', () => {
     await billing().applyEvent('nowpayments', np(o, 'finished'));
     expect(await balance(u)).toBe(1000);
     expect((await getOrder(app.db, o.id))!).toMatchObject({ status: 'paid', paidMinor: 1000, creditsGranted: 1000 });
+  });
+});
+
+/**
+ * What waits for time: a deferred event is retried 30 seconds after it arrived, a checkout left
+ * pending expires 48 hours after it started. A billing service on the app's database, timed by a
+ * clock the test moves. The clock starts an hour ahead of the real time, so the app's own jobs
+ * (on the real clock) leave these events and orders alone.
+ */
+describe('on the clock', () => {
+  const clock = new FakeClock(Date.now() + 3600_000);
+  const books = () => {
+    const ctx = app.platform.ctx;
+    return createBillingService({
+      database: ctx.database,
+      queue: ctx.queue,
+      payments: ctx.payments,
+      catalog: ctx.services.catalog,
+      config: ctx.config,
+      logger: ctx.logger,
+      clock,
+    });
+  };
+
+  it('an event for a checkout not recorded yet is retried by the job once it has waited 30 seconds', async () => {
+    const u = await user();
+    const id = randomUUID();
+    const service = books();
+    // the webhook came before our checkout recorded its order (and the checkout's own look for waiting events missed it)
+    const event = paid({ id, checkoutRef: `cs_${id.slice(0, 8)}`, amount: 1000 });
+    expect(await service.applyEvent('stripe', event)).toBe('deferred');
+    const receivedAt = clock.now();
+    await pendingOrder(u, 'starter', 'stripe', { id, createdAt: receivedAt });
+    expect(await service.retryDeferred()).toBe(0);
+    await clock.advance(30_000);
+    expect(await service.retryDeferred()).toBe(0);
+    await clock.advance(1);
+    expect(await service.retryDeferred()).toBe(1);
+    expect(await balance(u)).toBe(1000);
+    const order = (await getOrder(app.db, id))!;
+    expect(order).toMatchObject({ status: 'paid', creditsGranted: 1000, paidAt: clock.now(), updatedAt: clock.now() });
+    expect(order.receiptNumber).toMatch(new RegExp(`^SS-${String(clock.now().getUTCFullYear())}-\\d{6}$`));
+    const [row] = await app.db.sql.query<{ state: string; attempts: number; received_at: Date; applied_at: Date }>(
+      'select state, attempts, received_at, applied_at from payment_events where event_id = $1',
+      [event.eventId],
+    );
+    expect(row).toMatchObject({ state: 'applied', attempts: 2 });
+    expect([new Date(row!.received_at).getTime(), new Date(row!.applied_at).getTime()]).toEqual([receivedAt.getTime(), clock.nowMs()]);
+    expect(await service.retryDeferred()).toBe(0);
+  });
+
+  it('a checkout left pending expires 48 hours after it started, and not before', async () => {
+    const u = await user();
+    const service = books();
+    const first = await pendingOrder(u, 'starter', 'stripe', { createdAt: clock.now() });
+    await clock.advance(24 * 3600_000);
+    const second = await pendingOrder(u, 'starter', 'stripe', { createdAt: clock.now() });
+    await clock.advance(24 * 3600_000);
+    // exactly 48 hours: not yet
+    await service.expireAbandoned(48);
+    expect(await getOrder(app.db, first.id)).toMatchObject({ status: 'pending' });
+    await clock.advance(1);
+    expect(await service.expireAbandoned(48)).toBeGreaterThanOrEqual(1);
+    expect(await getOrder(app.db, first.id)).toMatchObject({ status: 'expired', updatedAt: clock.now() });
+    expect(await getOrder(app.db, second.id)).toMatchObject({ status: 'pending' });
+    await clock.advance(24 * 3600_000);
+    expect(await service.expireAbandoned(48)).toBeGreaterThanOrEqual(1);
+    expect(await getOrder(app.db, second.id)).toMatchObject({ status: 'expired' });
   });
 });

@@ -64,7 +64,7 @@ export async function startBillingApp(env: Record<string, string> = {}): Promise
     async checkout(c, plan, provider) {
       const res = await c.post('/api/billing/checkout', { plan, provider, currency: 'usd' });
       expect(res.status, res.body).toBe(200);
-      return res.json() as CheckoutResponse;
+      return res.json<CheckoutResponse>();
     },
     async payOnPage(url, outcome = 'paid') {
       const page = await fetch(url);
@@ -90,7 +90,7 @@ export async function startBillingApp(env: Record<string, string> = {}): Promise
         { app, timeoutMs, what: () => `order ${id} to be ${status} (it is ${seen})` },
       );
     },
-    balance: async (c) => ((await c.get('/api/credits')).json() as { balance: number }).balance,
+    balance: async (c) => (await c.get('/api/credits')).json<{ balance: number }>().balance,
     async close() {
       // the fakes' last webhooks answered first: a request still open holds the server's close up
       await Promise.allSettled([stripe.settled(), creem.idle(), np.idle()]);

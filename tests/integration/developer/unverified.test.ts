@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreatedApiKey } from '../../../src/shared/api';
 type WebhookEndpointWithSecret = { id: string; secret: string };
 import { startGenerationsApp, type GenerationsApp } from '../generations/setup';
+import { closeAll } from '../../helpers/close';
 
 /**
  * An account whose email is not verified cannot create API keys or webhook endpoints, nor send
@@ -12,7 +13,7 @@ beforeAll(async () => {
   // 127.0.0.1:9 (discard) is allowed as a webhook host so that endpoints can be made; nothing listens there
   g = await startGenerationsApp({ WEBHOOK_ALLOW_HOSTS: '127.0.0.1:9' }, { role: 'web' });
 });
-afterAll(() => g?.close());
+afterAll(() => closeAll(g));
 
 type Client = Awaited<ReturnType<GenerationsApp['user']>>;
 const setVerified = (c: Client, verified: boolean) => g.app.db.sql.query('update users set email_verified = $2 where id = $1', [c.userId, verified]);
@@ -31,7 +32,7 @@ describe('developer features need a verified email address', () => {
   it('an unverified account gets 403 email_not_verified for a test event, and none is queued', async () => {
     // an endpoint made while the address was verified (it is unverified again after a change of address, say)
     const c = await g.user('dev-unverified-test@example.com', 0);
-    const made = (await c.post('/api/webhooks/endpoints', { url: endpointUrl })).json() as WebhookEndpointWithSecret;
+    const made = (await c.post('/api/webhooks/endpoints', { url: endpointUrl })).json<WebhookEndpointWithSecret>();
     await setVerified(c, false);
     const test = await c.post(`/api/webhooks/endpoints/${made.id}/test`, {});
     expect([test.status, code(test)]).toEqual([403, 'email_not_verified']);
@@ -48,8 +49,8 @@ describe('developer features need a verified email address', () => {
 
   it('an unverified account still lists and deletes what it has', async () => {
     const c = await g.user('dev-unverified-existing@example.com', 0);
-    const key = (await c.post('/api/keys', { name: 'old key' })).json() as CreatedApiKey;
-    const endpoint = (await c.post('/api/webhooks/endpoints', { url: endpointUrl })).json() as WebhookEndpointWithSecret;
+    const key = (await c.post('/api/keys', { name: 'old key' })).json<CreatedApiKey>();
+    const endpoint = (await c.post('/api/webhooks/endpoints', { url: endpointUrl })).json<WebhookEndpointWithSecret>();
     await setVerified(c, false);
 
     expect((await c.get('/api/keys')).json()).toMatchObject({ keys: [{ id: key.id }] });
@@ -63,10 +64,10 @@ describe('developer features need a verified email address', () => {
     const c = await g.user('dev-verified@example.com', 0);
     const key = await c.post('/api/keys', { name: 'server' });
     expect(key.status, key.body).toBe(201);
-    expect((key.json() as CreatedApiKey).secret).toMatch(/^ssk_/);
+    expect(key.json<CreatedApiKey>().secret).toMatch(/^ssk_/);
     const endpoint = await c.post('/api/webhooks/endpoints', { url: endpointUrl });
     expect(endpoint.status, endpoint.body).toBe(201);
-    const test = await c.post(`/api/webhooks/endpoints/${(endpoint.json() as WebhookEndpointWithSecret).id}/test`, {});
+    const test = await c.post(`/api/webhooks/endpoints/${endpoint.json<WebhookEndpointWithSecret>().id}/test`, {});
     expect(test.status, test.body).toBe(202);
     expect(test.json()).toMatchObject({ eventType: 'webhook.test' });
   });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationView } from '../../../src/shared/api';
 import { startGenerationsApp, type GenerationsApp } from './setup';
+import { closeAll } from '../../helpers/close';
 
 /**
  * Many concurrent submits with one Idempotency-Key, from a user whose balance pays for exactly one
@@ -16,7 +17,7 @@ let g: GenerationsApp;
 beforeAll(async () => {
   g = await startGenerationsApp({ API_KEY_MAX_IN_FLIGHT: '10', API_RATE_PER_MINUTE: '100000', API_USER_RATE_PER_MINUTE: '100000' }, { role: 'web' });
 });
-afterAll(() => g?.close());
+afterAll(() => closeAll(g));
 
 interface Answer {
   status: number;
@@ -68,7 +69,7 @@ describe('one Idempotency-Key, 30 concurrent submits, credits for one video', ()
 
     // later retries replay too; another body with the same key is the documented conflict
     const again = await c.post('/api/generations', body, { 'idempotency-key': 'race-web-1' });
-    expect([again.status, (again.json() as GenerationView).id]).toEqual([200, id]);
+    expect([again.status, again.json<GenerationView>().id]).toEqual([200, id]);
     const other = await c.post('/api/generations', { ...body, prompt: 'another video' }, { 'idempotency-key': 'race-web-1' });
     expect([other.status, other.json().error.code]).toEqual([409, 'idempotency_key_reused']);
   });
@@ -79,7 +80,7 @@ describe('one Idempotency-Key, 30 concurrent submits, credits for one video', ()
     const answers = await Promise.all(
       bodies.map(async (b) => {
         const res = await c.post('/api/generations', b, { 'idempotency-key': 'race-mixed-1' });
-        return { prompt: b.prompt, status: res.status, body: res.json() as { id?: string; prompt?: string; error?: { code: string } } };
+        return { prompt: b.prompt, status: res.status, body: res.json<{ id?: string; prompt?: string; error?: { code: string } }>() };
       }),
     );
     const [made] = (await stored(c.userId)).tasks;
@@ -90,7 +91,7 @@ describe('one Idempotency-Key, 30 concurrent submits, credits for one video', ()
       else expect([a.status, a.body.error?.code]).toEqual([409, 'idempotency_key_reused']);
     }
     expect(answers.filter((a) => a.status === 202)).toHaveLength(1);
-    expect((await stored(c.userId)).holds).toEqual([[-PRICE, `generation:${made}`]]);
+    expect((await stored(c.userId)).holds).toEqual([[-PRICE, `generation:${made!}`]]);
   });
 
   it('native API (/api/v1/generations) with an API key: one generation, one hold, every answer names it', async () => {

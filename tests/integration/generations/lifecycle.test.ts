@@ -2,12 +2,13 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationView } from '../../../src/shared/api';
 import { balances, startGenerationsApp, waitFinal, type GenerationsApp } from './setup';
+import { closeAll } from '../../helpers/close';
 
 let g: GenerationsApp;
 beforeAll(async () => {
   g = await startGenerationsApp();
 });
-afterAll(() => g?.close());
+afterAll(() => closeAll(g));
 
 const ledger = async (userId: string) =>
   (
@@ -22,7 +23,7 @@ describe('a generation from submit to a playable video', () => {
     const c = await g.user('happy@example.com', 10);
     const res = await c.post('/api/generations', { model: 'local-preview', prompt: 'A lighthouse in a storm', duration: 2, resolution: '480p' });
     expect(res.status).toBe(202);
-    const created = res.json() as GenerationView;
+    const created = res.json<GenerationView>();
     expect(created).toMatchObject({ model: 'local-preview', status: 'queued', price: 2, progress: 0, failure: null, output: null });
     expect(await balances(c)).toEqual({ balance: 8, held: 2 });
 
@@ -70,7 +71,7 @@ describe('a generation from submit to a playable video', () => {
     // a tampered signature is refused
     expect((await fetch(signed.replace(/sig=([^&])/, (_m, ch: string) => `sig=${ch === 'A' ? 'B' : 'A'}`))).status).toBe(403);
 
-    const list = (await c.get('/api/generations')).json() as { items: GenerationView[]; nextCursor: string | null };
+    const list = (await c.get('/api/generations')).json<{ items: GenerationView[]; nextCursor: string | null }>();
     expect(list.items.map((i) => i.id)).toEqual([created.id]);
   });
 
@@ -82,7 +83,7 @@ describe('a generation from submit to a playable video', () => {
       error: { code: 'insufficient_credits', message: 'This video costs 4 credits and your balance is 3.', balance: 3, price: 4 },
     });
     expect(await balances(c)).toEqual({ balance: 3, held: 0 });
-    expect(((await c.get('/api/generations')).json() as { items: unknown[] }).items).toEqual([]);
+    expect((await c.get('/api/generations')).json<{ items: unknown[] }>().items).toEqual([]);
   });
 
   it('returns the original generation for a repeated Idempotency-Key, and 409 for the same key with another body', async () => {
@@ -92,10 +93,10 @@ describe('a generation from submit to a playable video', () => {
     const again = await c.post('/api/generations', body, { 'idempotency-key': 'click-1' });
     expect([first.status, again.status]).toEqual([202, 200]);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
-    expect((again.json() as GenerationView).id).toBe((first.json() as GenerationView).id);
+    expect(again.json<GenerationView>().id).toBe(first.json<GenerationView>().id);
     const other = await c.post('/api/generations', { ...body, prompt: 'something else' }, { 'idempotency-key': 'click-1' });
     expect(other.status).toBe(409);
-    expect((other.json() as { error: { code: string } }).error.code).toBe('idempotency_key_reused');
+    expect(other.json<{ error: { code: string } }>().error.code).toBe('idempotency_key_reused');
     expect((await ledger(c.userId)).filter((r) => r[0] === 'hold')).toEqual([['hold', -2, 2]]);
     const rows = await g.app.db.sql.query('select id from generations where user_id = $1', [c.userId]);
     expect(rows).toHaveLength(1);
@@ -105,7 +106,7 @@ describe('a generation from submit to a playable video', () => {
     const c = await g.user('invalid@example.com', 10);
     const res = await c.post('/api/generations', { model: 'local-preview', prompt: 'x', duration: 3 });
     expect(res.status).toBe(400);
-    expect((res.json() as { error: { fields: { field: string; allowed: number[] }[] } }).error.fields).toEqual([
+    expect(res.json<{ error: { fields: { field: string; allowed: number[] }[] } }>().error.fields).toEqual([
       expect.objectContaining({ field: 'duration', allowed: [2, 4, 6, 8, 10] }),
     ]);
   });
@@ -115,7 +116,7 @@ describe('a generation from submit to a playable video', () => {
     await g.app.db.sql.query('update users set email_verified = false where id = $1', [c.userId]);
     const res = await c.post('/api/generations', { model: 'local-preview', prompt: 'x' });
     expect(res.status).toBe(403);
-    expect((res.json() as { error: { code: string } }).error.code).toBe('email_not_verified');
+    expect(res.json<{ error: { code: string } }>().error.code).toBe('email_not_verified');
   });
 
   it('refuses reference URLs that point into private networks', async () => {
@@ -126,7 +127,7 @@ describe('a generation from submit to a playable video', () => {
       references: [{ kind: 'image', url: 'http://127.0.0.1:9/secret.png' }],
     });
     expect(res.status).toBe(400);
-    expect((res.json() as { error: { fields: { field: string; message: string }[] } }).error.fields[0]).toEqual({
+    expect(res.json<{ error: { fields: { field: string; message: string }[] } }>().error.fields[0]).toEqual({
       field: 'references.0.url',
       message: 'The reference URL points to a private or reserved network address.',
     });
@@ -144,7 +145,7 @@ describe('upstream outcomes through the fakes', () => {
       audio: false,
     });
     expect(res.status).toBe(202);
-    const done = await waitFinal(c, (res.json() as GenerationView).id);
+    const done = await waitFinal(c, res.json<GenerationView>().id);
     expect(done.status).toBe('failed');
     expect(done.failure).toEqual({
       code: 'policy',
@@ -161,10 +162,8 @@ describe('upstream outcomes through the fakes', () => {
 
   it('duplicate and out-of-order callbacks settle a success exactly once', async () => {
     const c = await g.user('dupes@example.com', 100);
-    const a = (await c.post('/api/generations', { model: 'sora-2', prompt: 'twice told [fake:duplicate-callbacks]', duration: 4 })).json() as GenerationView;
-    const b = (
-      await c.post('/api/generations', { model: 'sora-2', prompt: 'out of order [fake:out-of-order-callbacks]', duration: 4 })
-    ).json() as GenerationView;
+    const a = (await c.post('/api/generations', { model: 'sora-2', prompt: 'twice told [fake:duplicate-callbacks]', duration: 4 })).json<GenerationView>();
+    const b = (await c.post('/api/generations', { model: 'sora-2', prompt: 'out of order [fake:out-of-order-callbacks]', duration: 4 })).json<GenerationView>();
     expect((await waitFinal(c, a.id)).status).toBe('succeeded');
     expect((await waitFinal(c, b.id)).status).toBe('succeeded');
     await g.settled(); // the late deliveries have landed, and what they started has run
@@ -178,7 +177,7 @@ describe('upstream outcomes through the fakes', () => {
     const c = await g.user('expired@example.com', 100);
     const v = (
       await c.post('/api/generations', { model: 'kling-3.0', prompt: 'gone [fake:expired]', duration: 3, resolution: '720p', audio: false })
-    ).json() as GenerationView;
+    ).json<GenerationView>();
     const done = await waitFinal(c, v.id);
     expect([done.status, done.failure?.code, done.failure?.refunded]).toEqual(['failed', 'generation_failed', true]);
     expect(await balances(c)).toEqual({ balance: 100, held: 0 });
@@ -203,7 +202,7 @@ describe('per-user authorization', () => {
   it("user B gets 404 for user A's generation on every route", async () => {
     const a = await g.user('owner-a@example.com', 10);
     const b = await g.user('other-b@example.com', 10);
-    const v = (await a.post('/api/generations', { model: 'local-preview', prompt: 'mine', duration: 2, resolution: '480p' })).json() as GenerationView;
+    const v = (await a.post('/api/generations', { model: 'local-preview', prompt: 'mine', duration: 2, resolution: '480p' })).json<GenerationView>();
     await waitFinal(a, v.id);
     for (const res of [
       await b.get(`/api/generations/${v.id}`),
@@ -213,7 +212,7 @@ describe('per-user authorization', () => {
     ]) {
       expect(res.status).toBe(404);
     }
-    expect(((await b.get('/api/generations')).json() as { items: unknown[] }).items).toEqual([]);
+    expect((await b.get('/api/generations')).json<{ items: unknown[] }>().items).toEqual([]);
     expect((await a.get(`/api/generations/${v.id}/video`)).status).toBe(302);
     for (const which of ['video', 'thumbnail', 'preview']) expect((await b.get(`/api/generations/${v.id}/${which}?download=1`)).status).toBe(404);
     // signed out: 401

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../src/server/adapters/clock';
 import { startGenerationsApp, type GenerationsApp } from './setup';
+import { closeAll } from '../../helpers/close';
 
 /**
  * Polling is concurrent and bounded: with 1,000 generations running upstream (and no callbacks
@@ -21,7 +22,7 @@ describe('polling at scale', () => {
       { role: 'web', clock },
     );
   });
-  afterAll(() => g?.close());
+  afterAll(() => closeAll(g));
 
   it(`checks each of ${TASKS} running tasks at least every ${WINDOW_S} s`, async () => {
     const c = await g.user('poller@example.com', 0);
@@ -75,7 +76,7 @@ describe('polling at scale', () => {
         g.kie.requests
           .slice(from)
           .filter((r) => r.path === '/api/v1/jobs/recordInfo')
-          .map((r) => `job:${r.query.taskId}`),
+          .map((r) => `job:${r.query.taskId ?? ''}`),
       );
       const missed = ids.filter((id) => !polled.has(id));
       expect(missed.length, `${missed.length} of ${TASKS} not polled in ${WINDOW_S} s`).toBe(0);

@@ -77,6 +77,6 @@ export async function waitFinal(c: TestClient, id: string, timeoutMs = 50_000): 
 }
 
 export async function balances(c: TestClient): Promise<{ balance: number; held: number }> {
-  const body = (await c.get('/api/credits')).json() as { balance: number; held: number };
+  const body = (await c.get('/api/credits')).json<{ balance: number; held: number }>();
   return { balance: body.balance, held: body.held };
 }

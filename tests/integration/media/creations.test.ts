@@ -6,6 +6,7 @@ import type { GenerationView } from '../../../src/shared/api';
 import { insertGeneration } from '../../../src/server/domain/generations/generations.repo';
 import { purgeDeleted } from '../../../src/server/domain/media/purge';
 import { readC2pa } from '../../helpers/c2pa-reader';
+import { closeAll } from '../../helpers/close';
 import { startGenerationsApp, waitFinal, type GenerationsApp } from '../generations/setup';
 
 /**
@@ -18,7 +19,7 @@ beforeAll(async () => {
   g = await startGenerationsApp();
 });
 afterAll(async () => {
-  await g?.close();
+  await closeAll(g);
 });
 
 const store = () => g.app.platform.ctx.store;
@@ -28,21 +29,25 @@ async function seed(userId: string, items: Array<{ prompt: string; model?: strin
   const ids: string[] = [];
   for (const item of items) {
     const id = randomUUID();
-    await insertGeneration(g.app.db, {
-      id,
-      userId,
-      modelId: item.model ?? 'local-preview',
-      mode: 'text-to-video',
-      prompt: item.prompt,
-      durationSeconds: 2,
-      resolution: '480p',
-      aspectRatio: '16:9',
-      audio: false,
-      references: [],
-      priceCredits: 2,
-      source: 'web',
-      deadlineSeconds: 600,
-    });
+    await insertGeneration(
+      g.app.db,
+      {
+        id,
+        userId,
+        modelId: item.model ?? 'local-preview',
+        mode: 'text-to-video',
+        prompt: item.prompt,
+        durationSeconds: 2,
+        resolution: '480p',
+        aspectRatio: '16:9',
+        audio: false,
+        references: [],
+        priceCredits: 2,
+        source: 'web',
+        deadlineSeconds: 600,
+      },
+      new Date(),
+    );
     await g.app.db.sql.query(`update generations set status = $2, created_at = coalesce($3::timestamptz, created_at) where id = $1`, [
       id,
       item.status ?? 'failed',
@@ -56,7 +61,7 @@ async function seed(userId: string, items: Array<{ prompt: string; model?: strin
 async function generate(c: Awaited<ReturnType<GenerationsApp['user']>>, prompt: string): Promise<GenerationView> {
   const res = await c.post('/api/generations', { model: 'local-preview', prompt, duration: 2, resolution: '480p' });
   expect(res.status).toBe(202);
-  const done = await waitFinal(c, (res.json() as GenerationView).id);
+  const done = await waitFinal(c, res.json<GenerationView>().id);
   expect(done.status).toBe('succeeded');
   return done;
 }
@@ -85,13 +90,13 @@ describe('My Creations: listing', () => {
     do {
       const res = await c.get(`/api/creations?limit=10${cursor ? `&cursor=${cursor}` : ''}`);
       expect(res.status).toBe(200);
-      const page = res.json() as { items: GenerationView[]; nextCursor: string | null };
+      const page = res.json<{ items: GenerationView[]; nextCursor: string | null }>();
       seen.push(...page.items.map((i) => i.id));
       cursor = page.nextCursor;
     } while (cursor);
     expect(seen).toEqual([...ids].reverse().concat(kling!));
 
-    const ids_ = async (query: string) => ((await c.get(`/api/creations?${query}`)).json() as { items: GenerationView[] }).items.map((i) => i.id);
+    const ids_ = async (query: string) => (await c.get(`/api/creations?${query}`)).json<{ items: GenerationView[] }>().items.map((i) => i.id);
     expect(await ids_('q=red%20fox')).toEqual([ids[20], ids[15], ids[10], ids[5], ids[0]]);
     expect(await ids_('q=FOX%20scene%2015')).toEqual([ids[15]]);
     // LIKE wildcards in a search are plain characters
@@ -108,7 +113,7 @@ describe('My Creations: listing', () => {
 
     // someone else's library is empty, whatever they ask
     const other = await g.user('list-other@example.com', 0);
-    expect(((await other.get('/api/creations?q=fox')).json() as { items: unknown[] }).items).toEqual([]);
+    expect((await other.get('/api/creations?q=fox')).json<{ items: unknown[] }>().items).toEqual([]);
     expect((await fetch(`${g.app.url}/api/creations`)).status).toBe(401);
   });
 });
@@ -133,9 +138,9 @@ describe('My Creations: deleting', () => {
     for (const p of [`/api/generations/${gone.id}`, gone.output!.videoUrl, gone.output!.thumbnailUrl!, gone.output!.previewUrl!]) {
       expect((await c.get(p)).status, p).toBe(404);
     }
-    const listed = ((await c.get('/api/creations')).json() as { items: GenerationView[] }).items.map((i) => i.id);
+    const listed = (await c.get('/api/creations')).json<{ items: GenerationView[] }>().items.map((i) => i.id);
     expect(listed).toEqual([kept.id]);
-    expect(((await c.get('/api/generations')).json() as { items: GenerationView[] }).items.map((i) => i.id)).toEqual([kept.id]);
+    expect((await c.get('/api/generations')).json<{ items: GenerationView[] }>().items.map((i) => i.id)).toEqual([kept.id]);
     // the URL handed out before no longer works, and the files are gone from the store
     expect((await fetch(signed)).status).toBe(404);
     for (const key of keys) await expect(store().head(key)).rejects.toMatchObject({ code: 'not_found' });
@@ -158,13 +163,13 @@ describe('My Creations: deleting', () => {
     const busy = await c.post('/api/creations/delete', { ids: [a.id, running] });
     expect(busy.status).toBe(409);
     expect(busy.json()).toMatchObject({ error: { code: 'creation_in_progress', ids: [running] } });
-    expect(((await c.get('/api/creations')).json() as { items: unknown[] }).items).toHaveLength(3);
+    expect((await c.get('/api/creations')).json<{ items: unknown[] }>().items).toHaveLength(3);
 
     const unknown = randomUUID();
     const res = await c.post('/api/creations/delete', { ids: [a.id, b2.id, unknown, 'not-a-uuid'] });
     expect(res.status).toBe(200);
     expect(res.json()).toEqual({ deleted: [a.id, b2.id], notFound: [unknown, 'not-a-uuid'] });
-    expect(((await c.get('/api/creations')).json() as { items: GenerationView[] }).items.map((i) => i.id)).toEqual([running]);
+    expect((await c.get('/api/creations')).json<{ items: GenerationView[] }>().items.map((i) => i.id)).toEqual([running]);
     expect((await c.post('/api/creations/delete', { ids: [] })).status).toBe(400);
   });
 });

@@ -12,6 +12,7 @@ import { insertGeneration } from '../../../src/server/domain/generations/generat
 import { ffmpegPath, runTool } from '../../../src/server/lib/ffmpeg';
 import type { MediaList, MediaView } from '../../../src/shared/api/media';
 import type { TestClient } from '../../helpers/client';
+import { closeAll } from '../../helpers/close';
 import { startGenerationsApp, type GenerationsApp } from '../generations/setup';
 
 /**
@@ -23,7 +24,8 @@ import { startGenerationsApp, type GenerationsApp } from '../generations/setup';
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'savesora-uploads-'));
 const PER_HOUR = 40;
 let env: GenerationsApp;
-let fixture: http.Server;
+/** set once it exists, for afterAll */
+let fixture: http.Server | undefined;
 let fixturePort: number;
 let alice: TestClient & { userId: string };
 let bob: TestClient & { userId: string };
@@ -83,19 +85,20 @@ beforeAll(async () => {
   await ff(['-f', 'lavfi', '-i', 'sine=frequency=440:duration=2', '-c:a', 'pcm_s16le', w]);
   wav = fs.readFileSync(w);
 
-  fixture = http.createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     if (req.url === '/x.png') return res.writeHead(200, { 'content-type': 'image/png', 'content-length': pngWithGps.length }).end(pngWithGps);
     res.writeHead(404).end();
   });
-  await new Promise<void>((r) => fixture.listen(0, '127.0.0.1', r));
-  fixturePort = (fixture.address() as AddressInfo).port;
+  fixture = server;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  fixturePort = (server.address() as AddressInfo).port;
   env = await startGenerationsApp({ REFERENCE_FETCH_ALLOW_HOSTS: `127.0.0.1:${fixturePort}`, UPLOADS_PER_HOUR: String(PER_HOUR) });
   alice = await env.user('alice-media@example.com', 0);
   bob = await env.user('bob-media@example.com', 0);
 }, 120_000);
 
 afterAll(async () => {
-  await env?.close();
+  await closeAll(env);
   await new Promise((r) => fixture?.close(r));
   fs.rmSync(work, { recursive: true, force: true });
 });
@@ -371,7 +374,7 @@ describe('ownership, deletion, listing', () => {
     const p1 = (await carol.get('/api/uploads?limit=3')).json<MediaList>();
     expect(p1.items.map((i) => i.id)).toEqual([ids[3], ids[2], ids[1]]);
     expect(p1.nextCursor).toBeTruthy();
-    const p2 = (await carol.get(`/api/uploads?limit=3&cursor=${p1.nextCursor}`)).json<MediaList>();
+    const p2 = (await carol.get(`/api/uploads?limit=3&cursor=${p1.nextCursor!}`)).json<MediaList>();
     expect(p2.items.map((i) => i.id)).toEqual([ids[0]]);
     expect(p2.nextCursor).toBeNull();
     const images = (await carol.get('/api/uploads?kind=image')).json<MediaList>();
@@ -386,21 +389,25 @@ describe('a creation as a reference', () => {
     const folder = `generations/${alice.userId.toLowerCase()}/${id}`;
     await ctx().store.put(`${folder}/video.mp4`, mp4, { contentType: 'video/mp4' });
     await ctx().store.put(`${folder}/poster.jpg`, rotatedJpeg, { contentType: 'image/jpeg' });
-    await insertGeneration(ctx().database, {
-      id,
-      userId: alice.userId,
-      modelId: 'veo-3.1',
-      mode: 'text-to-video',
-      prompt: 'a fox',
-      durationSeconds: 4,
-      resolution: '720p',
-      aspectRatio: '16:9',
-      audio: false,
-      references: [],
-      priceCredits: 1,
-      source: 'web',
-      deadlineSeconds: 600,
-    });
+    await insertGeneration(
+      ctx().database,
+      {
+        id,
+        userId: alice.userId,
+        modelId: 'veo-3.1',
+        mode: 'text-to-video',
+        prompt: 'a fox',
+        durationSeconds: 4,
+        resolution: '720p',
+        aspectRatio: '16:9',
+        audio: false,
+        references: [],
+        priceCredits: 1,
+        source: 'web',
+        deadlineSeconds: 600,
+      },
+      new Date(),
+    );
     const generationId = id;
     expect((await alice.post('/api/uploads/from-creation', { generationId, as: 'video' })).status).toBe(404); // not finished yet
     await ctx().database.sql.query(`update generations set status = 'succeeded', output_url = $2, output_thumbnail_url = $3 where id = $1`, [

@@ -7,12 +7,20 @@ import { orders, paymentEvents, plans, subscriptions, users } from '../../db/sch
 import { findUserStatus } from '../users/users.repo';
 import { builtinPlans, seedColumns } from './plans-data';
 
-/** SQL for plans, orders, subscriptions and recorded payment events. */
+/**
+ * SQL for plans, orders, subscriptions and recorded payment events. Every time a statement writes or
+ * compares is the caller's (`at` / `now`, read from the Clock), never the database's `now()`: paid_at,
+ * updated_at, applied_at, the receipt's year, an order's start (created_at, from which an abandoned
+ * checkout expires) and an event's arrival (received_at, from which a deferred event is retried).
+ * Only created_at columns that merely order rows are left to the database.
+ */
 
 export type PlanRow = typeof plans.$inferSelect;
 export type OrderRow = typeof orders.$inferSelect;
 export type SubscriptionRow = typeof subscriptions.$inferSelect;
 type NewOrder = typeof orders.$inferInsert;
+/** An order that was paid: it has its payment date and receipt number. */
+export type PaidOrder = OrderRow & { paidAt: Date; receiptNumber: string };
 type NewSubscription = typeof subscriptions.$inferInsert;
 
 /** What an order update may change (updated_at is always set). */
@@ -34,8 +42,11 @@ export type OrderChanges = Partial<
   >
 >;
 
-/** The next receipt number, `SS-2026-000042`: the sequence is gapless enough for humans and unique for the law. */
-const nextReceiptNumber = () => sql`'SS-' || to_char(now(), 'YYYY') || '-' || lpad(nextval('receipt_number_seq')::text, 6, '0')`;
+/**
+ * The next receipt number, `SS-2026-000042` (the year of `at`, in UTC): the sequence is gapless enough
+ * for humans and unique for the law.
+ */
+const nextReceiptNumber = (at: Date) => sql`${`SS-${String(at.getUTCFullYear())}-`}::text || lpad(nextval('receipt_number_seq')::text, 6, '0')`;
 
 // ---------------------------------------------------------------------------------------------
 // plans
@@ -64,12 +75,12 @@ export async function getPlan(db: DbHandle, id: string): Promise<PlanRow | null>
 export type PlanSettings = Omit<PlanRow, 'createdAt' | 'updatedAt'>;
 
 /** Operators: creates the plan, or replaces every setting of an existing one. */
-export async function savePlan(db: DbHandle, p: PlanSettings): Promise<PlanRow> {
+export async function savePlan(db: DbHandle, p: PlanSettings, at: Date): Promise<PlanRow> {
   const { id: _id, ...settings } = p;
   const [row] = await db.db
     .insert(plans)
-    .values(p)
-    .onConflictDoUpdate({ target: plans.id, set: { ...settings, updatedAt: sql`now()` } })
+    .values({ ...p, createdAt: at, updatedAt: at })
+    .onConflictDoUpdate({ target: plans.id, set: { ...settings, updatedAt: at } })
     .returning();
   if (!row) throw new Error('the plan upsert returned no row');
   return row;
@@ -78,18 +89,20 @@ export async function savePlan(db: DbHandle, p: PlanSettings): Promise<PlanRow> 
 // ---------------------------------------------------------------------------------------------
 // orders
 
+/** A checkout starting at `at` (an order still pending long after expires: expireAbandonedOrders). */
 export async function insertPendingOrder(
   db: DbHandle,
   o: Pick<NewOrder, 'id' | 'userId' | 'planId' | 'planName' | 'kind' | 'credits' | 'amountMinor' | 'currency' | 'provider'>,
+  at: Date,
 ): Promise<void> {
-  await db.db.insert(orders).values(o);
+  await db.db.insert(orders).values({ ...o, createdAt: at, updatedAt: at });
 }
 
 /** A checkout the provider refused: the order fails unless something (a webhook) moved it on already. */
-export async function failPendingOrder(db: DbHandle, id: string): Promise<void> {
+export async function failPendingOrder(db: DbHandle, id: string, at: Date): Promise<void> {
   await db.db
     .update(orders)
-    .set({ status: 'failed', updatedAt: sql`now()` })
+    .set({ status: 'failed', updatedAt: at })
     .where(and(eq(orders.id, id), eq(orders.status, 'pending')));
 }
 
@@ -127,16 +140,17 @@ export async function findOrderForEvent(
 }
 
 /**
- * Changes an order and answers it as it is now. `firstPayment` also stamps paid_at and gives the
- * order its receipt number.
+ * Changes an order at `at` and answers it as it is now. `firstPayment` also stamps paid_at and gives
+ * the order its receipt number.
  */
-export async function updateOrder(db: DbHandle, id: string, set: OrderChanges, opts: { firstPayment?: boolean } = {}): Promise<OrderRow> {
+export async function updateOrder(db: DbHandle, id: string, set: OrderChanges, at: Date, opts: { firstPayment?: boolean } = {}): Promise<OrderRow> {
   const [row] = await db.db
     .update(orders)
-    .set({ ...set, ...(opts.firstPayment ? { paidAt: sql`now()`, receiptNumber: nextReceiptNumber() } : {}), updatedAt: sql`now()` })
+    .set({ ...set, ...(opts.firstPayment ? { paidAt: at, receiptNumber: nextReceiptNumber(at) } : {}), updatedAt: at })
     .where(eq(orders.id, id))
     .returning();
-  return row!;
+  if (!row) throw new Error(`order ${id} does not exist`);
+  return row;
 }
 
 /** Whether an order of this subscription already covers the period ending at `periodEnd` (within a minute). */
@@ -149,7 +163,7 @@ export async function isPeriodCovered(db: DbHandle, subscriptionId: string, peri
   return rows.length > 0;
 }
 
-/** A paid renewal with its receipt number; null when this invoice was recorded already. */
+/** A renewal paid at `at`, with its receipt number; null when this invoice was recorded already. */
 export async function insertRenewalOrder(
   db: DbHandle,
   o: Pick<
@@ -168,10 +182,20 @@ export async function insertRenewalOrder(
     | 'periodStart'
     | 'periodEnd'
   >,
+  at: Date,
 ): Promise<OrderRow | null> {
   const [row] = await db.db
     .insert(orders)
-    .values({ ...o, kind: 'renewal', status: 'paid', paidMinor: o.amountMinor, paidAt: sql`now()`, receiptNumber: nextReceiptNumber() })
+    .values({
+      ...o,
+      kind: 'renewal',
+      status: 'paid',
+      paidMinor: o.amountMinor,
+      paidAt: at,
+      receiptNumber: nextReceiptNumber(at),
+      createdAt: at,
+      updatedAt: at,
+    })
     .onConflictDoNothing({ target: [orders.provider, orders.invoiceRef] })
     .returning();
   return row ?? null;
@@ -187,12 +211,12 @@ export async function creditsGrantedSince(db: DbHandle, subscriptionId: string, 
   return Number(row?.credits ?? 0);
 }
 
-/** Pending orders whose checkout started more than `hours` ago become expired; returns how many. */
-export async function expireAbandonedOrders(db: DbHandle, hours: number): Promise<number> {
+/** Pending orders whose checkout started more than `hours` before `now` become expired; returns how many. */
+export async function expireAbandonedOrders(db: DbHandle, hours: number, now: Date): Promise<number> {
   const rows = await db.db
     .update(orders)
-    .set({ status: 'expired', updatedAt: sql`now()` })
-    .where(and(eq(orders.status, 'pending'), lt(orders.createdAt, sql`now() - make_interval(hours => ${hours})`)))
+    .set({ status: 'expired', updatedAt: now })
+    .where(and(eq(orders.status, 'pending'), lt(orders.createdAt, new Date(now.getTime() - hours * 3600_000))))
     .returning({ id: orders.id });
   return rows.length;
 }
@@ -224,13 +248,15 @@ export async function latestOrders(db: DbHandle, opts: { email?: string | undefi
 export async function upsertSubscription(
   db: DbHandle,
   s: Pick<NewSubscription, 'id' | 'userId' | 'planId' | 'provider' | 'providerRef' | 'currentPeriodStart' | 'currentPeriodEnd'>,
+  at: Date,
 ): Promise<SubscriptionRow> {
   const [row] = await db.db
     .insert(subscriptions)
-    .values(s)
-    .onConflictDoUpdate({ target: [subscriptions.provider, subscriptions.providerRef], set: { updatedAt: sql`now()` } })
+    .values({ ...s, updatedAt: at })
+    .onConflictDoUpdate({ target: [subscriptions.provider, subscriptions.providerRef], set: { updatedAt: at } })
     .returning();
-  return row!;
+  if (!row) throw new Error('the subscription upsert returned no row');
+  return row;
 }
 
 /** Locked until the transaction ends. */
@@ -255,49 +281,50 @@ export async function currentSubscription(db: DbHandle, userId: string): Promise
 }
 
 /** Canceled at the period end (it runs until then), or at once; the provider may move the period end. */
-export async function cancelSubscriptionRow(db: DbHandle, id: string, c: { atPeriodEnd: boolean; periodEnd: Date | null }): Promise<void> {
+export async function cancelSubscriptionRow(db: DbHandle, id: string, c: { atPeriodEnd: boolean; periodEnd: Date | null }, at: Date): Promise<void> {
   await db.db
     .update(subscriptions)
     .set({
       cancelAtPeriodEnd: c.atPeriodEnd,
       ...(c.atPeriodEnd ? {} : { status: 'canceled' as const }),
       ...(c.periodEnd ? { currentPeriodEnd: c.periodEnd } : {}),
-      updatedAt: sql`now()`,
+      updatedAt: at,
     })
     .where(eq(subscriptions.id, id));
 }
 
 /** Ended: expired, its period ending no later than `endedAt`. */
-export async function endSubscription(db: DbHandle, id: string, endedAt: Date): Promise<void> {
+export async function endSubscription(db: DbHandle, id: string, endedAt: Date, at: Date): Promise<void> {
   await db.sql.query(
-    `update subscriptions set status = 'expired', current_period_end = least(coalesce(current_period_end, $2::timestamptz), $2::timestamptz), updated_at = now() where id = $1`,
-    [id, endedAt.toISOString()],
+    `update subscriptions set status = 'expired', current_period_end = least(coalesce(current_period_end, $2::timestamptz), $2::timestamptz), updated_at = $3::timestamptz
+      where id = $1`,
+    [id, endedAt.toISOString(), at.toISOString()],
   );
 }
 
 /** A renewal moved the subscription to its next period. */
-export async function startSubscriptionPeriod(db: DbHandle, id: string, period: { start: Date; end: Date }): Promise<void> {
+export async function startSubscriptionPeriod(db: DbHandle, id: string, period: { start: Date; end: Date }, at: Date): Promise<void> {
   await db.db
     .update(subscriptions)
-    .set({ currentPeriodStart: period.start, currentPeriodEnd: period.end, status: 'active', updatedAt: sql`now()` })
+    .set({ currentPeriodStart: period.start, currentPeriodEnd: period.end, status: 'active', updatedAt: at })
     .where(eq(subscriptions.id, id));
 }
 
-export async function markCancelAtPeriodEnd(db: DbHandle, id: string): Promise<void> {
-  await db.db
-    .update(subscriptions)
-    .set({ cancelAtPeriodEnd: true, updatedAt: sql`now()` })
-    .where(eq(subscriptions.id, id));
+export async function markCancelAtPeriodEnd(db: DbHandle, id: string, at: Date): Promise<void> {
+  await db.db.update(subscriptions).set({ cancelAtPeriodEnd: true, updatedAt: at }).where(eq(subscriptions.id, id));
 }
 
 // ---------------------------------------------------------------------------------------------
 // payment events
 
-/** Records a provider event by its id (as applied; run() then sets what happened). False: it was recorded before. */
-export async function recordPaymentEvent(db: DbHandle, provider: string, event: PaymentEvent): Promise<boolean> {
+/** A deferred event is retried by the job once it has waited this long (what it waits for may have come meanwhile). */
+export const DEFERRED_RETRY_AFTER_MS = 30_000;
+
+/** Records a provider event by its id, received at `at` (as applied; run() then sets what happened). False: it was recorded before. */
+export async function recordPaymentEvent(db: DbHandle, provider: string, event: PaymentEvent, at: Date): Promise<boolean> {
   const rows = await db.db
     .insert(paymentEvents)
-    .values({ provider, eventId: event.eventId, type: event.type, state: 'applied', event })
+    .values({ provider, eventId: event.eventId, type: event.type, state: 'applied', event, receivedAt: at })
     .onConflictDoNothing({ target: [paymentEvents.provider, paymentEvents.eventId] })
     .returning({ eventId: paymentEvents.eventId });
   return rows.length > 0;
@@ -310,6 +337,7 @@ export async function setPaymentEventOutcome(
   eventId: string,
   state: 'applied' | 'ignored',
   orderId: string | null,
+  at: Date,
 ): Promise<void> {
   await db.db
     .update(paymentEvents)
@@ -317,7 +345,7 @@ export async function setPaymentEventOutcome(
       state,
       ...(orderId ? { orderId } : {}),
       waitingFor: null,
-      appliedAt: sql`now()`,
+      appliedAt: at,
       attempts: sql`${paymentEvents.attempts} + 1`,
     })
     .where(and(eq(paymentEvents.provider, provider), eq(paymentEvents.eventId, eventId)));
@@ -342,12 +370,12 @@ export async function lockEventsWaitingFor(db: DbHandle, provider: string, keys:
   return rows.map((r) => r.event);
 }
 
-/** Deferred events received more than 30 seconds ago, oldest first (at most 200). */
-export async function dueDeferredEvents(db: DbHandle): Promise<{ provider: string; event: PaymentEvent }[]> {
+/** Deferred events received more than 30 seconds before `now`, oldest first (at most 200). */
+export async function dueDeferredEvents(db: DbHandle, now: Date): Promise<{ provider: string; event: PaymentEvent }[]> {
   return db.db
     .select({ provider: paymentEvents.provider, event: paymentEvents.event })
     .from(paymentEvents)
-    .where(and(eq(paymentEvents.state, 'deferred'), lt(paymentEvents.receivedAt, sql`now() - interval '30 seconds'`)))
+    .where(and(eq(paymentEvents.state, 'deferred'), lt(paymentEvents.receivedAt, new Date(now.getTime() - DEFERRED_RETRY_AFTER_MS))))
     .orderBy(asc(paymentEvents.receivedAt))
     .limit(200);
 }
@@ -366,11 +394,8 @@ export async function lockDeferredEvent(db: DbHandle, provider: string, eventId:
 // the buyer
 
 /** Marks an account whose refunded or disputed credits were already spent. */
-export async function setBillingFlag(db: DbHandle, userId: string, flag: 'refund_shortfall' | 'dispute_shortfall'): Promise<void> {
-  await db.db
-    .update(users)
-    .set({ billingFlag: flag, updatedAt: sql`now()` })
-    .where(eq(users.id, userId));
+export async function setBillingFlag(db: DbHandle, userId: string, flag: 'refund_shortfall' | 'dispute_shortfall', at: Date): Promise<void> {
+  await db.db.update(users).set({ billingFlag: flag, updatedAt: at }).where(eq(users.id, userId));
 }
 
 /** The repository as one value, so the billing service can be given another (tests: in memory). */

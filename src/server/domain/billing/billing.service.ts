@@ -7,8 +7,9 @@ import { AppError, notFound } from '../../errors';
 import type { JobQueue } from '../../jobs/queue';
 import type { BillingResponse, CheckoutInput, CheckoutResponse, OrderView, PlansResponse, SubscriptionView } from '../../../shared/api/billing';
 import type { CatalogService } from '../catalog/catalog.service';
-import { credits as sqlCredits, type Credits } from '../credits/credits';
-import { sqlBillingRepo, type BillingRepo, type OrderRow, type PlanRow, type PlanSettings } from './billing.repo';
+import { createCredits, type Credits } from '../credits/credits';
+import { sqlCreditsRepo } from '../credits/credits.repo';
+import { sqlBillingRepo, type BillingRepo, type OrderRow, type PaidOrder, type PlanRow, type PlanSettings } from './billing.repo';
 import { createCheckout } from './checkout';
 import { createPaymentEvents, type ApplyOutcome } from './payment-events';
 import { createRefunds } from './refunds';
@@ -22,6 +23,7 @@ import { providerLabel, toOrderView, toSubscriptionView } from './views';
  */
 
 export type { ApplyOutcome } from './payment-events';
+export type { PaidOrder } from './billing.repo';
 
 export interface BillingService {
   plans(): Promise<PlansResponse>;
@@ -29,7 +31,7 @@ export interface BillingService {
   overview(userId: string, query: { limit: number; cursor?: string | undefined }): Promise<BillingResponse>;
   order(userId: string, id: string): Promise<OrderView>;
   /** the user's paid order, for its receipt */
-  paidOrder(userId: string, id: string): Promise<OrderRow>;
+  paidOrder(userId: string, id: string): Promise<PaidOrder>;
   cancelSubscription(userId: string): Promise<SubscriptionView>;
   /** an incoming payment provider callback: verify, then apply each event exactly once */
   handlePaymentCallback(
@@ -67,8 +69,11 @@ export interface BillingDeps {
   clock?: Clock;
   /** default: the SQL repositories */
   repo?: BillingRepo;
+  /** default: the credits module on the database, on `clock` */
   credits?: Credits;
 }
+
+const isPaid = (order: OrderRow): order is PaidOrder => order.paidAt !== null && order.receiptNumber !== null;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -76,8 +81,8 @@ export function createBillingService(deps: BillingDeps): BillingService {
   const { database, payments, logger } = deps;
   const repo = deps.repo ?? sqlBillingRepo;
   const clock = deps.clock ?? systemClock;
-  const events = createPaymentEvents({ ...deps, repo, clock, credits: deps.credits ?? sqlCredits });
-  const sales = createCheckout({ ...deps, repo, applyWaiting: events.applyWaiting });
+  const events = createPaymentEvents({ ...deps, repo, clock, credits: deps.credits ?? createCredits(sqlCreditsRepo, clock) });
+  const sales = createCheckout({ ...deps, repo, clock, applyWaiting: events.applyWaiting });
   const refunds = createRefunds({ database, repo, payments, logger, clock, applyEvent: events.applyEvent });
 
   async function ownOrder(userId: string, id: string): Promise<OrderRow> {
@@ -100,10 +105,11 @@ export function createBillingService(deps: BillingDeps): BillingService {
           throw new AppError('payment_provider_error', `${providerLabel(sub.provider)} could not cancel the subscription: ${err.message}`, 502);
         throw err;
       }
-      await repo.markCancelAtPeriodEnd(database, sub.id);
+      await repo.markCancelAtPeriodEnd(database, sub.id, clock.now());
     }
     const now = await repo.getSubscriptionByRef(database, sub.provider, sub.providerRef);
-    return toSubscriptionView(now!, await repo.getPlan(database, sub.planId));
+    if (!now) throw notFound('An active subscription');
+    return toSubscriptionView(now, await repo.getPlan(database, sub.planId));
   }
 
   return {
@@ -122,7 +128,7 @@ export function createBillingService(deps: BillingDeps): BillingService {
     order: async (userId, id) => toOrderView(await ownOrder(userId, id)),
     async paidOrder(userId, id) {
       const order = await ownOrder(userId, id);
-      if (!order.paidAt || !order.receiptNumber) throw notFound('A receipt for that order');
+      if (!isPaid(order)) throw notFound('A receipt for that order');
       return order;
     },
     cancelSubscription,
@@ -135,7 +141,7 @@ export function createBillingService(deps: BillingDeps): BillingService {
     latestOrders: (opts) => repo.latestOrders(database, opts),
     allPlans: () => repo.listPlans(database, { activeOnly: false }),
     plan: (id) => repo.getPlan(database, id),
-    savePlan: (plan) => repo.savePlan(database, plan),
+    savePlan: (plan) => repo.savePlan(database, plan, clock.now()),
     toOrderView,
   };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { Clock } from '../../adapters/clock';
 import { PaymentProviderError, type PaymentProviderId, type PaymentRegistry } from '../../adapters/payments';
 import type { Config } from '../../config';
 import type { Database, DbHandle } from '../../db/client';
@@ -20,12 +21,16 @@ export interface CheckoutDeps {
   catalog: CatalogService;
   config: Pick<Config, 'PUBLIC_URL' | 'BILLING_CURRENCIES' | 'CREEM_CHECKOUTS_ENABLED'>;
   logger: Logger;
+  /** when a checkout starts (an order pending long after that expires) */
+  clock: Pick<Clock, 'now'>;
   /** applies provider events that arrived before the checkout was recorded */
-  applyWaiting(tx: DbHandle, provider: string, keys: (string | null | undefined)[]): Promise<void>;
+  applyWaiting: (tx: DbHandle, provider: string, keys: (string | null | undefined)[]) => Promise<void>;
 }
 
-export function createCheckout({ database, repo, payments, catalog, config, logger, applyWaiting }: CheckoutDeps) {
+export function createCheckout({ database, repo, payments, catalog, config, logger, clock, applyWaiting }: CheckoutDeps) {
   const currencies = config.BILLING_CURRENCIES.split(',');
+  /** the first currency listed is the default */
+  const defaultCurrency = currencies[0] ?? 'usd';
 
   function providersFor(plan: PlanRow): PaymentProviderId[] {
     return payments.ids.filter((id) => {
@@ -66,7 +71,7 @@ export function createCheckout({ database, repo, payments, catalog, config, logg
     if (!plan || !plan.active)
       throw new AppError('invalid_request', `There is no plan ${input.plan}.`, 400, { fields: [{ field: 'plan', message: 'is not a plan on sale' }] });
     if (!payments.has(input.provider)) {
-      throw new AppError('invalid_request', `Payments through ${input.provider} are not available here.`, 400, {
+      throw new AppError('invalid_request', `Payments through ${providerLabel(input.provider)} are not available here.`, 400, {
         fields: [{ field: 'provider', message: 'is not available', allowed: [...payments.ids] }],
       });
     }
@@ -75,7 +80,7 @@ export function createCheckout({ database, repo, payments, catalog, config, logg
         fields: [{ field: 'provider', message: 'cannot sell this plan', allowed: providersFor(plan) }],
       });
     }
-    const currency = input.currency ?? currencies[0]!;
+    const currency = input.currency ?? defaultCurrency;
     const amount = plan.prices[currency];
     if (!currencies.includes(currency) || amount === undefined) {
       throw new AppError('invalid_request', `The ${plan.name} plan has no price in ${currency.toUpperCase()}.`, 400, {
@@ -93,17 +98,21 @@ export function createCheckout({ database, repo, payments, catalog, config, logg
   async function checkout(user: { id: string; email: string }, input: CheckoutInput): Promise<CheckoutResponse> {
     const { plan, currency, amount } = await validate(user.id, input);
     const orderId = randomUUID();
-    await repo.insertPendingOrder(database, {
-      id: orderId,
-      userId: user.id,
-      planId: plan.id,
-      planName: plan.name,
-      kind: plan.kind,
-      credits: plan.credits,
-      amountMinor: amount,
-      currency,
-      provider: input.provider,
-    });
+    await repo.insertPendingOrder(
+      database,
+      {
+        id: orderId,
+        userId: user.id,
+        planId: plan.id,
+        planName: plan.name,
+        kind: plan.kind,
+        credits: plan.credits,
+        amountMinor: amount,
+        currency,
+        provider: input.provider,
+      },
+      clock.now(),
+    );
     const provider = payments.get(input.provider);
     try {
       const session = await provider.createCheckout({
@@ -124,12 +133,12 @@ export function createCheckout({ database, repo, payments, catalog, config, logg
         webhookUrl: `${config.PUBLIC_URL}/webhooks/${input.provider}`,
         idempotencyKey: `checkout:${orderId}`,
       });
-      await repo.updateOrder(database, orderId, { checkoutRef: session.checkoutRef });
+      await repo.updateOrder(database, orderId, { checkoutRef: session.checkoutRef }, clock.now());
       // a webhook may have come before this answer: apply what waited for the checkout
       await database.transaction((tx) => applyWaiting(tx, input.provider, [session.checkoutRef, orderId]));
       return { orderId, url: session.url };
     } catch (err) {
-      await repo.failPendingOrder(database, orderId);
+      await repo.failPendingOrder(database, orderId, clock.now());
       if (err instanceof PaymentProviderError) {
         logger.warn({ err, provider: input.provider, orderId }, 'billing: checkout refused by the provider');
         throw new AppError('payment_provider_error', `${providerLabel(input.provider)} could not start the payment: ${err.message}`, err.retryable ? 503 : 502);

@@ -1,6 +1,6 @@
 import type { PaymentEvent } from '../../adapters/payments';
 import type { orders, paymentEvents } from '../../db/schema';
-import type { OrderRow, PlanRow, SubscriptionRow } from './billing.repo';
+import { DEFERRED_RETRY_AFTER_MS, type OrderRow, type PlanRow, type SubscriptionRow } from './billing.repo';
 import type { PaymentEventsRepo } from './payment-events';
 import { builtinPlans, seedColumns } from './plans-data';
 
@@ -8,7 +8,9 @@ import { builtinPlans, seedColumns } from './plans-data';
  * A test double of what payment-event application asks the billing repository: plans, orders,
  * subscriptions and recorded events in memory, answering as the SQL does (lookups by reference,
  * conflicts on the unique keys, cumulative sums). Recorded events go through JSON like the jsonb
- * column, so a deferred event comes back with its dates as strings. Locks are not modelled.
+ * column, so a deferred event comes back with its dates as strings. Locks are not modelled. Times
+ * are the caller's, as in the SQL; `now` stands for the database's own defaults (created_at of
+ * plans, subscriptions and test orders).
  */
 
 type PaymentEventRow = typeof paymentEvents.$inferSelect;
@@ -26,6 +28,12 @@ export interface InMemoryBillingRepo extends PaymentEventsRepo {
 
 const MINUTE = 60_000;
 
+/** The row, or the error a foreign key would have raised. */
+function must<T>(row: T | undefined, what: string): T {
+  if (row === undefined) throw new Error(`${what} does not exist`);
+  return row;
+}
+
 export function createInMemoryBillingRepo(opts: { now?: () => Date } = {}): InMemoryBillingRepo {
   const now = opts.now ?? (() => new Date());
   let receipts = 0;
@@ -37,11 +45,11 @@ export function createInMemoryBillingRepo(opts: { now?: () => Date } = {}): InMe
   const events: PaymentEventRow[] = [];
   const billingFlags = new Map<string, string>();
 
-  const receiptNumber = () => `SS-${now().getUTCFullYear()}-${String(++receipts).padStart(6, '0')}`;
+  const receiptNumber = (at: Date) => `SS-${String(at.getUTCFullYear())}-${String(++receipts).padStart(6, '0')}`;
   const findEvent = (provider: string, eventId: string) => events.find((e) => e.provider === provider && e.eventId === eventId);
 
   function newOrder(o: NewOrder): OrderRow {
-    const row = {
+    const row: OrderRow = {
       checkoutRef: null,
       paymentRef: null,
       invoiceRef: null,
@@ -61,7 +69,7 @@ export function createInMemoryBillingRepo(opts: { now?: () => Date } = {}): InMe
       createdAt: now(),
       updatedAt: now(),
       ...o,
-    } as OrderRow;
+    };
     orderRows.set(row.id, row);
     return row;
   }
@@ -73,8 +81,9 @@ export function createInMemoryBillingRepo(opts: { now?: () => Date } = {}): InMe
     events,
     billingFlags,
     addPendingOrder(o) {
-      const plan = plans.get(o.planId)!;
-      return newOrder({ planName: plan.name, kind: plan.kind, credits: plan.credits, amountMinor: plan.prices.usd!, currency: 'usd', ...o });
+      const plan = must(plans.get(o.planId), `plan ${o.planId}`);
+      const amountMinor = must(plan.prices.usd, `a usd price of ${plan.id}`);
+      return newOrder({ planName: plan.name, kind: plan.kind, credits: plan.credits, amountMinor, currency: 'usd', ...o });
     },
 
     async getPlan(_db, id) {
@@ -96,9 +105,9 @@ export function createInMemoryBillingRepo(opts: { now?: () => Date } = {}): InMe
       }
       return null;
     },
-    async updateOrder(_db, id, set, o = {}) {
-      const row = orderRows.get(id)!;
-      Object.assign(row, set, { updatedAt: now() }, o.firstPayment ? { paidAt: now(), receiptNumber: receiptNumber() } : {});
+    async updateOrder(_db, id, set, at, o = {}) {
+      const row = must(orderRows.get(id), `order ${id}`);
+      Object.assign(row, set, { updatedAt: at }, o.firstPayment ? { paidAt: at, receiptNumber: receiptNumber(at) } : {});
       return { ...row };
     },
     async isPeriodCovered(_db, subscriptionId, periodEnd) {
@@ -106,29 +115,44 @@ export function createInMemoryBillingRepo(opts: { now?: () => Date } = {}): InMe
         (o) => o.subscriptionId === subscriptionId && o.periodEnd && Math.abs(o.periodEnd.getTime() - periodEnd.getTime()) <= MINUTE,
       );
     },
-    async insertRenewalOrder(_db, o) {
+    async insertRenewalOrder(_db, o, at) {
       if ([...orderRows.values()].some((x) => x.provider === o.provider && x.invoiceRef === o.invoiceRef)) return null;
-      return { ...newOrder({ ...o, kind: 'renewal', status: 'paid', paidMinor: o.amountMinor, paidAt: now(), receiptNumber: receiptNumber() }) };
+      const row = newOrder({
+        ...o,
+        kind: 'renewal',
+        status: 'paid',
+        paidMinor: o.amountMinor,
+        paidAt: at,
+        receiptNumber: receiptNumber(at),
+        createdAt: at,
+        updatedAt: at,
+      });
+      return { ...row };
     },
     async creditsGrantedSince(_db, subscriptionId, periodStart) {
+      // coalesce(period_start, paid_at) >= $2 - 1 minute: a null on both sides is not counted, as in SQL
+      const since = periodStart.getTime() - MINUTE;
       return [...orderRows.values()]
-        .filter((o) => o.subscriptionId === subscriptionId && o.status === 'paid' && (o.periodStart ?? o.paidAt)!.getTime() >= periodStart.getTime() - MINUTE)
+        .filter((o) => o.subscriptionId === subscriptionId && o.status === 'paid' && (o.periodStart ?? o.paidAt ?? new Date(NaN)).getTime() >= since)
         .reduce((sum, o) => sum + o.creditsGranted - o.creditsClawedBack, 0);
     },
 
-    async upsertSubscription(_db, s) {
+    async upsertSubscription(_db, s, at) {
       const existing = [...subscriptions.values()].find((x) => x.provider === s.provider && x.providerRef === s.providerRef);
-      if (existing) return { ...existing };
-      const row = {
+      if (existing) {
+        existing.updatedAt = at;
+        return { ...existing };
+      }
+      const row: SubscriptionRow = {
         userId: null,
         status: 'active',
         currentPeriodStart: null,
         currentPeriodEnd: null,
         cancelAtPeriodEnd: false,
         createdAt: now(),
-        updatedAt: now(),
         ...s,
-      } as SubscriptionRow;
+        updatedAt: at,
+      };
       subscriptions.set(row.id, row);
       return { ...row };
     },
@@ -136,22 +160,29 @@ export function createInMemoryBillingRepo(opts: { now?: () => Date } = {}): InMe
       const row = [...subscriptions.values()].find((x) => x.provider === provider && x.providerRef === ref);
       return row ? { ...row } : null;
     },
-    async cancelSubscriptionRow(_db, id, c) {
-      const row = subscriptions.get(id)!;
+    async cancelSubscriptionRow(_db, id, c, at) {
+      const row = must(subscriptions.get(id), `subscription ${id}`);
       row.cancelAtPeriodEnd = c.atPeriodEnd;
       if (!c.atPeriodEnd) row.status = 'canceled';
       if (c.periodEnd) row.currentPeriodEnd = c.periodEnd;
+      row.updatedAt = at;
     },
-    async endSubscription(_db, id, endedAt) {
-      const row = subscriptions.get(id)!;
+    async endSubscription(_db, id, endedAt, at) {
+      const row = must(subscriptions.get(id), `subscription ${id}`);
       row.status = 'expired';
       row.currentPeriodEnd = new Date(Math.min(row.currentPeriodEnd?.getTime() ?? endedAt.getTime(), endedAt.getTime()));
+      row.updatedAt = at;
     },
-    async startSubscriptionPeriod(_db, id, period) {
-      Object.assign(subscriptions.get(id)!, { currentPeriodStart: period.start, currentPeriodEnd: period.end, status: 'active' });
+    async startSubscriptionPeriod(_db, id, period, at) {
+      Object.assign(must(subscriptions.get(id), `subscription ${id}`), {
+        currentPeriodStart: period.start,
+        currentPeriodEnd: period.end,
+        status: 'active',
+        updatedAt: at,
+      });
     },
 
-    async recordPaymentEvent(_db, provider, event) {
+    async recordPaymentEvent(_db, provider, event, at) {
       if (findEvent(provider, event.eventId)) return false;
       const stored = JSON.parse(JSON.stringify(event)) as PaymentEvent;
       events.push({
@@ -163,17 +194,17 @@ export function createInMemoryBillingRepo(opts: { now?: () => Date } = {}): InMe
         orderId: null,
         waitingFor: null,
         attempts: 0,
-        receivedAt: now(),
+        receivedAt: at,
         appliedAt: null,
       });
       return true;
     },
-    async setPaymentEventOutcome(_db, provider, eventId, state, orderId) {
-      const e = findEvent(provider, eventId)!;
-      Object.assign(e, { state, orderId: orderId ?? e.orderId, waitingFor: null, appliedAt: now(), attempts: e.attempts + 1 });
+    async setPaymentEventOutcome(_db, provider, eventId, state, orderId, at) {
+      const e = must(findEvent(provider, eventId), `payment event ${eventId}`);
+      Object.assign(e, { state, orderId: orderId ?? e.orderId, waitingFor: null, appliedAt: at, attempts: e.attempts + 1 });
     },
     async deferPaymentEvent(_db, provider, eventId, waitingFor) {
-      const e = findEvent(provider, eventId)!;
+      const e = must(findEvent(provider, eventId), `payment event ${eventId}`);
       Object.assign(e, { state: 'deferred', waitingFor, attempts: e.attempts + 1 });
     },
     async lockEventsWaitingFor(_db, provider, keys) {
@@ -181,8 +212,8 @@ export function createInMemoryBillingRepo(opts: { now?: () => Date } = {}): InMe
         .filter((e) => e.provider === provider && e.state === 'deferred' && e.waitingFor !== null && keys.includes(e.waitingFor))
         .map((e) => e.event);
     },
-    async dueDeferredEvents() {
-      const before = now().getTime() - 30_000;
+    async dueDeferredEvents(_db, at) {
+      const before = at.getTime() - DEFERRED_RETRY_AFTER_MS;
       return events.filter((e) => e.state === 'deferred' && e.receivedAt.getTime() < before).map((e) => ({ provider: e.provider, event: e.event }));
     },
     async lockDeferredEvent(_db, provider, eventId) {

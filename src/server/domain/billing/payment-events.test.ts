@@ -51,8 +51,8 @@ beforeEach(() => {
   clock = new Date('2026-06-01T00:00:00.000Z');
   const now = () => new Date(clock);
   repo = createInMemoryBillingRepo({ now });
-  creditsRepo = createInMemoryCreditsRepo({ now });
-  credits = createCredits(creditsRepo);
+  creditsRepo = createInMemoryCreditsRepo();
+  credits = createCredits(creditsRepo, { now });
   queue = { enqueue: vi.fn<JobQueue['enqueue']>(async () => 'job-id') };
   build();
 });

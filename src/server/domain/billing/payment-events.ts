@@ -16,7 +16,8 @@ import { createSubscriptionBooks, type SubscriptionBooksRepo } from './subscript
  * delivery changes nothing the second time, and answers 200. An event that depends on one not seen
  * yet (a refund before its payment, a renewal before its subscription) is kept `deferred` and
  * applied in the transaction that records what it waited for, or by the retry job. Refund amounts
- * are cumulative, so refunds applied in any order end in the same state.
+ * are cumulative, so refunds applied in any order end in the same state. Each application reads the
+ * clock once: the instant it stamps on everything it writes (paid_at, updated_at, applied_at).
  */
 
 export type ApplyOutcome = 'applied' | 'duplicate' | 'deferred' | 'ignored';
@@ -66,17 +67,18 @@ export function createPaymentEvents({ database, repo, credits, queue, payments, 
   /** Record the event and apply it, all in one transaction; a second delivery is a no-op. */
   async function applyEvent(provider: PaymentProviderId, event: PaymentEvent): Promise<ApplyOutcome> {
     return database.transaction(async (tx) => {
-      if (!(await repo.recordPaymentEvent(tx, provider, event))) return 'duplicate';
-      return run(tx, provider, event);
+      const at = clock.now();
+      if (!(await repo.recordPaymentEvent(tx, provider, event, at))) return 'duplicate';
+      return run(tx, provider, event, at);
     });
   }
 
-  /** Apply an event already recorded (fresh, or deferred before); sets its state. */
-  async function run(tx: DbHandle, provider: PaymentProviderId, event: PaymentEvent): Promise<ApplyOutcome> {
+  /** Apply an event already recorded (fresh, or deferred before) at `at`; sets its state. */
+  async function run(tx: DbHandle, provider: PaymentProviderId, event: PaymentEvent, at: Date): Promise<ApplyOutcome> {
     try {
-      const orderId = await effect(tx, provider, event);
+      const orderId = await effect(tx, provider, event, at);
       const state = orderId === null ? 'ignored' : 'applied';
-      await repo.setPaymentEventOutcome(tx, provider, event.eventId, state, orderId === null || orderId === true ? null : orderId);
+      await repo.setPaymentEventOutcome(tx, provider, event.eventId, state, orderId === null || orderId === true ? null : orderId, at);
       return state;
     } catch (err) {
       if (!(err instanceof Deferred)) throw err;
@@ -90,7 +92,7 @@ export function createPaymentEvents({ database, repo, credits, queue, payments, 
   async function applyWaiting(tx: DbHandle, provider: string, keys: (string | null | undefined)[]): Promise<void> {
     const wanted = keys.filter((k): k is string => !!k);
     if (!wanted.length) return;
-    for (const event of await repo.lockEventsWaitingFor(tx, provider, wanted)) await run(tx, provider as PaymentProviderId, event);
+    for (const event of await repo.lockEventsWaitingFor(tx, provider, wanted)) await run(tx, provider as PaymentProviderId, event, clock.now());
   }
 
   /**
@@ -98,7 +100,7 @@ export function createPaymentEvents({ database, repo, credits, queue, payments, 
    * without an order (a subscription), or null when there was nothing to do. Throws Deferred when
    * what it refers to is not known yet.
    */
-  async function effect(tx: DbHandle, provider: PaymentProviderId, e: PaymentEvent): Promise<string | true | null> {
+  async function effect(tx: DbHandle, provider: PaymentProviderId, e: PaymentEvent, at: Date): Promise<string | true | null> {
     switch (e.type) {
       case 'ignored':
         return null;
@@ -106,39 +108,39 @@ export function createPaymentEvents({ database, repo, credits, queue, payments, 
       case 'checkout.partially_paid': {
         const order = await repo.findOrderForEvent(tx, provider, { orderId: e.orderId, checkoutRef: e.checkoutRef, paymentRef: e.paymentRef });
         if (!order) throw new Deferred(e.checkoutRef);
-        return (await markPaid(tx, order, e)).id;
+        return (await markPaid(tx, order, e, at)).id;
       }
       case 'checkout.failed':
       case 'checkout.expired': {
         const order = await repo.findOrderForEvent(tx, provider, { orderId: e.orderId, checkoutRef: e.checkoutRef });
         if (!order) throw new Deferred(e.checkoutRef);
         if (order.status !== 'pending') return null; // a late failure never undoes a payment
-        await repo.updateOrder(tx, order.id, { status: e.type === 'checkout.failed' ? 'failed' : 'expired' });
+        await repo.updateOrder(tx, order.id, { status: e.type === 'checkout.failed' ? 'failed' : 'expired' }, at);
         return order.id;
       }
       case 'subscription.renewed': {
         const sub = await repo.getSubscriptionByRef(tx, provider, e.subscriptionRef);
         if (!sub) throw new Deferred(e.subscriptionRef);
-        const orderId = await subscriptions.renew(tx, provider, sub, e);
+        const orderId = await subscriptions.renew(tx, provider, sub, e, at);
         if (orderId) await applyWaiting(tx, provider, [e.paymentRef]);
         return orderId;
       }
       case 'subscription.canceled': {
         const sub = await repo.getSubscriptionByRef(tx, provider, e.subscriptionRef);
         if (!sub) throw new Deferred(e.subscriptionRef);
-        await subscriptions.cancel(tx, sub, e);
+        await subscriptions.cancel(tx, sub, e, at);
         return true;
       }
       case 'subscription.ended': {
         const sub = await repo.getSubscriptionByRef(tx, provider, e.subscriptionRef);
         if (!sub) throw new Deferred(e.subscriptionRef);
-        return (await subscriptions.end(tx, sub, e.endedAt)) ? true : null;
+        return (await subscriptions.end(tx, sub, e.endedAt, at)) ? true : null;
       }
       case 'payment.refunded':
       case 'payment.disputed': {
         const order = await repo.findOrderForEvent(tx, provider, { paymentRef: e.paymentRef });
         if (!order || order.status === 'pending') throw new Deferred(e.paymentRef);
-        return (await takeBack(tx, order, e.type === 'payment.refunded' ? { refundedMinor: e.refundedMinor } : { disputed: true })).id;
+        return (await takeBack(tx, order, e.type === 'payment.refunded' ? { refundedMinor: e.refundedMinor } : { disputed: true }, at)).id;
       }
     }
   }
@@ -151,14 +153,14 @@ export function createPaymentEvents({ database, repo, credits, queue, payments, 
     return Math.floor((order.credits * Math.min(e.paidMinor, order.amountMinor)) / Math.max(1, order.amountMinor));
   }
 
-  async function markPaid(tx: DbHandle, order: OrderRow, e: Paid): Promise<OrderRow> {
+  async function markPaid(tx: DbHandle, order: OrderRow, e: Paid, at: Date): Promise<OrderRow> {
     const paidMinor = e.type === 'checkout.partially_paid' ? e.paidMinor : e.amountMinor;
     const due = creditsDue(order, e);
     const grant = Math.max(0, due - order.creditsGranted);
     if (['refunded', 'partially_refunded', 'disputed'].includes(order.status) || (order.status === 'paid' && grant === 0)) return order;
     if (e.type === 'checkout.partially_paid' && due === 0) {
       // recorded; the order stays pending until a full payment arrives
-      return repo.updateOrder(tx, order.id, { paymentRef: e.paymentRef, paidMinor });
+      return repo.updateOrder(tx, order.id, { paymentRef: e.paymentRef, paidMinor }, at);
     }
     const firstPayment = order.status !== 'paid';
     let subscriptionId = order.subscriptionId;
@@ -166,18 +168,22 @@ export function createPaymentEvents({ database, repo, credits, queue, payments, 
     let periodStart = e.type === 'checkout.paid' ? e.periodStart : undefined;
     let periodEnd = e.type === 'checkout.paid' ? e.periodEnd : undefined;
     if (e.type === 'checkout.paid' && e.subscriptionRef && !subscriptionId) {
-      periodStart ??= clock.now();
+      periodStart ??= at;
       const plan = await repo.getPlan(tx, order.planId);
       periodEnd ??= new Date(new Date(periodStart).getTime() + (plan?.interval === 'year' ? 365 : 30) * 24 * 3600_000);
-      const sub = await repo.upsertSubscription(tx, {
-        id: randomUUID(),
-        userId: order.userId,
-        planId: order.planId,
-        provider: order.provider,
-        providerRef: e.subscriptionRef,
-        currentPeriodStart: new Date(periodStart),
-        currentPeriodEnd: new Date(periodEnd),
-      });
+      const sub = await repo.upsertSubscription(
+        tx,
+        {
+          id: randomUUID(),
+          userId: order.userId,
+          planId: order.planId,
+          provider: order.provider,
+          providerRef: e.subscriptionRef,
+          currentPeriodStart: new Date(periodStart),
+          currentPeriodEnd: new Date(periodEnd),
+        },
+        at,
+      );
       subscriptionId = sub.id;
     }
     const updated = await repo.updateOrder(
@@ -193,6 +199,7 @@ export function createPaymentEvents({ database, repo, credits, queue, payments, 
         ...(periodStart ? { periodStart: new Date(periodStart) } : {}),
         ...(periodEnd ? { periodEnd: new Date(periodEnd) } : {}),
       },
+      at,
       { firstPayment },
     );
     if (grant > 0 && order.userId) {
@@ -213,7 +220,7 @@ export function createPaymentEvents({ database, repo, credits, queue, payments, 
    * A refund (cumulative amount) or a dispute: the credits bought are taken back in proportion,
    * never below zero; what could not be taken (already spent) is recorded and the account flagged.
    */
-  async function takeBack(tx: DbHandle, order: OrderRow, what: { refundedMinor: number } | { disputed: true }): Promise<OrderRow> {
+  async function takeBack(tx: DbHandle, order: OrderRow, what: { refundedMinor: number } | { disputed: true }, at: Date): Promise<OrderRow> {
     const disputed = 'disputed' in what;
     const base = order.paidMinor || order.amountMinor;
     const refunded = disputed ? order.refundedMinor : Math.min(base, Math.max(order.refundedMinor, what.refundedMinor));
@@ -234,16 +241,21 @@ export function createPaymentEvents({ database, repo, credits, queue, payments, 
         });
       }
       if (due > taken) {
-        await repo.setBillingFlag(tx, order.userId, disputed ? 'dispute_shortfall' : 'refund_shortfall');
+        await repo.setBillingFlag(tx, order.userId, disputed ? 'dispute_shortfall' : 'refund_shortfall', at);
         logger.warn({ order: order.id, user: order.userId, shortfall: due - taken }, 'billing: refunded credits were already spent; account flagged');
       }
     }
-    return repo.updateOrder(tx, order.id, {
-      status,
-      refundedMinor: refunded,
-      creditsClawedBack: order.creditsClawedBack + taken,
-      clawbackShortfall: order.clawbackShortfall + (due - taken),
-    });
+    return repo.updateOrder(
+      tx,
+      order.id,
+      {
+        status,
+        refundedMinor: refunded,
+        creditsClawedBack: order.creditsClawedBack + taken,
+        clawbackShortfall: order.clawbackShortfall + (due - taken),
+      },
+      at,
+    );
   }
 
   /** An incoming payment callback: verify it on the raw body, then apply each event exactly once. */
@@ -260,12 +272,12 @@ export function createPaymentEvents({ database, repo, credits, queue, payments, 
     return { status: 200 as const, message: 'ok' };
   }
 
-  /** Apply deferred events whose dependency has arrived meanwhile; returns how many were applied. */
+  /** Apply deferred events (waiting 30 s or more) whose dependency has arrived meanwhile; returns how many were applied. */
   async function retryDeferred(): Promise<number> {
     let n = 0;
-    for (const { provider, event } of await repo.dueDeferredEvents(database)) {
+    for (const { provider, event } of await repo.dueDeferredEvents(database, clock.now())) {
       const outcome = await database.transaction(async (tx) =>
-        (await repo.lockDeferredEvent(tx, provider, event.eventId)) ? run(tx, provider as PaymentProviderId, event) : 'duplicate',
+        (await repo.lockDeferredEvent(tx, provider, event.eventId)) ? run(tx, provider as PaymentProviderId, event, clock.now()) : 'duplicate',
       );
       if (outcome === 'applied') n++;
     }

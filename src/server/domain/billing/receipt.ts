@@ -1,6 +1,6 @@
 import PDFDocument from 'pdfkit';
 import { fontFile } from '../../lib/ffmpeg';
-import type { OrderRow } from './billing.repo';
+import type { PaidOrder } from './billing.repo';
 
 /**
  * The receipt of a paid order as a PDF: seller (settings), buyer (the checkout email), receipt
@@ -21,7 +21,7 @@ export function formatMoney(minor: number, currency: string, locale = 'en-US'): 
 
 const PROVIDER_NAMES: Record<string, string> = { stripe: 'Card (Stripe)', creem: 'Creem', nowpayments: 'Cryptocurrency (NOWPayments)' };
 
-export function renderReceipt(order: OrderRow, seller: SellerDetails, buyer: { email: string | null; name?: string | null }): Promise<Buffer> {
+export function renderReceipt(order: PaidOrder, seller: SellerDetails, buyer: { email: string | null; name?: string | null }): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const doc = new PDFDocument({
       size: 'A4',
@@ -43,7 +43,7 @@ export function renderReceipt(order: OrderRow, seller: SellerDetails, buyer: { e
     doc.fontSize(20).text('Receipt', { continued: false });
     doc.moveDown(0.3).fontSize(10).fillColor('#555');
     doc.text(`Receipt number: ${order.receiptNumber}`);
-    doc.text(`Date paid: ${order.paidAt?.toISOString().slice(0, 10) ?? '—'}`);
+    doc.text(`Date paid: ${order.paidAt.toISOString().slice(0, 10)}`);
     doc.text(`Order: ${order.id}`);
     doc.moveDown();
 

@@ -14,8 +14,8 @@ export interface RefundsDeps {
   repo: Pick<BillingRepo, 'getOrder' | 'findUserStatus' | 'expireAbandonedOrders'>;
   payments: PaymentRegistry;
   logger: Logger;
-  clock: Pick<Clock, 'nowMs'>;
-  applyEvent(provider: PaymentProviderId, event: PaymentEvent): Promise<ApplyOutcome>;
+  clock: Pick<Clock, 'now' | 'nowMs'>;
+  applyEvent: (provider: PaymentProviderId, event: PaymentEvent) => Promise<ApplyOutcome>;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -53,7 +53,9 @@ export function createRefunds({ database, repo, payments, logger, clock, applyEv
       refundedMinor: total,
       currency: order.currency,
     });
-    return (await repo.getOrder(database, order.id))!;
+    const after = await repo.getOrder(database, order.id);
+    if (!after) throw notFound('That order');
+    return after;
   }
 
   /** Fetch recent provider events (Stripe's events API) and apply what we missed. */
@@ -76,6 +78,6 @@ export function createRefunds({ database, repo, payments, logger, clock, applyEv
     refund,
     reconcile,
     /** pending orders whose checkout was abandoned long ago become expired */
-    expireAbandoned: (hours = 48) => repo.expireAbandonedOrders(database, hours),
+    expireAbandoned: (hours = 48) => repo.expireAbandonedOrders(database, hours, clock.now()),
   };
 }

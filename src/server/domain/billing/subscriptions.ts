@@ -10,7 +10,7 @@ import { enqueueOrderConfirmation } from './confirmation';
  * Subscription periods in the books: a renewal is a paid order that grants the plan's credits for
  * its period; when a period of a plan without rollover ends (renewed, canceled at once, or ended),
  * the credits it granted and that were not spent expire. All of it runs inside the transaction that
- * records the provider's event.
+ * records the provider's event, at the instant `at` that application read from the clock.
  */
 
 export type SubscriptionBooksRepo = Pick<
@@ -59,7 +59,7 @@ export function createSubscriptionBooks({ repo, credits, queue }: SubscriptionBo
   }
 
   /** A paid period after the first: a renewal order and its credits. Returns the order id, or null when the period was granted already. */
-  async function renew(tx: DbHandle, provider: PaymentProviderId, sub: SubscriptionRow, e: Renewed): Promise<string | null> {
+  async function renew(tx: DbHandle, provider: PaymentProviderId, sub: SubscriptionRow, e: Renewed, at: Date): Promise<string | null> {
     const periodEnd = new Date(e.periodEnd);
     // a period already granted (the first one comes with the checkout; a provider may announce a
     // period twice, under another invoice). Renewals can arrive out of order (concurrent deliveries,
@@ -69,26 +69,30 @@ export function createSubscriptionBooks({ repo, credits, queue }: SubscriptionBo
     const plan = await repo.getPlan(tx, sub.planId);
     if (!plan) throw new Error(`subscription ${sub.id} has an unknown plan ${sub.planId}`);
     const periodStart = new Date(e.periodStart);
-    const order = await repo.insertRenewalOrder(tx, {
-      id: randomUUID(),
-      userId: sub.userId,
-      planId: plan.id,
-      planName: plan.name,
-      credits: plan.credits,
-      amountMinor: e.amountMinor,
-      currency: e.currency,
-      provider,
-      paymentRef: e.paymentRef,
-      invoiceRef: e.invoiceRef,
-      subscriptionId: sub.id,
-      periodStart,
-      periodEnd,
-    });
+    const order = await repo.insertRenewalOrder(
+      tx,
+      {
+        id: randomUUID(),
+        userId: sub.userId,
+        planId: plan.id,
+        planName: plan.name,
+        credits: plan.credits,
+        amountMinor: e.amountMinor,
+        currency: e.currency,
+        provider,
+        paymentRef: e.paymentRef,
+        invoiceRef: e.invoiceRef,
+        subscriptionId: sub.id,
+        periodStart,
+        periodEnd,
+      },
+      at,
+    );
     if (!order) return null; // this invoice was recorded already
     if (latest) {
       // unused credits of the period that ended expire, unless the plan rolls them over
       await expirePeriodCredits(tx, sub, 'the subscription period ended');
-      await repo.startSubscriptionPeriod(tx, sub.id, { start: periodStart, end: periodEnd });
+      await repo.startSubscriptionPeriod(tx, sub.id, { start: periodStart, end: periodEnd }, at);
     }
     // else: an earlier period paid late (its invoice arrived after a later one); it is granted,
     // and the subscription keeps its current period
@@ -100,23 +104,23 @@ export function createSubscriptionBooks({ repo, credits, queue }: SubscriptionBo
         grantedTotal: order.credits,
         reason: `${order.planName}: ${order.credits.toLocaleString('en-US')} credits for the new period`,
       });
-      await repo.updateOrder(tx, order.id, { creditsGranted: order.credits });
+      await repo.updateOrder(tx, order.id, { creditsGranted: order.credits }, at);
     }
     await enqueueOrderConfirmation(queue, tx, order.id);
     return order.id;
   }
 
   /** Canceled at the period end (nothing changes until then) or at once (the period's unused credits expire). */
-  async function cancel(tx: DbHandle, sub: SubscriptionRow, e: Canceled): Promise<void> {
+  async function cancel(tx: DbHandle, sub: SubscriptionRow, e: Canceled, at: Date): Promise<void> {
     // a deferred event comes back from its JSON record, its dates as strings
-    await repo.cancelSubscriptionRow(tx, sub.id, { atPeriodEnd: e.atPeriodEnd, periodEnd: e.periodEnd ? new Date(e.periodEnd) : null });
+    await repo.cancelSubscriptionRow(tx, sub.id, { atPeriodEnd: e.atPeriodEnd, periodEnd: e.periodEnd ? new Date(e.periodEnd) : null }, at);
     if (!e.atPeriodEnd) await expirePeriodCredits(tx, sub, 'the subscription was canceled');
   }
 
   /** The subscription ended; false when it had ended already. */
-  async function end(tx: DbHandle, sub: SubscriptionRow, endedAt: Date): Promise<boolean> {
+  async function end(tx: DbHandle, sub: SubscriptionRow, endedAt: Date, at: Date): Promise<boolean> {
     if (sub.status === 'expired' || sub.status === 'canceled') return false;
-    await repo.endSubscription(tx, sub.id, new Date(endedAt));
+    await repo.endSubscription(tx, sub.id, new Date(endedAt), at);
     await expirePeriodCredits(tx, sub, 'the subscription ended');
     return true;
   }

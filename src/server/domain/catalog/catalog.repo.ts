@@ -1,9 +1,12 @@
-import { and, eq, or, isNotNull, ne, sql } from 'drizzle-orm';
+import { and, eq, or, isNotNull, ne } from 'drizzle-orm';
 import type { DbHandle } from '../../db/client';
 import { rowMapper } from '../../db/rows';
 import { modelSettings, routeHealth } from '../../db/schema';
 
-/** SQL for the catalog overrides (model_settings) and route health (route_health). */
+/**
+ * SQL for the catalog overrides (model_settings) and route health (route_health). The time of a
+ * change and of a route's rest comes from the caller's clock (`now`), not the database's.
+ */
 
 export type ModelSettingsRow = typeof modelSettings.$inferSelect;
 export type RouteHealthRow = typeof routeHealth.$inferSelect;
@@ -16,12 +19,15 @@ export async function listModelSettings(db: DbHandle): Promise<ModelSettingsRow[
 /** The columns an operator may change; undefined = leave as is, null = back to built-in. */
 export type ModelSettingsPatch = Partial<Pick<ModelSettingsRow, 'enabled' | 'price' | 'lifecycle' | 'routeOrder'>>;
 
-/** Set the given columns (undefined = leave as is, null = back to built-in): Drizzle leaves undefined keys out of both the insert and the update. */
-export async function upsertModelSettings(db: DbHandle, modelId: string, patch: ModelSettingsPatch, by: string): Promise<void> {
+/**
+ * Set the given columns (undefined = leave as is, null = back to built-in), changed by `by` at
+ * `now`: Drizzle leaves undefined keys out of both the insert and the update.
+ */
+export async function upsertModelSettings(db: DbHandle, modelId: string, patch: ModelSettingsPatch, by: string, now: Date): Promise<void> {
   await db.db
     .insert(modelSettings)
-    .values({ modelId, ...patch, updatedBy: by })
-    .onConflictDoUpdate({ target: modelSettings.modelId, set: { ...patch, updatedAt: sql`now()`, updatedBy: by } });
+    .values({ modelId, ...patch, updatedAt: now, updatedBy: by })
+    .onConflictDoUpdate({ target: modelSettings.modelId, set: { ...patch, updatedAt: now, updatedBy: by } });
 }
 
 export async function deleteModelSettings(db: DbHandle, modelId: string): Promise<boolean> {
@@ -37,8 +43,8 @@ export async function listRouteHealth(db: DbHandle, modelId?: string): Promise<R
 }
 
 /**
- * Count one retryable failure; the route turns unhealthy for `cooldownSeconds` when the count
- * reaches `threshold` (one guarded upsert, so concurrent workers add up correctly).
+ * Count one retryable failure at `now`; the route turns unhealthy for `cooldownSeconds` from `now`
+ * when the count reaches `threshold` (one guarded upsert, so concurrent workers add up correctly).
  */
 export async function recordRouteFailure(
   db: DbHandle,
@@ -46,28 +52,31 @@ export async function recordRouteFailure(
   error: string,
   threshold: number,
   cooldownSeconds: number,
+  now: Date,
 ): Promise<RouteHealthRow> {
   const rows = await db.sql.query(
     `insert into route_health (model_id, provider, consecutive_failures, last_error,
-                               unhealthy_until)
-     values ($1, $2, 1, $3, case when 1 >= $4 then now() + make_interval(secs => $5) end)
+                               unhealthy_until, updated_at)
+     values ($1, $2, 1, $3, case when 1 >= $4 then $6::timestamptz + make_interval(secs => $5) end, $6::timestamptz)
      on conflict (model_id, provider) do update set
        consecutive_failures = route_health.consecutive_failures + 1,
        last_error = excluded.last_error,
        unhealthy_until = case when route_health.consecutive_failures + 1 >= $4
-                              then now() + make_interval(secs => $5) else route_health.unhealthy_until end,
-       updated_at = now()
+                              then $6::timestamptz + make_interval(secs => $5) else route_health.unhealthy_until end,
+       updated_at = $6::timestamptz
      returning *`,
-    [route.modelId, route.provider, error.slice(0, 500), threshold, cooldownSeconds],
+    [route.modelId, route.provider, error.slice(0, 500), threshold, cooldownSeconds, now.toISOString()],
   );
-  return toRouteHealth(rows[0]!);
+  const [row] = rows;
+  if (!row) throw new Error('the route health upsert returned no row');
+  return toRouteHealth(row);
 }
 
-/** A success clears the route's failure count. */
-export async function recordRouteSuccess(db: DbHandle, route: { modelId: string; provider: string }): Promise<void> {
+/** A success at `now` clears the route's failure count. */
+export async function recordRouteSuccess(db: DbHandle, route: { modelId: string; provider: string }, now: Date): Promise<void> {
   await db.db
     .update(routeHealth)
-    .set({ consecutiveFailures: 0, unhealthyUntil: null, updatedAt: sql`now()` })
+    .set({ consecutiveFailures: 0, unhealthyUntil: null, updatedAt: now })
     .where(
       and(
         eq(routeHealth.modelId, route.modelId),

@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../../adapters/clock';
 import type { ProviderId } from '../../adapters/providers/provider';
 import type { Database } from '../../db/client';
 import { AppError } from '../../errors';
@@ -62,18 +63,19 @@ export interface CatalogDeps {
   /** which providers are configured */
   providerStatus: (id: ProviderId) => ProviderStatus;
   entries?: readonly CatalogEntry[];
-  now?: () => Date;
+  /** whether a resting route's rest is over, and the time of operators' changes (default: the system clock) */
+  clock?: Pick<Clock, 'now'>;
 }
 
 export const invalidRequest = (fields: FieldIssue[]) => new AppError('invalid_request', fields.map((f) => f.message).join(' '), 400, { fields });
 
-export function createCatalogService({ database, providerStatus, entries = builtinCatalog, now = () => new Date() }: CatalogDeps): CatalogService {
+export function createCatalogService({ database, providerStatus, entries = builtinCatalog, clock = systemClock }: CatalogDeps): CatalogService {
   const byId = new Map(entries.map((e) => [e.id, e]));
 
   async function list(): Promise<EffectiveModel[]> {
     const [settings, health] = await Promise.all([listModelSettings(database), listRouteHealth(database)]);
     const settingsById = new Map(settings.map((s) => [s.modelId, s]));
-    const at = now();
+    const at = clock.now();
     return entries.map((entry) => {
       const s = settingsById.get(entry.id);
       const enabled = s?.enabled ?? true;
@@ -116,6 +118,13 @@ export function createCatalogService({ database, providerStatus, entries = built
 
   async function get(id: string) {
     return (await list()).find((m) => m.id === id);
+  }
+
+  /** a model of the built-in catalog (every entry is listed) */
+  async function getKnown(id: string): Promise<EffectiveModel> {
+    const model = await get(id);
+    if (!model) throw new Error(`model ${id} is missing from the catalog list`);
+    return model;
   }
 
   async function parseRequest(body: unknown, opts: { requireAvailable?: boolean } = {}): Promise<ParsedGeneration> {
@@ -190,14 +199,14 @@ export function createCatalogService({ database, providerStatus, entries = built
       if (new Set(patch.routeOrder).size !== patch.routeOrder.length) problems.push('a provider is listed twice in the route order');
     }
     if (problems.length) throw new AppError('invalid_request', `Cannot change ${modelId}: ${problems.join('; ')}.`, 400);
-    await upsertModelSettings(database, modelId, patch, by);
-    return (await get(modelId))!;
+    await upsertModelSettings(database, modelId, patch, by, clock.now());
+    return getKnown(modelId);
   }
 
   async function reset(modelId: string): Promise<EffectiveModel> {
     if (!byId.has(modelId)) throw new AppError('not_found', `Unknown model ${modelId}.`, 404);
     await deleteModelSettings(database, modelId);
-    return (await get(modelId))!;
+    return getKnown(modelId);
   }
 
   return { list, get, parseRequest, update, reset };

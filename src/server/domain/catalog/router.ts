@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../../adapters/clock';
 import type { ProviderRegistry } from '../../adapters/providers';
 import { ProviderError, type ProviderFailure, type ProviderId, type ProviderReference } from '../../adapters/providers/provider';
 import type { Database } from '../../db/client';
@@ -59,7 +60,8 @@ export interface RouterDeps {
   cooldownSeconds: number;
   /** our webhook URL for a provider's callbacks, when it sends them */
   callbackUrl?: (provider: ProviderId) => string | undefined;
-  now?: () => Date;
+  /** when a route's rest ends, and the time of its failures and successes (default: the system clock) */
+  clock?: Pick<Clock, 'now'>;
 }
 
 export interface SubmitOptions {
@@ -79,11 +81,11 @@ export interface ProviderRouter {
 const movesOn = (err: ProviderError) => !err.maybeAccepted && (err.kind === 'retryable' || err.kind === 'auth_config');
 
 export function createProviderRouter(deps: RouterDeps): ProviderRouter {
-  const now = deps.now ?? (() => new Date());
+  const clock = deps.clock ?? systemClock;
 
   function plan(model: EffectiveModel, request: GenerationRequest): EffectiveRoute[] {
     const usable = model.routes.filter((r) => r.available && r.upstreamModels[request.mode]);
-    const t = now();
+    const t = clock.now();
     const healthy = usable.filter((r) => !r.unhealthyUntil || r.unhealthyUntil <= t);
     const resting = usable.filter((r) => r.unhealthyUntil && r.unhealthyUntil > t);
     return [...healthy, ...resting];
@@ -106,7 +108,8 @@ export function createProviderRouter(deps: RouterDeps): ProviderRouter {
     const attempts: RouteAttempt[] = [];
     let last: ProviderError | undefined;
     for (const route of routes) {
-      const upstreamModel = route.upstreamModels[request.mode]!;
+      const upstreamModel = route.upstreamModels[request.mode];
+      if (!upstreamModel) continue; // plan() keeps only routes that serve the mode
       const provider = deps.providers.get(route.provider);
       const healthKey = { modelId: model.id, provider: route.provider };
       try {
@@ -121,7 +124,7 @@ export function createProviderRouter(deps: RouterDeps): ProviderRouter {
           },
           idempotencyKey,
         );
-        await recordRouteSuccess(deps.database, healthKey);
+        await recordRouteSuccess(deps.database, healthKey, clock.now());
         return { provider: route.provider, upstreamModel, upstreamId, attempts };
       } catch (err) {
         if (!(err instanceof ProviderError)) throw err;
@@ -129,10 +132,11 @@ export function createProviderRouter(deps: RouterDeps): ProviderRouter {
         attempts.push({ provider: route.provider, upstreamModel, failure: err.toFailure() });
         last = err;
         if (!movesOn(err)) break;
-        await recordRouteFailure(deps.database, healthKey, `${err.kind}: ${err.message}`, deps.failureThreshold, deps.cooldownSeconds);
+        await recordRouteFailure(deps.database, healthKey, `${err.kind}: ${err.message}`, deps.failureThreshold, deps.cooldownSeconds, clock.now());
       }
     }
-    throw new AllRoutesFailed(last!, attempts);
+    if (!last) throw new AppError('model_unavailable', `${model.name} has no available route for ${request.mode}.`, 503);
+    throw new AllRoutesFailed(last, attempts);
   }
 
   return { plan, submit };

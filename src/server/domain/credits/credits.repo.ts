@@ -2,10 +2,13 @@ import { and, desc, eq, sql } from 'drizzle-orm';
 import type { DbHandle } from '../../db/client';
 import { creditBalances, creditLedger } from '../../db/schema';
 
-/** SQL for credit balances and the ledger. Only the credits module (credits.ts) calls these. */
+/**
+ * SQL for credit balances and the ledger. Only the credits module (credits.ts) calls these. The time
+ * of a movement (the ledger row's created_at, the balance's updated_at) is the caller's clock.
+ */
 
 export type LedgerRow = typeof creditLedger.$inferSelect;
-export type NewLedgerRow = Omit<typeof creditLedger.$inferInsert, 'id' | 'createdAt'>;
+export type NewLedgerRow = Omit<typeof creditLedger.$inferInsert, 'id' | 'createdAt'> & { createdAt: Date };
 export type BalanceRow = Pick<typeof creditBalances.$inferSelect, 'balance' | 'held'>;
 
 /** Creates the user's balance row (0 credits) when there is none. */
@@ -24,15 +27,15 @@ export async function isKeyApplied(db: DbHandle, idempotencyKey: string): Promis
 }
 
 /**
- * The guarded balance update: adds `amount` to the balance and `heldDelta` to the held credits
- * only when neither goes below zero. Returns the new balance, or null when the guard refused.
+ * The guarded balance update at `at`: adds `amount` to the balance and `heldDelta` to the held
+ * credits only when neither goes below zero. Returns the new balance, or null when the guard refused.
  */
-export async function moveBalance(db: DbHandle, userId: string, amount: number, heldDelta: number): Promise<number | null> {
+export async function moveBalance(db: DbHandle, userId: string, amount: number, heldDelta: number, at: Date): Promise<number | null> {
   const rows = await db.sql.query<{ balance: string | number }>(
-    `update credit_balances set balance = balance + $2, held = held + $3, updated_at = now()
+    `update credit_balances set balance = balance + $2, held = held + $3, updated_at = $4::timestamptz
       where user_id = $1 and balance + $2 >= 0 and held + $3 >= 0
       returning balance`,
-    [userId, amount, heldDelta],
+    [userId, amount, heldDelta, at.toISOString()],
   );
   return rows[0] ? Number(rows[0].balance) : null;
 }

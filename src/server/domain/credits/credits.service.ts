@@ -1,5 +1,7 @@
+import type { Clock } from '../../adapters/clock';
 import type { Database } from '../../db/client';
-import { credits as sqlCredits, type Credits } from './credits';
+import { createCredits, type Credits } from './credits';
+import { sqlCreditsRepo } from './credits.repo';
 
 /** Credit movements an operator makes by hand (the CLI), each in its own transaction. */
 export interface CreditsService {
@@ -10,14 +12,23 @@ export interface CreditsService {
   operatorChange(userId: string, amount: number, reason: string): Promise<number>;
 }
 
-export function createCreditsService({ database, credits = sqlCredits }: { database: Database; credits?: Credits }): CreditsService {
+export interface CreditsServiceDeps {
+  database: Database;
+  /** dates the movements (default: the system clock) */
+  clock?: Pick<Clock, 'now'>;
+  /** default: the credits module on the database, on `clock` */
+  credits?: Credits;
+}
+
+export function createCreditsService({ database, clock, credits = createCredits(sqlCreditsRepo, clock) }: CreditsServiceDeps): CreditsService {
   return {
     async operatorChange(userId, amount, reason) {
       const balance = await database.transaction((tx) =>
         amount > 0 ? credits.grant(tx, { userId, credits: amount, reason, source: 'operator' }) : credits.adjust(tx, { userId, amount, reason }),
       );
       // neither carries an idempotency key, so neither is ever skipped as a replay
-      return balance!;
+      if (balance === null) throw new Error('an operator credit change was skipped as a replay');
+      return balance;
     },
   };
 }

@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../adapters/clock';
 import type { DbHandle } from '../../db/client';
 import { createCredits, InsufficientCredits, ledgerKey, type Credits } from './credits';
 import { createInMemoryCreditsRepo, type InMemoryCreditsRepo } from './in-memory-credits-repo';
@@ -8,10 +9,12 @@ import { createInMemoryCreditsRepo, type InMemoryCreditsRepo } from './in-memory
 const tx = {} as DbHandle;
 let repo: InMemoryCreditsRepo;
 let credits: Credits;
+let clock: FakeClock;
 
 beforeEach(() => {
   repo = createInMemoryCreditsRepo();
-  credits = createCredits(repo);
+  clock = new FakeClock(Date.parse('2026-06-01T00:00:00.000Z'));
+  credits = createCredits(repo, clock);
 });
 
 const account = (userId = 'u1') => repo.balances.get(userId);
@@ -152,7 +155,9 @@ describe('reads', () => {
       await credits.capture(tx, charge(10, g));
     }
     expect(await credits.capturedBetween(tx, 'u1', new Date(0), null)).toBe(30);
-    expect(await credits.capturedBetween(tx, 'u1', new Date(Date.now() + 60_000), null)).toBe(0);
+    expect(await credits.capturedBetween(tx, 'u1', new Date(clock.nowMs() + 60_000), null)).toBe(0);
+    // each movement is dated by the module's clock
+    expect(repo.ledger.every((r) => r.createdAt.getTime() === clock.nowMs())).toBe(true);
     const first = await credits.history(tx, 'u1', { limit: 3 });
     expect(first.map((r) => r.kind)).toEqual(['capture', 'hold', 'capture']);
     const next = await credits.history(tx, 'u1', { limit: 10, beforeId: String(first.at(-1)!.id) });

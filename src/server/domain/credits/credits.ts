@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../../adapters/clock';
 import type { DbHandle } from '../../db/client';
 import type { LedgerKind } from '../../db/schema';
 import { sqlCreditsRepo, type BalanceRow, type CreditsRepo, type LedgerRow } from './credits.repo';
@@ -6,7 +7,9 @@ import { sqlCreditsRepo, type BalanceRow, type CreditsRepo, type LedgerRow } fro
  * Credits: every movement is one ledger row plus one guarded balance update, written in the
  * caller's transaction (the same one as the state change that causes it). The named operations
  * below are the only way the rest of the app moves credits; each builds its reference and
- * idempotency key here, so a replayed operation is a no-op and the keys never drift apart.
+ * idempotency key here, so a replayed operation is a no-op and the keys never drift apart. A
+ * movement is dated by the module's clock (the ledger row's created_at, which the period and
+ * per-day sums compare).
  */
 
 export interface LedgerEntry {
@@ -97,12 +100,14 @@ export interface Credits {
   history(db: DbHandle, userId: string, page: { limit: number; beforeId?: string | undefined }): Promise<LedgerRow[]>;
 }
 
-export function createCredits(repo: CreditsRepo = sqlCreditsRepo): Credits {
+/** The credit operations on `repo` (default: the database), dating each movement by `clock`. */
+export function createCredits(repo: CreditsRepo = sqlCreditsRepo, clock: Pick<Clock, 'now'> = systemClock): Credits {
   async function apply(tx: DbHandle, e: LedgerEntry): Promise<number | null> {
     if (e.idempotencyKey && (await repo.isKeyApplied(tx, e.idempotencyKey))) return null;
     await repo.ensureAccount(tx, e.userId);
     const heldDelta = e.heldDelta ?? 0;
-    const balance = await repo.moveBalance(tx, e.userId, e.amount, heldDelta);
+    const at = clock.now();
+    const balance = await repo.moveBalance(tx, e.userId, e.amount, heldDelta, at);
     if (balance === null) {
       if (e.amount < 0) throw new InsufficientCredits();
       throw new Error(`ledger: ${e.kind} of ${heldDelta} held credits for ${e.userId} exceeds what is held`);
@@ -116,6 +121,7 @@ export function createCredits(repo: CreditsRepo = sqlCreditsRepo): Credits {
       reason: e.reason,
       reference: e.reference ?? null,
       idempotencyKey: e.idempotencyKey ?? null,
+      createdAt: at,
     });
     return balance;
   }
@@ -181,5 +187,5 @@ export function createCredits(repo: CreditsRepo = sqlCreditsRepo): Credits {
   };
 }
 
-/** The credits module on the database; tests build one on an in-memory repository. */
+/** The credits module on the database and the system clock; tests build one on an in-memory repository or another clock. */
 export const credits: Credits = createCredits();

@@ -3,15 +3,14 @@ import type { CreditsRepo, LedgerRow } from './credits.repo';
 /**
  * A test double of the credits repository: balances and the ledger in memory, with the same
  * guards as the SQL (a balance or held amount never below zero; an idempotency key used once).
- * Transactions are not modelled: unit tests drive one operation at a time.
+ * Transactions are not modelled: unit tests drive one operation at a time. Times are the caller's.
  */
 export interface InMemoryCreditsRepo extends CreditsRepo {
   readonly balances: Map<string, { balance: number; held: number }>;
   readonly ledger: LedgerRow[];
 }
 
-export function createInMemoryCreditsRepo(opts: { now?: () => Date } = {}): InMemoryCreditsRepo {
-  const now = opts.now ?? (() => new Date());
+export function createInMemoryCreditsRepo(): InMemoryCreditsRepo {
   const balances = new Map<string, { balance: number; held: number }>();
   const ledger: LedgerRow[] = [];
 
@@ -34,7 +33,7 @@ export function createInMemoryCreditsRepo(opts: { now?: () => Date } = {}): InMe
     async insertLedgerRow(_db, row) {
       if (row.idempotencyKey && ledger.some((r) => r.idempotencyKey === row.idempotencyKey))
         throw new Error('duplicate key value violates unique constraint "credit_ledger_idempotency_key"');
-      ledger.push({ heldDelta: 0, reference: null, idempotencyKey: null, ...row, id: ledger.length + 1, createdAt: now() });
+      ledger.push({ heldDelta: 0, reference: null, idempotencyKey: null, ...row, id: ledger.length + 1 });
     },
     async balanceOf(_db, userId) {
       const b = balances.get(userId);

@@ -1,14 +1,18 @@
-import { and, count, desc, eq, isNull, or, sql } from 'drizzle-orm';
+import { and, count, desc, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { DbHandle } from '../../db/client';
 import { rowMapper } from '../../db/rows';
 import { apiKeys, apiRequestLog } from '../../db/schema';
 
-/** SQL for API keys (api_keys) and the API request log (api_request_log). */
+/**
+ * SQL for API keys (api_keys) and the API request log (api_request_log). Times are the caller's
+ * clock (`at` / `now`): a key's expiry, revocation and last use, a request's time, the usage days.
+ */
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type NewApiKey = Pick<ApiKeyRow, 'id' | 'userId' | 'name' | 'prefix' | 'secretHash' | 'scopes'> & { expiresInDays: number | null };
 export type RequestLogRow = typeof apiRequestLog.$inferSelect;
 export type NewRequestLog = Omit<typeof apiRequestLog.$inferInsert, 'id' | 'createdAt'>;
+const DAY_MS = 86_400_000;
 const toKey = rowMapper(apiKeys);
 const toLogRow = rowMapper(apiRequestLog);
 
@@ -17,16 +21,18 @@ export async function countActiveKeys(db: DbHandle, userId: string): Promise<num
     .select({ n: count() })
     .from(apiKeys)
     .where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)));
-  return row!.n;
+  return row?.n ?? 0;
 }
 
-export async function insertApiKey(db: DbHandle, key: NewApiKey): Promise<ApiKeyRow> {
+/** A key created at `at`: it expires `expiresInDays` later (never when null). */
+export async function insertApiKey(db: DbHandle, key: NewApiKey, at: Date): Promise<ApiKeyRow> {
   const { expiresInDays, ...fields } = key;
   const [row] = await db.db
     .insert(apiKeys)
-    .values({ ...fields, expiresAt: expiresInDays === null ? null : sql`now() + make_interval(days => ${expiresInDays}::int)` })
+    .values({ ...fields, expiresAt: expiresInDays === null ? null : new Date(at.getTime() + expiresInDays * DAY_MS) })
     .returning();
-  return row!;
+  if (!row) throw new Error('the api key insert returned no row');
+  return row;
 }
 
 /** The user's keys, newest first (revoked ones too). */
@@ -34,11 +40,11 @@ export async function listUserKeys(db: DbHandle, userId: string): Promise<ApiKey
   return db.db.select().from(apiKeys).where(eq(apiKeys.userId, userId)).orderBy(desc(apiKeys.createdAt));
 }
 
-/** Revokes one of the user's keys (a revoked key stays revoked as it was); false when it is not theirs. */
-export async function revokeUserKey(db: DbHandle, userId: string, id: string): Promise<boolean> {
+/** Revokes one of the user's keys at `at` (a revoked key stays revoked as it was); false when it is not theirs. */
+export async function revokeUserKey(db: DbHandle, userId: string, id: string, at: Date): Promise<boolean> {
   const rows = await db.db
     .update(apiKeys)
-    .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, now())` })
+    .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, ${at.toISOString()}::timestamptz)` })
     .where(and(eq(apiKeys.id, id), eq(apiKeys.userId, userId)))
     .returning({ id: apiKeys.id });
   return rows.length > 0;
@@ -71,41 +77,43 @@ export async function findKeyBySecretHash(db: DbHandle, secretHash: string): Pro
   return row ? { key: toKey(row), userStatus: row.user_status, planRate: row.plan_rate } : null;
 }
 
-/** Records the key's use now, at most once a minute per key. */
-export async function touchKeyLastUsed(db: DbHandle, id: string): Promise<void> {
+/** Records the key's use at `now`, at most once a minute per key. */
+export async function touchKeyLastUsed(db: DbHandle, id: string, now: Date): Promise<void> {
   await db.db
     .update(apiKeys)
-    .set({ lastUsedAt: sql`now()` })
-    .where(and(eq(apiKeys.id, id), or(isNull(apiKeys.lastUsedAt), sql`${apiKeys.lastUsedAt} < now() - interval '1 minute'`)));
+    .set({ lastUsedAt: now })
+    .where(and(eq(apiKeys.id, id), or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, new Date(now.getTime() - 60_000)))));
 }
 
-export async function insertRequestLog(db: DbHandle, entry: NewRequestLog): Promise<void> {
-  await db.db.insert(apiRequestLog).values(entry);
+/** One API request, made at `at`. */
+export async function insertRequestLog(db: DbHandle, entry: NewRequestLog, at: Date): Promise<void> {
+  await db.db.insert(apiRequestLog).values({ ...entry, createdAt: at });
 }
 
-/** the first instant of the UTC day `days - 1` days before today */
-const sinceDays = (param: string) => `date_trunc('day', now() at time zone 'UTC') at time zone 'UTC' - make_interval(days => ${param} - 1)`;
+/** the first instant of the UTC day `days - 1` days before the day of `now` (both parameters) */
+const sinceDays = (days: string, now: string) =>
+  `date_trunc('day', ${now}::timestamptz at time zone 'UTC') at time zone 'UTC' - make_interval(days => ${days} - 1)`;
 
-/** Requests and errors (status >= 400) per UTC day (YYYY-MM-DD) over the last `days` days; days without requests are absent. */
-export async function requestsPerDay(db: DbHandle, userId: string, days: number): Promise<{ day: string; requests: number; errors: number }[]> {
+/** Requests and errors (status >= 400) per UTC day (YYYY-MM-DD) over the last `days` days up to `now`; days without requests are absent. */
+export async function requestsPerDay(db: DbHandle, userId: string, days: number, now: Date): Promise<{ day: string; requests: number; errors: number }[]> {
   return db.sql.query(
     `select to_char(date_trunc('day', created_at at time zone 'UTC'), 'YYYY-MM-DD') as day, count(*)::int as requests,
             count(*) filter (where status >= 400)::int as errors
-       from api_request_log where user_id = $1 and created_at >= ${sinceDays('$2')}
+       from api_request_log where user_id = $1 and created_at >= ${sinceDays('$2', '$3')}
       group by 1`,
-    [userId, days],
+    [userId, days, now.toISOString()],
   );
 }
 
-/** Credits captured per UTC day for videos made through the API over the last `days` days. */
-export async function apiCreditsPerDay(db: DbHandle, userId: string, days: number): Promise<{ day: string; credits: number }[]> {
+/** Credits captured per UTC day for videos made through the API over the last `days` days up to `now`. */
+export async function apiCreditsPerDay(db: DbHandle, userId: string, days: number, now: Date): Promise<{ day: string; credits: number }[]> {
   const rows = await db.sql.query<{ day: string; credits: string | number }>(
     `select to_char(date_trunc('day', l.created_at at time zone 'UTC'), 'YYYY-MM-DD') as day, coalesce(-sum(l.held_delta), 0) as credits
        from credit_ledger l join generations g on l.reference = 'generation:' || g.id
       where l.user_id = $1 and l.kind = 'capture' and g.api_key_id is not null
-        and l.created_at >= ${sinceDays('$2')}
+        and l.created_at >= ${sinceDays('$2', '$3')}
       group by 1`,
-    [userId, days],
+    [userId, days, now.toISOString()],
   );
   return rows.map((r) => ({ day: r.day, credits: Number(r.credits) }));
 }

@@ -92,7 +92,7 @@ export interface DeveloperService {
 export interface DeveloperDeps {
   database: Database;
   config: RateSettings & Pick<Config, 'API_KEY_MAX_IN_FLIGHT' | 'API_LOG_RETENTION_DAYS'>;
-  /** decides key expiry and the log retention window (default: the system clock) */
+  /** dates keys (expiry, revocation, last use) and requests, and decides the usage days and the log retention window (default: the system clock) */
   clock?: Pick<Clock, 'now' | 'nowMs'>;
 }
 
@@ -107,15 +107,19 @@ export function createDeveloperService({ database, config, clock = systemClock }
       throw new AppError('too_many_keys', `You have ${MAX_ACTIVE_KEYS} keys; revoke one you no longer use first.`, 409);
     }
     const secret = `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
-    const row = await insertApiKey(database, {
-      id: randomUUID(),
-      userId,
-      name,
-      prefix: secret.slice(0, PREFIX_SHOWN),
-      secretHash: hashApiKey(secret),
-      scopes,
-      expiresInDays: input.expiresInDays ?? null,
-    });
+    const row = await insertApiKey(
+      database,
+      {
+        id: randomUUID(),
+        userId,
+        name,
+        prefix: secret.slice(0, PREFIX_SHOWN),
+        secretHash: hashApiKey(secret),
+        scopes,
+        expiresInDays: input.expiresInDays ?? null,
+      },
+      clock.now(),
+    );
     return { ...toKeyView(row), secret };
   }
 
@@ -130,15 +134,15 @@ export function createDeveloperService({ database, config, clock = systemClock }
   }
 
   async function usage(userId: string, days: number): Promise<UsageResponse> {
+    const today = clock.now();
     const [perDay, spent, recent, planRate] = await Promise.all([
-      requestsPerDay(database, userId, days),
-      apiCreditsPerDay(database, userId, days),
+      requestsPerDay(database, userId, days, today),
+      apiCreditsPerDay(database, userId, days, today),
       recentRequests(database, userId, RECENT_REQUESTS),
       planRateOf(database, userId),
     ]);
     const byDay = new Map(perDay.map((d) => [d.day, d]));
     const creditsByDay = new Map(spent.map((d) => [d.day, d.credits]));
-    const today = new Date();
     const daysOut: UsageResponse['days'] = [];
     for (let i = days - 1; i >= 0; i--) {
       const d = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - i)).toISOString().slice(0, 10);
@@ -171,12 +175,12 @@ export function createDeveloperService({ database, config, clock = systemClock }
       return (await listUserKeys(database, userId)).map(toKeyView);
     },
     async revokeKey(userId, id) {
-      const revoked = /^[0-9a-f-]{36}$/i.test(id) && (await revokeUserKey(database, userId, id));
+      const revoked = /^[0-9a-f-]{36}$/i.test(id) && (await revokeUserKey(database, userId, id, clock.now()));
       if (!revoked) throw notFound('That key');
     },
     checkKey,
-    touchKey: (keyId) => touchKeyLastUsed(database, keyId),
-    logRequest: (entry) => insertRequestLog(database, entry),
+    touchKey: (keyId) => touchKeyLastUsed(database, keyId, clock.now()),
+    logRequest: (entry) => insertRequestLog(database, entry, clock.now()),
     usage,
     purgeRequestLogs: () => deleteOldRequestLogs(database, config.API_LOG_RETENTION_DAYS, clock.now()),
   };

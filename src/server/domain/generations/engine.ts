@@ -14,7 +14,6 @@ import { AllRoutesFailed, DispatchOutcomeUnknown, type ProviderRouter } from '..
 import { credits } from '../credits/credits';
 import {
   claimDuePolls,
-  dbNow,
   findByCallbackKey,
   findIdleQueued,
   findStale,
@@ -26,6 +25,7 @@ import {
   schedulePoll,
   transition,
   type GenerationRow,
+  type TransitionSet,
 } from './generations.repo';
 import { failureCodeFor, failureMessages } from './messages';
 import type { OutputHandoff, StoredOutput } from './output';
@@ -61,7 +61,10 @@ export interface EngineDeps {
   references: ReferenceResolver;
   settings: EngineSettings;
   logger: Logger;
-  /** times polls, deadlines and the tracker's loops (default: the system clock) */
+  /**
+   * the time of every transition, poll, deadline and sweep, and of the tracker's loops and the
+   * finalize heartbeat (default: the system clock)
+   */
   clock?: Clock;
 }
 
@@ -114,12 +117,10 @@ export function requestOf(task: GenerationRow): GenerationRequest {
 }
 
 async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
+  // the workers share one iterator: each takes the next item when it is free
+  const next = items.values();
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await fn(item);
-    }
+    for (const item of next) await fn(item);
   });
   await Promise.all(workers);
 }
@@ -128,10 +129,14 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
   const { database, queue, catalog, router, providers, handoff, settings, logger } = deps;
   const clock = deps.clock ?? systemClock;
   const provider = (id: string) => providers.get(id as ProviderId);
+  /** `transition` at the clock's current time */
+  const move = (db: DbHandle, id: string, from: readonly GenerationStatus[], to: GenerationStatus | undefined, set: TransitionSet = {}) =>
+    transition(db, id, from, to, set, clock.now());
 
   async function settle(task: Pick<GenerationRow, 'id'>, from: readonly GenerationStatus[], outcome: SettleOutcome): Promise<GenerationRow | null> {
     return database.transaction(async (tx) => {
       const success = outcome.status === 'succeeded';
+      const now = clock.now();
       const row = await transition(
         tx,
         task.id,
@@ -140,7 +145,7 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
         success
           ? {
               progress: 100,
-              finishedAt: dbNow(),
+              finishedAt: now,
               outputUrl: outcome.videoUrl,
               outputThumbnailUrl: outcome.thumbnailUrl,
               outputContentType: outcome.contentType,
@@ -162,9 +167,10 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
               failureMessage: failureMessages[outcome.code],
               failureDetail: outcome.detail?.slice(0, 1000) ?? null,
               refunded: true,
-              finishedAt: dbNow(),
+              finishedAt: now,
               nextPollAt: null,
             },
+        now,
       );
       if (!row) return null;
       const charge = { userId: row.userId, generationId: row.id, credits: row.priceCredits };
@@ -187,7 +193,7 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
 
   async function markOutcomeUnknown(task: GenerationRow, providerId: string, upstreamModel: string | null, detail: string) {
     logger.warn({ task: task.id, provider: providerId, detail }, 'generation: provider may have accepted the task; waiting for its callback');
-    await transition(database, task.id, ['submitting'], undefined, {
+    await move(database, task.id, ['submitting'], undefined, {
       outcomeUnknownSince: clock.now(),
       provider: providerId,
       upstreamModel,
@@ -202,7 +208,7 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
     }
     await inTx(async (tx) => {
       const jobId = randomUUID();
-      const row = await transition(tx, task.id, ['submitting'], 'queued', {
+      const row = await move(tx, task.id, ['submitting'], 'queued', {
         routeAttempts: attempts,
         provider: null,
         upstreamModel: null,
@@ -228,12 +234,12 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
         await markOutcomeUnknown(task, task.provider, task.upstreamModel, 'submit interrupted');
         return;
       }
-      const touched = await transition(database, task.id, ['submitting'], undefined, { dispatchAttempts: nextDispatchAttempt() });
+      const touched = await move(database, task.id, ['submitting'], undefined, { dispatchAttempts: nextDispatchAttempt() });
       if (!touched) return;
       task = touched;
     } else if (task.status === 'queued') {
       const claimed = await inTx(async (tx) => {
-        const row = await transition(tx, taskId, ['queued'], 'submitting', { dispatchAttempts: nextDispatchAttempt() });
+        const row = await move(tx, taskId, ['queued'], 'submitting', { dispatchAttempts: nextDispatchAttempt() });
         if (row) await notifyChange(tx, row);
         return row;
       });
@@ -245,7 +251,7 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
 
     const model = await catalog.get(task.modelId);
     if (!model || !model.available) {
-      await fail(task, ['submitting'], 'provider_unavailable', model ? `model ${model.unavailableReason}` : 'model not in the catalog');
+      await fail(task, ['submitting'], 'provider_unavailable', model ? `model ${model.unavailableReason ?? 'unavailable'}` : 'model not in the catalog');
       return;
     }
     let references: ProviderReference[];
@@ -260,20 +266,28 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
       const d = await router.submit(model, requestOf(task), references, `generation:${task.id}`, {
         callbackUrl: callbackUrl(task.id),
         onAttempt: async (p, upstreamModel) => {
-          await transition(database, task.id, ['submitting'], undefined, { provider: p, upstreamModel });
+          await move(database, task.id, ['submitting'], undefined, { provider: p, upstreamModel });
         },
       });
       const p = provider(d.provider);
       const started = await inTx(async (tx) => {
-        const row = await transition(tx, task.id, ['submitting'], 'running', {
-          provider: d.provider,
-          upstreamModel: d.upstreamModel,
-          upstreamId: d.upstreamId,
-          callbackKey: p.callbackKey(d.upstreamId),
-          routeAttempts: d.attempts,
-          startedAt: dbNow(),
-          nextPollAt: new Date(clock.nowMs() + 2000),
-        });
+        const now = clock.now();
+        const row = await transition(
+          tx,
+          task.id,
+          ['submitting'],
+          'running',
+          {
+            provider: d.provider,
+            upstreamModel: d.upstreamModel,
+            upstreamId: d.upstreamId,
+            callbackKey: p.callbackKey(d.upstreamId),
+            routeAttempts: d.attempts,
+            startedAt: now,
+            nextPollAt: new Date(now.getTime() + 2000),
+          },
+          now,
+        );
         if (row) await notifyChange(tx, row);
         return row;
       });
@@ -304,7 +318,7 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
           status.state === 'running' && status.progress !== undefined ? Math.min(99, Math.max(task.progress, Math.round(status.progress))) : task.progress;
         if (progress !== task.progress) {
           await inTx(async (tx) => {
-            const row = await transition(tx, task.id, ['running'], undefined, { progress: progressAtLeast(progress) });
+            const row = await move(tx, task.id, ['running'], undefined, { progress: progressAtLeast(progress) });
             if (row) await notifyChange(tx, row);
           });
         }
@@ -312,7 +326,7 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
       }
       case 'succeeded':
         await inTx(async (tx) => {
-          const row = await transition(tx, task.id, ['running'], 'finalizing', {
+          const row = await move(tx, task.id, ['running'], 'finalizing', {
             progress: 99,
             outputUrl: status.output.videoUrl,
             outputThumbnailUrl: status.output.thumbnailUrl ?? null,
@@ -341,12 +355,9 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
     if (!task || task.status !== 'finalizing' || !task.outputUrl) return;
     // a heartbeat while the output is being taken in, so the sweep can tell a live hand-off from a
     // crashed one (FINALIZE_STALE_SECONDS without one)
-    const heartbeat = setInterval(
-      () => {
-        transition(database, task.id, ['finalizing'], undefined).catch(() => undefined);
-      },
-      (FINALIZE_STALE_SECONDS * 1000) / 3,
-    );
+    const heartbeat = repeatOnClock((FINALIZE_STALE_SECONDS * 1000) / 3, () => {
+      move(database, task.id, ['finalizing'], undefined).catch(() => undefined);
+    });
     try {
       const stored = await handoff.accept(task, {
         videoUrl: task.outputUrl,
@@ -355,7 +366,7 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
       });
       await settle(task, ['finalizing'], { status: 'succeeded', ...stored });
     } finally {
-      clearInterval(heartbeat);
+      heartbeat();
     }
   }
 
@@ -378,15 +389,24 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
     if (!task && taskHint) {
       // the create call's answer was lost (or has not arrived yet): the callback tells us the upstream id
       const hinted = await getGeneration(database, taskHint);
-      if (hinted && hinted.status === 'submitting' && hinted.provider === providerId && hinted.upstreamModel) {
+      const upstreamModel = hinted?.upstreamModel;
+      if (hinted && hinted.status === 'submitting' && hinted.provider === providerId && upstreamModel) {
         task = await inTx(async (tx) => {
-          const row = await transition(tx, hinted.id, ['submitting'], 'running', {
-            upstreamId: p.upstreamIdFor(event.upstreamId, hinted.upstreamModel!),
-            callbackKey: event.upstreamId,
-            outcomeUnknownSince: null,
-            startedAt: dbNow(),
-            nextPollAt: clock.now(),
-          });
+          const now = clock.now();
+          const row = await transition(
+            tx,
+            hinted.id,
+            ['submitting'],
+            'running',
+            {
+              upstreamId: p.upstreamIdFor(event.upstreamId, upstreamModel),
+              callbackKey: event.upstreamId,
+              outcomeUnknownSince: null,
+              startedAt: now,
+              nextPollAt: now,
+            },
+            now,
+          );
           if (row) await notifyChange(tx, row);
           return row;
         });
@@ -403,9 +423,15 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
   const nextPollSeconds = (pollCount: number) => Math.min(settings.pollMaxIntervalSeconds * 0.75, 2 * 1.5 ** Math.min(pollCount, 20));
 
   async function pollOne(task: GenerationRow): Promise<void> {
-    const p = provider(task.provider!);
+    const { provider: providerId, upstreamId } = task;
+    if (!providerId || !upstreamId) {
+      // claimDuePolls takes running tasks with an upstream id, which always have their provider
+      logger.error({ task: task.id }, 'generation: a claimed poll names no upstream task');
+      return;
+    }
+    const p = provider(providerId);
     try {
-      const status = await p.poll(task.upstreamId!);
+      const status = await p.poll(upstreamId);
       await applyStatus(task, status);
     } catch (err) {
       if (err instanceof ProviderError && err.kind === 'not_found') {
@@ -448,7 +474,7 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
    * worker never leaves it queued that long), and would only come back when it expires.
    */
   async function findOrphans(): Promise<GenerationRow[]> {
-    const idle = await findIdleQueued(database, { idleSeconds: QUEUED_ORPHAN_SECONDS, staleSeconds: QUEUED_STALE_SECONDS, limit: 200 });
+    const idle = await findIdleQueued(database, { now: clock.now(), idleSeconds: QUEUED_ORPHAN_SECONDS, staleSeconds: QUEUED_STALE_SECONDS, limit: 200 });
     const orphans: GenerationRow[] = [];
     for (const task of idle) {
       if (!task.dispatchJobId || !(await queue.isWaiting(generationDispatch, task.dispatchJobId))) orphans.push(task);
@@ -460,7 +486,7 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
   async function redispatch(task: GenerationRow): Promise<void> {
     await inTx(async (tx) => {
       const jobId = randomUUID();
-      const row = await transition(tx, task.id, ['queued'], undefined, { dispatchJobId: jobId });
+      const row = await move(tx, task.id, ['queued'], undefined, { dispatchJobId: jobId });
       if (row) await queue.enqueue(generationDispatch, { id: task.id }, { tx, jobId });
     });
   }
@@ -490,7 +516,7 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
           }
         } else if (task.status === 'finalizing') {
           await inTx(async (tx) => {
-            const row = await transition(tx, task.id, ['finalizing'], undefined);
+            const row = await move(tx, task.id, ['finalizing'], undefined);
             if (row) await queue.enqueue(generationFinalize, { id: task.id }, { tx });
           });
         }
@@ -507,7 +533,27 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
     await pollDue();
   }
 
+  /** Calls `fn` every `ms` on the clock until the returned function is called. */
+  function repeatOnClock(ms: number, fn: () => void): () => void {
+    let cancel = () => {};
+    let stopped = false;
+    const arm = () => {
+      cancel = clock.setTimer(ms, () => {
+        if (stopped) return;
+        fn();
+        arm();
+      });
+    };
+    arm();
+    return () => {
+      stopped = true;
+      cancel();
+    };
+  }
+
   let running = false;
+  /** read through a function: `running` changes while a loop awaits */
+  const isRunning = () => running;
   let loops: Promise<void>[] = [];
   let unsubscribe: (() => void)[] = [];
   // aborted by stop(): wakes the loops' sleeps at once
@@ -515,14 +561,14 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
 
   function loop(name: string, fn: () => Promise<number>, idleMs: number, busyBatch: number): Promise<void> {
     return (async () => {
-      while (running) {
+      while (isRunning()) {
         let n = 0;
         try {
           n = await fn();
         } catch (err) {
-          if (running) logger.error({ err }, `generation: ${name} failed`);
+          if (isRunning()) logger.error({ err }, `generation: ${name} failed`);
         }
-        if (!running) break;
+        if (!isRunning()) break;
         if (n < busyBatch) await clock.sleep(idleMs, stopping.signal);
       }
     })();

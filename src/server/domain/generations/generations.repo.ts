@@ -1,4 +1,4 @@
-import { and, count, eq, gt, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, count, eq, gt, inArray, isNotNull, isNull, lte, sql, type SQL } from 'drizzle-orm';
 import type { DbHandle } from '../../db/client';
 import { keysetPage, type KeysetPage } from '../../db/keyset.repo';
 import { rowMapper } from '../../db/rows';
@@ -6,14 +6,21 @@ import { generations } from '../../db/schema';
 import type { GenerationReference } from '../../../shared/catalog/request-schema';
 import type { GenerationStatus } from '../../../shared/api/generations';
 
-/** SQL for generation tasks. Status changes go through `transition` (compare-and-set). */
+/**
+ * SQL for generation tasks. Status changes go through `transition` (compare-and-set).
+ *
+ * Time comes from the caller (the engine's and the service's Clock, `now`), never from the
+ * database's `now()`: the timestamps written here (created, updated, deadline, deleted) and every
+ * comparison with them (stale tasks, deadlines, the Idempotency-Key window) run on one clock, which
+ * a test can move.
+ */
 
 export type GenerationRow = typeof generations.$inferSelect;
 const toRow = rowMapper(generations);
 
 const ACTIVE: readonly GenerationStatus[] = ['queued', 'submitting', 'running', 'finalizing'];
 
-/** A new task: its columns as submitted, and how long it may take (the deadline is set by the database's clock). */
+/** A new task: its columns as submitted, and how long it may take (its deadline counts from `now` at insert). */
 export type NewGeneration = Pick<
   typeof generations.$inferInsert,
   | 'id'
@@ -37,13 +44,15 @@ export type NewGeneration = Pick<
   | 'dispatchJobId'
 > & { deadlineSeconds: number };
 
-export async function insertGeneration(tx: DbHandle, g: NewGeneration): Promise<GenerationRow> {
+/** Inserts a task made at `now`: created and updated then, due by `now` + its deadline seconds. */
+export async function insertGeneration(tx: DbHandle, g: NewGeneration, now: Date): Promise<GenerationRow> {
   const { deadlineSeconds, ...fields } = g;
   const [row] = await tx.db
     .insert(generations)
-    .values({ ...fields, deadlineAt: sql`now() + make_interval(secs => ${deadlineSeconds})` })
+    .values({ ...fields, createdAt: now, updatedAt: now, deadlineAt: new Date(now.getTime() + deadlineSeconds * 1000) })
     .returning();
-  return row!;
+  if (!row) throw new Error('the generation insert returned no row');
+  return row;
 }
 
 export async function getGeneration(db: DbHandle, id: string): Promise<GenerationRow | null> {
@@ -59,13 +68,30 @@ export async function getUserGeneration(db: DbHandle, userId: string, id: string
   return row ?? null;
 }
 
-/** Idempotency keys are honoured for 24 hours. */
-export async function findByIdempotencyKey(db: DbHandle, userId: string, key: string): Promise<GenerationRow | null> {
+/** Idempotency keys are honoured for 24 hours after the submit that made the generation. */
+const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+/** the creation time at or before which a generation's Idempotency-Key is no longer honoured */
+const idempotencyCutoff = (now: Date) => new Date(now.getTime() - IDEMPOTENCY_WINDOW_MS);
+
+/** The user's generation made with this Idempotency-Key within the 24 hours before `now`, if any. */
+export async function findByIdempotencyKey(db: DbHandle, userId: string, key: string, now: Date): Promise<GenerationRow | null> {
   const [row] = await db.db
     .select()
     .from(generations)
-    .where(and(eq(generations.userId, userId), eq(generations.idempotencyKey, key), gt(generations.createdAt, sql`now() - interval '24 hours'`)));
+    .where(and(eq(generations.userId, userId), eq(generations.idempotencyKey, key), gt(generations.createdAt, idempotencyCutoff(now))));
   return row ?? null;
+}
+
+/**
+ * Forgets the user's Idempotency-Key `key` if it is older than 24 hours at `now` (the cleanup job
+ * forgets them in bulk, every quarter of an hour), so that a new submit may use it again without
+ * colliding with the old generation's key. Call it after `lockIdempotencyKey`.
+ */
+export async function forgetExpiredIdempotencyKey(tx: DbHandle, userId: string, key: string, now: Date): Promise<void> {
+  await tx.db
+    .update(generations)
+    .set({ idempotencyKey: null })
+    .where(and(eq(generations.userId, userId), eq(generations.idempotencyKey, key), lte(generations.createdAt, idempotencyCutoff(now))));
 }
 
 /**
@@ -83,7 +109,7 @@ export async function countInFlight(db: DbHandle, userId: string): Promise<numbe
     .select({ n: count() })
     .from(generations)
     .where(and(eq(generations.userId, userId), inArray(generations.status, ACTIVE)));
-  return row!.n;
+  return row?.n ?? 0;
 }
 
 /** unfinished generations made with one API key */
@@ -92,7 +118,7 @@ export async function countKeyInFlight(db: DbHandle, apiKeyId: string): Promise<
     .select({ n: count() })
     .from(generations)
     .where(and(eq(generations.apiKeyId, apiKeyId), inArray(generations.status, ACTIVE)));
-  return row!.n;
+  return row?.n ?? 0;
 }
 
 export interface ListOptions {
@@ -205,8 +231,6 @@ const isSettable = new Set<string>(settable);
 /** What a transition sets: a value, or one of the database-side expressions below. */
 export type TransitionSet = { [K in SettableColumn]?: GenerationRow[K] | SQL };
 
-/** the database's time of the statement */
-export const dbNow = (): SQL => sql`now()`;
 /** one more dispatch attempt */
 export const nextDispatchAttempt = (): SQL => sql`${generations.dispatchAttempts} + 1`;
 /** progress never goes back */
@@ -214,19 +238,21 @@ export const progressAtLeast = (progress: number): SQL => sql`greatest(${generat
 
 /**
  * Compare-and-set: move the task to `to` (or keep its status when `to` is undefined) only if it
- * is currently in one of `from`. Returns the updated row, or null when another actor got there first.
+ * is currently in one of `from`, marking it updated at `now`. Returns the updated row, or null when
+ * another actor got there first.
  */
 export async function transition(
   db: DbHandle,
   id: string,
   from: readonly GenerationStatus[],
   to: GenerationStatus | undefined,
-  set: TransitionSet = {},
+  set: TransitionSet,
+  now: Date,
 ): Promise<GenerationRow | null> {
   for (const column of Object.keys(set)) if (!isSettable.has(column)) throw new Error(`not a settable column: ${column}`);
   const [row] = await db.db
     .update(generations)
-    .set({ ...set, ...(to ? { status: to } : {}), updatedAt: sql`now()` })
+    .set({ ...set, ...(to ? { status: to } : {}), updatedAt: now })
     .where(and(eq(generations.id, id), inArray(generations.status, [...from])))
     .returning();
   return row ?? null;
@@ -270,8 +296,8 @@ export async function schedulePoll(db: DbHandle, id: string, seconds: number, no
 }
 
 /**
- * Tasks that need the sweeper's attention (see GenerationEngine.sweep): past their deadline, queued
- * for longer than `queuedSeconds`, or stuck submitting or finalizing.
+ * Tasks that need the sweeper's attention (see GenerationEngine.sweep) at `now`: past their
+ * deadline, queued for longer than `queuedSeconds`, or stuck submitting or finalizing.
  */
 export async function findStale(
   db: DbHandle,
@@ -280,9 +306,9 @@ export async function findStale(
   const rows = await db.sql.query(
     `select * from generations
       where (status in ('queued', 'submitting', 'running', 'finalizing') and deadline_at <= $5::timestamptz)
-         or (status = 'queued' and updated_at < now() - make_interval(secs => $1))
-         or (status = 'submitting' and updated_at < now() - make_interval(secs => $2))
-         or (status = 'finalizing' and updated_at < now() - make_interval(secs => $3))
+         or (status = 'queued' and updated_at < $5::timestamptz - make_interval(secs => $1))
+         or (status = 'submitting' and updated_at < $5::timestamptz - make_interval(secs => $2))
+         or (status = 'finalizing' and updated_at < $5::timestamptz - make_interval(secs => $3))
       order by updated_at limit $4`,
     [opts.queuedSeconds, opts.submittingSeconds, opts.finalizingSeconds, opts.limit, opts.now.toISOString()],
   );
@@ -291,16 +317,16 @@ export async function findStale(
 
 /**
  * Queued tasks untouched for `idleSeconds` but not yet stale (`staleSeconds`; those `findStale`
- * returns), before their deadline, oldest first: the sweep asks the queue whether each one's
- * dispatch job still waits.
+ * returns), before their deadline, at `now`, oldest first: the sweep asks the queue whether each
+ * one's dispatch job still waits.
  */
-export async function findIdleQueued(db: DbHandle, opts: { idleSeconds: number; staleSeconds: number; limit: number }): Promise<GenerationRow[]> {
+export async function findIdleQueued(db: DbHandle, opts: { now: Date; idleSeconds: number; staleSeconds: number; limit: number }): Promise<GenerationRow[]> {
   const rows = await db.sql.query(
     `select * from generations
-      where status = 'queued' and deadline_at > now()
-        and updated_at < now() - make_interval(secs => $1) and updated_at >= now() - make_interval(secs => $2)
+      where status = 'queued' and deadline_at > $4::timestamptz
+        and updated_at < $4::timestamptz - make_interval(secs => $1) and updated_at >= $4::timestamptz - make_interval(secs => $2)
       order by updated_at limit $3`,
-    [opts.idleSeconds, opts.staleSeconds, opts.limit],
+    [opts.idleSeconds, opts.staleSeconds, opts.limit, opts.now.toISOString()],
   );
   return rows.map(toRow);
 }
@@ -313,12 +339,9 @@ export async function findByCallbackKey(db: DbHandle, provider: string, key: str
   return row ?? null;
 }
 
-/** The task's references once URL references were imported into the user's library. */
-export async function setReferences(db: DbHandle, id: string, references: GenerationReference[]): Promise<void> {
-  await db.db
-    .update(generations)
-    .set({ references, updatedAt: sql`now()` })
-    .where(eq(generations.id, id));
+/** The task's references once URL references were imported into the user's library (at `now`). */
+export async function setReferences(db: DbHandle, id: string, references: GenerationReference[], now: Date): Promise<void> {
+  await db.db.update(generations).set({ references, updatedAt: now }).where(eq(generations.id, id));
 }
 
 /** Of the user's live generations among `ids`, the ones still being made. */
@@ -330,11 +353,11 @@ export async function findUnfinishedAmong(tx: DbHandle, userId: string, ids: rea
   return rows.map((r) => r.id);
 }
 
-/** Marks the user's live generations among `ids` deleted; returns them as they were deleted. */
-export async function markGenerationsDeleted(tx: DbHandle, userId: string, ids: readonly string[]): Promise<GenerationRow[]> {
+/** Marks the user's live generations among `ids` deleted at `now`; returns them as they were deleted. */
+export async function markGenerationsDeleted(tx: DbHandle, userId: string, ids: readonly string[], now: Date): Promise<GenerationRow[]> {
   return tx.db
     .update(generations)
-    .set({ deletedAt: sql`now()`, updatedAt: sql`now()` })
+    .set({ deletedAt: now, updatedAt: now })
     .where(and(eq(generations.userId, userId), inArray(generations.id, [...ids]), isNull(generations.deletedAt)))
     .returning();
 }
@@ -362,12 +385,12 @@ export async function generationsOwningFiles(db: DbHandle, ids: readonly string[
   return new Set(rows.map((r) => r.id));
 }
 
-/** Forget idempotency keys after 24 hours (the cleanup job). */
-export async function expireIdempotencyKeys(db: DbHandle): Promise<number> {
+/** Forget idempotency keys 24 hours after their submit, at `now` (the cleanup job). */
+export async function expireIdempotencyKeys(db: DbHandle, now: Date): Promise<number> {
   const rows = await db.db
     .update(generations)
     .set({ idempotencyKey: null })
-    .where(sql`${generations.idempotencyKey} is not null and ${generations.createdAt} < now() - interval '24 hours'`)
+    .where(and(isNotNull(generations.idempotencyKey), lte(generations.createdAt, idempotencyCutoff(now))))
     .returning({ id: generations.id });
   return rows.length;
 }

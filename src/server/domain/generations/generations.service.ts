@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { systemClock, type Clock } from '../../adapters/clock';
 import type { ProviderRegistry } from '../../adapters/providers';
 import type { ProviderId } from '../../adapters/providers/provider';
 import type { Database, DbHandle } from '../../db/client';
@@ -16,6 +17,7 @@ import {
   countInFlight,
   countKeyInFlight,
   findByIdempotencyKey,
+  forgetExpiredIdempotencyKey,
   getUserGeneration,
   insertGeneration,
   listUserGenerations,
@@ -81,6 +83,8 @@ export interface GenerationsDeps {
   apiKeyMaxInFlight?: number;
   /** hosts URL references may reach although private (REFERENCE_FETCH_ALLOW_HOSTS) */
   referenceAllowHosts?: readonly string[];
+  /** when a generation is made, its deadline, and the 24 hours its Idempotency-Key is honoured (default: the system clock) */
+  clock?: Pick<Clock, 'now'>;
 }
 
 /** Stable JSON (sorted keys) for request hashing. */
@@ -92,12 +96,18 @@ function canonical(value: unknown): string {
       .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
       .join(',')}}`;
   }
-  return JSON.stringify(value) ?? 'null';
+  // undefined (and functions) have no JSON: typed `string`, JSON.stringify returns undefined for them
+  const json = JSON.stringify(value) as string | undefined;
+  return json ?? 'null';
 }
 
-const isUniqueViolation = (err: unknown, constraint: string) =>
-  (err as { code?: string }).code === '23505' &&
-  String((err as { constraint?: string; message?: string }).constraint ?? (err as Error).message).includes(constraint);
+/** a database error for a unique index, named by the driver's `constraint` or in its message */
+function isUniqueViolation(err: unknown, constraint: string): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { code?: unknown; constraint?: unknown; message?: unknown };
+  const where = typeof e.constraint === 'string' ? e.constraint : typeof e.message === 'string' ? e.message : '';
+  return e.code === '23505' && where.includes(constraint);
+}
 
 export function toView(row: GenerationRow): GenerationView {
   const succeeded = row.status === 'succeeded' && row.outputUrl;
@@ -142,10 +152,11 @@ export function toView(row: GenerationRow): GenerationView {
 
 export function createGenerationsService(deps: GenerationsDeps): GenerationsService {
   const { database, queue, catalog, providers, maxInFlight } = deps;
+  const clock = deps.clock ?? systemClock;
 
   /** the earlier submit with this key, or null; 409 when it was made with another request */
   async function replay(db: DbHandle, userId: string, key: string, hash: string): Promise<SubmitResult | null> {
-    const existing = await findByIdempotencyKey(db, userId, key);
+    const existing = await findByIdempotencyKey(db, userId, key, clock.now());
     if (!existing) return null;
     if (existing.requestHash !== hash) {
       throw new AppError('idempotency_key_reused', 'This Idempotency-Key was already used with a different request. Use a new key for a new request.', 409);
@@ -190,7 +201,12 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
           issues.push({ field: `references.${i}.kind`, message: `Reference ${i + 1} is ${describeKind(media.kind)}, not ${describeKind(ref.kind)}.` });
           continue;
         }
-        const problem = checkAgainstLimit(media, model.references[ref.kind]!);
+        const limit = model.references[ref.kind];
+        if (!limit) {
+          issues.push({ field: `references.${i}.kind`, message: `${model.name} does not take ${describeKind(ref.kind)} as a reference.` });
+          continue;
+        }
+        const problem = checkAgainstLimit(media, limit);
         if (problem) issues.push({ field: `references.${i}.mediaId`, message: `Reference ${i + 1}: ${problem}` });
         else
           Object.assign(ref, {
@@ -219,6 +235,8 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
           await lockIdempotencyKey(tx, userId, key);
           const earlier = await replay(tx, userId, key, hash);
           if (earlier) return earlier;
+          // the key may still sit on a generation older than 24 hours (until the cleanup job runs): free it
+          await forgetExpiredIdempotencyKey(tx, userId, key, clock.now());
         }
         // one row lock per user serializes their submits: the in-flight count and the balance agree
         await ledger.ensureAccount(tx, userId);
@@ -240,19 +258,23 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
         }
         if (balance < price) throw insufficient(balance, price);
         await ledger.hold(tx, { userId, generationId: id, credits: price, reason: `Held for a video (${model.name})` });
-        const inserted = await insertGeneration(tx, {
-          id,
-          userId,
-          ...fields,
-          modelId: model.id,
-          priceCredits: price,
-          ...(key ? { idempotencyKey: key, requestHash: hash } : {}),
-          source: opts.source ?? 'web',
-          ...(opts.apiKeyId ? { apiKeyId: opts.apiKeyId } : {}),
-          ...(opts.remixedFrom ? { remixedFrom: opts.remixedFrom } : {}),
-          dispatchJobId,
-          deadlineSeconds: model.deadlineSeconds,
-        });
+        const inserted = await insertGeneration(
+          tx,
+          {
+            id,
+            userId,
+            ...fields,
+            modelId: model.id,
+            priceCredits: price,
+            ...(key ? { idempotencyKey: key, requestHash: hash } : {}),
+            source: opts.source ?? 'web',
+            ...(opts.apiKeyId ? { apiKeyId: opts.apiKeyId } : {}),
+            ...(opts.remixedFrom ? { remixedFrom: opts.remixedFrom } : {}),
+            dispatchJobId,
+            deadlineSeconds: model.deadlineSeconds,
+          },
+          clock.now(),
+        );
         await queue.enqueue(generationDispatch, { id }, { tx, jobId: dispatchJobId });
         await notifyChange(tx, inserted);
         return { view: toView(inserted), replayed: false };
@@ -322,7 +344,7 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
       reference: r.reference,
       createdAt: r.createdAt.toISOString(),
     }));
-    return { balance: b.balance, held: b.held, history: { items, nextCursor: rows.length > query.limit ? items.at(-1)!.id : null } };
+    return { balance: b.balance, held: b.held, history: { items, nextCursor: rows.length > query.limit ? (items.at(-1)?.id ?? null) : null } };
   }
 
   return {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../../adapters/clock';
 import type { ObjectStore } from '../../adapters/storage';
 import type { Database } from '../../db/client';
 import { AppError, notFound } from '../../errors';
@@ -38,6 +39,8 @@ export interface CreationsDeps {
   queue: JobQueue;
   store: ObjectStore;
   logger: Logger;
+  /** the time deletions are recorded at, from which the purge counts (default: the system clock) */
+  clock?: Pick<Clock, 'now'>;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -59,7 +62,7 @@ function parseDate(value: string, field: 'from' | 'to'): Date {
   return d;
 }
 
-export function createCreationsService({ database, queue, store, logger }: CreationsDeps): CreationsService {
+export function createCreationsService({ database, queue, store, logger, clock = systemClock }: CreationsDeps): CreationsService {
   return {
     async list(userId, query) {
       const from = query.from ? parseDate(query.from, 'from') : undefined;
@@ -85,7 +88,7 @@ export function createCreationsService({ database, queue, store, logger }: Creat
       const { rows, busy } = await database.transaction(async (tx) => {
         const busy = await findUnfinishedAmong(tx, userId, valid);
         if (busy.length) return { rows: [] as GenerationRow[], busy };
-        const deleted = await markGenerationsDeleted(tx, userId, valid);
+        const deleted = await markGenerationsDeleted(tx, userId, valid, clock.now());
         const keys = deleted.flatMap(storedKeysOf);
         if (keys.length) await queue.enqueue(mediaDeleteObjects, { keys }, { tx });
         return { rows: deleted, busy: [] as string[] };

@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../../adapters/clock';
 import type { ProviderReference } from '../../adapters/providers/provider';
 import type { ObjectStore } from '../../adapters/storage';
 import type { Database } from '../../db/client';
@@ -30,6 +31,8 @@ export function createReferenceResolver(deps: {
   store: ObjectStore;
   /** fetch a URL into the user's library (no per-user rate limit: the submit was already admitted) */
   importUrl: (userId: string, url: string) => Promise<MediaRow>;
+  /** the time the task's imported references are recorded at (default: the system clock) */
+  clock?: Pick<Clock, 'now'>;
 }): ReferenceResolver {
   const { database, store } = deps;
   return {
@@ -59,15 +62,17 @@ export function createReferenceResolver(deps: {
             ...(row.durationSeconds !== null ? { durationSeconds: row.durationSeconds } : {}),
           });
         }
-        await setReferences(database, task.id, imported);
+        await setReferences(database, task.id, imported, (deps.clock ?? systemClock).now());
         refs = imported;
       }
       // 2. every reference is now a file of ours: sign a URL for each
-      const ids = refs.map((r) => r.mediaId!);
+      const ids = refs.flatMap((r) => (r.mediaId ? [r.mediaId] : []));
       const rows = new Map((await getUserMediaMany(database, task.userId, ids)).map((r) => [r.id, r]));
       const out: ProviderReference[] = [];
       for (const [i, ref] of refs.entries()) {
-        const row = rows.get(ref.mediaId!);
+        // (a reference with neither a file nor a URL cannot come through the request schema)
+        if (!ref.mediaId) throw new ReferenceUnavailable(`reference ${i + 1} names no file`);
+        const row = rows.get(ref.mediaId);
         if (!row) throw new ReferenceUnavailable(`reference ${i + 1} was deleted before the video was made`);
         const url = await store.signedUrl(row.storageKey, { expiresInSeconds: REFERENCE_URL_SECONDS, contentType: row.contentType });
         out.push({ kind: ref.kind, role: ref.role, url, mimeType: row.contentType });

@@ -1,3 +1,4 @@
+import type { Clock } from '../../adapters/clock';
 import type { Database, DbHandle } from '../../db/client';
 import type { JobHandler } from '../../jobs/define';
 import { deleteExpiredBuckets } from '../../lib/rate-limit.repo';
@@ -12,17 +13,18 @@ export interface CleanupResult {
 }
 
 /**
- * Deletes what has expired: sessions, one-time tokens (verification, reset, OAuth state), rate-limit
- * windows; and forgets generation Idempotency-Keys after 24 hours.
+ * Deletes what has expired at `now`: rate-limit windows; and forgets generation Idempotency-Keys
+ * after 24 hours. Sessions and one-time tokens (verification, reset, OAuth state) are Better Auth's:
+ * it writes their expiry with its own time, so they are deleted by the database's time (ADR 14).
  */
-export async function cleanupExpired(database: DbHandle): Promise<CleanupResult> {
+export async function cleanupExpired(database: DbHandle, now: Date): Promise<CleanupResult> {
   const sessions = await deleteExpiredSessions(database);
   const verifications = await deleteExpiredVerifications(database);
-  const buckets = await deleteExpiredBuckets(database, new Date());
-  const keys = await expireIdempotencyKeys(database);
+  const buckets = await deleteExpiredBuckets(database, now);
+  const keys = await expireIdempotencyKeys(database, now);
   return { sessions, verifications, rateLimitBuckets: buckets, idempotencyKeys: keys };
 }
 
-export function createCleanupHandler(database: Database, log: (result: CleanupResult) => void): JobHandler<Record<string, never>> {
-  return async () => log(await cleanupExpired(database));
+export function createCleanupHandler(database: Database, clock: Pick<Clock, 'now'>, log: (result: CleanupResult) => void): JobHandler<Record<string, never>> {
+  return async () => log(await cleanupExpired(database, clock.now()));
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { systemClock, type Clock } from '../../adapters/clock';
 import type { Database } from '../../db/client';
 import type { JobHandler } from '../../jobs/define';
 import { systemProbe } from '../../jobs/names';
@@ -9,10 +10,11 @@ import { deleteOldProbeRuns, listProbeRuns, recordProbeRun } from './system.repo
  * Queue probes: an operator (or a test) enqueues a probe and waits until some worker records that
  * it ran it. Proves end to end that jobs flow through the queue and says which worker took each.
  */
-export function createProbeHandler(database: Database, workerId: string): JobHandler<{ token: string }> {
+export function createProbeHandler(database: Database, workerId: string, clock: Pick<Clock, 'now'> = systemClock): JobHandler<{ token: string }> {
   return async ({ token }, { jobId }) => {
-    await recordProbeRun(database, { token, jobId, workerId });
-    await deleteOldProbeRuns(database);
+    const now = clock.now();
+    await recordProbeRun(database, { token, jobId, workerId, handledAt: now });
+    await deleteOldProbeRuns(database, now);
   };
 }
 
@@ -21,7 +23,8 @@ export interface ProbeResult {
   runs: { jobId: string; workerId: string; handledAt: Date }[];
 }
 
-export function createProbeService(database: Database, queue: JobQueue) {
+/** `clock` times `waitFor` (its polls of the runs other processes record, and its timeout). */
+export function createProbeService(database: Database, queue: JobQueue, clock: Pick<Clock, 'nowMs' | 'sleep'> = systemClock) {
   return {
     async send(count = 1, token = randomBytes(12).toString('base64url')): Promise<string> {
       await database.transaction(async (tx) => {
@@ -35,11 +38,11 @@ export function createProbeService(database: Database, queue: JobQueue) {
     },
     /** waits until `count` runs are recorded or the timeout passes */
     async waitFor(token: string, count: number, timeoutMs: number): Promise<ProbeResult> {
-      const deadline = Date.now() + timeoutMs;
+      const deadline = clock.nowMs() + timeoutMs;
       for (;;) {
         const result = await this.runs(token);
-        if (result.runs.length >= count || Date.now() > deadline) return result;
-        await new Promise((r) => setTimeout(r, 200));
+        if (result.runs.length >= count || clock.nowMs() > deadline) return result;
+        await clock.sleep(200);
       }
     },
   };

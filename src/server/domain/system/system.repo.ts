@@ -1,4 +1,4 @@
-import { asc, eq, sql } from 'drizzle-orm';
+import { asc, eq, lt } from 'drizzle-orm';
 import type { DbHandle } from '../../db/client';
 import { jobProbeRuns } from '../../db/schema';
 
@@ -6,13 +6,15 @@ import { jobProbeRuns } from '../../db/schema';
 
 export type ProbeRunRow = typeof jobProbeRuns.$inferSelect;
 
-export async function recordProbeRun(db: DbHandle, run: { token: string; jobId: string; workerId: string }): Promise<void> {
+export async function recordProbeRun(db: DbHandle, run: { token: string; jobId: string; workerId: string; handledAt: Date }): Promise<void> {
   await db.db.insert(jobProbeRuns).values(run);
 }
 
-/** Records older than a week go: a probe is read right after it ran. */
-export async function deleteOldProbeRuns(db: DbHandle): Promise<void> {
-  await db.db.delete(jobProbeRuns).where(sql`${jobProbeRuns.handledAt} < now() - interval '7 days'`);
+const WEEK_MS = 7 * 24 * 3600 * 1000;
+
+/** Records older than a week at `now` go: a probe is read right after it ran. */
+export async function deleteOldProbeRuns(db: DbHandle, now: Date): Promise<void> {
+  await db.db.delete(jobProbeRuns).where(lt(jobProbeRuns.handledAt, new Date(now.getTime() - WEEK_MS)));
 }
 
 /** The runs of one probe, in the order they were recorded. */

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, ne, sql } from 'drizzle-orm';
+import { and, asc, count, eq, ne } from 'drizzle-orm';
 import type { DbHandle } from '../../db/client';
 import { keysetPage, type KeysetPage } from '../../db/keyset.repo';
 import { rowMapper } from '../../db/rows';
@@ -6,9 +6,10 @@ import { webhookDeliveries, webhookEndpoints, type WebhookPayload } from '../../
 
 /**
  * SQL for customer webhook endpoints and their deliveries. Every user-facing read filters by user.
- * Times that decide something (when an attempt is due, the retry window) are the caller's clock,
- * passed in as `now`; record-keeping timestamps (created_at, updated_at, delivered_at) are the
- * database's.
+ * Times are the caller's clock, passed in as `now` / `at`: when an attempt is due, the retry
+ * window, updated_at and delivered_at. created_at is the database's: it orders the delivery log in
+ * microseconds (its keyset), and a test clock starts at the real time, so the two agree until a
+ * test moves its clock.
  */
 
 export type { WebhookPayload };
@@ -61,10 +62,10 @@ export interface EndpointPatch {
   enabled?: boolean;
 }
 
-export async function updateEndpoint(tx: DbHandle, userId: string, id: string, patch: EndpointPatch): Promise<EndpointRow | null> {
+export async function updateEndpoint(tx: DbHandle, userId: string, id: string, patch: EndpointPatch, at: Date): Promise<EndpointRow | null> {
   const [row] = await tx.db
     .update(webhookEndpoints)
-    .set({ ...patch, updatedAt: sql`now()` })
+    .set({ ...patch, updatedAt: at })
     .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.userId, userId)))
     .returning();
   return row ?? null;
@@ -177,11 +178,11 @@ export async function claimAttempt(db: DbHandle, id: string, leaseSeconds: numbe
   return row ? deliveryRow(row) : null;
 }
 
-export async function markDelivered(db: DbHandle, id: string, httpStatus: number): Promise<boolean> {
+export async function markDelivered(db: DbHandle, id: string, httpStatus: number, at: Date): Promise<boolean> {
   const rows = await db.sql.query(
-    `update webhook_deliveries set status = 'delivered', delivered_at = now(), last_status = $2, last_error = null, next_attempt_at = null
+    `update webhook_deliveries set status = 'delivered', delivered_at = $3::timestamptz, last_status = $2, last_error = null, next_attempt_at = null
       where id = $1 and status = 'pending' returning id`,
-    [id, httpStatus],
+    [id, httpStatus, at.toISOString()],
   );
   return rows.length > 0;
 }

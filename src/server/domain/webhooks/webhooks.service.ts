@@ -286,7 +286,7 @@ export function createWebhooksService(deps: WebhooksDeps): WebhooksService {
       const row = await database.transaction(async (tx) => {
         await lockUserEndpoints(tx, userId);
         if (patch.enabled === true && (await countEnabledEndpoints(tx, userId, id)) >= MAX_ENABLED_ENDPOINTS) throw tooMany();
-        return updateEndpoint(tx, userId, id, clean);
+        return updateEndpoint(tx, userId, id, clean, clock.now());
       });
       if (!row) throw notFound('Webhook endpoint');
       return endpointView(row);
@@ -396,7 +396,7 @@ export function createWebhooksService(deps: WebhooksDeps): WebhooksService {
           },
         });
         if (res.status >= 200 && res.status < 300) {
-          await markDelivered(database, d.id, res.status);
+          await markDelivered(database, d.id, res.status, clock.now());
           return;
         }
         httpStatus = res.status;
