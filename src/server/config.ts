@@ -178,7 +178,8 @@ export function parseConfig(env: NodeJS.ProcessEnv): Omit<Config, 'SESSION_SECRE
   }
   const result = configSchema.safeParse(input);
   if (!result.success) {
-    const issue = result.error.issues[0]!;
+    // zod reports at least one issue when parsing fails
+    const issue = result.error.issues[0] ?? { path: [], message: 'invalid value' };
     const name = String(issue.path[0] ?? 'configuration');
     const got = input[name];
     const shown = got === undefined ? '' : ` (got ${JSON.stringify(redact(name, got))})`;

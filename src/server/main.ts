@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   try {
     args = parseArgs({ options: { role: { type: 'string' } }, strict: true, allowPositionals: false }).values;
   } catch (err) {
-    throw new StartupError(`${(err as Error).message.split('\n')[0]} (the server takes only --role=all|web|worker).`);
+    throw new StartupError(`${(err as Error).message.split('\n')[0] ?? ''} (the server takes only --role=all|web|worker).`);
   }
   const config = loadConfig();
   const role = (args.role ?? config.ROLE) as Role;
@@ -101,7 +101,7 @@ main().catch((err: unknown) => {
   if (err instanceof StartupError) {
     process.stderr.write(`save-sora: ${err.message}\n`);
   } else {
-    process.stderr.write(`save-sora: start-up failed: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.stderr.write(`save-sora: start-up failed: ${(err as Error | null | undefined)?.stack ?? String(err)}\n`);
   }
   process.exit(1);
 });

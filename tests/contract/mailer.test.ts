@@ -9,6 +9,7 @@ import { createOutboxMailer, listOutbox, readOutbox, type OutboxEntry } from '..
 import { createSmtpMailer } from '../../src/server/adapters/mail/smtp';
 import { AppError } from '../../src/server/errors';
 import { parseMime, startFakeSmtp, type FakeSmtp } from '../fakes/smtp';
+import { closeAll } from '../helpers/close';
 
 /** What a recipient would see, whichever adapter carried the message. */
 interface Arrived {
@@ -148,7 +149,7 @@ describe('with a fake SMTP server', () => {
     smtp = await startFakeSmtp();
   });
   afterAll(async () => {
-    await smtp?.close();
+    await closeAll(smtp);
   });
 
   mailerContract('smtp', async () => {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/server/adapters/clock';
 import { AppError, StartupError } from '../../src/server/errors';
 import { createRateLimiter, createRedisRateLimiter, openRateLimiter, type RateLimiter } from '../../src/server/lib/rate-limit';
+import { closeAll } from '../helpers/close';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { testRedisUrl } from '../helpers/redis';
 
@@ -30,7 +31,7 @@ function contract(name: string, make: (clock: FakeClock) => Promise<Harness>, sk
       h = await make(clock);
     });
     afterAll(async () => {
-      await h?.close();
+      await closeAll(h);
     });
 
     it('counts hits in a window and refuses the one over the limit, with the seconds left', async () => {

@@ -25,6 +25,7 @@ import {
   type ObjectStore,
 } from '../../src/server/adapters/storage/store';
 import { filesRoutes } from '../../src/server/http/routes/files';
+import { closeAll } from '../helpers/close';
 
 /**
  * One contract, two implementations: the disk store (signed URLs served by our /files route) and
@@ -52,12 +53,13 @@ async function diskHarness(clock: FakeClock): Promise<Harness> {
   app.setSerializerCompiler(serializerCompiler);
   const root = path.join(work, 'disk');
   // the store needs its public URL before the server has a port: build a placeholder, then rebind
-  let store: ObjectStore | undefined;
-  const lazy = new Proxy({} as ObjectStore, { get: (_t, p) => (store ? Reflect.get(store, p, store) : undefined) });
+  const bound: { store?: ObjectStore } = {};
+  const lazy = new Proxy({} as ObjectStore, { get: (_t, p) => (bound.store ? Reflect.get(bound.store, p, bound.store) : undefined) });
   await app.register(filesRoutes, { store: lazy, signingSecret: SECRET, now });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const port = (app.server.address() as AddressInfo).port;
-  store = createDiskStore({ root, publicUrl: `http://127.0.0.1:${port}`, signingSecret: SECRET, now });
+  const store = createDiskStore({ root, publicUrl: `http://127.0.0.1:${port}`, signingSecret: SECRET, now });
+  bound.store = store;
   return {
     store,
     close: async () => {
@@ -90,7 +92,7 @@ async function startS3rver(dir: string, bucket: string): Promise<{ endpoint: str
       if (m) resolve(Number(m[1]));
     });
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (code) => reject(new Error(`s3rver exited with ${code}: ${err}`)));
+    child.on('exit', (code) => reject(new Error(`s3rver exited with ${String(code)}: ${err}`)));
     setTimeout(() => reject(new Error(`s3rver did not start: ${err}`)), 15_000).unref();
   });
   return { endpoint: `http://127.0.0.1:${port}`, child };
@@ -148,7 +150,7 @@ describe.each(Object.keys(harnesses) as ('disk' | 's3')[])('ObjectStore contract
     store = h.store;
   });
   afterAll(async () => {
-    await h?.close();
+    await closeAll(h);
   });
 
   it(`says it is ${kind}`, () => {

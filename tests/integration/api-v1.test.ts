@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationList, GenerationView, MediaView } from '../../src/shared/api';
+import { closeAll } from '../helpers/close';
 import { startGenerationsApp, type GenerationsApp } from './generations/setup';
 import { until } from '../helpers/wait';
 
@@ -46,7 +47,7 @@ describe('native API /api/v1', () => {
       .png()
       .toBuffer();
   });
-  afterAll(() => g?.close());
+  afterAll(() => closeAll(g));
 
   it('401 without a key, with a bad key, or with the key in the URL', async () => {
     const none = await call('GET', '/generations', { key: null });
@@ -185,10 +186,10 @@ describe('native API /api/v1', () => {
         data: { id: string; status: string }[];
       };
       expect(list.data[0]!.status).toBe('queued');
-      const before = (await u.get('/api/credits')).json() as { balance: number; held: number };
+      const before = (await u.get('/api/credits')).json<{ balance: number; held: number }>();
       const del = await fetch(`${local.app.url}/v1/videos/${list.data[0]!.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${k1.secret}` } });
       expect(await del.json()).toEqual({ id: list.data[0]!.id, object: 'video.deleted', deleted: true });
-      const after = (await u.get('/api/credits')).json() as { balance: number; held: number };
+      const after = (await u.get('/api/credits')).json<{ balance: number; held: number }>();
       expect(after.balance).toBe(before.balance + 2);
       expect(after.held).toBe(before.held - 2);
       expect((await submit(k1.secret)).status).toBe(202);

@@ -50,7 +50,7 @@ async function startAndStop(dir: string): Promise<{ msg: string; fixed?: number 
   });
   const platform = await startPlatform({ config: configFor(dir), logger: pino({ level: 'debug' }, sink), role: 'web' });
   try {
-    expect((await fetch(`${platform.url}/readyz`)).status).toBe(200);
+    expect((await fetch(`${platform.url!}/readyz`)).status).toBe(200);
     return lines;
   } finally {
     await platform.stop({ graceful: false });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeAll } from '../helpers/close';
 import { rawRequest } from '../helpers/net';
 import { canonicalString, createDiskStore, type DiskObjectStore } from '../../src/server/adapters/storage/disk';
 import { installErrorHandler } from '../../src/server/http/errors';
@@ -42,7 +43,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await app?.close();
+  await closeAll(app);
   fs.rmSync(work, { recursive: true, force: true });
 });
 

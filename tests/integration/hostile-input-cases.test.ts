@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreatedApiKey } from '../../src/shared/api';
 import { TestClient } from '../helpers/client';
+import { closeAll } from '../helpers/close';
 import { startGenerationsApp, type GenerationsApp } from './generations/setup';
 
 /**
@@ -15,9 +16,9 @@ beforeAll(async () => {
   g = await startGenerationsApp({ API_RATE_PER_MINUTE: '1000', API_USER_RATE_PER_MINUTE: '1000', WEBHOOK_ALLOW_HOSTS: '127.0.0.1:9' });
   // credits, so that a prompt is not stopped by the price check before it reaches the database
   c = await g.user('hostile-cases@example.com', 100);
-  apiKey = ((await c.post('/api/keys', { name: 'hostile' })).json() as CreatedApiKey).secret;
+  apiKey = (await c.post('/api/keys', { name: 'hostile' })).json<CreatedApiKey>().secret;
 });
-afterAll(() => g?.close());
+afterAll(() => closeAll(g));
 
 const NUL = '\u0000';
 

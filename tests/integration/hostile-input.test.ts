@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { TestClient } from '../helpers/client';
+import { closeAll } from '../helpers/close';
 
 /**
  * Hostile input never answers 5xx (issue 14). Every operation of /openapi.json, plus the Better
@@ -54,12 +55,12 @@ beforeAll(async () => {
   cookie = c.cookieHeader();
   const key = await c.post('/api/keys', { name: 'hostile sweep' });
   expect(key.status, key.body).toBe(201);
-  apiKey = (key.json() as { secret: string }).secret;
+  apiKey = key.json<{ secret: string }>().secret;
   doc = (await (await app.fetch('/openapi.json')).json()) as OpenApi;
 });
 afterAll(async () => {
   agent.destroy();
-  await app?.close();
+  await closeAll(app);
 });
 
 // ---------------------------------------------------------------- the OpenAPI document, loosely
@@ -338,7 +339,7 @@ function send(who: Who, req: Sent): Promise<Answer> {
   const url = new URL(app.url);
   return new Promise((resolve, reject) => {
     const r = http.request({ host: url.hostname, port: url.port, method: req.method, path: req.path, headers, agent }, (res) => {
-      const type = String(res.headers['content-type'] ?? '');
+      const type = res.headers['content-type'] ?? '';
       if (type.startsWith('text/event-stream')) {
         res.destroy();
         resolve({ status: res.statusCode!, type, body: '' });

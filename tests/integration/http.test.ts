@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app';
+import { closeAll } from '../helpers/close';
 
 let app: TestApp;
 let webDist: string;
@@ -15,7 +16,7 @@ beforeAll(async () => {
   app = await startTestApp({ webDist });
 });
 afterAll(async () => {
-  await app?.close();
+  await closeAll(app);
   fs.rmSync(webDist, { recursive: true, force: true });
 });
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app';
+import { closeAll } from '../helpers/close';
 
 let app: TestApp;
 let production: TestApp;
@@ -8,8 +9,7 @@ beforeAll(async () => {
   production = await startTestApp({ env: { NODE_ENV: 'production' } });
 });
 afterAll(async () => {
-  await production?.close();
-  await app?.close();
+  await closeAll(production, app);
 });
 
 describe('metrics behind METRICS_TOKEN', () => {

@@ -2,6 +2,7 @@ import OpenAI, { toFile } from 'openai';
 import type { Video } from 'openai/resources/videos';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeAll } from '../helpers/close';
 import { startGenerationsApp, type GenerationsApp } from './generations/setup';
 import { until } from '../helpers/wait';
 
@@ -9,6 +10,7 @@ import { until } from '../helpers/wait';
 describe('OpenAI SDK against /v1', () => {
   let g: GenerationsApp;
   let client: OpenAI;
+  let secret: string;
   let userId: string;
 
   const sdk = (apiKey: string) => new OpenAI({ apiKey, baseURL: `${g.app.url}/v1`, maxRetries: 0, timeout: 20_000 });
@@ -30,9 +32,10 @@ describe('OpenAI SDK against /v1', () => {
     const u = await g.user('sdk@example.com', 5000);
     userId = u.userId;
     const key = await g.app.platform.ctx.services.developer.createKey(userId, { name: 'sdk test', scopes: ['videos:read', 'videos:write'] });
-    client = sdk(key.secret);
+    secret = key.secret;
+    client = sdk(secret);
   });
-  afterAll(() => g?.close());
+  afterAll(() => closeAll(g));
 
   const made: string[] = [];
 
@@ -67,7 +70,7 @@ describe('OpenAI SDK against /v1', () => {
   it('content answers Range (206 / 416 in the OpenAI error shape), HEAD and If-None-Match like a file server', async () => {
     const id = made[0]!;
     const url = `${g.app.url}/v1/videos/${id}/content`;
-    const auth = { authorization: `Bearer ${client.apiKey}` };
+    const auth = { authorization: `Bearer ${secret}` };
     const whole = Buffer.from(await (await fetch(url, { headers: auth })).arrayBuffer());
 
     const part = await fetch(url, { headers: { ...auth, range: 'bytes=0-99' } });
@@ -212,7 +215,7 @@ describe('OpenAI SDK against /v1', () => {
     const raw = (body: unknown) =>
       fetch(`${g.app.url}/v1/videos`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${client.apiKey}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
     const unknown = await raw({ prompt: 'x', quality: 'hd' });

@@ -1,13 +1,14 @@
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app';
+import { closeAll } from '../helpers/close';
 
 /** The platform's own object store: disk under DATA_DIR by default, served through signed URLs. */
 let app: TestApp;
 beforeAll(async () => {
   app = await startTestApp();
 });
-afterAll(() => app?.close());
+afterAll(() => closeAll(app));
 
 describe('object store wiring', () => {
   it('stores on disk under DATA_DIR and serves a signed URL on PUBLIC_URL, refusing a tampered one', async () => {

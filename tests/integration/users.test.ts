@@ -12,7 +12,8 @@ beforeAll(async () => {
   db = await createTestDatabase();
   users = createUsersService({ database: db });
 });
-afterAll(() => db?.drop());
+// undefined when createTestDatabase failed: that failure is the one to report
+afterAll(() => (db as TestDatabase | undefined)?.drop());
 
 describe('creating users', () => {
   it('stores only a salted hash of the password, different for two users with the same password', async () => {

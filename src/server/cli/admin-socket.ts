@@ -22,7 +22,10 @@ export async function listenAdminSocket(socketPath: string, handle: (req: AdminR
     conn.setEncoding('utf8');
     conn.on('data', (chunk: string) => {
       buf += chunk;
-      if (buf.length > MAX_REQUEST_BYTES) conn.destroy();
+      if (buf.length > MAX_REQUEST_BYTES) {
+        conn.destroy();
+        return;
+      }
       const nl = buf.indexOf('\n');
       if (nl < 0) return;
       conn.removeAllListeners('data');
@@ -35,8 +38,12 @@ export async function listenAdminSocket(socketPath: string, handle: (req: AdminR
         return;
       }
       handle(req)
-        .catch((err: Error): AdminResponse => ({ ok: false, error: err.message }))
-        .then((res) => conn.end(JSON.stringify(res) + '\n'));
+        .catch((err: unknown): AdminResponse => ({ ok: false, error: err instanceof Error ? err.message : String(err) }))
+        .then((res) => {
+          conn.end(JSON.stringify(res) + '\n');
+        })
+        // the answer could not be written (the client went away): nobody is left to tell
+        .catch(() => conn.destroy());
     });
     conn.on('error', () => {});
   });

@@ -69,7 +69,7 @@ export const commands: Command[] = [
     usage: 'user:list [--limit N] [--offset N] [--json]',
     options: { limit: { type: 'string' }, offset: { type: 'string' }, json },
     async run({ services }, v) {
-      const num = (name: string, value: unknown, fallback: number) => {
+      const num = (name: string, value: string | boolean | undefined, fallback: number) => {
         if (value === undefined) return fallback;
         if (!/^\d+$/.test(String(value))) throw new UsageError(`--${name} must be a whole number.`);
         return Number(value);
@@ -175,7 +175,7 @@ export const commands: Command[] = [
           ['MODEL', 'AVAILABLE', 'LIFECYCLE', 'PRICE/S', 'ROUTES'],
           models.map((m) => [
             m.id,
-            m.available ? 'yes' : `no (${m.unavailableReason})`,
+            m.available ? 'yes' : `no (${m.unavailableReason ?? 'unknown'})`,
             m.lifecycle.state + (m.lifecycle.replacement ? ` -> ${m.lifecycle.replacement}` : ''),
             Object.entries(m.price.perSecond)
               .map(([r, c]) => `${r}=${c}`)
@@ -253,7 +253,7 @@ export const commands: Command[] = [
       if (Object.keys(patch).length === 0) throw new UsageError('Nothing to change; see the usage.');
       const m = await services.catalog.update(id, patch, v.by ? String(v.by) : 'cli');
       return (
-        `${m.id}: ${m.available ? 'available' : `unavailable (${m.unavailableReason})`}, ${m.lifecycle.state}, ` +
+        `${m.id}: ${m.available ? 'available' : `unavailable (${m.unavailableReason ?? 'unknown'})`}, ${m.lifecycle.state}, ` +
         `price ${Object.entries(m.price.perSecond)
           .map(([r, c]) => `${r}=${c}`)
           .join(' ')} credits/s, routes ${m.routes.map((r) => r.provider).join(' > ') || 'none'}.`
@@ -290,7 +290,7 @@ export const commands: Command[] = [
             .join(' '),
           p.active ? 'yes' : 'no',
           Object.entries(p.providerRefs)
-            .map(([k, val]) => `${k}=${val}`)
+            .map(([k, val]) => `${k}=${String(val)}`)
             .join(' ') || '-',
         ]),
       );
@@ -496,7 +496,7 @@ export function parseCommandArgs(cmd: Command, argv: string[]) {
   try {
     return parseArgs({ args: argv, options: cmd.options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
   } catch (err) {
-    throw new UsageError(`${(err as Error).message.split('\n')[0]}\nUsage: npm run cli -- ${cmd.usage}`);
+    throw new UsageError(`${(err as Error).message.split('\n')[0] ?? ''}\nUsage: npm run cli -- ${cmd.usage}`);
   }
 }
 
@@ -523,10 +523,10 @@ export function helpText(): string {
 }
 
 function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) =>
     r
-      .map((c, i) => c.padEnd(widths[i]!))
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
       .join('  ')
       .trimEnd();
   return [line(head), ...rows.map(line)].join('\n');

@@ -108,7 +108,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`${err.message}\n`);
       process.exit(err instanceof UsageError ? 2 : 1);
     }
-    process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
+    process.stderr.write(`${(err as Error | null | undefined)?.stack ?? String(err)}\n`);
     process.exit(1);
   },
 );

@@ -20,7 +20,7 @@ export interface Sql {
 
 /** The executeSql hook pg-boss uses (multi-statement SQL goes through `exec` on PGlite). */
 export interface BossDb {
-  executeSql(text: string, values?: unknown[]): Promise<{ rows: any[] }>;
+  executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
 }
 
 /** What repositories and services receive: the root connection or an open transaction. */
@@ -62,7 +62,7 @@ export interface OpenDatabaseOptions {
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
   const database = opts.url ? await openPg(opts.url, opts) : await openPglite(opts);
   // closing twice (a stopping app and its owner, say) is harmless
-  const close = database.close;
+  const close = database.close.bind(database);
   let closing: Promise<void> | null = null;
   database.close = () => (closing ??= close());
   return database;
@@ -77,11 +77,11 @@ async function openPglite(opts: OpenDatabaseOptions): Promise<Database> {
   try {
     client = await PGlite.create(opts.pgliteDataDir ?? 'memory://', opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {});
   } catch (err) {
-    throw new StartupError(`Cannot open the embedded database in ${opts.pgliteDataDir}: ${describe(err)}.`);
+    throw new StartupError(`Cannot open the embedded database in ${opts.pgliteDataDir ?? 'memory://'}: ${describe(err)}.`);
   }
   const sqlOf = (c: PGlite | PGliteTransaction): Sql => ({
     async query<T>(text: string, params?: unknown[]) {
-      return (await c.query<T>(text, params as any[])).rows;
+      return (await c.query<T>(text, params)).rows;
     },
     async exec(text: string) {
       await c.exec(text);
@@ -140,8 +140,9 @@ async function openPg(url: string, opts: OpenDatabaseOptions): Promise<Database>
   // several statements in one text come back as one result each
   const bossDbOf = (c: pg.Pool | pg.PoolClient): BossDb => ({
     async executeSql(text, values) {
-      const result = (await c.query(text, values)) as unknown as pg.QueryResult | pg.QueryResult[];
-      return { rows: Array.isArray(result) ? result.flatMap((r) => r.rows ?? []) : result.rows };
+      // (pg's Result always has a rows array, empty for statements that return none)
+      const result = (await c.query(text, values)) as unknown as pg.QueryResult<Record<string, unknown>> | pg.QueryResult<Record<string, unknown>>[];
+      return { rows: Array.isArray(result) ? result.flatMap((r) => r.rows) : result.rows };
     },
   });
   return {
@@ -213,11 +214,10 @@ function pgListener(url: string, applicationName: string) {
 
   const reconnect = async () => {
     if (closed || handlers.size === 0) return;
-    try {
-      await connect();
-    } catch {
+    await connect().catch(() => {
+      // (close() may have run while connecting)
       if (!closed) setTimeout(() => void reconnect(), 2000).unref();
-    }
+    });
   };
 
   return {

@@ -48,8 +48,10 @@ export interface HttpAppOptions {
 }
 
 export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions = {}): Promise<HttpApp> {
+  // typed as Fastify's base logger so that the app is an HttpApp (inferring pino's own type would not be)
+  const loggerInstance: FastifyBaseLogger = ctx.logger;
   const app = Fastify({
-    loggerInstance: ctx.logger as FastifyBaseLogger,
+    loggerInstance,
     trustProxy: ctx.config.TRUST_PROXY,
     // Accept a caller's request id when it is a sane token, otherwise make one.
     requestIdHeader: false,
@@ -155,7 +157,7 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions = {}): 
   await app.register(meRoutes, { ctx });
   await app.register(adminRoutes, { ctx });
   await app.register(modelRoutes, { ctx });
-  const generationEvents = createGenerationEvents(ctx.database, ctx.services.generations.toView, app.log as never);
+  const generationEvents = createGenerationEvents(ctx.database, (row) => ctx.services.generations.toView(row), app.log as never);
   app.addHook('onClose', async () => generationEvents.close());
   await app.register(generationRoutes, { ctx, events: generationEvents });
   await app.register(uploadRoutes, { ctx });
@@ -199,7 +201,7 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions = {}): 
   app.get('/', { schema: { hide: true } }, async (_req, reply) => sendIndex(reply));
 
   app.setNotFoundHandler(async (req, reply) => {
-    const url = req.url.split('?')[0]!;
+    const url = req.url.split('?')[0] ?? req.url;
     const wantsHtml = (req.method === 'GET' || req.method === 'HEAD') && (req.headers.accept ?? '').includes('text/html');
     if (wantsHtml && !API_PREFIXES.some((p) => url === p.replace(/\/$/, '') || url.startsWith(p))) {
       // client-side route: the app renders it (or its own not-found page)

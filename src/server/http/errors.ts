@@ -81,7 +81,7 @@ export function clientErrorOf(err: unknown, req?: Pick<FastifyRequest, 'headers'
     return message ? new AppError('invalid_request', message, 400) : undefined;
   }
   if (err instanceof Error && !(err as FastifyError).statusCode && MULTIPART_ERRORS.some((re) => re.test(err.message))) {
-    const type = String(req?.headers['content-type'] ?? '');
+    const type = req?.headers['content-type'] ?? '';
     if (!req || /^multipart\//i.test(type)) {
       return new AppError(
         'invalid_request',
@@ -108,25 +108,12 @@ export function installErrorHandler(app: Pick<FastifyInstance, 'setErrorHandler'
       });
     }
     if (hasZodFastifySchemaValidationErrors(err)) {
+      const pathOf = (v: { instancePath: string }) => v.instancePath.split('/').filter(Boolean);
       const fields = err.validation.map((v) => ({
-        field:
-          String(v.instancePath ?? '')
-            .split('/')
-            .filter(Boolean)
-            .join('.') || String(err.validationContext ?? 'body'),
-        message: String(v.message),
+        field: pathOf(v).join('.') || (err.validationContext ?? 'body'),
+        message: v.message ?? 'is invalid',
       }));
-      const message = err.validation
-        .map(
-          (v) =>
-            `${[
-              err.validationContext,
-              ...String(v.instancePath ?? '')
-                .split('/')
-                .filter(Boolean),
-            ].join('.')}: ${v.message}`,
-        )
-        .join('; ');
+      const message = err.validation.map((v) => `${[err.validationContext, ...pathOf(v)].join('.')}: ${v.message ?? 'is invalid'}`).join('; ');
       return reply.status(400).send({ error: { ...errorPayload('invalid_request', message).error, fields } });
     }
     if (err.validation) {

@@ -80,36 +80,36 @@ export async function sendStoredObject(
       info = await store.head(key);
       if (ifNoneMatch && etagMatches(ifNoneMatch, info.etag)) {
         reply.header('etag', `"${info.etag}"`);
-        return reply.status(304).send();
+        return await reply.status(304).send();
       }
     }
     // If-Range names another version: send the whole current object instead
     if (range && ifRange && info && !ifRangeHolds(ifRange, info)) range = null;
 
     if (req.method === 'HEAD') {
-      const head = info!;
+      const head = info ?? (await store.head(key)); // (fetched above for every HEAD)
       describe(head);
       if (range) {
         const r = resolveRange(key, range, head.size);
-        return reply
+        return await reply
           .status(206)
           .header('content-range', `bytes ${r.start}-${r.end}/${head.size}`)
           .header('content-length', String(r.end - r.start + 1))
           .send();
       }
-      return reply.status(200).header('content-length', String(head.size)).send();
+      return await reply.status(200).header('content-length', String(head.size)).send();
     }
 
     const got: GetResult = await store.get(key, range ? { range } : {});
     describe(got);
     if (got.range) {
-      return reply
+      return await reply
         .status(206)
         .header('content-range', `bytes ${got.range.start}-${got.range.end}/${got.size}`)
         .header('content-length', String(got.range.end - got.range.start + 1))
         .send(got.body);
     }
-    return reply.status(200).header('content-length', String(got.size)).send(got.body);
+    return await reply.status(200).header('content-length', String(got.size)).send(got.body);
   } catch (err) {
     const answer = (status: 404 | 416, code: 'not_found' | 'range_not_satisfiable', message: string) => {
       opts.fail?.(status, code, message);

@@ -83,33 +83,40 @@ export function createSemaphore(limit: number): Semaphore {
   let active = 0;
   const line: { start: () => void; abandon?: () => void }[] = [];
   const dispatch = () => {
-    while (active < max && line.length) {
-      const next = line.shift()!;
+    while (active < max) {
+      const next = line.shift();
+      if (!next) break;
       active++;
       next.start();
     }
   };
-  const acquire = (signal?: AbortSignal) =>
-    new Promise<void>((resolve, reject) => {
-      signal?.throwIfAborted();
-      if (active < max && line.length === 0) {
-        active++;
-        return resolve();
-      }
+  const acquire = async (signal?: AbortSignal): Promise<void> => {
+    signal?.throwIfAborted();
+    if (active < max && line.length === 0) {
+      active++;
+      return;
+    }
+    // true once holding a slot, false when the signal aborted first (the waiter has left the line)
+    const started = await new Promise<boolean>((resolve) => {
       const waiter: (typeof line)[number] = {
         start: () => {
           signal?.removeEventListener('abort', onAbort);
-          resolve();
+          resolve(true);
         },
       };
       const onAbort = () => {
         const i = line.indexOf(waiter);
         if (i >= 0) line.splice(i, 1);
-        reject(signal!.reason);
+        resolve(false);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       line.push(waiter);
     });
+    if (!started) {
+      signal?.throwIfAborted(); // the signal's own reason, as for a signal aborted before the call
+      throw new Error('left the line without an aborted signal');
+    }
+  };
   const release = () => {
     active--;
     dispatch();
@@ -221,7 +228,7 @@ function spawnTool(
       else if (code === 0) resolve({ stdout, stderr });
       else {
         const tail = stderr.trim().split('\n').slice(-4).join(' | ');
-        reject(new Error(`${path.basename(binary)} exited with ${code ?? signal}: ${tail}`));
+        reject(new Error(`${path.basename(binary)} exited with ${String(code ?? signal)}: ${tail}`));
       }
     });
   });

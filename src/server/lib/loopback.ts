@@ -14,7 +14,7 @@ export function isLoopbackHost(hostHeader: string | undefined): boolean {
   if (!hostHeader) return false;
   let host = hostHeader.trim().toLowerCase();
   if (host.startsWith('[')) host = host.slice(1, host.indexOf(']'));
-  else if (host.split(':').length === 2) host = host.split(':')[0]!;
+  else if (host.split(':').length === 2) host = host.slice(0, host.indexOf(':'));
   return host === 'localhost' || host.endsWith('.localhost') || isLoopbackAddress(host);
 }
 

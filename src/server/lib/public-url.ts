@@ -59,9 +59,10 @@ export function ipv6Bytes(address: string): Uint8Array | null {
   const tail: number[] = [];
   const dotted = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (dotted) {
-    head = dotted[1]!.endsWith('::') ? dotted[1]! : dotted[1]!.slice(0, -1);
-    const octets = dotted[2]!.split('.').map(Number);
-    tail.push((octets[0]! << 8) | octets[1]!, (octets[2]! << 8) | octets[3]!);
+    const [, words6 = '', quad = ''] = dotted;
+    head = words6.endsWith('::') ? words6 : words6.slice(0, -1);
+    const [a = 0, b = 0, c = 0, d = 0] = quad.split('.').map(Number);
+    tail.push((a << 8) | b, (c << 8) | d);
   }
   const [left, right] = head.includes('::') ? head.split('::') : [head, undefined];
   const words = (s: string | undefined) => (s ? s.split(':').map((w) => parseInt(w, 16)) : []);
@@ -79,7 +80,7 @@ export function ipv6Bytes(address: string): Uint8Array | null {
 }
 
 const startsWith = (bytes: Uint8Array, prefix: readonly number[]) => prefix.every((b, i) => bytes[i] === b);
-const v4At = (bytes: Uint8Array, at: number) => `${bytes[at]}.${bytes[at + 1]}.${bytes[at + 2]}.${bytes[at + 3]}`;
+const v4At = (bytes: Uint8Array, at: number) => Array.from(bytes.subarray(at, at + 4)).join('.');
 const MAPPED = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff];
 const NAT64 = [0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0];
 
@@ -103,6 +104,7 @@ export function isPublicAddress(address: string): boolean {
   const bytes = ipv6Bytes(address);
   if (!bytes) return false;
   // normalised text: BlockList wants a plain address (no zone, no dotted tail)
-  const words = Array.from({ length: 8 }, (_, i) => ((bytes[i * 2]! << 8) | bytes[i * 2 + 1]!).toString(16));
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const words = Array.from({ length: 8 }, (_, i) => view.getUint16(i * 2).toString(16));
   return !blockedV6.check(words.join(':'), 'ipv6');
 }

@@ -104,11 +104,11 @@ export async function resolveTarget(raw: string | URL, allowHosts: readonly stri
   else {
     addresses = await dnsLookup(host, { all: true, verbatim: true }).catch(() => []);
   }
-  if (addresses.length === 0) throw new SafeFetchError(`host ${host} could not be resolved`);
+  const [first] = addresses;
+  if (!first) throw new SafeFetchError(`host ${host} could not be resolved`);
   if (!isAllowed(u, allowHosts) && !addresses.every((a) => isPublicAddress(a.address))) {
     throw new SafeFetchError('points to a private or reserved network address');
   }
-  const first = addresses[0]!;
   return { url: u, address: first.address, family: first.family === 6 ? 6 : 4 };
 }
 
@@ -131,7 +131,7 @@ export function pinnedRequest(
   opts: { method: 'GET' | 'POST'; headers: Record<string, string>; signal: AbortSignal },
 ): { mod: typeof http | typeof https; options: https.RequestOptions } {
   const { url, address, family } = target;
-  const pinnedLookup = (_host: string, options: { all?: boolean } | number | undefined, cb: (...args: unknown[]) => void) => {
+  const pinnedLookup = (_host: string, options: { all?: boolean } | number | null | undefined, cb: (...args: unknown[]) => void) => {
     if (typeof options === 'object' && options?.all) cb(null, [{ address, family }]);
     else cb(null, address, family);
   };

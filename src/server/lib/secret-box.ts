@@ -39,8 +39,11 @@ export function deriveKey(masterSecret: string, purpose: string): Buffer {
 
 export function createSecretBox(masterSecrets: string | readonly string[], purpose: string): SecretBox {
   const list = typeof masterSecrets === 'string' ? [masterSecrets] : masterSecrets;
-  if (!list.length) throw new Error('secret-box: no master secret');
-  const keys = list.map((m) => deriveKey(m, purpose));
+  const [first] = list;
+  if (first === undefined) throw new Error('secret-box: no master secret');
+  // the first key seals; any of them opens
+  const sealingKey = deriveKey(first, purpose);
+  const keys = [sealingKey, ...list.slice(1).map((m) => deriveKey(m, purpose))];
   const aad = (context: string | undefined) => Buffer.from(`${VERSION}|${context ?? ''}`, 'utf8');
 
   /** the plaintext and the index of the key that opened it */
@@ -68,7 +71,7 @@ export function createSecretBox(masterSecrets: string | readonly string[], purpo
   const box: SecretBox = {
     seal(plaintext, context) {
       const iv = randomBytes(IV_BYTES);
-      const cipher = createCipheriv('aes-256-gcm', keys[0]!, iv, { authTagLength: TAG_BYTES });
+      const cipher = createCipheriv('aes-256-gcm', sealingKey, iv, { authTagLength: TAG_BYTES });
       cipher.setAAD(aad(context));
       const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
       return [VERSION, iv.toString('base64url'), ciphertext.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');

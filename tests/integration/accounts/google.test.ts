@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOidc } from '../../fakes/oidc';
 import type { TestClient } from '../../helpers/client';
+import { closeAll } from '../../helpers/close';
 import { signUpVerified, startAccountsApp, type AccountsApp } from './setup';
 
 type FakeOidc = Awaited<ReturnType<typeof startFakeOidc>>;
@@ -16,8 +17,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await a?.close();
-  await oidc?.close();
+  await closeAll(a, oidc);
 });
 
 /**

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeAll } from '../../helpers/close';
 import { signUpVerified, startAccountsApp, type AccountsApp } from './setup';
 
 /** POST /api/me/password applies the one password policy (password-policy.ts) to the new password. */
@@ -6,7 +7,7 @@ let a: AccountsApp;
 beforeAll(async () => {
   a = await startAccountsApp();
 });
-afterAll(() => a?.close());
+afterAll(() => closeAll(a));
 
 describe('changing the password: the password policy', () => {
   it('refuses a breached password, the email or name inside it, and the current password, changing nothing', async () => {

@@ -1,12 +1,13 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeAll } from '../../helpers/close';
 import { signUpVerified, startAccountsApp, type AccountsApp } from './setup';
 
 let a: AccountsApp;
 beforeAll(async () => {
   a = await startAccountsApp();
 });
-afterAll(() => a?.close());
+afterAll(() => closeAll(a));
 
 describe('profile', () => {
   it('updates name, region and language, validating each', async () => {

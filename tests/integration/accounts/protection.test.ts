@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../src/server/adapters/clock';
 import { TestClient } from '../../helpers/client';
+import { closeAll } from '../../helpers/close';
 import { onPostgresServer } from '../../helpers/db';
 import { cli, childEnv } from '../../helpers/process';
 import { signUpVerified, startAccountsApp, type AccountsApp } from './setup';
@@ -11,7 +12,7 @@ const clock = new FakeClock();
 beforeAll(async () => {
   a = await startAccountsApp({}, { clock });
 });
-afterAll(() => a?.close());
+afterAll(() => closeAll(a));
 
 describe('sign-in options', () => {
   it('offers Google only when its client id and secret are set', async () => {

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeAll } from '../../helpers/close';
 import { linkIn, mailTo, signUpVerified, startAccountsApp, type AccountsApp } from './setup';
 
 let a: AccountsApp;
 beforeAll(async () => {
   a = await startAccountsApp();
 });
-afterAll(() => a?.close());
+afterAll(() => closeAll(a));
 
 async function requestReset(email: string) {
   const res = await a.client().post('/api/auth/request-password-reset', { email, redirectTo: '/reset-password' });

@@ -1,5 +1,5 @@
 import type { Clock } from '../../../src/server/adapters/clock';
-import { startTestApp, type TestApp } from '../../helpers/app';
+import { startTestApp } from '../../helpers/app';
 import { TestClient, type ClientOptions } from '../../helpers/client';
 import { startFakeSmtp } from '../../fakes/smtp';
 

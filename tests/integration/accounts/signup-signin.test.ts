@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PHONE_UA } from '../../helpers/client';
+import { closeAll } from '../../helpers/close';
 import { linkIn, mailTo, signUpVerified, startAccountsApp, type AccountsApp } from './setup';
 
 let a: AccountsApp;
 beforeAll(async () => {
   a = await startAccountsApp();
 });
-afterAll(() => a?.close());
+afterAll(() => closeAll(a));
 
 const count = async (sql: string, params: unknown[] = []) => (await a.app.db.sql.query<{ n: number }>(sql, params))[0]!.n;
 

@@ -6,6 +6,7 @@ import { probeStreams } from '../../../src/server/domain/media/sniff';
 import { ffmpegPath, runTool } from '../../../src/server/lib/ffmpeg';
 import type { MediaView } from '../../../src/shared/api/media';
 import type { TestClient } from '../../helpers/client';
+import { closeAll } from '../../helpers/close';
 import { startGenerationsApp, type GenerationsApp } from '../generations/setup';
 
 /**
@@ -55,7 +56,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await env?.close();
+  await closeAll(env);
   fs.rmSync(work, { recursive: true, force: true });
 });
 

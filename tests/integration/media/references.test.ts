@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationView, MediaView } from '../../../src/shared/api';
+import { closeAll } from '../../helpers/close';
 import { balances, startGenerationsApp, waitFinal, type GenerationsApp } from '../generations/setup';
 import { until } from '../../helpers/wait';
 
@@ -12,7 +13,8 @@ import { until } from '../../helpers/wait';
  * user's library first (SSRF-safe), so no provider ever fetches a user's URL.
  */
 let g: GenerationsApp;
-let fixture: http.Server;
+/** set once it exists, for afterAll */
+let fixture: http.Server | undefined;
 let fixtureUrl: string;
 let png: Buffer;
 const served: string[] = [];
@@ -21,22 +23,23 @@ beforeAll(async () => {
   png = await sharp({ create: { width: 96, height: 64, channels: 3, background: '#2266cc' } })
     .png()
     .toBuffer();
-  fixture = http.createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     served.push(req.url ?? '');
     if (req.url === '/frame.png') return res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length }).end(png);
     // a public-looking URL that redirects into a private network (cloud metadata address)
     if (req.url === '/sneaky.png') return res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
     res.writeHead(404).end();
   });
-  await new Promise<void>((r) => fixture.listen(0, '127.0.0.1', r));
-  const port = (fixture.address() as AddressInfo).port;
+  fixture = server;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
   fixtureUrl = `http://127.0.0.1:${port}`;
   // the fixture stands in for a public web server: only its host:port is let through
   g = await startGenerationsApp({ REFERENCE_FETCH_ALLOW_HOSTS: `127.0.0.1:${port}` });
 }, 120_000);
 
 afterAll(async () => {
-  await g?.close();
+  await closeAll(g);
   await new Promise((r) => fixture?.close(r));
 });
 
@@ -82,7 +85,7 @@ describe('references in generations', () => {
     const signed = new RegExp(`${g.app.url}/files/uploads/[a-z0-9-]+/${media.id}/original\\.(jpg|png)\\?exp=\\d+[^"]*sig=`);
     expect(sent).toMatch(signed);
     const url = signed.exec(sent)![0];
-    const full = JSON.parse(`"${sent.slice(sent.indexOf(url)).split('"')[0]}"`) as string;
+    const full = JSON.parse(`"${sent.slice(sent.indexOf(url)).split('"')[0]!}"`) as string;
     const exp = Number(new URL(full).searchParams.get('exp'));
     expect(exp * 1000 - Date.now()).toBeLessThanOrEqual(6 * 3600_000 + 5000);
     expect((await fetch(full)).status).toBe(200);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalizePath } from '../../../src/server/http/routes/auth';
 import { TestClient } from '../../helpers/client';
+import { closeAll } from '../../helpers/close';
 import { rawRequest } from '../../helpers/net';
 import { linkIn, mailTo, signUpVerified, startAccountsApp, type AccountsApp } from '../accounts/setup';
 
@@ -11,7 +12,7 @@ let a: AccountsApp;
 beforeAll(async () => {
   a = await startAccountsApp({ SIGNUP_RATE_PER_HOUR: '3' });
 });
-afterAll(() => a?.close());
+afterAll(() => closeAll(a));
 
 let ipN = 0;
 /** a client from an address no other test uses (each limit counts per address) */
@@ -38,7 +39,7 @@ function variants(path: string): string[] {
     `/api/%61uth/${rest}`,
     `/api/auth/%2e/${rest}`,
     `/api/auth/%2E%2E/auth/${rest}`,
-    ...(parts.length > 1 ? [`/api/auth/${parts[0]}/./${parts.slice(1).join('/')}`] : []),
+    ...(parts.length > 1 ? [`/api/auth/${parts[0]!}/./${parts.slice(1).join('/')}`] : []),
   ];
 }
 
@@ -75,8 +76,9 @@ describe('auth paths: one normal form', () => {
       //    turn through every spelling) the clean path is refused
       const ip = `203.0.113.${++ipN}`;
       for (let i = 0; i < l.limit; i++) {
-        const r = await rawPost(spellings[i % spellings.length]!, ip, l.body(i));
-        expect(r.status, `${spellings[i % spellings.length]} -> ${r.body}`).not.toBe(429);
+        const spelling = spellings[i % spellings.length]!;
+        const r = await rawPost(spelling, ip, l.body(i));
+        expect(r.status, `${spelling} -> ${r.body}`).not.toBe(429);
         expect(r.status).toBeLessThan(500);
         // reached the endpoint (Better Auth may answer 404 for an unknown provider, never our route 404)
         if (r.status === 404) expect(JSON.parse(r.body).error.code).not.toBe('not_found');

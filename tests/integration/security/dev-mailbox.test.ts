@@ -3,6 +3,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mayReadMailbox } from '../../../src/server/http/routes/dev-mailbox';
 import { startTestApp, type TestApp } from '../../helpers/app';
+import { closeAll } from '../../helpers/close';
 import { rawRequest } from '../../helpers/net';
 
 // Issue 14: with no SMTP_URL outside production, mail (password-reset links included) goes to the
@@ -13,9 +14,12 @@ beforeAll(async () => {
   // the Quick start (no SMTP_URL) behind a reverse proxy
   app = await startTestApp({ env: { TRUST_PROXY: 'true' } });
 });
-afterAll(() => app?.close());
+afterAll(() => closeAll(app));
 
-const json = (init: RequestInit & { headers?: Record<string, string> } = {}) => ({ ...init, headers: { 'content-type': 'application/json', ...init.headers } });
+const json = (init: Omit<RequestInit, 'headers'> & { headers?: Record<string, string> } = {}) => ({
+  ...init,
+  headers: { 'content-type': 'application/json', ...init.headers },
+});
 
 async function resetLinkMailed(email: string): Promise<string> {
   const signUp = await app.fetch(
@@ -106,7 +110,13 @@ describe('development mailbox', () => {
     expect(warnings[0]!.msg).toMatch(/HOST=0\.0\.0\.0/);
 
     const local: string[] = [];
-    const quiet = await startTestApp({ logger: pino({ level: 'warn' }, new Writable({ write: (c, _e, d) => (local.push(String(c)), d()) })) });
+    const localSink = new Writable({
+      write(chunk, _enc, done) {
+        local.push(String(chunk));
+        done();
+      },
+    });
+    const quiet = await startTestApp({ logger: pino({ level: 'warn' }, localSink) });
     await quiet.close();
     expect(local.join('')).not.toMatch(/mailbox/i);
   });

@@ -13,7 +13,8 @@ let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
 });
-afterAll(() => db?.drop());
+// undefined when createTestDatabase failed: that failure is the one to report
+afterAll(() => (db as TestDatabase | undefined)?.drop());
 
 async function user(email: string): Promise<string> {
   const [u] = await db.sql.query<{ id: string }>(`insert into users (email, name) values ($1, 'Legacy') returning id`, [email]);

@@ -97,9 +97,9 @@ export function createDiskStore(options: DiskStoreOptions): DiskObjectStore {
   /** [directory, object name] of a valid key */
   const locate = (key: string): [string, string] => {
     assertKey(key);
-    const parts = key.split('/');
-    const name = parts.pop()!;
-    return [path.join(objectsDir, ...parts), name];
+    const slash = key.lastIndexOf('/');
+    const parts = slash < 0 ? [] : key.slice(0, slash).split('/');
+    return [path.join(objectsDir, ...parts), key.slice(slash + 1)];
   };
 
   async function readMeta(key: string): Promise<{ meta: MetaFile; dir: string }> {
@@ -283,10 +283,12 @@ export function createDiskStore(options: DiskStoreOptions): DiskObjectStore {
       const dirKey = prefix.slice(0, slash + 1); // '' or 'a/b/'
       const partial = prefix.slice(slash + 1);
       const items: ListedObject[] = [];
+      let lastKey = '';
       for await (const meta of walk(objectsDir, dirKey, partial, after)) {
-        // one more object exists after a full page: say so with a cursor (leaving the loop ends the walk)
-        if (items.length === listOptions.limit) return { items, cursor: encodeCursor(items[items.length - 1]!.key) };
+        // one more object exists after a full page (limit >= 1): say so with a cursor (leaving the loop ends the walk)
+        if (items.length === listOptions.limit) return { items, cursor: encodeCursor(lastKey) };
         items.push({ key: meta.key, size: meta.size, etag: meta.etag, lastModified: new Date(meta.createdAt) });
+        lastKey = meta.key;
       }
       return { items };
     },
@@ -300,7 +302,7 @@ export function createDiskStore(options: DiskStoreOptions): DiskObjectStore {
       const params = new URLSearchParams({ exp: String(exp) });
       if (dl !== undefined) params.set('dl', dl);
       if (ct !== undefined) params.set('ct', ct);
-      params.set('sig', signature(secrets[0]!, key, exp, dl, ct));
+      params.set('sig', signature(secrets[0], key, exp, dl, ct));
       return `${publicUrl}${FILES_PATH_PREFIX}${key}?${params.toString()}`;
     },
 
@@ -370,18 +372,22 @@ export function verifyDiskSignature(secret: string | readonly string[], params: 
   return { ok: true, key, expiresAt: expSeconds, ...(dl !== undefined ? { disposition: dl } : {}), ...(ct !== undefined ? { contentType: ct } : {}) };
 }
 
-function normalizeSecrets(secret: string | readonly string[]): string[] {
-  const list = typeof secret === 'string' ? [secret] : [...secret];
-  if (list.length === 0 || list.some((s) => typeof s !== 'string' || s.length < 32)) {
+/** The secrets, never empty: the first signs new URLs, any of them verifies. */
+function normalizeSecrets(secret: string | readonly string[]): [string, ...string[]] {
+  const [first, ...rest] = typeof secret === 'string' ? [secret] : secret;
+  if (first === undefined || [first, ...rest].some((s) => typeof s !== 'string' || s.length < 32)) {
     throw new Error('the file signing secret must be at least 32 characters');
   }
-  return list;
+  return [first, ...rest];
 }
 
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-const isMissing = (err: unknown) => (err as NodeJS.ErrnoException)?.code === 'ENOENT' || (err as NodeJS.ErrnoException)?.code === 'ENOTDIR';
+const isMissing = (err: unknown) => {
+  const code = (err as NodeJS.ErrnoException | null | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+};
 
 function sizeMismatch(key: string, expected: number, got: number) {
   return new ObjectStoreError('size_mismatch', `The body for ${key} is ${got > expected ? 'longer' : 'shorter'} than its declared ${expected} bytes.`);

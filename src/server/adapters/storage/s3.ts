@@ -341,10 +341,11 @@ export function createS3Store(options: S3StoreOptions): S3ObjectStore {
           throw failure(`Cannot delete ${batch.length} objects`, err);
         }
         const errors = (res.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
-        if (errors.length > 0) {
+        const [first] = errors;
+        if (first !== undefined) {
           throw new ObjectStoreError(
             'storage_failure',
-            `Cannot delete ${errors.length} objects (first: ${errors[0]!.Key}: ${errors[0]!.Code} ${errors[0]!.Message ?? ''}).`,
+            `Cannot delete ${errors.length} objects (first: ${String(first.Key)}: ${String(first.Code)} ${first.Message ?? ''}).`,
           );
         }
       }
@@ -411,11 +412,11 @@ function useContentMd5ForDeleteObjects(client: S3Client): void {
         request?.headers &&
         (typeof request.body === 'string' || Buffer.isBuffer(request.body) || request.body instanceof Uint8Array)
       ) {
-        for (const name of Object.keys(request.headers)) {
-          const lower = name.toLowerCase();
-          if (lower.startsWith('x-amz-checksum-') || lower.startsWith('x-amz-sdk-checksum-') || lower === 'content-md5') delete request.headers[name];
-        }
-        request.headers['content-md5'] = createHash('md5').update(request.body).digest('base64');
+        const isChecksum = (lower: string) => lower.startsWith('x-amz-checksum-') || lower.startsWith('x-amz-sdk-checksum-') || lower === 'content-md5';
+        request.headers = {
+          ...Object.fromEntries(Object.entries(request.headers).filter(([name]) => !isChecksum(name.toLowerCase()))),
+          'content-md5': createHash('md5').update(request.body).digest('base64'),
+        };
       }
       return next(args);
     },
@@ -443,7 +444,7 @@ class ObjectChanged extends ObjectStoreError {
 }
 
 function failure(what: string, err: unknown): ObjectStoreError {
-  const e = err as { name?: string; message?: string };
+  const e = err as { name?: string; message?: string } | null | undefined;
   return new ObjectStoreError('storage_failure', `${what}: ${e?.name ?? 'Error'} ${e?.message ?? ''}`.trim(), { cause: err });
 }
 

@@ -208,7 +208,7 @@ export function objectKey(...parts: string[]): string {
   if (parts.length === 0) throw new InvalidObjectKey('', 'no parts');
   for (const part of parts) {
     if (typeof part !== 'string' || part.includes('/') || !SEGMENT_RE.test(part)) {
-      throw new InvalidObjectKey(String(part), 'each part must be one segment of a-z 0-9 _ . - not starting with "."');
+      throw new InvalidObjectKey(part, 'each part must be one segment of a-z 0-9 _ . - not starting with "."');
     }
   }
   return assertKey(parts.join('/'));
@@ -225,7 +225,7 @@ export function assertPrefix(prefix: string): string {
     /^[a-z0-9][a-z0-9/_.-]*$/.test(prefix) &&
     segments.every((s) => SEGMENT_RE.test(s)) &&
     (last === '' || SEGMENT_RE.test(last ?? ''));
-  if (!ok) throw new InvalidObjectKey(String(prefix), 'invalid list prefix');
+  if (!ok) throw new InvalidObjectKey(prefix, 'invalid list prefix');
   return prefix;
 }
 
@@ -233,7 +233,7 @@ export function assertPrefix(prefix: string): string {
 // shared helpers for adapters and routes
 
 export function assertPutOptions(options: PutOptions): void {
-  if (!options || typeof options.contentType !== 'string' || !isSafeContentType(options.contentType)) {
+  if (typeof options.contentType !== 'string' || !isSafeContentType(options.contentType)) {
     throw new ObjectStoreError('invalid_argument', 'contentType must be a MIME type such as video/mp4.');
   }
   if (options.contentLength !== undefined && (!Number.isSafeInteger(options.contentLength) || options.contentLength < 0)) {
@@ -285,7 +285,7 @@ export function contentDisposition(type: 'inline' | 'attachment', fileName: stri
     .normalize('NFC')
     // lone surrogates (not encodable), control characters and bidi overrides
     .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
-    .replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '')
+    .replace(/[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu, '')
     .replace(/[/\\]/g, '_')
     .trim()
     .replace(/^\.+/, '');
@@ -349,7 +349,7 @@ export function assertRange(range: ByteRange): void {
 }
 
 export function assertListOptions(options: ListOptions): void {
-  if (!Number.isInteger(options?.limit) || options.limit < 1 || options.limit > 1000) {
+  if (!Number.isInteger(options.limit) || options.limit < 1 || options.limit > 1000) {
     throw new ObjectStoreError('invalid_argument', 'limit must be a whole number from 1 to 1000.');
   }
 }

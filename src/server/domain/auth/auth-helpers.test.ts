@@ -53,8 +53,8 @@ describe('age gate', () => {
     expect(readIntent('t'.repeat(40), v, 1_000_000)).toBeNull(); // other secret
     const [payload, mac] = v.split('.');
     const forged = Buffer.from(JSON.stringify({ region: 'US', ageConfirmed: true, exp: 9e15 })).toString('base64url');
-    expect(readIntent(secret, `${forged}.${mac}`, 1_000_000)).toBeNull();
-    expect(readIntent(secret, `${payload}`, 1_000_000)).toBeNull();
+    expect(readIntent(secret, `${forged}.${mac!}`, 1_000_000)).toBeNull();
+    expect(readIntent(secret, payload, 1_000_000)).toBeNull();
     expect(readIntent(secret, undefined)).toBeNull();
   });
 

@@ -78,7 +78,8 @@ export function createAuth({ config, database, mailer, logger }: AuthDeps) {
   const https = config.PUBLIC_URL.startsWith('https://');
   const send = sendTemplateMail.bind(null, mailer);
   const languageOf = (user: unknown) => normalizeLanguage((user as { language?: string }).language);
-  const google = config.GOOGLE_CLIENT_ID && config.GOOGLE_CLIENT_SECRET;
+  const google =
+    config.GOOGLE_CLIENT_ID && config.GOOGLE_CLIENT_SECRET ? { clientId: config.GOOGLE_CLIENT_ID, clientSecret: config.GOOGLE_CLIENT_SECRET } : undefined;
   /**
    * What a sign-up said about age, region, referral and language: the request body for email
    * sign-ups, the signed cookie from POST /api/signup-intent for Google sign-ups (unchecked here).
@@ -291,8 +292,8 @@ export function createAuth({ config, database, mailer, logger }: AuthDeps) {
             config: [
               {
                 providerId: 'google',
-                clientId: config.GOOGLE_CLIENT_ID!,
-                clientSecret: config.GOOGLE_CLIENT_SECRET!,
+                clientId: google.clientId,
+                clientSecret: google.clientSecret,
                 discoveryUrl: config.GOOGLE_DISCOVERY_URL,
                 scopes: ['openid', 'email', 'profile'],
                 pkce: true,

@@ -46,6 +46,8 @@ const isSession = (model: string) => model === 'session' || model === 'sessions'
  * delete sessions by the tokens it listed, which are hashes) is used as it is; lookups never allow
  * it, so a stolen hash cannot stand in for a cookie's token.
  */
+function mapWhere(where: Where[], allowHashed: boolean): { where: Where[]; originals: Map<string, string> };
+function mapWhere(where: Where[] | undefined, allowHashed: boolean): { where: Where[] | undefined; originals: Map<string, string> };
 function mapWhere(where: Where[] | undefined, allowHashed: boolean): { where: Where[] | undefined; originals: Map<string, string> } {
   const originals = new Map<string, string>();
   const one = (v: unknown): unknown => {
@@ -88,7 +90,7 @@ export function withHashedSessionTokens<A extends object>(adapter: A): A {
     async findOne(args) {
       if (!isSession(args.model)) return a.findOne(args);
       const { where, originals } = mapWhere(args.where, false);
-      return restore(await a.findOne({ ...args, where: where! }), originals);
+      return restore(await a.findOne({ ...args, where }), originals);
     },
     async findMany(args) {
       if (!isSession(args.model)) return a.findMany(args);
@@ -104,19 +106,19 @@ export function withHashedSessionTokens<A extends object>(adapter: A): A {
       const { where, originals } = mapWhere(args.where, false);
       const { data: update, originals: fromUpdate } = hashData(args.update);
       for (const [k, v] of fromUpdate) originals.set(k, v);
-      return restore(await a.update({ ...args, where: where!, update }), originals);
+      return restore(await a.update({ ...args, where, update }), originals);
     },
     async updateMany(args) {
       if (!isSession(args.model)) return a.updateMany(args);
-      return a.updateMany({ ...args, where: mapWhere(args.where, false).where!, update: hashData(args.update).data });
+      return a.updateMany({ ...args, where: mapWhere(args.where, false).where, update: hashData(args.update).data });
     },
     async delete(args) {
       if (!isSession(args.model)) return a.delete(args);
-      return a.delete({ ...args, where: mapWhere(args.where, true).where! });
+      return a.delete({ ...args, where: mapWhere(args.where, true).where });
     },
     async deleteMany(args) {
       if (!isSession(args.model)) return a.deleteMany(args);
-      return a.deleteMany({ ...args, where: mapWhere(args.where, true).where! });
+      return a.deleteMany({ ...args, where: mapWhere(args.where, true).where });
     },
   };
   if (a.consumeOne) {
@@ -124,7 +126,7 @@ export function withHashedSessionTokens<A extends object>(adapter: A): A {
     wrapped.consumeOne = async (args) => {
       if (!isSession(args.model)) return consumeOne(args);
       const { where, originals } = mapWhere(args.where, false);
-      return restore(await consumeOne({ ...args, where: where! }), originals);
+      return restore(await consumeOne({ ...args, where }), originals);
     };
   }
   if (a.incrementOne) {
@@ -132,7 +134,7 @@ export function withHashedSessionTokens<A extends object>(adapter: A): A {
     wrapped.incrementOne = async (args) => {
       if (!isSession(args.model)) return incrementOne(args);
       const { where, originals } = mapWhere(args.where, false);
-      return restore(await incrementOne({ ...args, where: where! }), originals);
+      return restore(await incrementOne({ ...args, where }), originals);
     };
   }
   if (typeof a.transaction === 'function') {

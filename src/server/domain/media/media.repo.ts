@@ -15,7 +15,8 @@ const live = (userId: string) => and(eq(media.userId, userId), isNull(media.dele
 
 export async function insertMedia(db: DbHandle, m: NewMedia): Promise<MediaRow> {
   const [row] = await db.db.insert(media).values(m).returning();
-  return row!;
+  if (!row) throw new Error('the media insert returned no row');
+  return row;
 }
 
 /** A user's media that is not deleted, or null (another user's id is null too). */

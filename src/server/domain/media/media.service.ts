@@ -103,7 +103,7 @@ const MIME_ALIASES: Record<string, string[]> = { 'audio/wav': ['audio/x-wav', 'a
  * it fits. (The caller checks that the model takes this kind at all.)
  */
 export function checkAgainstLimit(media: Pick<MediaRow, 'kind' | 'contentType' | 'sizeBytes' | 'durationSeconds'>, limit: ReferenceLimit): string | null {
-  const type = media.contentType.split(';')[0]!.trim().toLowerCase();
+  const type = (media.contentType.split(';')[0] ?? '').trim().toLowerCase();
   const accepted = limit.mimeTypes.map((t) => t.toLowerCase());
   if (!accepted.includes(type) && !(MIME_ALIASES[type] ?? []).some((alias) => accepted.includes(alias))) {
     return `This ${media.kind} is ${type}; this model accepts ${limit.mimeTypes.join(', ')}.`;
@@ -129,7 +129,7 @@ export function cleanFileName(name: string | null | undefined): string | null {
     base
       .normalize('NFC')
       .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '')
-      .replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '')
+      .replace(/[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu, '')
       .trim(),
   )
     .slice(0, 200)
@@ -213,6 +213,7 @@ const AUDIO_OUT = {
   webm: { muxer: 'webm', type: 'audio/webm', ext: 'webm' },
   matroska: { muxer: 'matroska', type: 'audio/x-matroska', ext: 'mka' },
 } as const;
+type AvOutput = (typeof VIDEO_OUT)[keyof typeof VIDEO_OUT] | (typeof AUDIO_OUT)[keyof typeof AUDIO_OUT];
 const IMAGE_TYPES: Record<string, string> = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', gif: 'image/gif' };
 
 export function createMediaService(deps: MediaServiceDeps): MediaService {
@@ -256,21 +257,23 @@ export function createMediaService(deps: MediaServiceDeps): MediaService {
     if (meta.format !== sniffed.format) {
       throw rejected(field, 'This image could not be read: its content does not match its format.');
     }
-    const pixels = (meta.width ?? 0) * (meta.height ?? 0);
+    const pixels = meta.width * meta.height; // (NaN, falsy, if a decoder ever left one out)
     if (!pixels) throw rejected(field, 'This image has no size: it may be damaged.');
     if (pixels > MAX_IMAGE_PIXELS) {
       throw rejected(field, `This image is ${meta.width} x ${meta.height} pixels; images may have at most ${MAX_IMAGE_PIXELS / 1_000_000} megapixels.`);
     }
     const open = () => sharp(input, { limitInputPixels: MAX_IMAGE_PIXELS, failOn: 'error', animated: false });
     let file = input;
-    let contentType = IMAGE_TYPES[sniffed.format]!;
+    const imageType = IMAGE_TYPES[sniffed.format];
+    if (!imageType) throw rejected(field, 'This file is not a supported image format.');
+    let contentType = imageType;
     let ext = sniffed.format === 'jpeg' ? 'jpg' : sniffed.format;
     let width = meta.width;
     let height = meta.height;
     try {
       if (!keepBytes) {
         // re-encoding keeps no metadata at all (sharp drops EXIF, XMP, IPTC unless asked to keep them)
-        const alpha = Boolean(meta.hasAlpha);
+        const alpha = meta.hasAlpha;
         ext = alpha ? 'png' : 'jpg';
         contentType = alpha ? 'image/png' : 'image/jpeg';
         file = path.join(dir, `original.${ext}`);
@@ -339,12 +342,19 @@ export function createMediaService(deps: MediaServiceDeps): MediaService {
     }
   }
 
-  async function processAv(input: string, sniffed: SniffedMedia, dir: string, field: Field, keepBytes: boolean): Promise<Stored> {
+  async function processAv(
+    input: string,
+    sniffed: Extract<SniffedMedia, { kind: 'video' | 'audio' }>,
+    dir: string,
+    field: Field,
+    keepBytes: boolean,
+  ): Promise<Stored> {
     const video = sniffed.kind === 'video';
-    const out = video ? VIDEO_OUT[sniffed.format as keyof typeof VIDEO_OUT] : AUDIO_OUT[sniffed.format as keyof typeof AUDIO_OUT];
+    const outputs: Partial<Record<string, AvOutput>> = video ? VIDEO_OUT : AUDIO_OUT;
+    const out = outputs[sniffed.format];
     if (!out) throw rejected(field, 'This file is not a supported video or audio format.');
     let file = input;
-    let facts: StreamFacts = sniffed.probe!;
+    let facts: StreamFacts = sniffed.probe;
     if (!keepBytes) {
       file = path.join(dir, `original.${out.ext}`);
       const faststart = out.muxer === 'mp4' || out.muxer === 'mov' ? ['-movflags', '+faststart'] : [];
@@ -425,7 +435,7 @@ export function createMediaService(deps: MediaServiceDeps): MediaService {
       checkCeiling(sniffed.kind, size, sniffed.probe?.durationSeconds ?? null, opts.field);
       if (sniffed.kind === 'video') {
         // before the remux and the poster: the poster decodes a frame, and a frame's memory is its size
-        const issue = frameIssue(sniffed.probe!.frames, frameBound);
+        const issue = frameIssue(sniffed.probe.frames, frameBound);
         if (issue) throw new AppError('reference_too_large', issue, 400, { fields: [{ field: opts.field, message: issue }] });
       }
       const keepBytes = opts.keepBytes ?? false;

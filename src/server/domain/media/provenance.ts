@@ -74,8 +74,9 @@ export async function createProvenance(opts: { certPem: string; keyPem: string }
     throw new Error('C2PA signing key must be an EC P-256 (prime256v1) key for ES256.');
   }
   const pems = splitCertificates(opts.certPem);
-  if (pems.length === 0) throw new Error('C2PA signing certificate has no PEM certificate in it.');
-  const leaf = new X509Certificate(pems[0]!);
+  const [leafPem] = pems;
+  if (leafPem === undefined) throw new Error('C2PA signing certificate has no PEM certificate in it.');
+  const leaf = new X509Certificate(leafPem);
   if (!leaf.checkPrivateKey(key)) {
     throw new Error('C2PA signing key does not belong to the signing certificate (the first certificate in the PEM).');
   }
@@ -321,7 +322,9 @@ export async function loadOrCreateSigningIdentity(dataDir: string, paths: { cert
   const dir = path.join(dataDir, IDENTITY_DIR);
   const existing = await readIdentityDir(dir);
   if (existing) {
-    const validTo = Date.parse(new X509Certificate(splitCertificates(existing.certPem)[0]!).validTo);
+    const [leafPem] = splitCertificates(existing.certPem);
+    if (leafPem === undefined) throw new Error(`The C2PA signing certificate in ${dir} has no PEM certificate in it. Fix or delete the directory.`);
+    const validTo = Date.parse(new X509Certificate(leafPem).validTo);
     if (validTo - Date.now() > RENEW_BEFORE_MS) return existing;
     // expired (or nearly): keep the old one aside for the record and make a new one
     await fsp.rename(dir, `${dir}.expired-${new Date().toISOString().replace(/[:.]/g, '-')}`).catch(() => undefined);
@@ -448,14 +451,15 @@ const derUtf8 = (s: string) => derTagged(0x0c, Buffer.from(s, 'utf8'));
 const derBitString = (b: Buffer, unusedBits = 0) => derTagged(0x03, Buffer.concat([Buffer.from([unusedBits]), b]));
 function derInt(b: Buffer): Buffer {
   let i = 0;
-  while (i < b.length - 1 && b[i] === 0 && (b[i + 1]! & 0x80) === 0) i++;
+  while (i < b.length - 1 && b[i] === 0 && ((b[i + 1] ?? 0) & 0x80) === 0) i++;
   const v = b.subarray(i);
-  return derTagged(0x02, (v[0]! & 0x80) !== 0 ? Buffer.concat([Buffer.from([0]), v]) : v);
+  return derTagged(0x02, ((v[0] ?? 0) & 0x80) !== 0 ? Buffer.concat([Buffer.from([0]), v]) : v);
 }
 function derOid(oid: string): Buffer {
-  const parts = oid.split('.').map(Number);
-  const out = [40 * parts[0]! + parts[1]!];
-  for (const p of parts.slice(2)) {
+  const [first, second, ...rest] = oid.split('.').map(Number);
+  if (first === undefined || second === undefined) throw new Error(`invalid OID ${oid}`);
+  const out = [40 * first + second];
+  for (const p of rest) {
     const chunk = [p & 0x7f];
     for (let v = Math.floor(p / 128); v > 0; v = Math.floor(v / 128)) chunk.unshift((v & 0x7f) | 0x80);
     out.push(...chunk);
@@ -477,8 +481,9 @@ function extension(oid: string, critical: boolean, value: Buffer): Buffer {
 }
 /** RFC 5280 method 1: SHA-1 of the subjectPublicKey bits (the uncompressed EC point) */
 function keyIdentifier(publicKey: KeyObject): Buffer {
-  const jwk = publicKey.export({ format: 'jwk' });
-  const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
+  const { x, y } = publicKey.export({ format: 'jwk' });
+  if (x === undefined || y === undefined) throw new Error('an EC public key must export x and y');
+  const point = Buffer.concat([Buffer.from([4]), Buffer.from(x, 'base64url'), Buffer.from(y, 'base64url')]);
   return createHash('sha1').update(point).digest();
 }
 function x509Certificate(c: {
@@ -491,7 +496,7 @@ function x509Certificate(c: {
   extensions: Buffer[];
 }): Buffer {
   const serial = randomBytes(16);
-  serial[0] = (serial[0]! & 0x7f) | 0x01; // positive, non-zero, 16 bytes
+  serial.writeUInt8((serial.readUInt8(0) & 0x7f) | 0x01, 0); // positive, non-zero, 16 bytes
   const algorithm = seq(derOid(OID.ecdsaWithSha256));
   const tbs = seq(
     derTagged(0xa0, derInt(Buffer.from([2]))), // v3
@@ -507,9 +512,6 @@ function x509Certificate(c: {
   return seq(tbs, algorithm, derBitString(signature));
 }
 function toPem(label: string, der: Buffer): string {
-  const b64 = der
-    .toString('base64')
-    .match(/.{1,64}/g)!
-    .join('\n');
+  const b64 = (der.toString('base64').match(/.{1,64}/g) ?? []).join('\n');
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }

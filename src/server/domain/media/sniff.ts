@@ -19,10 +19,8 @@ export interface Candidate {
   format: 'jpeg' | 'png' | 'webp' | 'gif' | 'mp4' | 'mov' | 'm4a' | 'webm' | 'matroska' | 'mp3' | 'wav' | 'aac';
 }
 
-export interface SniffedMedia extends Candidate {
-  /** ffprobe facts for video and audio */
-  probe?: StreamFacts;
-}
+/** An image (the image decoder confirms it later), or video or audio with its ffprobe facts. */
+export type SniffedMedia = (Candidate & { kind: 'image'; probe?: undefined }) | (Candidate & { kind: 'video' | 'audio'; probe: StreamFacts });
 
 export interface StreamFacts {
   durationSeconds: number;
@@ -83,8 +81,9 @@ export function sniffBytes(head: Buffer): Candidate {
     return { kind: 'video', format: head.subarray(0, 64).includes('webm', 0, 'latin1') ? 'webm' : 'matroska' };
   }
   if (ascii(head, 0, 3) === 'ID3') return { kind: 'audio', format: 'mp3' };
-  if (head[0] === 0xff && (head[1]! & 0xf6) === 0xf0) return { kind: 'audio', format: 'aac' }; // ADTS: sync + layer 00
-  if (head[0] === 0xff && (head[1]! & 0xe0) === 0xe0 && ((head[1]! >> 1) & 3) !== 0) return { kind: 'audio', format: 'mp3' };
+  const second = head.readUInt8(1); // (at least 4 bytes, checked above)
+  if (head[0] === 0xff && (second & 0xf6) === 0xf0) return { kind: 'audio', format: 'aac' }; // ADTS: sync + layer 00
+  if (head[0] === 0xff && (second & 0xe0) === 0xe0 && ((second >> 1) & 3) !== 0) return { kind: 'audio', format: 'mp3' };
   throw new MediaRejected(`${describeUnsupported(head)} ${ACCEPTED}`);
 }
 
@@ -181,11 +180,11 @@ export async function probeStreams(file: string, opts: { ffprobe?: string } = {}
  */
 export async function sniffFile(file: string, opts: { ffprobe?: string } = {}): Promise<SniffedMedia> {
   const candidate = sniffBytes(await readHead(file));
-  if (candidate.kind === 'image') return candidate;
+  if (candidate.kind === 'image') return { kind: 'image', format: candidate.format };
   const probe = await probeStreams(file, opts);
   if (!(probe.durationSeconds > 0)) throw new MediaRejected('This file has no playable duration: it may be damaged or incomplete.');
   if (candidate.kind === 'video') {
-    if (probe.videoCodec) return { ...candidate, probe };
+    if (probe.videoCodec) return { kind: 'video', format: candidate.format, probe };
     if (probe.audioCodec) {
       // a video container holding only sound
       const format = candidate.format === 'webm' || candidate.format === 'matroska' ? candidate.format : 'm4a';
@@ -195,5 +194,5 @@ export async function sniffFile(file: string, opts: { ffprobe?: string } = {}): 
   }
   if (!probe.audioCodec) throw new MediaRejected('This file holds no audio stream.');
   if (probe.videoCodec && candidate.format === 'm4a') return { kind: 'video', format: 'mp4', probe };
-  return { ...candidate, probe };
+  return { kind: candidate.kind, format: candidate.format, probe };
 }

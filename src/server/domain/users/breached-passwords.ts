@@ -50,7 +50,7 @@ export function fnv1a64(bytes: Uint8Array, start: number, end: number, asciiLowe
     v2 = 0x9ce4,
     v3 = 0xcbf2; // offset basis 0xcbf29ce484222325
   for (let i = start; i < end; i++) {
-    let c = bytes[i]!;
+    let c = bytes[i] ?? 0; // (i < end <= bytes.length)
     if (asciiLower && c >= 0x41 && c <= 0x5a) c |= 0x20;
     v0 ^= c;
     // multiply by the prime 2^40 + 0x1b3, modulo 2^64
@@ -130,7 +130,7 @@ class ListBuilder {
     let { start, ascii } = this;
     let i = this.pos;
     for (; i <= stop; i++) {
-      const c = i < len ? data[i]! : 0x0a;
+      const c = data[i] ?? 0x0a; // past the end (i === len) ends the last line
       if (c !== 0x0a) {
         if (c >= 0x80) ascii = false;
         continue;
@@ -164,8 +164,8 @@ class ListBuilder {
     let u = 0;
     for (let i = 0; i < n; i++) {
       if (u > 0 && words[2 * i] === words[2 * u - 2] && words[2 * i + 1] === words[2 * u - 1]) continue;
-      words[2 * u] = words[2 * i]!;
-      words[2 * u + 1] = words[2 * i + 1]!;
+      words[2 * u] = words[2 * i] ?? 0;
+      words[2 * u + 1] = words[2 * i + 1] ?? 0;
       u++;
     }
     // a right-sized copy, so the scratch buffer can go
@@ -177,15 +177,15 @@ const probe = new Uint32Array(2);
 
 function contains(list: HashList, key: string): boolean {
   hashKey(key, probe, 0);
-  const h = probe[HI]!;
-  const l = probe[LO]!;
+  const h = probe[HI] ?? 0;
+  const l = probe[LO] ?? 0;
   const w = list.words;
   let a = 0;
   let b = list.count - 1;
   while (a <= b) {
     const mid = (a + b) >>> 1;
-    const vh = w[2 * mid + HI]!;
-    const vl = w[2 * mid + LO]!;
+    const vh = w[2 * mid + HI] ?? 0;
+    const vl = w[2 * mid + LO] ?? 0;
     if (vh === h && vl === l) return true;
     if (vh < h || (vh === h && vl < l)) a = mid + 1;
     else b = mid - 1;

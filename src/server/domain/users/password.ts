@@ -30,9 +30,11 @@ export async function hashPassword(password: string, logN = PASSWORD_HASH_LOG_N)
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const m = /^\$scrypt\$ln=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9_-]+)\$([A-Za-z0-9_-]+)$/.exec(stored);
   if (!m) return false;
-  const [logN, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const [, lnText, rText, pText, saltText, keyText] = m;
+  if (saltText === undefined || keyText === undefined) return false;
+  const [logN, r, p] = [Number(lnText), Number(rText), Number(pText)];
   if (logN < 10 || logN > 22 || r < 1 || r > 32 || p < 1 || p > 16) return false;
-  const expected = Buffer.from(m[5]!, 'base64url');
-  const key = await scrypt(password, Buffer.from(m[4]!, 'base64url'), expected.length, { N: 2 ** logN, r, p, maxmem: maxmem(logN, r) });
+  const expected = Buffer.from(keyText, 'base64url');
+  const key = await scrypt(password, Buffer.from(saltText, 'base64url'), expected.length, { N: 2 ** logN, r, p, maxmem: maxmem(logN, r) });
   return key.length === expected.length && timingSafeEqual(key, expected);
 }

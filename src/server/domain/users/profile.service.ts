@@ -99,7 +99,7 @@ export function createProfileService({ database, mailer, config }: ProfileDeps) 
       } catch {
         throw new AppError('unsupported_image', 'That file is not an image we can read. Use a JPEG, PNG, WebP or GIF.', 415);
       }
-      if (!meta.format || !ACCEPTED_IMAGE_FORMATS.has(meta.format)) {
+      if (!ACCEPTED_IMAGE_FORMATS.has(meta.format)) {
         throw new AppError('unsupported_image', 'Use a JPEG, PNG, WebP or GIF image.', 415);
       }
       let webp: Buffer;

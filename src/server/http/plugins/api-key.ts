@@ -80,11 +80,11 @@ export function installApiKeyAuth(app: FastifyInstance, ctx: AppContext, opts: {
       });
     }
     const header = req.headers.authorization ?? '';
-    const m = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!m) {
+    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+    if (token === undefined) {
       return sendApiError(reply, style, { status: 401, code: 'missing_api_key', message: 'Send your API key in the header Authorization: Bearer <key>.' });
     }
-    const check = await ctx.services.developer.checkKey(m[1]!);
+    const check = await ctx.services.developer.checkKey(token);
     if (!check.ok) {
       const message =
         check.reason === 'revoked' ? 'This API key was revoked.' : check.reason === 'expired' ? 'This API key has expired.' : 'This API key is not valid.';
@@ -130,7 +130,7 @@ export function installApiKeyAuth(app: FastifyInstance, ctx: AppContext, opts: {
     const bytesIn = Number.isFinite(declaredIn) ? declaredIn : Math.max(0, socket.bytesRead - start.read);
     const bytesOut = Math.max(0, socket.bytesWritten - start.written);
     const latencyMs = req.apiStartedAt ? Number((process.hrtime.bigint() - req.apiStartedAt) / 1_000_000n) : 0;
-    const endpoint = req.routeOptions.url ?? req.url.split('?')[0]!;
+    const endpoint = req.routeOptions.url ?? req.url.split('?')[0] ?? req.url;
     await ctx.services.developer
       .logRequest({
         keyId: req.apiPrincipal?.keyId ?? null,

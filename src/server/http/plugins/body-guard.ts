@@ -57,7 +57,9 @@ function holdsControlCharacters(value: unknown): boolean {
  *
  * Call once on the root instance, before the routes are registered.
  */
-export function installBodyGuard(app: FastifyInstance<any, any, any, any, any>): void {
+export function installBodyGuard(
+  app: Pick<FastifyInstance, 'initialConfig' | 'getDefaultJsonParser' | 'removeContentTypeParser' | 'addContentTypeParser' | 'addHook'>,
+): void {
   const { onProtoPoisoning = 'error', onConstructorPoisoning = 'error' } = app.initialConfig;
   const parseJson = app.getDefaultJsonParser(onProtoPoisoning, onConstructorPoisoning);
 
@@ -66,7 +68,9 @@ export function installBodyGuard(app: FastifyInstance<any, any, any, any, any>):
       done(new AppError('bad_request', `The JSON body is nested too deeply (more than ${MAX_JSON_DEPTH} levels of objects and arrays).`, 400), undefined);
       return;
     }
-    parseJson(req, text, (err, body) => {
+    // Fastify's default JSON parser is the callback kind: it answers through the callback, at once,
+    // and returns nothing (the type also allows a promise-returning parser, which it is not)
+    void parseJson(req, text, (err, body) => {
       // routes with a body schema refuse control characters field by field (`safeText()`); the
       // rest (Better Auth's routes) get the same rule here, before the value reaches the database
       if (!err && !req.routeOptions.schema?.body && holdsControlCharacters(body)) {

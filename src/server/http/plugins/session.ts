@@ -32,7 +32,7 @@ export function webHeaders(req: FastifyRequest): Headers {
   for (const [k, v] of Object.entries(req.headers)) {
     if (v === undefined || k === CLIENT_IP_HEADER) continue;
     if (Array.isArray(v)) for (const x of v) headers.append(k, x);
-    else headers.set(k, String(v));
+    else headers.set(k, v);
   }
   headers.set(CLIENT_IP_HEADER, req.ip);
   return headers;
@@ -48,7 +48,7 @@ export async function getSession(ctx: AppContext, req: FastifyRequest, reply?: F
   if (!req.headers.cookie) return null;
   const { headers, response } = await ctx.auth.api.getSession({ headers: webHeaders(req), returnHeaders: true });
   // sliding expiry: Better Auth refreshes the cookie when the session is extended
-  const setCookies = headers?.getSetCookie?.() ?? [];
+  const setCookies = headers.getSetCookie();
   if (reply && setCookies.length) reply.header('set-cookie', setCookies);
   if (!response) return null;
   const s = response.session as typeof response.session & { createdAt: Date };

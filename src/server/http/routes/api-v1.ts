@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
@@ -57,10 +56,11 @@ const urlExample = {
 /** the output links of a view, pointed at this API (the web app's need a session) */
 function apiView(v: GenerationView): GenerationView {
   if (!v.output) return v;
-  const relink = (u: string | null) => (u ? u.replace(/^\/api\/generations\//, '/api/v1/generations/') : u);
+  const relink = (u: string) => u.replace(/^\/api\/generations\//, '/api/v1/generations/');
+  const { videoUrl, thumbnailUrl, previewUrl } = v.output;
   return {
     ...v,
-    output: { ...v.output, videoUrl: relink(v.output.videoUrl)!, thumbnailUrl: relink(v.output.thumbnailUrl), previewUrl: relink(v.output.previewUrl) },
+    output: { ...v.output, videoUrl: relink(videoUrl), thumbnailUrl: thumbnailUrl && relink(thumbnailUrl), previewUrl: previewUrl && relink(previewUrl) },
   };
 }
 

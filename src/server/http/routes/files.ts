@@ -30,11 +30,8 @@ export interface FilesRouteOptions {
 export const filesRoutes: FastifyPluginAsyncZod<FilesRouteOptions> = async (app, opts) => {
   const now = opts.now ?? Date.now;
   const storeVerify = (opts.store as { verify?: (p: SignedFileParams) => DiskSignatureVerdict }).verify;
-  const verify = opts.signingSecret
-    ? (p: SignedFileParams) => verifyDiskSignature(opts.signingSecret!, p, now())
-    : storeVerify
-      ? storeVerify.bind(opts.store)
-      : undefined;
+  const { signingSecret } = opts;
+  const verify = signingSecret ? (p: SignedFileParams) => verifyDiskSignature(signingSecret, p, now()) : storeVerify ? storeVerify.bind(opts.store) : undefined;
   if (!verify) throw new Error('filesRoutes needs signingSecret unless its store is the disk store');
   const { store } = opts;
 

@@ -192,7 +192,7 @@ export const meRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, 
     async (req, reply) => {
       try {
         await profile.confirmEmailChange(req.query.token);
-        return reply.redirect('/sign-in?emailChanged=1', 303);
+        return await reply.redirect('/sign-in?emailChanged=1', 303);
       } catch (err) {
         if (err instanceof AppError) return reply.redirect(`/account?error=${encodeURIComponent(err.code)}`, 303);
         throw err;
