@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useParams } from '@tanstack/react-router';
 import { useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
-import { AlertIcon, ArrowRightIcon, FilmIcon, ImageIcon, SparklesIcon, TrashIcon } from '../../components/icons';
+import { AlertIcon, ArrowRightIcon, DownloadIcon, FilmIcon, ImageIcon, SparklesIcon, TrashIcon } from '../../components/icons';
 import { Alert, Button, buttonClasses, Card, EmptyState, Spinner, useToast } from '../../components/ui';
 import { ApiError } from '../../lib/api';
 import { creationQuery, deleteCreation, draftOf } from '../../lib/creations';
@@ -14,24 +14,6 @@ import { usePageTitle } from '../../lib/usePageTitle';
 import { shortPrompt, StatusBadge, studioErrorText } from '../studio/shared';
 import { cssRatio, ProgressBar } from './CreationCard';
 import { DeleteCreationsDialog } from './DeleteCreationsDialog';
-
-function DownloadIcon({ className }: { className?: string }) {
-  return (
-    <svg
-      viewBox="0 0 24 24"
-      fill="none"
-      stroke="currentColor"
-      strokeWidth={1.8}
-      strokeLinecap="round"
-      strokeLinejoin="round"
-      aria-hidden="true"
-      focusable="false"
-      className={className}
-    >
-      <path d="M12 4v12M7 11l5 5 5-5M4 16v3a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2v-3" />
-    </svg>
-  );
-}
 
 function Row({ term, children, testId }: { term: string; children: ReactNode; testId?: string }) {
   return (

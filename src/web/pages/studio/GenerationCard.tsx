@@ -2,7 +2,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useId } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ProgressBar } from '../creations/CreationCard';
-import { AlertIcon } from '../../components/icons';
+import { AlertIcon, DownloadIcon } from '../../components/icons';
 import { Button, Card, Spinner, useToast } from '../../components/ui';
 import { ApiError } from '../../lib/api';
 import { cn } from '../../lib/cn';
@@ -10,25 +10,6 @@ import { creditsQuery } from '../../lib/credits';
 import { dateTime, relativeTime } from '../../lib/format';
 import { applyGeneration, cancelGeneration, generationsKey, isActive, type GenerationView } from '../../lib/generations';
 import { shortPrompt, StatusBadge, studioErrorText } from './shared';
-
-/** Arrow into a tray (the shared icon set has none yet); decorative, like the others. */
-function DownloadIcon({ className }: { className?: string }) {
-  return (
-    <svg
-      viewBox="0 0 24 24"
-      fill="none"
-      stroke="currentColor"
-      strokeWidth={1.8}
-      strokeLinecap="round"
-      strokeLinejoin="round"
-      aria-hidden="true"
-      focusable="false"
-      className={className}
-    >
-      <path d="M12 4v12M7 11l5 5 5-5M4 16v3a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2v-3" />
-    </svg>
-  );
-}
 
 /** An output URL the browser may play here: same-origin or http(s), never file: or the like. */
 function playable(url: string): boolean {
