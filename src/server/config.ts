@@ -149,6 +149,36 @@ export const configSchema = z.object({
   API_LOG_RETENTION_DAYS: intIn(30, 180).default(90),
   WEBHOOK_ALLOW_HOSTS: z.string().optional(),
   WEBHOOK_RETRY_BASE_SECONDS: intIn(1, 3600).default(5),
+  // Trust & safety (issue 16, ADR 16)
+  /** per category: allow, flag (review) or block, when a classifier's score reaches MODERATION_THRESHOLD */
+  MODERATION_ACTIONS: z
+    .string()
+    .regex(/^\s*[a-z/-]+\s*=\s*(allow|flag|block)\s*(,\s*[a-z/-]+\s*=\s*(allow|flag|block)\s*)*$/, {
+      message: 'must be a comma-separated list of category=allow|flag|block',
+    })
+    .optional(),
+  MODERATION_THRESHOLD: z.coerce.number({ message: 'must be a number' }).min(0.01).max(1).default(0.5),
+  /** builtin: the on-device image model (nsfwjs); off: images and video frames are checked by hash lists and OpenAI only */
+  MODERATION_IMAGE_CLASSIFIER: z.enum(['builtin', 'off'], { message: 'must be builtin or off' }).default('builtin'),
+  /** frames sampled from each video checked */
+  MODERATION_VIDEO_FRAMES: intIn(1, 32).default(5),
+  MODERATION_STRIKES_TO_SUSPEND: intIn(1, 100).default(3),
+  OPENAI_MODERATION_API_KEY: z.string().min(1).optional(),
+  OPENAI_MODERATION_BASE_URL: httpUrl.default('https://api.openai.com'),
+  /** reports from people (signed in or not), per IP address and hour */
+  CONTENT_REPORTS_PER_HOUR: intIn(1, 10_000).default(10),
+  /** NCMEC CyberTipline: without a username and password, CSAM escalations wait as unsent reports */
+  NCMEC_USERNAME: z.string().min(1).optional(),
+  NCMEC_PASSWORD: z.string().min(1).optional(),
+  NCMEC_ENVIRONMENT: z.enum(['test', 'production'], { message: 'must be test or production' }).default('test'),
+  /** overrides the host NCMEC_ENVIRONMENT names (local fakes) */
+  NCMEC_BASE_URL: httpUrl.optional(),
+  NCMEC_REPORTER_FIRST_NAME: z.string().min(1).optional(),
+  NCMEC_REPORTER_LAST_NAME: z.string().min(1).optional(),
+  NCMEC_REPORTER_EMAIL: z.email({ message: 'must be an email address' }).optional(),
+  NCMEC_REPORTER_PHONE: z.string().min(1).optional(),
+  /** days a CyberTipline report and its material are kept under a legal hold (US law: one year) */
+  NCMEC_PRESERVE_DAYS: intIn(365, 3650).default(365),
   // Credits and generations
   SIGNUP_FREE_CREDITS: intIn(0, 1_000_000).default(20),
   GENERATION_MAX_IN_FLIGHT: intIn(1, 100_000).default(10),

@@ -4,7 +4,7 @@ import { generationModes, referenceKinds, referenceRoles } from '../catalog/voca
 
 /** Generations (tasks): what the API answers and the studio shows. */
 
-export const generationStatuses = ['queued', 'submitting', 'running', 'finalizing', 'succeeded', 'failed', 'canceled', 'blocked'] as const;
+export const generationStatuses = ['queued', 'submitting', 'running', 'finalizing', 'succeeded', 'failed', 'canceled', 'blocked', 'under_review'] as const;
 export type GenerationStatus = (typeof generationStatuses)[number];
 export const finalStatuses: readonly GenerationStatus[] = ['succeeded', 'failed', 'canceled', 'blocked'];
 export const isFinalStatus = (s: GenerationStatus) => finalStatuses.includes(s);

@@ -8,3 +8,4 @@ export * from './credits';
 export * from './media';
 export * from './billing';
 export * from './developer';
+export * from './moderation';

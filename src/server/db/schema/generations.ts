@@ -5,7 +5,7 @@ import type { GenerationReference } from '../../../shared/catalog/request-schema
 import type { GenerationMode } from '../../../shared/catalog/vocabulary';
 import { users } from './users';
 
-export const generationStatuses = ['queued', 'submitting', 'running', 'finalizing', 'succeeded', 'failed', 'canceled', 'blocked'] as const;
+export const generationStatuses = ['queued', 'submitting', 'running', 'finalizing', 'succeeded', 'failed', 'canceled', 'blocked', 'under_review'] as const;
 
 /**
  * One generation task. Every status change is a compare-and-set UPDATE (`where status = <expected>`),

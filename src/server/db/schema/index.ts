@@ -6,3 +6,4 @@ export * from './generations';
 export * from './media';
 export * from './billing';
 export * from './developer';
+export * from './moderation';

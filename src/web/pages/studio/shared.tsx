@@ -35,6 +35,7 @@ const statusTones: Record<GenerationStatus, string> = {
   failed: 'bg-red-100 text-red-800 dark:bg-red-500/15 dark:text-red-300',
   canceled: 'bg-zinc-100 text-zinc-600 dark:bg-zinc-800 dark:text-zinc-400',
   blocked: 'bg-amber-100 text-amber-800 dark:bg-amber-500/15 dark:text-amber-300',
+  under_review: 'bg-amber-100 text-amber-800 dark:bg-amber-500/15 dark:text-amber-300',
 };
 
 export function StatusBadge({ status }: { status: GenerationStatus }) {
