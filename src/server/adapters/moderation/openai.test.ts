@@ -5,7 +5,7 @@ import { solidPng, startFakeOpenAiModeration, type FakeOpenAiModeration } from '
 import { closeAll } from '../../../../tests/helpers/close';
 import { FakeClock } from '../clock';
 import { ClassifierUnavailableError } from './moderation';
-import { createOpenAiModeration, openAiCategoryMap, openAiModerationCategories, resultFromOpenAi, retryAfterMs } from './openai';
+import { createOpenAiModeration, openAiCategoryMap, openAiModerationCategories, resultFromOpenAi, openAiRetryAfterMs } from './openai';
 
 /** The OpenAI moderation adapter against the fake: the request it sends, how it maps categories, its errors. */
 
@@ -202,12 +202,12 @@ describe('retryAfterMs', () => {
   const headers = (h: Record<string, string>) => new Headers(h);
 
   it('reads retry-after-ms, seconds, and an HTTP date against the clock', () => {
-    expect(retryAfterMs(headers({ 'retry-after-ms': '1500', 'retry-after': '9' }), clock.nowMs())).toBe(1500);
-    expect(retryAfterMs(headers({ 'retry-after': '7' }), clock.nowMs())).toBe(7000);
-    expect(retryAfterMs(headers({ 'retry-after': '0.5' }), clock.nowMs())).toBe(500);
-    expect(retryAfterMs(headers({ 'retry-after': 'Thu, 01 Jan 2026 00:00:42 GMT' }), clock.nowMs())).toBe(42_000);
-    expect(retryAfterMs(headers({ 'retry-after': 'Wed, 31 Dec 2025 00:00:00 GMT' }), clock.nowMs())).toBe(0);
-    expect(retryAfterMs(headers({ 'retry-after': 'soon' }), clock.nowMs())).toBeUndefined();
-    expect(retryAfterMs(headers({}), clock.nowMs())).toBeUndefined();
+    expect(openAiRetryAfterMs(headers({ 'retry-after-ms': '1500', 'retry-after': '9' }), clock.nowMs())).toBe(1500);
+    expect(openAiRetryAfterMs(headers({ 'retry-after': '7' }), clock.nowMs())).toBe(7000);
+    expect(openAiRetryAfterMs(headers({ 'retry-after': '0.5' }), clock.nowMs())).toBe(500);
+    expect(openAiRetryAfterMs(headers({ 'retry-after': 'Thu, 01 Jan 2026 00:00:42 GMT' }), clock.nowMs())).toBe(42_000);
+    expect(openAiRetryAfterMs(headers({ 'retry-after': 'Wed, 31 Dec 2025 00:00:00 GMT' }), clock.nowMs())).toBe(0);
+    expect(openAiRetryAfterMs(headers({ 'retry-after': 'soon' }), clock.nowMs())).toBeUndefined();
+    expect(openAiRetryAfterMs(headers({}), clock.nowMs())).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import { clip } from '../../lib/upstream-text';
+import { clip, parseJsonLoose, retryAfterMs } from '../../lib/upstream-text';
 import { systemClock, type Clock } from '../clock';
 import {
   ClassifierUnavailableError,
@@ -115,15 +115,11 @@ const isCategory = (v: string): v is OpenAiModerationCategory => (openAiModerati
 const BLANK = /^[\s\p{Default_Ignorable_Code_Point}\p{Cf}]*$/u;
 const IMAGE_MIMES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'];
 
-/** Retry-After in ms: OpenAI's `retry-after-ms`, else `Retry-After` in seconds or as an HTTP date. */
-export function retryAfterMs(headers: Headers, nowMs: number): number | undefined {
+/** Retry-After in ms: OpenAI's own `retry-after-ms` when present, else the standard `Retry-After`. */
+export function openAiRetryAfterMs(headers: Headers, nowMs: number): number | undefined {
   const ms = Number(headers.get('retry-after-ms') ?? NaN);
   if (Number.isFinite(ms) && ms >= 0) return Math.round(ms);
-  const raw = headers.get('retry-after')?.trim();
-  if (!raw) return undefined;
-  if (/^\d+(\.\d+)?$/.test(raw)) return Math.round(Number(raw) * 1000);
-  const at = Date.parse(raw);
-  return Number.isFinite(at) ? Math.max(0, at - nowMs) : undefined;
+  return retryAfterMs(headers.get('retry-after'), nowMs);
 }
 
 export interface OpenAiResult {
@@ -207,15 +203,10 @@ export function createOpenAiModeration(opts: OpenAiModerationOptions): OpenAiMod
       if (timeout.aborted) throw unavailable(`no answer within ${timeoutMs} ms`, true, { cause: err });
       throw unavailable(`could not be reached (${(err as Error).message})`, true, { cause: err });
     }
-    let data: unknown;
-    try {
-      data = text ? JSON.parse(text) : undefined;
-    } catch {
-      data = undefined;
-    }
+    const data = parseJsonLoose(text);
     if (!res.ok) {
       const message = isObj(data) && isObj(data.error) ? clip(data.error.message) : clip(text);
-      const wait = retryAfterMs(res.headers, clock.nowMs());
+      const wait = openAiRetryAfterMs(res.headers, clock.nowMs());
       const retryable = res.status === 408 || res.status === 409 || res.status === 429 || res.status >= 500;
       const after = wait === undefined ? '' : ` (retry after ${Math.ceil(wait / 1000)} s)`;
       throw unavailable(`HTTP ${res.status}: ${message || res.statusText}${after}`, retryable, {

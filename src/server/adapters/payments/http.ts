@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { PaymentProviderError, type PaymentProviderId } from './payment';
-import { clip, textOf } from '../../lib/upstream-text';
+import { clip, readBody, textOf } from '../../lib/upstream-text';
 
 /** What the fetch-based payment adapters (Creem, NOWPayments) share: JSON calls, headers, digests. */
 
@@ -55,13 +55,7 @@ export async function callJson(
       },
     );
   }
-  const text = await res.text().catch(() => '');
-  let data: unknown;
-  try {
-    data = text ? JSON.parse(text) : undefined;
-  } catch {
-    data = undefined;
-  }
+  const { text, json: data } = await readBody(res);
   if (!res.ok) {
     const detail = isObj(data) ? opts.detail(data) : text;
     throw new PaymentProviderError(provider, `${name} answered HTTP ${res.status}: ${clip(detail) || res.statusText}`, {

@@ -2,7 +2,7 @@ import { createHash, createPublicKey, verify as verifySignature, type KeyObject 
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { clip, type FetchLike, header, kindForStatus, looksLikePolicy, providerFetch, retryAfterMs, textOf } from './http';
+import { clip, type FetchLike, header, kindForStatus, looksLikePolicy, providerFetch, readBody, retryAfterMs, textOf } from './http';
 import {
   ProviderError,
   type CallbackVerdict,
@@ -126,14 +126,7 @@ function summarizeDetail(body: unknown, fallback: string): DetailSummary {
   return { message: fallback, policy: false };
 }
 
-async function readJson(res: Response): Promise<{ json: unknown; text: string }> {
-  const text = await res.text().catch(() => '');
-  try {
-    return { json: text ? (JSON.parse(text) as unknown) : undefined, text };
-  } catch {
-    return { json: undefined, text };
-  }
-}
+const readJson = readBody;
 
 /** A failed HTTP answer as a ProviderError (422 with a policy detail -> policy). */
 async function errorFor(res: Response, what: string): Promise<ProviderError> {
@@ -142,7 +135,7 @@ async function errorFor(res: Response, what: string): Promise<ProviderError> {
   const kind: ProviderErrorKind = summary.policy && (res.status === 400 || res.status === 422) ? 'policy' : kindForStatus(res.status);
   return new ProviderError(PROVIDER, kind, `fal ${what} failed (${res.status}): ${summary.message}`, {
     upstreamCode: String(res.status),
-    retryAfterMs: retryAfterMs(res.headers.get('retry-after')),
+    retryAfterMs: retryAfterMs(res.headers.get('retry-after'), Date.now()),
   });
 }
 
@@ -479,7 +472,7 @@ export function createFalProvider(opts: FalProviderOptions): VideoProvider {
     if ((kind === 'retryable' && res.status !== 500) || kind === 'auth_config' || kind === 'not_found') {
       throw new ProviderError(PROVIDER, kind, `fal result fetch failed (${res.status}): ${summarizeDetail(json ?? text, `HTTP ${res.status}`).message}`, {
         upstreamCode: String(res.status),
-        retryAfterMs: retryAfterMs(res.headers.get('retry-after')),
+        retryAfterMs: retryAfterMs(res.headers.get('retry-after'), Date.now()),
       });
     }
     return finishedWithError(upstreamStatus, res.status, json ?? (text || undefined), `HTTP ${res.status}`);

@@ -1,5 +1,5 @@
 import { ProviderError, type ProviderErrorKind, type ProviderId } from './provider';
-import { clip, textOf } from '../../lib/upstream-text';
+import { clip, readBody, retryAfterMs, textOf } from '../../lib/upstream-text';
 
 /**
  * HTTP plumbing shared by the upstream adapters: one fetch wrapper that turns transport trouble
@@ -50,16 +50,6 @@ export async function providerFetch(provider: ProviderId, url: string, init: Req
   }
 }
 
-/** Retry-After in ms (seconds or an HTTP date), when present and sane. */
-export function retryAfterMs(header: string | null): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, 3_600_000);
-  const at = Date.parse(header);
-  if (Number.isFinite(at)) return Math.max(0, Math.min(at - Date.now(), 3_600_000));
-  return undefined;
-}
-
 /**
  * Error kind for an HTTP-style status (also used for KIE's in-body `code`).
  * 408/425/429/5xx retryable; 401/402/403 need an operator; 404/410 unknown task; 400/413/422 bad input.
@@ -77,7 +67,8 @@ const policyWords =
 /** Whether an upstream failure message describes a content-policy refusal. */
 export const looksLikePolicy = (text: string | undefined | null) => Boolean(text && policyWords.test(text));
 
-export { clip, textOf };
+/** `retryAfterMs(header, nowMs)`: an HTTP date is the upstream's wall clock, so callers compare it with `Date.now()` */
+export { clip, readBody, retryAfterMs, textOf };
 
 /** A request header by lower-case name from a Node/Fastify headers object (first value, trimmed). */
 export function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {

@@ -189,7 +189,7 @@ async function readData(res: Response, what: string, creates = false): Promise<u
   if (!body) {
     throw new ProviderError(PROVIDER, 'retryable', `kie ${what} answered ${res.status} with a body that is not a JSON envelope: ${clip(text, 120)}`, {
       upstreamCode: String(res.status),
-      retryAfterMs: retryAfterMs(res.headers.get('retry-after')),
+      retryAfterMs: retryAfterMs(res.headers.get('retry-after'), Date.now()),
       maybeAccepted: creates && res.ok,
     });
   }
@@ -204,7 +204,7 @@ async function readData(res: Response, what: string, creates = false): Promise<u
     `kie ${what} failed (code ${String(code ?? body.code)}): ${msg || `HTTP ${res.status}`}`,
     {
       upstreamCode: String(code ?? body.code),
-      retryAfterMs: retryAfterMs(res.headers.get('retry-after')),
+      retryAfterMs: retryAfterMs(res.headers.get('retry-after'), Date.now()),
     },
   );
 }
