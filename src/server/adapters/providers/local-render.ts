@@ -296,7 +296,9 @@ export async function buildRenderArgs(opts: Pick<RenderPreviewOptions, 'request'
     '-c:v',
     'libx264',
     '-preset',
-    'veryfast',
+    // gradients and text: ultrafast halves the render time (measured: 3.7 s -> 1.7 s for 6 s of 1080p)
+    // for a somewhat larger file; quality is the same to the eye
+    'ultrafast',
     '-crf',
     '22',
     '-pix_fmt',
