@@ -8,6 +8,12 @@ import { hammingDistance, HammingIndex } from '../src/server/adapters/moderation
 import { HashListMatcher } from '../src/server/adapters/moderation/hash-matcher';
 import { PDQ_DEFAULT_THRESHOLD, pdqToHex } from '../src/server/adapters/moderation/pdq';
 import { ffmpegPath, runTool } from '../src/server/lib/ffmpeg';
+import pino from 'pino';
+import { openDatabase } from '../src/server/db/client';
+import { migrate } from '../src/server/db/migrate';
+import { createListsService } from '../src/server/domain/moderation/lists.service';
+import { createScreener, type ScreenerConfig } from '../src/server/domain/moderation/screen';
+import { startFakeOpenAiModeration } from '../tests/fakes/openai-moderation';
 import { generatedImage, generatedVideo, removeGeneratedImages } from '../tests/contract/moderation-images';
 
 /**
@@ -138,6 +144,67 @@ function matchFigures() {
   return indexed;
 }
 
+/**
+ * The pipeline as the server runs it (domain/moderation/screen.ts): classifiers, hashes, a
+ * 100k-entry PDQ list in the database, the policy, and the per-screening list-freshness query, on
+ * an in-memory PGlite database.
+ */
+async function screeningFigures(images: { bytes: Uint8Array; mime: string }[], video: string) {
+  const database = await openDatabase({});
+  const fake = await startFakeOpenAiModeration();
+  try {
+    await migrate(database);
+    const base: ScreenerConfig = {
+      MODERATION_ACTIONS: undefined,
+      MODERATION_THRESHOLD: 0.5,
+      MODERATION_IMAGE_THRESHOLD: 0.9,
+      MODERATION_IMAGE_CLASSIFIER: 'builtin',
+      MODERATION_VIDEO_FRAMES: 5,
+      OPENAI_MODERATION_API_KEY: undefined,
+      OPENAI_MODERATION_BASE_URL: 'https://api.openai.com',
+      FFMPEG_PATH: undefined,
+      FFPROBE_PATH: undefined,
+    };
+    const logger = pino({ level: 'silent' });
+    const rules = createScreener({ database, config: base, logger });
+    let seed = 7;
+    const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
+    const hex = () => Array.from({ length: 32 }, () => rnd().toString(16).padStart(2, '0')).join('');
+    const content = Array.from({ length: 100_000 }, hex).join('\n');
+    await createListsService({ database, screener: rules }).importHashList('bench', {
+      name: 'bench',
+      category: 'sexual/minors',
+      format: 'text',
+      kind: 'pdq',
+      content,
+      pdqThreshold: 31,
+    });
+    const prompts = Array.from(
+      { length: 200 },
+      (_, i) => `a ${['red', 'quiet', 'tall'][i % 3] ?? ''} lighthouse at dusk, waves crashing, cinematic shot number ${i}, 35mm film grain`,
+    );
+    const perPrompt = median(await timeEach(prompts, (text) => rules.text({ field: 'prompt', text })));
+    const withOpenAi = createScreener({ database, config: { ...base, OPENAI_MODERATION_API_KEY: fake.apiKey, OPENAI_MODERATION_BASE_URL: fake.url }, logger });
+    const perPromptRemote = median(await timeEach(prompts.slice(0, 50), (text) => withOpenAi.text({ field: 'prompt', text })));
+    const freshness = median(await timeEach(prompts.slice(0, 50), () => rules.text({ field: 'prompt', text: '' })));
+    await rules.image(images[0]!); // loads the model (its cost is in the classifier figures above)
+    const perImage = median(await timeEach(images, (img) => rules.image(img)));
+    const runs = [1, 2, 3];
+    const perVideo = median(await timeEach(runs, () => rules.video(video)));
+    console.log('screening through the pipeline (screen.ts: classifiers + hash lists from the database + policy)');
+    console.log(
+      `  per prompt, built-in rules                          ${ms(perPrompt)} (median of ${prompts.length}; of which the list-freshness query ~${ms(freshness)})`,
+    );
+    console.log(`  per prompt, rules + OpenAI (local fake, loopback)   ${ms(perPromptRemote)} (median of 50; the real API adds its network round trip)`);
+    console.log(`  per image (1280×720 JPEG): nsfwjs wasm + SHA-256 + PDQ + a 100k-entry list  ${ms(perImage)} (median of ${images.length})`);
+    console.log(`  per output video (10 s 720p, 5 frames, each screened as an image, + SHA-256 of the file)  ${ms(perVideo)} (median of ${runs.length})`);
+    await Promise.all([rules.close(), withOpenAi.close()]);
+  } finally {
+    await fake.close();
+    await database.close();
+  }
+}
+
 export async function moderationBench(): Promise<void> {
   console.log(`moderation of media; cores: ${os.cpus().length}; node ${process.version}`);
   try {
@@ -148,6 +215,7 @@ export async function moderationBench(): Promise<void> {
     const perVideo = await frameFigures();
     const hash = await hashFigures(images);
     const match = matchFigures();
+    await screeningFigures(images, await generatedVideo('testsrc2=size=1280x720:rate=24:duration=10'));
     console.log(
       `so: screening an image costs ~${ms(perImage + hash + match)} (classifier + hashes + match); an output video ~${ms(perVideo + 5 * (perImage + hash + match))} (5 frames sampled, each classified, hashed and matched)`,
     );

@@ -158,6 +158,8 @@ export const configSchema = z.object({
     })
     .optional(),
   MODERATION_THRESHOLD: z.coerce.number({ message: 'must be a number' }).min(0.01).max(1).default(0.5),
+  /** the on-device image model's scores count only from here (it scores harmless abstract frames up to 0.62) */
+  MODERATION_IMAGE_THRESHOLD: z.coerce.number({ message: 'must be a number' }).min(0.01).max(1).default(0.9),
   /** builtin: the on-device image model (nsfwjs); off: images and video frames are checked by hash lists and OpenAI only */
   MODERATION_IMAGE_CLASSIFIER: z.enum(['builtin', 'off'], { message: 'must be builtin or off' }).default('builtin'),
   /** frames sampled from each video checked */

@@ -18,6 +18,8 @@ import type { OutputHandoff } from './domain/generations/output';
 import { createIngestHandoff } from './domain/media/ingest';
 import { createCreationsService, type CreationsService } from './domain/media/creations.service';
 import { createMediaService, type MediaService } from './domain/media/media.service';
+import { createScreeningServices, type ScreeningServices } from './domain/moderation/pipeline';
+import { createModerationService, type ModerationService } from './domain/moderation/moderation.service';
 import { deleteObjects, purgeDeleted } from './domain/media/purge';
 import { createReferenceResolver } from './domain/media/references';
 import type { PaymentRegistry } from './adapters/payments';
@@ -32,8 +34,11 @@ import { createCleanupHandler } from './domain/system/cleanup';
 import { createProbeHandler, createProbeService, type ProbeService } from './domain/system/probe';
 import { createProfileService, type ProfileService } from './domain/users/profile.service';
 import { createUsersService, type UsersService } from './domain/users/users.service';
+import { createAccountDeletionService, type AccountDeletionService } from './domain/users/account-deletion.service';
 import { createWebhooksService, type WebhooksService } from './domain/webhooks/webhooks.service';
-import type { RateLimiter } from './lib/rate-limit';
+import { createHoldsService, type HoldsService } from './domain/moderation/holds.service';
+import { createNcmecService, type NcmecService } from './domain/moderation/ncmec.service';
+import { createRateLimiter, type RateLimiter } from './lib/rate-limit';
 import {
   apiPurgeLogs,
   billingReconcile,
@@ -48,12 +53,15 @@ import {
   webhooksDeliver,
   webhooksSweep,
   webhooksFanOut,
+  moderationNcmecReport,
 } from './jobs/names';
 import type { JobQueue } from './jobs/queue';
 import { JobRegistry } from './jobs/registry';
 
 export interface Services {
   users: UsersService;
+  /** operators' account deletion, which legal holds limit */
+  accountDeletion: AccountDeletionService;
   probes: ProbeService;
   profile: ProfileService;
   /** the user's own sign-in sessions, and the per-request session bookkeeping */
@@ -77,6 +85,14 @@ export interface Services {
   webhooks: WebhooksService;
   /** Google's tokens, encrypted at rest */
   oauthTokens: OAuthTokenService;
+  /** moderation screening (prompt gate, references, outputs), the quarantine area and the operator's lists */
+  screening: ScreeningServices;
+  /** trust & safety: review queue, decisions, strikes, appeals, people's reports */
+  moderation: ModerationService;
+  /** legal holds: every deletion and purge asks them first */
+  holds: HoldsService;
+  /** CSAM escalation and the CyberTipline report job */
+  ncmec: NcmecService;
 }
 
 /** Everything a route, a job handler or a CLI command may use. Built once per process. */
@@ -150,6 +166,7 @@ export async function createServices({
   clock = systemClock,
 }: ServiceDeps): Promise<Services> {
   handoff ??= await createDefaultHandoff(config, store);
+  const screening = createScreeningServices({ database, store, queue, config, clock, logger: logger.child({ component: 'moderation' }) });
   const catalog = createCatalogService({ database, providerStatus: (id) => providers.status(id), clock });
   const router = createProviderRouter({
     database,
@@ -166,6 +183,7 @@ export async function createServices({
     config,
     clock,
     logger: logger.child({ component: 'media' }),
+    moderation: screening.gate,
     ...(rateLimiter ? { rateLimiter } : {}),
   });
   const engine = createGenerationEngine({
@@ -176,6 +194,7 @@ export async function createServices({
     router,
     providers,
     handoff,
+    moderation: screening.gate,
     logger: logger.child({ component: 'generations' }),
     clock,
     settings: {
@@ -188,8 +207,21 @@ export async function createServices({
       pollLeaseSeconds: Math.ceil(config.PROVIDER_TIMEOUT_MS / 1000) + 5,
     },
   });
+  const ncmec = createNcmecService({ database, queue, store, config, clock, logger: logger.child({ component: 'ncmec' }) });
+  // decisions release or remove quarantined outputs and escalate CSAM; a CSAM hash match escalates without waiting for a person
+  const moderation = createModerationService({
+    database,
+    clock,
+    config,
+    logger: logger.child({ component: 'moderation' }),
+    rateLimiter: rateLimiter ?? createRateLimiter(database, clock),
+    quarantine: screening.quarantine,
+    ncmec,
+  });
+  screening.setEscalation((caseId, note) => moderation.escalateAutomatically(caseId, note));
   return {
     users: createUsersService({ database, passwordHashLogN: config.PASSWORD_HASH_LOG_N }),
+    accountDeletion: createAccountDeletionService({ database, queue, clock, logger: logger.child({ component: 'accounts' }) }),
     probes: createProbeService(database, queue, clock),
     profile: createProfileService({ database, mailer, config }),
     sessions: createSessionsService({ database }),
@@ -206,6 +238,7 @@ export async function createServices({
       clock,
       apiKeyMaxInFlight: config.API_KEY_MAX_IN_FLIGHT,
       referenceAllowHosts: parseAllowHosts(config.REFERENCE_FETCH_ALLOW_HOSTS),
+      moderation: screening.gate,
     }),
     creations: createCreationsService({ database, queue, store, clock, logger: logger.child({ component: 'creations' }) }),
     media,
@@ -213,6 +246,10 @@ export async function createServices({
     billing: createBillingService({ database, queue, payments, catalog, config, clock, logger: logger.child({ component: 'billing' }) }),
     credits: createCreditsService({ database, clock }),
     oauthTokens: createOAuthTokenService({ database, config }),
+    screening,
+    holds: createHoldsService({ database, clock }),
+    ncmec,
+    moderation,
     webhooks: createWebhooksService({
       database,
       queue,
@@ -241,6 +278,9 @@ export function createJobRegistry(
     .register(mediaDeleteObjects, ({ keys }) => deleteObjects(ctx.store, keys))
     .register(mediaPurge, async () => {
       await purgeDeleted({ database: ctx.database, store: ctx.store, logger: ctx.logger, clock: ctx.clock }, { purgeDays: ctx.config.MEDIA_PURGE_DAYS });
+      // accounts deleted while a legal hold kept part of them: finished once their holds ended
+      const finished = await ctx.services.accountDeletion.finishPending();
+      if (finished) ctx.logger.info({ finished }, 'accounts: deletions finished after their holds ended');
     })
     .register(apiPurgeLogs, async () => {
       const removed = await ctx.services.developer.purgeRequestLogs();
@@ -264,6 +304,9 @@ export function createJobRegistry(
     .register(webhooksDeliver, ({ deliveryId }) => ctx.services.webhooks.deliver(deliveryId))
     .register(webhooksSweep, async () => {
       await ctx.services.webhooks.sweep();
+    })
+    .register(moderationNcmecReport, async ({ id }, job) => {
+      await ctx.services.ncmec.run(id, { attempt: job.attempt, last: job.attempt > (moderationNcmecReport.options.retryLimit ?? 0) });
     });
 }
 

@@ -96,7 +96,7 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
       providers,
       store,
       payments,
-      auth: createAuth({ config, database, mailer, logger: logger.child({ component: 'auth' }) }),
+      auth: createAuth({ config, database, mailer, logger: logger.child({ component: 'auth' }), clock }),
       rateLimiter,
       clock,
       services: await createServices({ database, queue, mailer, config, providers, store, payments, logger, rateLimiter, clock }),
@@ -158,6 +158,7 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
         };
         if (h) await step('http', () => h.close());
         await step('generation tracker', () => ctx.services.engine.stop());
+        await step('moderation', () => ctx.services.screening.close());
         await step('job queue', () => q.stop({ graceful, timeoutMs: graceful ? 10_000 : 0 }));
         await step('mailer', () => ctx.mailer.close());
         await step('providers', () => ctx.providers.close());

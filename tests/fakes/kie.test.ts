@@ -352,12 +352,12 @@ describe('happy paths and wire bodies', () => {
     expect(final(await pollToFinal(kie, upstreamId)).state).toBe('succeeded');
   });
 
-  it('Sora 2: orientation, n_frames, size only for pro (high at 1080p), remove_watermark, image_urls', async () => {
+  it('Sora 2: orientation, n_frames, size only for pro (high at 1080p), image_urls, never remove_watermark', async () => {
     const sora = (over: Partial<ProviderRequest>): ProviderRequest => ({ ...kling(), modelId: 'sora-2-pro', prompt: 'a lighthouse at dusk', ...over });
     await kie.submit(sora({ upstreamModel: 'sora-2-pro-text-to-video', resolution: '1080p', aspectRatio: '9:16', durationSeconds: 12 }), 'k');
     expect(lastBody(fake, '/api/v1/jobs/createTask')).toEqual({
       model: 'sora-2-pro-text-to-video',
-      input: { prompt: 'a lighthouse at dusk', aspect_ratio: 'portrait', n_frames: '12', size: 'high', remove_watermark: true },
+      input: { prompt: 'a lighthouse at dusk', aspect_ratio: 'portrait', n_frames: '12', size: 'high' },
     });
     await kie.submit(sora({ upstreamModel: 'sora-2-pro-text-to-video', resolution: '720p' }), 'k');
     expect((lastBody(fake, '/api/v1/jobs/createTask').input as Record<string, unknown>).size).toBe('standard');
@@ -377,7 +377,7 @@ describe('happy paths and wire bodies', () => {
     expect(lastBody(fake, '/api/v1/jobs/createTask')).toEqual({
       model: 'sora-2-image-to-video',
       callBackUrl: callbackUrl,
-      input: { prompt: 'a lighthouse at dusk', aspect_ratio: 'landscape', n_frames: '8', remove_watermark: true, image_urls: [image] },
+      input: { prompt: 'a lighthouse at dusk', aspect_ratio: 'landscape', n_frames: '8', image_urls: [image] },
     });
   });
 

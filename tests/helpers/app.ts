@@ -40,6 +40,8 @@ export async function startTestApp(
       // sign-in); tests that check the stored hash or time the hashing pass PASSWORD_HASH_LOG_N: '17',
       // and an app started as production hashes as production does
       ...((opts.env?.NODE_ENV ?? 'test') === 'test' ? { PASSWORD_HASH_LOG_N: '10' } : {}),
+      // the on-device image model costs seconds to load per process: only moderation tests opt in
+      MODERATION_IMAGE_CLASSIFIER: 'off',
       ...opts.env,
     }),
     SESSION_SECRET: 'test-session-secret-that-is-long-enough-000',

@@ -108,6 +108,23 @@ export const commands: Command[] = [
     },
   },
   {
+    name: 'user:delete',
+    summary: 'Delete an account and its creations and references (what a legal hold covers stays until the hold ends; orders keep their record).',
+    usage: 'user:delete --email E --reason TEXT',
+    options: { email: { type: 'string' }, reason: { type: 'string' } },
+    async run({ services }, v) {
+      if (!v.email) throw new UsageError('--email is required.');
+      if (!v.reason) throw new UsageError('--reason is required (it is logged with the deletion).');
+      const user = await services.users.findByEmail(String(v.email));
+      if (!user) throw new AppError('not_found', `No user with the email ${String(v.email)}.`, 404);
+      const r = await services.accountDeletion.deleteAccount(user.id, { actorId: null, reason: String(v.reason) });
+      const removed = `${r.removed.generations} creations and ${r.removed.media} references removed`;
+      return r.outcome === 'deleted'
+        ? `${user.email} is deleted: ${removed}.`
+        : `${user.email} is closed and signed out: ${removed}; a legal hold keeps ${r.kept.generations} creations and ${r.kept.media} references, deleted when it ends.`;
+    },
+  },
+  {
     name: 'user:reactivate',
     summary: 'Lift a suspension or termination.',
     usage: 'user:reactivate --email E',

@@ -26,6 +26,7 @@ import { creationRoutes } from './routes/creations';
 import { billingRoutes } from './routes/billing';
 import { webhookEndpointRoutes } from './routes/webhooks-endpoints';
 import { developerRoutes } from './routes/developer';
+import { holdsRoutes } from './routes/holds';
 import { createGenerationEvents } from '../domain/generations/events';
 import { authRoutes } from './routes/auth';
 import { devMailboxRoutes } from './routes/dev-mailbox';
@@ -34,6 +35,8 @@ import { meRoutes } from './routes/me';
 import { systemRoutes } from './routes/system';
 import { openAIVideoRoutes } from './routes/openai/videos';
 import { apiV1Routes } from './routes/api-v1';
+import { moderationRoutes } from './routes/moderation';
+import { moderationListRoutes } from './routes/moderation-lists';
 
 export const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../dist/web');
 
@@ -168,6 +171,9 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions = {}): 
   await app.register(apiV1Routes, { ctx, prefix: '/api/v1' });
   await app.register(webhookEndpointRoutes, { ctx });
   await app.register(developerRoutes, { ctx });
+  await app.register(moderationRoutes, { ctx });
+  await app.register(moderationListRoutes, { ctx });
+  await app.register(holdsRoutes, { ctx });
   // signed file URLs of the disk store (an S3 store presigns its own)
   if (ctx.store.kind === 'disk') await app.register(filesRoutes, { store: ctx.store, now: () => ctx.clock.nowMs() });
   if (devMailboxEnabled(ctx.config, ctx.mailer)) await app.register(devMailboxRoutes, { ctx });

@@ -75,6 +75,18 @@ export const apiPurgeLogs = defineJob('api.purge-logs', z.object({}), { retryLim
 /** Re-enqueue customer webhook deliveries whose attempt was lost (a crash). Every 10 minutes. */
 export const webhooksSweep = defineJob('webhooks.sweep', z.object({}), { retryLimit: 1, expireInSeconds: 300 });
 
+/**
+ * File one CyberTipline report (domain/moderation/ncmec.service.ts): resumes from the progress the
+ * row records, so a retry never files twice. Retries back off from a minute to hours (the service
+ * may be down); the lease in the service outlives an upload, the expiry outlives the lease.
+ */
+export const moderationNcmecReport = defineJob('moderation.ncmec-report', z.object({ id: z.string().min(1).max(100) }), {
+  retryLimit: 12,
+  retryDelaySeconds: 60,
+  retryBackoff: true,
+  expireInSeconds: 3600,
+});
+
 export const jobDefinitions = [
   systemProbe,
   maintenanceCleanup,
@@ -89,6 +101,7 @@ export const jobDefinitions = [
   webhooksFanOut,
   webhooksDeliver,
   webhooksSweep,
+  moderationNcmecReport,
 ] as const;
 
 /** Cron schedules (UTC), installed by worker processes. */

@@ -21,6 +21,7 @@ export const failureCodes = [
   'deadline', // it did not finish in time
   'lost', // we lost contact with the provider while creating the task
   'canceled', // canceled by the user before it started
+  'content_removed', // a moderator removed the output after review (issue 16): charged, not refunded
 ] as const;
 export type FailureCode = (typeof failureCodes)[number];
 

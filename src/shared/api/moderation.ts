@@ -137,3 +137,31 @@ export const placeHoldBody = z.object({
   expiresAt: z.iso.datetime().optional(),
 });
 export const releaseHoldBody = z.object({ reason: z.string().trim().min(1).max(2000) });
+
+/** GET /api/moderation/queue */
+export const queueQuery = z.object({
+  status: caseStatus.default('open'),
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+  /** the previous page's nextCursor */
+  cursor: z.string().max(500).optional(),
+});
+export const userCaseList = z.object({ items: z.array(userCaseView) });
+/** POST /api/appeals: a suspended user's appeal, with the token their refused sign-in carried (`error.appealToken`) */
+export const suspensionAppealBody = appealBody.extend({ token: z.string().min(1).max(1000) });
+export const appealReceived = z.object({ received: z.literal(true) });
+
+/** GET /api/moderation/holds (legal holds, H3) */
+export const holdList = z.object({ items: z.array(holdView) });
+/** a CyberTipline report as operators see it (GET /api/moderation/ncmec-reports, admin) */
+export const ncmecReportView = z.object({
+  id: z.string(),
+  caseId: z.string(),
+  status: z.enum(['queued', 'submitting', 'submitted', 'failed', 'retracted']),
+  environment: z.string(),
+  reportId: z.string().nullable(),
+  attempts: z.number(),
+  lastError: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  finishedAt: z.string().nullable(),
+});

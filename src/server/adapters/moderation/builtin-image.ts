@@ -38,6 +38,8 @@ export type Probabilities = Record<NsfwClass, number>;
 
 /** what a Sexy (suggestive, not explicit) probability counts for towards `sexual` */
 export const SEXY_WEIGHT = 0.5;
+/** the classifier's name in results and cases */
+export const BUILTIN_IMAGE_NAME = 'builtin-image';
 
 /** the side of the square image each bundled model takes */
 const inputSide: Record<NsfwModel, number> = { MobileNetV2: 224, MobileNetV2Mid: 224, InceptionV3: 299 };
@@ -81,7 +83,7 @@ export function resultFromProbabilities(p: Probabilities, model: NsfwModel): Cla
     .sort((a, b) => p[b] - p[a])
     .map((c) => `${c} ${p[c].toFixed(3)}`)
     .join(', ');
-  return { classifier: 'builtin-image', scores: { sexual }, reasons: [{ category: 'sexual', detail: `nsfwjs ${model}: ${detail}` }] };
+  return { classifier: BUILTIN_IMAGE_NAME, scores: { sexual }, reasons: [{ category: 'sexual', detail: `nsfwjs ${model}: ${detail}` }] };
 }
 
 const require = createRequire(import.meta.url);
@@ -100,7 +102,7 @@ type FromWorker =
   | { type: 'result'; id: number; probabilities: Probabilities }
   | { type: 'error'; id: number; message: string };
 
-const unavailable = (message: string, retryable: boolean) => new ClassifierUnavailableError('builtin-image', message, retryable);
+const unavailable = (message: string, retryable: boolean) => new ClassifierUnavailableError(BUILTIN_IMAGE_NAME, message, retryable);
 
 /** One worker holding one loaded model, shared by every classifier of that model and backend. */
 class ModelHost {
@@ -280,7 +282,7 @@ export function createBuiltinImageClassifier(opts: BuiltinImageOptions = {}): Bu
   };
 
   return {
-    name: 'builtin-image',
+    name: BUILTIN_IMAGE_NAME,
     warm: () => {
       if (closed) return Promise.reject(unavailable('the classifier was closed', false));
       return shared.start();

@@ -136,7 +136,7 @@ function jobInput(family: Exclude<Family, 'veo'>, r: ProviderRequest, refs: Refe
         aspect_ratio: orientation,
         n_frames: duration,
         size: pro ? (r.resolution === '1080p' ? 'high' : 'standard') : undefined,
-        remove_watermark: true,
+        // Sora's visible watermark stays: we never ask KIE to remove it (issue 16)
         image_urls: some(refs.image),
       };
     }

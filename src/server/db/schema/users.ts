@@ -39,6 +39,8 @@ export const users = pgTable(
     signupUserAgent: text('signup_user_agent'),
     signupDeviceType: text('signup_device_type'),
     lastSignInAt: timestamp('last_sign_in_at', { withTimezone: true }),
+    /** an operator deleted the account while a legal hold kept some of it: the rest goes when the hold ends */
+    deletionRequestedAt: timestamp('deletion_requested_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -46,6 +48,9 @@ export const users = pgTable(
     uniqueIndex('users_email_lower_key').on(sql`lower(${t.email})`),
     uniqueIndex('users_referral_code_key').on(t.referralCode),
     index('users_created_at_idx').on(t.createdAt),
+    index('users_deletion_requested_idx')
+      .on(t.deletionRequestedAt)
+      .where(sql`deletion_requested_at is not null`),
     check('users_role_check', sql.raw(`role in (${userRoles.map((r) => `'${r}'`).join(', ')})`)),
     check('users_status_check', sql.raw(`status in (${userStatuses.map((r) => `'${r}'`).join(', ')})`)),
   ],

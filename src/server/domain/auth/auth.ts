@@ -4,6 +4,7 @@ import { drizzleAdapter } from 'better-auth/adapters/drizzle';
 import { APIError } from 'better-auth/api';
 import { genericOAuth } from 'better-auth/plugins';
 import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../../adapters/clock';
 import type { Mailer } from '../../adapters/mail/mailer';
 import type { Config } from '../../config';
 import type { Database } from '../../db/client';
@@ -36,6 +37,8 @@ export interface AuthDeps {
   database: Database;
   mailer: Mailer;
   logger: Logger;
+  /** times the suspended-account appeal token (default: the system clock) */
+  clock?: Clock;
 }
 
 export function signIntent(secret: string, intent: SignupIntent, now = Date.now()): string {
@@ -59,6 +62,34 @@ export function readIntent(secret: string, value: string | undefined, now = Date
   }
 }
 
+/** How long the appeal token a suspended account's sign-in refusal carries stays valid. */
+export const APPEAL_TOKEN_MS = 3600_000;
+
+/**
+ * The token that lets a suspended user appeal without a session (POST /api/appeals): an HMAC with
+ * the session secret over the user id and an expiry one hour from `nowMs`.
+ */
+export function signAppealToken(secret: string, userId: string, nowMs: number): string {
+  const payload = Buffer.from(JSON.stringify({ u: userId, exp: nowMs + APPEAL_TOKEN_MS })).toString('base64url');
+  const mac = createHmac('sha256', secret).update(`suspension-appeal.${payload}`).digest('base64url');
+  return `${payload}.${mac}`;
+}
+
+/** The user id an appeal token was made for, or null when it is forged, malformed or expired. */
+export function readAppealToken(secret: string, token: string, nowMs: number): string | null {
+  const [payload, mac, extra] = token.split('.');
+  if (!payload || !mac || extra !== undefined) return null;
+  const want = createHmac('sha256', secret).update(`suspension-appeal.${payload}`).digest();
+  const got = Buffer.from(mac, 'base64url');
+  if (got.length !== want.length || !timingSafeEqual(got, want)) return null;
+  try {
+    const data = JSON.parse(Buffer.from(payload, 'base64url').toString()) as { u?: unknown; exp?: unknown };
+    return typeof data.u === 'string' && typeof data.exp === 'number' && data.exp > nowMs ? data.u : null;
+  } catch {
+    return null;
+  }
+}
+
 function cookieValue(headers: Headers | undefined, name: string): string | undefined {
   const cookie = headers?.get('cookie');
   if (!cookie) return undefined;
@@ -74,7 +105,7 @@ function cookieValue(headers: Headers | undefined, name: string): string | undef
  * parameters), our mail templates, the age gate and referrals at sign-up, device facts on every
  * session, account status enforced at sign-in, and Google through OpenID Connect discovery.
  */
-export function createAuth({ config, database, mailer, logger }: AuthDeps) {
+export function createAuth({ config, database, mailer, logger, clock = systemClock }: AuthDeps) {
   const https = config.PUBLIC_URL.startsWith('https://');
   const send = sendTemplateMail.bind(null, mailer);
   const languageOf = (user: unknown) => normalizeLanguage((user as { language?: string }).language);
@@ -248,6 +279,8 @@ export function createAuth({ config, database, mailer, logger }: AuthDeps) {
               throw new APIError('FORBIDDEN', {
                 code: u.status === 'suspended' ? 'ACCOUNT_SUSPENDED' : 'ACCOUNT_TERMINATED',
                 message: `This account is ${u.status}.${reason} Contact ${config.SUPPORT_EMAIL} if you think this is a mistake.`,
+                // a suspended user may appeal once from the sign-in page (POST /api/appeals)
+                ...(u.status === 'suspended' ? { appealToken: signAppealToken(config.SESSION_SECRET, session.userId, clock.nowMs()) } : {}),
               });
             }
             const headers = ctx?.request?.headers ?? ctx?.headers;

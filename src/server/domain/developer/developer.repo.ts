@@ -1,7 +1,8 @@
-import { and, count, desc, eq, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, count, desc, eq, isNull, lt, not, or, sql } from 'drizzle-orm';
 import type { DbHandle } from '../../db/client';
 import { rowMapper } from '../../db/rows';
 import { apiKeys, apiRequestLog } from '../../db/schema';
+import { heldUserCondition } from '../moderation/holds.repo';
 
 /**
  * SQL for API keys (api_keys) and the API request log (api_request_log). Times are the caller's
@@ -134,7 +135,13 @@ export async function recentRequests(db: DbHandle, userId: string, limit: number
 export async function deleteOldRequestLogs(db: DbHandle, retentionDays: number, now: Date): Promise<number> {
   const rows = await db.db
     .delete(apiRequestLog)
-    .where(sql`${apiRequestLog.createdAt} < ${now.toISOString()}::timestamptz - make_interval(days => ${retentionDays})`)
+    .where(
+      and(
+        sql`${apiRequestLog.createdAt} < ${now.toISOString()}::timestamptz - make_interval(days => ${retentionDays})`,
+        // a legal hold on the user keeps their records
+        or(isNull(apiRequestLog.userId), not(heldUserCondition(apiRequestLog.userId, now))),
+      ),
+    )
     .returning({ id: apiRequestLog.id });
   return rows.length;
 }

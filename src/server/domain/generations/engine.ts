@@ -30,6 +30,7 @@ import {
 import { failureCodeFor, failureMessages } from './messages';
 import type { OutputHandoff, StoredOutput } from './output';
 import { ReferenceUnavailable, type ReferenceResolver } from '../media/references';
+import type { ModerationGate } from '../moderation/gate';
 
 /**
  * The generation lifecycle after submit: dispatch to a provider, track progress (verified
@@ -66,6 +67,8 @@ export interface EngineDeps {
    * finalize heartbeat (default: the system clock)
    */
   clock?: Clock;
+  /** output screening at ingest (quarantine) and provider refusals as moderation events (issue 16) */
+  moderation?: Pick<ModerationGate, 'screenOutput' | 'recordProviderRefusal'>;
 }
 
 const ACTIVE: readonly GenerationStatus[] = ['queued', 'submitting', 'running', 'finalizing'];
@@ -78,7 +81,8 @@ const FINALIZE_STALE_SECONDS = 30;
 /** finalizing gets this long past the deadline to store a video the provider already made */
 const FINALIZE_GRACE_MS = 10 * 60_000;
 
-export type SettleOutcome = ({ status: 'succeeded' } & StoredOutput) | { status: 'failed' | 'canceled' | 'blocked'; code: FailureCode; detail?: string };
+export type SettleOutcome =
+  ({ status: 'succeeded' | 'under_review' } & StoredOutput) | { status: 'failed' | 'canceled' | 'blocked'; code: FailureCode; detail?: string };
 
 export interface CallbackResult {
   status: 200 | 401 | 404;
@@ -89,7 +93,12 @@ export interface GenerationEngine {
   dispatch(taskId: string): Promise<void>;
   finalize(taskId: string): Promise<void>;
   applyStatus(task: GenerationRow, status: NormalizedStatus): Promise<void>;
-  settle(task: Pick<GenerationRow, 'id'>, from: readonly GenerationStatus[], outcome: SettleOutcome): Promise<GenerationRow | null>;
+  settle(
+    task: Pick<GenerationRow, 'id'>,
+    from: readonly GenerationStatus[],
+    outcome: SettleOutcome,
+    onSettled?: (tx: DbHandle, row: GenerationRow) => Promise<void>,
+  ): Promise<GenerationRow | null>;
   handleProviderCallback(provider: string, rawBody: Buffer, headers: Record<string, string | string[] | undefined>, taskHint?: string): Promise<CallbackResult>;
   /** one round of polling due tasks; returns how many were polled */
   pollDue(): Promise<number>;
@@ -133,9 +142,15 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
   const move = (db: DbHandle, id: string, from: readonly GenerationStatus[], to: GenerationStatus | undefined, set: TransitionSet = {}) =>
     transition(db, id, from, to, set, clock.now());
 
-  async function settle(task: Pick<GenerationRow, 'id'>, from: readonly GenerationStatus[], outcome: SettleOutcome): Promise<GenerationRow | null> {
+  async function settle(
+    task: Pick<GenerationRow, 'id'>,
+    from: readonly GenerationStatus[],
+    outcome: SettleOutcome,
+    onSettled?: (tx: DbHandle, row: GenerationRow) => Promise<void>,
+  ): Promise<GenerationRow | null> {
     return database.transaction(async (tx) => {
-      const success = outcome.status === 'succeeded';
+      // under review (moderation): the output is stored and charged for, but not shown yet
+      const success = 'videoUrl' in outcome;
       const now = clock.now();
       const row = await transition(
         tx,
@@ -173,11 +188,14 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
         now,
       );
       if (!row) return null;
+      if (!success && outcome.code === 'policy') await deps.moderation?.recordProviderRefusal(tx, row, outcome.detail);
+      await onSettled?.(tx, row);
       const charge = { userId: row.userId, generationId: row.id, credits: row.priceCredits };
       if (success) await credits.capture(tx, { ...charge, reason: `Video generated (${row.modelId})` });
       else await credits.release(tx, { ...charge, reason: `Credits returned: ${failureMessages[(outcome as { code: FailureCode }).code]}` });
       await notifyChange(tx, row);
-      await queue.enqueue(webhooksFanOut, { generationId: row.id }, { tx });
+      // under review is not final: its webhook is sent when a moderator releases or removes it
+      if (row.status !== 'under_review') await queue.enqueue(webhooksFanOut, { generationId: row.id }, { tx });
       return row;
     });
   }
@@ -364,7 +382,14 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
         ...(task.outputThumbnailUrl ? { thumbnailUrl: task.outputThumbnailUrl } : {}),
         ...(task.outputContentType ? { contentType: task.outputContentType } : {}),
       });
-      await settle(task, ['finalizing'], { status: 'succeeded', ...stored });
+      const review = deps.moderation ? await deps.moderation.screenOutput(task, stored) : null;
+      const settled = await settle(
+        task,
+        ['finalizing'],
+        { status: review ? 'under_review' : 'succeeded', ...stored },
+        review ? (tx, row) => review.record(tx, row) : undefined,
+      );
+      if (settled && review) await review.afterCommit();
     } finally {
       heartbeat();
     }

@@ -5,6 +5,7 @@ import { rowMapper } from '../../db/rows';
 import { generations } from '../../db/schema';
 import type { GenerationReference } from '../../../shared/catalog/request-schema';
 import type { GenerationStatus } from '../../../shared/api/generations';
+import { heldGenerationSql } from '../moderation/holds.repo';
 
 /**
  * SQL for generation tasks. Status changes go through `transition` (compare-and-set).
@@ -362,11 +363,12 @@ export async function markGenerationsDeleted(tx: DbHandle, userId: string, ids: 
     .returning();
 }
 
-/** Removes up to `limit` generations deleted more than `days` ago; returns the removed rows. */
+/** Removes up to `limit` generations deleted more than `days` ago and not under a legal hold; returns the removed rows. */
 export async function purgeDeletedGenerations(db: DbHandle, days: number, limit: number, now: Date): Promise<GenerationRow[]> {
   const rows = await db.sql.query(
     `delete from generations where id in (
-       select id from generations where deleted_at is not null and deleted_at < $3::timestamptz - make_interval(days => $1) limit $2)
+       select g.id from generations g where g.deleted_at is not null and g.deleted_at < $3::timestamptz - make_interval(days => $1)
+         and not ${heldGenerationSql('g', '$3::timestamptz')} limit $2)
      returning *`,
     [days, limit, now.toISOString()],
   );

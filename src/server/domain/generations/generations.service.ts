@@ -30,6 +30,7 @@ import { failureMessage } from './messages';
 import { getUserMediaMany } from '../media/media.repo';
 import { checkAgainstLimit } from '../media/media.service';
 import { describeKind } from '../media/references';
+import type { ModerationGate } from '../moderation/gate';
 
 /**
  * What users do with generations: submit (validate, price, hold, insert, enqueue — one
@@ -85,6 +86,8 @@ export interface GenerationsDeps {
   referenceAllowHosts?: readonly string[];
   /** when a generation is made, its deadline, and the 24 hours its Idempotency-Key is honoured (default: the system clock) */
   clock?: Pick<Clock, 'now'>;
+  /** the prompt gate (issue 16): a blocked prompt is refused before any credit is held */
+  moderation?: Pick<ModerationGate, 'checkPrompt' | 'recordFlaggedPrompt'>;
 }
 
 /** Stable JSON (sorted keys) for request hashing. */
@@ -223,6 +226,8 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
       }
     }
     if (issues.length) throw invalidRequest(issues);
+    // 422 content_blocked when blocked (nothing held, no generation); flagged inputs get a case below
+    const screen = deps.moderation ? await deps.moderation.checkPrompt(userId, { prompt: request.prompt, negativePrompt: request.negativePrompt }) : null;
     const id = randomUUID();
     const dispatchJobId = randomUUID();
     const price = quote.credits;
@@ -275,6 +280,7 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
           },
           clock.now(),
         );
+        if (screen) await deps.moderation?.recordFlaggedPrompt(tx, userId, id, screen);
         await queue.enqueue(generationDispatch, { id }, { tx, jobId: dispatchJobId });
         await notifyChange(tx, inserted);
         return { view: toView(inserted), replayed: false };

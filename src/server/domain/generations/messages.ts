@@ -10,6 +10,7 @@ export const failureMessages: Record<FailureCode, string> = {
   deadline: 'The video took too long to generate.',
   lost: 'We lost contact with the provider while starting this video.',
   canceled: 'Canceled before it started.',
+  content_removed: 'This video was removed after review because it breaks our content rules.',
 };
 
 export function failureMessage(code: FailureCode, refundedCredits: number | null): string {

@@ -10,12 +10,15 @@ import type { DeleteCreationsResult } from '../../../shared/api/media';
 import { findUnfinishedAmong, listUserGenerations, markGenerationsDeleted, type GenerationRow } from '../generations/generations.repo';
 import { toView } from '../generations/generations.service';
 import { STORE_PREFIX } from './ingest';
+import { heldGenerationsAmong } from '../moderation/holds.repo';
 
 /**
  * My Creations: the user's generations as a library (search, filters, pages) and their deletion.
  * Deleting is immediate for the user (the row is marked, so it leaves every listing and every
  * output route in the same transaction) and for the files (deleted right after the commit, and by a
  * job that retries until the store confirms); the purge job removes the row itself later.
+ * A creation under a legal hold (moderation/holds.repo.ts) is hidden the same way, but its row and
+ * files stay until the hold ends; the purge then removes both.
  */
 
 export interface CreationsQuery {
@@ -85,13 +88,25 @@ export function createCreationsService({ database, queue, store, logger, clock =
     async delete(userId, ids) {
       const wanted = [...new Set(ids)];
       const valid = wanted.filter((id) => UUID.test(id)).map((id) => id.toLowerCase());
-      const { rows, busy } = await database.transaction(async (tx) => {
+      const {
+        rows,
+        deleted: hidden,
+        busy,
+      } = await database.transaction(async (tx) => {
         const busy = await findUnfinishedAmong(tx, userId, valid);
-        if (busy.length) return { rows: [] as GenerationRow[], busy };
+        if (busy.length) return { rows: [] as GenerationRow[], deleted: [] as GenerationRow[], busy };
         const deleted = await markGenerationsDeleted(tx, userId, valid, clock.now());
-        const keys = deleted.flatMap(storedKeysOf);
+        // under a legal hold: hidden from the user like any deletion, but the row and files stay
+        // (the purge skips held rows and removes them, files included, once the hold ends)
+        const held = await heldGenerationsAmong(
+          tx,
+          deleted.map((r) => r.id),
+          clock.now(),
+        );
+        const unheld = deleted.filter((r) => !held.has(r.id.toLowerCase()));
+        const keys = unheld.flatMap(storedKeysOf);
         if (keys.length) await queue.enqueue(mediaDeleteObjects, { keys }, { tx });
-        return { rows: deleted, busy: [] as string[] };
+        return { rows: unheld, deleted, busy: [] as string[] };
       });
       if (busy.length) {
         throw new AppError(
@@ -106,7 +121,7 @@ export function createCreationsService({ database, queue, store, logger, clock =
       // the files go now; the job above retries if the store is unreachable
       const keys = rows.flatMap(storedKeysOf);
       if (keys.length) await store.deleteMany(keys).catch((err: unknown) => logger.warn({ err }, 'creations: deleting files failed; the job will retry'));
-      const deleted = new Set(rows.map((r) => r.id));
+      const deleted = new Set(hidden.map((r) => r.id));
       return { deleted: wanted.filter((id) => deleted.has(id.toLowerCase())), notFound: wanted.filter((id) => !deleted.has(id.toLowerCase())) };
     },
   };

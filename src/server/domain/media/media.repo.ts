@@ -4,6 +4,7 @@ import { keysetPage, type KeysetPage } from '../../db/keyset.repo';
 import { rowMapper } from '../../db/rows';
 import { media } from '../../db/schema';
 import type { MediaKind } from '../../../shared/api/media';
+import { heldMediaSql } from '../moderation/holds.repo';
 
 /** SQL for reference media (the `media` table). Reads for users always skip deleted rows. */
 
@@ -76,7 +77,8 @@ export async function listUserMedia(db: DbHandle, userId: string, opts: MediaLis
 export async function purgeDeletedMedia(db: DbHandle, days: number, limit: number, now: Date): Promise<Pick<MediaRow, 'storageKey' | 'previewKey'>[]> {
   const rows = await db.sql.query(
     `delete from media where id in (
-       select id from media where deleted_at is not null and deleted_at < $3::timestamptz - make_interval(days => $1) limit $2)
+       select m.id from media m where m.deleted_at is not null and m.deleted_at < $3::timestamptz - make_interval(days => $1)
+         and not ${heldMediaSql('m', '$3::timestamptz')} limit $2)
      returning storage_key, preview_key`,
     [days, limit, now.toISOString()],
   );

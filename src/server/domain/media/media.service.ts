@@ -26,6 +26,8 @@ import { frameIssue, videoFrameBound } from './frame-bound';
 import { STORE_PREFIX } from './ingest';
 import { getUserMedia, getUserMediaMany, insertMedia, listUserMedia, markMediaDeleted, markMediaDeletedById, type MediaRow } from './media.repo';
 import { MediaRejected, probeStreams, sniffFile, type SniffedMedia, type StreamFacts } from './sniff';
+import type { ModerationGate } from '../moderation/gate';
+import { heldMediaAmong } from '../moderation/holds.repo';
 
 /**
  * The user's reference library: files they upload, import from a URL, or take from their own
@@ -174,6 +176,8 @@ export interface MediaServiceDeps {
   rateLimiter?: RateLimiter;
   /** signed view URLs expire, and upload windows end, by it (default: the system clock) */
   clock?: Clock;
+  /** reference screening (issue 16): a flagged file is refused (422) and kept only as a case's evidence */
+  moderation?: Pick<ModerationGate, 'checkReference'>;
   catalog?: readonly (Pick<CatalogEntry, 'references'> & Partial<Pick<CatalogEntry, 'resolutions' | 'aspectRatios'>>)[];
 }
 
@@ -443,6 +447,16 @@ export function createMediaService(deps: MediaServiceDeps): MediaService {
         sniffed.kind === 'image' ? await processImage(input, sniffed, dir, opts.field, keepBytes) : await processAv(input, sniffed, dir, opts.field, keepBytes);
       const storedSize = (await fs.stat(stored.file)).size;
       checkCeiling(stored.kind, storedSize, stored.durationSeconds, opts.field);
+      // our own creations (keepBytes) were screened when they were made
+      if (!keepBytes && deps.moderation) {
+        await deps.moderation.checkReference(userId, {
+          path: stored.file,
+          originalPath: input,
+          kind: stored.kind,
+          contentType: stored.contentType,
+          sizeBytes: storedSize,
+        });
+      }
 
       const folder = ['uploads', userId.toLowerCase(), id] as const;
       const key = objectKey(...folder, `original.${stored.ext}`);
@@ -596,11 +610,14 @@ export function createMediaService(deps: MediaServiceDeps): MediaService {
       const row = await database.transaction(async (tx) => {
         const deleted = await markMediaDeleted(tx, userId, id);
         if (!deleted) return null;
+        // under a legal hold: hidden from the user, the row and files stay until the hold ends (the purge removes them then)
+        if ((await heldMediaAmong(tx, [deleted.id], clock.now())).size) return { ...deleted, held: true };
         const keys = [deleted.storageKey, ...(deleted.previewKey ? [deleted.previewKey] : [])];
         await queue.enqueue(mediaDeleteObjects, { keys }, { tx });
-        return deleted;
+        return { ...deleted, held: false };
       });
       if (!row) throw notFound('Reference file');
+      if (row.held) return;
       // at once, best effort: the job retries whatever this misses
       await store
         .deleteMany([row.storageKey, ...(row.previewKey ? [row.previewKey] : [])])

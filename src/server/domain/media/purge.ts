@@ -5,6 +5,7 @@ import type { Database } from '../../db/client';
 import { generationsOwningFiles, purgeDeletedGenerations } from '../generations/generations.repo';
 import { liveMediaAmong, purgeDeletedMedia } from './media.repo';
 import { storedKeysOf } from './creations.service';
+import { heldGenerationsAmong, heldMediaAmong, heldUsersAmong } from '../moderation/holds.repo';
 
 /**
  * Removing deleted media for good (privacy policy 3: deleted creations leave active storage at
@@ -17,6 +18,8 @@ import { storedKeysOf } from './creations.service';
  *   `orphanGraceHours` (so files being written right now are left alone), is deleted: files of
  *   deleted accounts, of tasks that failed after their output was stored, or of an upload whose
  *   record was never written.
+ * - Legal holds (moderation/holds.repo.ts) come first: a held row is not purged (the user's delete
+ *   only hid it), and the sweep keeps the files of held rows and of held users.
  * Both windows end by `deps.clock` (default: the system clock).
  */
 
@@ -73,7 +76,12 @@ export async function purgeDeleted(
       const ids = [...new Set(old.map((o) => idOf(o.key)))];
       // a finalizing task may be storing its files right now; a succeeded one owns them
       const keep = prefix === 'generations/' ? await generationsOwningFiles(database, ids) : await liveMediaAmong(database, ids);
-      const orphans = old.filter((o) => !keep.has(idOf(o.key))).map((o) => o.key);
+      // under a legal hold: the row's files, and every file of a held user (even without a row)
+      const held = prefix === 'generations/' ? await heldGenerationsAmong(database, ids, now) : await heldMediaAmong(database, ids, now);
+      const heldUsers = await heldUsersAmong(database, [...new Set(old.map((o) => o.key.split('/')[1] ?? ''))], now);
+      const orphans = old
+        .filter((o) => !keep.has(idOf(o.key)) && !held.has(idOf(o.key)) && !heldUsers.has((o.key.split('/')[1] ?? '').toLowerCase()))
+        .map((o) => o.key);
       if (orphans.length) {
         await store.deleteMany(orphans);
         result.orphans += orphans.length;

@@ -191,14 +191,18 @@ export const authRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
       const text = await res.text();
       const isJson = (res.headers.get('content-type') ?? '').includes('json');
       if (res.status >= 400 && isJson) {
-        let parsed: { code?: string; message?: string } = {};
+        let parsed: { code?: string; message?: string; appealToken?: unknown } = {};
         try {
           parsed = JSON.parse(text) as typeof parsed;
         } catch {
           /* not JSON after all */
         }
         const code = (parsed.code ?? 'auth_error').toLowerCase();
-        return reply.type('application/json; charset=utf-8').send(errorPayload(code, parsed.message ?? 'The request could not be completed.'));
+        const payload = errorPayload(code, parsed.message ?? 'The request could not be completed.');
+        // a suspended account's sign-in refusal carries the token of its one appeal (POST /api/appeals)
+        if (typeof parsed.appealToken === 'string')
+          return reply.type('application/json; charset=utf-8').send({ error: { ...payload.error, appealToken: parsed.appealToken } });
+        return reply.type('application/json; charset=utf-8').send(payload);
       }
       if (endpoint === 'POST /sign-up/email' && res.status === 200) {
         // the same answer whether the address was free (a new account) or taken (a mail to its owner)

@@ -51,6 +51,8 @@ export const filesRoutes: FastifyPluginAsyncZod<FilesRouteOptions> = async (app,
     if (!verdict.ok) return deny(reply, verdict.reason);
 
     const key = verdict.key;
+    // the quarantine area (moderation evidence) is served by the moderators' evidence route only, never by a link
+    if (key.startsWith('quarantine/')) return deny(reply, 'invalid_signature');
     const maxAge = Math.max(0, verdict.expiresAt - Math.floor(now() / 1000));
     reply
       .header('cache-control', `private, max-age=${maxAge}`)

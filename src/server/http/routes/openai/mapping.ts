@@ -71,6 +71,7 @@ export function videoStatus(status: GenerationStatus): OpenAIVideo['status'] {
       return 'queued';
     case 'running':
     case 'finalizing':
+    case 'under_review': // held for moderation review: not final, nothing to download yet
       return 'in_progress';
     case 'succeeded':
       return 'completed';
