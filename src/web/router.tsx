@@ -3,7 +3,7 @@ import { createRootRouteWithContext, createRoute, createRouter, lazyRouteCompone
 import { useTranslation } from 'react-i18next';
 import { AppLayout } from './components/layout/AppLayout';
 import { Spinner } from './components/ui';
-import { meQuery, safeNext } from './lib/auth';
+import { isModerator, meQuery, safeNext } from './lib/auth';
 import { parseStudioDraft, type StudioDraft } from './lib/creations';
 import { parseUsagePeriod, type UsagePeriod } from './lib/developer';
 import { ForgotPasswordPage } from './pages/ForgotPasswordPage';
@@ -128,6 +128,49 @@ const creationRoute = createRoute({
   component: lazyRouteComponent(() => import('./pages/creations/CreationDetailPage'), 'CreationDetailPage'),
 });
 
+const accountCasesRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/account/cases',
+  beforeLoad: requireSignedIn,
+  component: lazyRouteComponent(() => import('./pages/account/CasesPage'), 'CasesPage'),
+});
+
+/** The trust & safety pages: moderators and admins only; anyone else is sent home (the server refuses them too). */
+async function requireModerator({ context, location }: { context: RouterContext; location: { pathname: string } }) {
+  const me = await ensureMe(context.queryClient);
+  if (!me) throw redirect({ to: '/sign-in', search: { next: location.pathname }, replace: true });
+  if (!isModerator(me)) throw redirect({ to: '/', replace: true });
+}
+
+const moderationQueueRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/moderation',
+  beforeLoad: requireModerator,
+  component: lazyRouteComponent(() => import('./pages/moderation/QueuePage'), 'QueuePage'),
+});
+
+const moderationCaseRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/moderation/cases/$id',
+  beforeLoad: requireModerator,
+  component: lazyRouteComponent(() => import('./pages/moderation/CasePage'), 'CasePage'),
+});
+
+const moderationHoldsRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/moderation/holds',
+  beforeLoad: requireModerator,
+  component: lazyRouteComponent(() => import('./pages/moderation/HoldsPage'), 'HoldsPage'),
+});
+
+// the public content and copyright report form; `?url=` prefills the link (a "Report" link elsewhere)
+const reportRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/report',
+  validateSearch: (s: Record<string, unknown>): { url?: string; reason?: string } => ({ url: text(s.url), reason: text(s.reason) }),
+  component: lazyRouteComponent(() => import('./pages/ReportPage'), 'ReportPage'),
+});
+
 const pricingRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/pricing',
@@ -213,6 +256,7 @@ export const routeTree = rootRoute.addChildren([
   resetPasswordRoute,
   verifyEmailRoute,
   accountRoute,
+  accountCasesRoute,
   studioRoute,
   creationsRoute,
   creationRoute,
@@ -223,6 +267,10 @@ export const routeTree = rootRoute.addChildren([
   privacyRoute,
   termsRoute,
   acceptableUseRoute,
+  reportRoute,
+  moderationQueueRoute,
+  moderationCaseRoute,
+  moderationHoldsRoute,
 ]);
 
 /** Shown when a page's code or data takes more than a moment (a slow connection). */

@@ -11,6 +11,8 @@ export class ApiError extends Error {
     readonly status: number,
     /** seconds to wait before trying again, from a 429's Retry-After header */
     readonly retryAfter?: number,
+    /** the whole `error` object of the answer (extra members such as `appealToken`), when there was one */
+    readonly details?: Readonly<Record<string, unknown>>,
   ) {
     super(message);
   }
@@ -85,7 +87,7 @@ export async function apiFetch<T>(path: string, init: ApiFetchInit = {}): Promis
 
   if (!res.ok) {
     const retryAfter = retryAfterSeconds(res);
-    if (isErrorBody(data)) throw new ApiError(data.error.code, data.error.message, res.status, retryAfter);
+    if (isErrorBody(data)) throw new ApiError(data.error.code, data.error.message, res.status, retryAfter, data.error);
     throw new ApiError(`http_${res.status}`, res.statusText || `Request failed with status ${res.status}.`, res.status, retryAfter);
   }
   return data as T;

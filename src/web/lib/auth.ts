@@ -82,3 +82,6 @@ export function safeNext(next: unknown, fallback = '/account'): string {
 export function minimumAge(region: string, config: AuthConfig | undefined): 13 | 16 {
   return region && config?.sixteenPlusRegions.includes(region) ? 16 : 13;
 }
+
+/** Who may open the trust & safety pages (the server decides too: support gets 403). */
+export const isModerator = (me: Pick<Me, 'role'> | null | undefined) => me?.role === 'moderator' || me?.role === 'admin';

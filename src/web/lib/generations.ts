@@ -27,8 +27,11 @@ export const generationListQuery = infiniteQueryOptions({
   staleTime: 10_000,
 });
 
-/** Still on its way: queued, being submitted, rendering or finishing. */
-export const isActive = (g: Pick<GenerationView, 'status'>) => !isFinalStatus(g.status);
+/**
+ * Still on its way: queued, being submitted, rendering or finishing. A video under review is not
+ * (it waits for a person, not for the renderer: no progress, no polling, and it may be deleted).
+ */
+export const isActive = (g: Pick<GenerationView, 'status'>) => !isFinalStatus(g.status) && g.status !== 'under_review';
 
 /**
  * A failed generation request with what the server said in detail: the bad fields of a 400, or

@@ -12,6 +12,7 @@ const legalNav = [
   { doc: 'privacy', to: '/legal/privacy', label: 'footer.privacy' },
   { doc: 'terms', to: '/legal/terms', label: 'footer.terms' },
   { doc: 'acceptableUse', to: '/legal/acceptable-use', label: 'footer.acceptableUse' },
+  { doc: 'report', to: '/report', label: 'footer.report' },
 ] as const;
 
 /** Short placeholder legal pages; the operator of an installation publishes the full text. */

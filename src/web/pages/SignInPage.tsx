@@ -5,10 +5,11 @@ import { useTranslation } from 'react-i18next';
 import { AuthShell, authLink, OrDivider } from '../components/auth/AuthShell';
 import { GoogleButton } from '../components/auth/GoogleButton';
 import { startGoogleSignIn } from '../components/auth/google';
-import { Alert, Button, EmailInput, PasswordInput } from '../components/ui';
-import { apiFetch } from '../lib/api';
+import { Alert, Button, EmailInput, PasswordInput, TextArea } from '../components/ui';
+import { ApiError, apiFetch } from '../lib/api';
 import { refreshMe, safeNext, useAuthConfig } from '../lib/auth';
 import { errorText } from '../lib/errors';
+import { APPEAL_MAX, APPEAL_MIN, appealSuspension } from '../lib/appeals';
 import { usePageTitle } from '../lib/usePageTitle';
 
 /** The message for `?error=` when Google sign-in sent the browser back here. */
@@ -21,6 +22,68 @@ function useReturnedError(code: string | undefined): { title: string; body: stri
   if (c === 'account_suspended') return { title: t('auth.signIn.returned.suspended.title'), body: t('auth.signIn.returned.suspended.body'), signUp: false };
   if (c === 'account_terminated') return { title: t('auth.signIn.returned.terminated.title'), body: t('auth.signIn.returned.terminated.body'), signUp: false };
   return { title: t('auth.signIn.returned.generic.title'), body: t('auth.signIn.returned.generic.body'), signUp: false };
+}
+
+/** The token a refused sign-in of a suspended account carries, to appeal the suspension once. */
+function appealTokenOf(err: unknown): string | null {
+  if (!(err instanceof ApiError) || err.code !== 'account_suspended') return null;
+  const token = err.details?.appealToken;
+  return typeof token === 'string' && token ? token : null;
+}
+
+/** A suspended account's one appeal, offered right where its sign-in was refused. */
+function SuspensionAppeal({ token }: { token: string }) {
+  const { t, i18n } = useTranslation();
+  const [text, setText] = useState('');
+  const [error, setError] = useState<string>();
+  const textRef = useRef<HTMLTextAreaElement>(null);
+  const send = useMutation({ mutationFn: () => appealSuspension(token, text.trim()) });
+
+  if (send.isSuccess) {
+    return (
+      <Alert tone="success" title={t('auth.signIn.appeal.title')} data-testid="appeal-received">
+        {t('auth.signIn.appeal.done')}
+      </Alert>
+    );
+  }
+  const onSubmit = (e: SubmitEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    if (text.trim().length < APPEAL_MIN) {
+      setError(t('auth.signIn.appeal.tooShort', { min: APPEAL_MIN }));
+      textRef.current?.focus();
+      return;
+    }
+    send.mutate();
+  };
+  return (
+    <section aria-labelledby="suspension-appeal" className="rounded-xl border border-zinc-200 p-4 dark:border-zinc-800" data-testid="suspension-appeal">
+      <h2 id="suspension-appeal" className="text-base font-semibold text-zinc-900 dark:text-white">
+        {t('auth.signIn.appeal.title')}
+      </h2>
+      <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">{t('auth.signIn.appeal.lead')}</p>
+      <form onSubmit={onSubmit} noValidate className="mt-3 space-y-3">
+        <TextArea
+          ref={textRef}
+          label={t('auth.signIn.appeal.text')}
+          hint={t('auth.signIn.appeal.hint', { min: APPEAL_MIN, max: APPEAL_MAX })}
+          required
+          rows={4}
+          maxLength={APPEAL_MAX}
+          value={text}
+          onChange={(e) => {
+            setText(e.target.value);
+            setError(undefined);
+          }}
+          error={error}
+          data-testid="suspension-appeal-text"
+        />
+        {send.isError && <Alert tone="error">{errorText(send.error, t, i18n.language)}</Alert>}
+        <Button type="submit" variant="secondary" className="w-full" loading={send.isPending} loadingText={t('auth.signIn.appeal.submitting')}>
+          {t('auth.signIn.appeal.submit')}
+        </Button>
+      </form>
+    </section>
+  );
 }
 
 export function SignInPage() {
@@ -36,6 +99,7 @@ export function SignInPage() {
   const [password, setPassword] = useState('');
   const [errors, setErrors] = useState<{ email?: string; password?: string }>({});
   const [formError, setFormError] = useState<string | null>(null);
+  const [appealToken, setAppealToken] = useState<string | null>(null);
   const emailRef = useRef<HTMLInputElement>(null);
   const passwordRef = useRef<HTMLInputElement>(null);
 
@@ -47,6 +111,7 @@ export function SignInPage() {
     },
     onError: (err) => {
       setFormError(errorText(err, t, i18n.language));
+      setAppealToken(appealTokenOf(err));
       passwordRef.current?.select();
     },
   });
@@ -125,6 +190,8 @@ export function SignInPage() {
             {t('auth.signIn.submit')}
           </Button>
         </form>
+
+        {appealToken && <SuspensionAppeal key={appealToken} token={appealToken} />}
 
         {config.data?.google && (
           <>

@@ -2,9 +2,9 @@ import { Link, useLocation } from '@tanstack/react-router';
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Me } from '../../../shared/api/account';
-import { useSignOut } from '../../lib/auth';
+import { isModerator, useSignOut } from '../../lib/auth';
 import { cn } from '../../lib/cn';
-import { ChevronDownIcon, CodeIcon, CreditCardIcon, LogOutIcon, SparklesIcon, UserIcon } from '../icons';
+import { ChevronDownIcon, CodeIcon, CreditCardIcon, LogOutIcon, ShieldIcon, SparklesIcon, UserIcon } from '../icons';
 import { Avatar, Spinner } from '../ui';
 
 const item =
@@ -114,6 +114,14 @@ export function AccountMenu({ me }: { me: Me }) {
               {t('nav.developers')}
             </Link>
           </li>
+          {isModerator(me) && (
+            <li>
+              <Link to="/moderation" className={item} onClick={() => close(false)} data-testid="account-menu-moderation">
+                <ShieldIcon className="size-4" />
+                {t('nav.moderation')}
+              </Link>
+            </li>
+          )}
           <li>
             <Link to="/account" className={item} onClick={() => close(false)}>
               <UserIcon className="size-4" />

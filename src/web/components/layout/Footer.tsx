@@ -71,6 +71,11 @@ export function Footer() {
                 {t('footer.acceptableUse')}
               </Link>
             </li>
+            <li>
+              <Link to="/report" className={footerLink} data-testid="footer-report">
+                {t('footer.report')}
+              </Link>
+            </li>
           </ul>
         </nav>
       </div>

@@ -1,10 +1,10 @@
 import { Link, useLocation } from '@tanstack/react-router';
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useMe, useSignOut } from '../../lib/auth';
+import { isModerator, useMe, useSignOut } from '../../lib/auth';
 import { cn } from '../../lib/cn';
 import { focusableWithin } from '../../lib/focus';
-import { CloseIcon, CodeIcon, CreditCardIcon, FilmIcon, LogOutIcon, MenuIcon, SparklesIcon, UserIcon } from '../icons';
+import { CloseIcon, CodeIcon, CreditCardIcon, FilmIcon, LogOutIcon, MenuIcon, ShieldIcon, SparklesIcon, UserIcon } from '../icons';
 import { Avatar, buttonClasses } from '../ui';
 import { AccountMenu } from './AccountMenu';
 import { Logo } from './Logo';
@@ -205,6 +205,14 @@ export function Header() {
                   {t('nav.developers')}
                 </Link>
               </li>
+              {isModerator(user) && (
+                <li>
+                  <Link to="/moderation" className={cn(mobileLink, 'flex items-center gap-3')} onClick={() => closeMenu(false)}>
+                    <ShieldIcon className="size-5" />
+                    {t('nav.moderation')}
+                  </Link>
+                </li>
+              )}
               <li>
                 <Link to="/account" className={cn(mobileLink, 'flex items-center gap-3')} onClick={() => closeMenu(false)}>
                   <UserIcon className="size-5" />

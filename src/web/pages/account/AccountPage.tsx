@@ -8,6 +8,7 @@ import { Alert, Avatar, Button, fieldClasses, Spinner, useToast } from '../../co
 import { useMe } from '../../lib/auth';
 import { errorText } from '../../lib/errors';
 import { usePageTitle } from '../../lib/usePageTitle';
+import { CasesLink } from './CasesPage';
 import { ProfileSection } from './ProfileSection';
 import { EmailSection, PasswordSection } from './SecuritySections';
 import { SessionsSection } from './SessionsSection';
@@ -52,6 +53,7 @@ export function AccountPage() {
         <PasswordSection me={user} />
         <SessionsSection />
         <ReferralSection me={user} />
+        <CasesLink />
       </div>
     </div>
   );

@@ -1,7 +1,7 @@
 import { Link } from '@tanstack/react-router';
 import { useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { AlertIcon, FilmIcon } from '../../components/icons';
+import { AlertIcon, FilmIcon, ShieldIcon } from '../../components/icons';
 import { Spinner } from '../../components/ui';
 import { cn } from '../../lib/cn';
 import { dateTime, relativeTime } from '../../lib/format';
@@ -93,6 +93,8 @@ export function CreationCard({
               <img src={poster} alt="" loading="lazy" className="size-full object-cover" data-testid="creation-poster" />
             ) : active ? (
               <Spinner className="size-7 text-brand-600 dark:text-brand-300" />
+            ) : g.status === 'under_review' ? (
+              <ShieldIcon className="size-8 text-amber-600 dark:text-amber-300" />
             ) : (
               <FilmIcon className="size-8 text-zinc-400" />
             )}
@@ -140,6 +142,12 @@ export function CreationCard({
             {modelName} · {t('studio.fields.seconds', { count: g.durationSeconds })} · {g.resolution}
           </p>
           {active && <ProgressBar generation={g} />}
+          {g.status === 'under_review' && (
+            <p className="flex gap-1.5 text-xs text-amber-800 dark:text-amber-200" data-testid="creation-under-review">
+              <ShieldIcon className="mt-px size-3.5 shrink-0" />
+              <span>{t('studio.list.underReview')}</span>
+            </p>
+          )}
           {g.failure && g.status !== 'succeeded' && (
             <p className="flex gap-1.5 text-xs text-red-700 dark:text-red-300" data-testid="creation-failure">
               <AlertIcon className="mt-px size-3.5 shrink-0" />

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useParams } from '@tanstack/react-router';
 import { useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
-import { AlertIcon, ArrowRightIcon, DownloadIcon, FilmIcon, ImageIcon, SparklesIcon, TrashIcon } from '../../components/icons';
+import { AlertIcon, ArrowRightIcon, DownloadIcon, FilmIcon, ImageIcon, ShieldIcon, SparklesIcon, TrashIcon } from '../../components/icons';
 import { Alert, Button, buttonClasses, Card, EmptyState, Spinner, useToast } from '../../components/ui';
 import { ApiError } from '../../lib/api';
 import { creationQuery, deleteCreation, draftOf } from '../../lib/creations';
@@ -14,6 +14,7 @@ import { usePageTitle } from '../../lib/usePageTitle';
 import { shortPrompt, StatusBadge, studioErrorText } from '../studio/shared';
 import { cssRatio, ProgressBar } from './CreationCard';
 import { DeleteCreationsDialog } from './DeleteCreationsDialog';
+import { ReportDialog } from './ReportDialog';
 
 function Row({ term, children, testId }: { term: string; children: ReactNode; testId?: string }) {
   return (
@@ -37,6 +38,7 @@ export function CreationDetailPage() {
   const g = query.data;
   usePageTitle(g ? shortPrompt(g.prompt, 40) : t('creations.detail.title'));
   const [confirming, setConfirming] = useState(false);
+  const [reporting, setReporting] = useState(false);
 
   const remove = useMutation({
     mutationFn: () => deleteCreation(queryClient, id),
@@ -108,6 +110,7 @@ export function CreationDetailPage() {
   const model = models.data?.find((m) => m.id === g.model);
   const out = g.output;
   const active = isActive(g);
+  const underReview = g.status === 'under_review';
 
   return (
     <div className="mx-auto max-w-6xl px-4 py-8 sm:px-6 sm:py-10" data-testid="creation-detail" data-id={g.id}>
@@ -131,13 +134,33 @@ export function CreationDetailPage() {
               className="flex w-full flex-col items-center justify-center gap-4 rounded-xl bg-gradient-to-br from-brand-100 via-zinc-100 to-fuchsia-100 p-6 dark:from-brand-950 dark:via-zinc-900 dark:to-fuchsia-950"
               style={{ aspectRatio: cssRatio(g.aspectRatio) }}
             >
-              {active ? <Spinner className="size-8 text-brand-600 dark:text-brand-300" /> : <AlertIcon className="size-8 text-zinc-500" />}
+              {active ? (
+                <Spinner className="size-8 text-brand-600 dark:text-brand-300" />
+              ) : underReview ? (
+                <ShieldIcon className="size-8 text-amber-600 dark:text-amber-300" />
+              ) : (
+                <AlertIcon className="size-8 text-zinc-500" />
+              )}
               {active && (
                 <div className="w-full max-w-xs">
                   <ProgressBar generation={g} />
                 </div>
               )}
             </div>
+          )}
+          {underReview && (
+            <Alert
+              tone="warning"
+              title={t('creations.detail.underReviewTitle')}
+              data-testid="creation-under-review"
+              action={
+                <Link to="/account/cases" className="font-medium underline">
+                  {t('studio.list.underReviewLink')}
+                </Link>
+              }
+            >
+              {t('creations.detail.underReview')}
+            </Alert>
           )}
           {g.failure && g.status !== 'succeeded' && (
             <Alert tone={g.status === 'canceled' ? 'info' : 'error'} data-testid="creation-failure">
@@ -176,6 +199,12 @@ export function CreationDetailPage() {
               >
                 <FilmIcon className="size-4" />
                 {t('creations.detail.useAsVideo')}
+              </Button>
+            )}
+            {g.status === 'succeeded' && out && (
+              <Button variant="secondary" onClick={() => setReporting(true)} data-testid="creation-report">
+                <AlertIcon className="size-4" />
+                {t('creations.report.button')}
               </Button>
             )}
             <Button
@@ -264,6 +293,7 @@ export function CreationDetailPage() {
           </div>
         </Card>
       </div>
+      <ReportDialog generationId={g.id} open={reporting} onClose={() => setReporting(false)} />
       <DeleteCreationsDialog open={confirming} count={1} pending={remove.isPending} onCancel={() => setConfirming(false)} onConfirm={() => remove.mutate()} />
     </div>
   );

@@ -1,8 +1,9 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { Link } from '@tanstack/react-router';
 import { useId } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ProgressBar } from '../creations/CreationCard';
-import { AlertIcon, DownloadIcon } from '../../components/icons';
+import { AlertIcon, DownloadIcon, ShieldIcon } from '../../components/icons';
 import { Button, Card, Spinner, useToast } from '../../components/ui';
 import { ApiError } from '../../lib/api';
 import { cn } from '../../lib/cn';
@@ -77,6 +78,15 @@ export function GenerationCard({ generation: g, modelName }: { generation: Gener
               data-testid="generation-video"
             />
           )}
+          {g.status === 'under_review' && (
+            <div
+              className="flex max-h-96 w-full items-center justify-center bg-amber-50 dark:bg-amber-950/30"
+              style={{ aspectRatio: cssRatio(g.aspectRatio) }}
+              aria-hidden="true"
+            >
+              <ShieldIcon className="size-8 text-amber-600 dark:text-amber-300" />
+            </div>
+          )}
           {active && (
             <div
               className="flex max-h-96 w-full items-center justify-center bg-gradient-to-br from-brand-100 via-zinc-100 to-fuchsia-100 dark:from-brand-950 dark:via-zinc-900 dark:to-fuchsia-950"
@@ -136,6 +146,18 @@ export function GenerationCard({ generation: g, modelName }: { generation: Gener
                 <DownloadIcon className="size-4" />
                 {t('studio.list.download')}
               </a>
+            )}
+
+            {g.status === 'under_review' && (
+              <div
+                className="space-y-1 rounded-lg bg-amber-50 p-3 text-sm text-amber-900 dark:bg-amber-950/40 dark:text-amber-100"
+                data-testid="generation-under-review"
+              >
+                <p>{t('studio.list.underReview')}</p>
+                <Link to="/account/cases" className="font-medium underline">
+                  {t('studio.list.underReviewLink')}
+                </Link>
+              </div>
             )}
 
             {g.status === 'succeeded' && g.output && !playable(g.output.videoUrl) && (

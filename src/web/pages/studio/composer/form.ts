@@ -12,8 +12,11 @@ export const fieldOrder = ['mode', 'references', 'prompt', 'negativePrompt', 'du
 export type FieldName = (typeof fieldOrder)[number];
 export type FieldErrors = Partial<Record<FieldName, string>>;
 const isFieldName = (f: string): f is FieldName => (fieldOrder as readonly string[]).includes(f);
-/** The form field a server message belongs to: `references.2.kind` is about the references. */
-const fieldOfIssue = (f: string): string => (f.startsWith('references') ? 'references' : f);
+/**
+ * The form field a server message belongs to: `references.2.kind` is about the references; a
+ * `content_blocked` answer names `prompt`, `negative_prompt` or `reference`.
+ */
+const fieldOfIssue = (f: string): string => (f.startsWith('reference') ? 'references' : f === 'negative_prompt' ? 'negativePrompt' : f);
 
 /** The first field (in the order on screen) that has an error. */
 export const firstFieldWithError = (errors: FieldErrors): FieldName | undefined => fieldOrder.find((f) => errors[f]);

@@ -1,0 +1,195 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page } from '@playwright/test';
+import { E2E_PASSWORD, en, expect, label, signUpAndVerify, test } from './support';
+
+/*
+ * Trust & safety, end to end: the public report form (linked from the legal pages), a moderator's
+ * queue (reachable from the account menu, keyboard-driven) where a decision is recorded and then
+ * found in the case's audit timeline, and a suspended account's appeal from the sign-in page.
+ */
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** `npm run cli -- …` against the server under test (it hands the command over its admin socket). */
+function cli(args: string[]): Promise<string> {
+  const dataDir = process.env.SAVESORA_E2E_DATA_DIR;
+  if (!dataDir) throw new Error('SAVESORA_E2E_DATA_DIR is not set (playwright.config.ts sets it)');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/server/cli/index.ts'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`cli ${args.join(' ')} exited ${String(code)}: ${out}`))));
+  });
+}
+
+/** A fresh uuid-shaped id, so a report names a creation that does not exist (the form never says). */
+const someId = () => crypto.randomUUID();
+
+async function sendReport(page: Page, details: string): Promise<string> {
+  const res = await page.request.post('/api/reports', {
+    data: { url: `/creations/${someId()}`, email: 'reporter@example.com', reason: 'violence', details },
+  });
+  expect(res.status(), await res.text()).toBe(202);
+  return ((await res.json()) as { reference: string }).reference;
+}
+
+test('the public report form, linked from the legal pages, sends a copyright notice', async ({ page }) => {
+  await page.goto('/legal/terms');
+  await page.getByRole('navigation', { name: en.footer.legalLabel }).first().getByRole('link', { name: en.footer.report }).click();
+  await expect(page).toHaveURL(/\/report$/);
+  await expect(page.getByRole('heading', { level: 1, name: en.report.title })).toBeVisible();
+
+  // nothing filled in: the first missing field says so and gets the focus
+  await page.getByRole('button', { name: en.report.submit }).click();
+  const url = page.getByLabel(label(en.report.url));
+  await expect(url).toBeFocused();
+  await expect(page.getByText(en.report.urlRequired)).toBeVisible();
+
+  await url.fill(`http://127.0.0.1/creations/${someId()}`);
+  await page.getByLabel(label(en.report.reason)).selectOption('copyright');
+  await page.getByLabel(label(en.report.details)).fill('My short film, published in 2024, re-uploaded without permission.');
+  await page.getByLabel(label(en.report.email)).fill('rights@example.com');
+  // a copyright notice needs a name and the sworn statement
+  await page.getByRole('button', { name: en.report.submit }).click();
+  await expect(page.getByLabel(label(en.report.name))).toBeFocused();
+  await page.getByLabel(label(en.report.name)).fill('Rights Holder');
+  await page.getByRole('button', { name: en.report.submit }).click();
+  await expect(page.getByText(en.report.dmcaRequired)).toBeVisible();
+  await page.getByTestId('report-dmca').check();
+
+  const answer = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/reports' && r.request().method() === 'POST');
+  await page.getByRole('button', { name: en.report.submit }).click();
+  const res = await answer;
+  expect(res.status(), await res.text()).toBe(202);
+  expect(res.request().postDataJSON()).toMatchObject({ reason: 'copyright', name: 'Rights Holder', email: 'rights@example.com', dmcaStatement: true });
+  const { reference } = (await res.json()) as { reference: string };
+  await expect(page.getByRole('heading', { level: 1, name: en.report.doneTitle })).toBeVisible();
+  await expect(page.getByText(reference)).toBeVisible();
+});
+
+test('a moderator finds a report in the queue, decides it with the keyboard, and the decision is in the audit timeline', async ({ page }) => {
+  test.setTimeout(90_000);
+  const details = `e2e moderation ${someId()}`;
+  await sendReport(page, details);
+
+  // an ordinary user has no moderation link and is sent away from the queue
+  const email = await signUpAndVerify(page, 'moderator');
+  await page.getByTestId('account-menu-button').click();
+  await expect(page.getByTestId('account-menu-moderation')).toHaveCount(0);
+  await page.goto('/moderation');
+  await expect(page).toHaveURL(/\/$/);
+  // and has no content under review
+  await page.goto('/account/cases');
+  await expect(page.getByRole('heading', { level: 1, name: en.account.cases.title })).toBeVisible();
+  await expect(page.getByTestId('empty-state')).toContainText(en.account.cases.emptyTitle);
+
+  await cli(['user:role', '--email', email, '--role', 'moderator']);
+  await page.goto('/account');
+  await page.getByTestId('account-menu-button').click();
+  await page.getByTestId('account-menu-moderation').click();
+  await expect(page).toHaveURL(/\/moderation$/);
+  await expect(page.getByRole('heading', { level: 1, name: en.moderation.queue.title })).toBeVisible();
+
+  // the case the report went to (reports of unknown links may share one): the one whose timeline has it
+  let caseId = '';
+  await expect
+    .poll(async () => {
+      const queue = (await (await page.request.get('/api/moderation/queue?status=open&limit=100')).json()) as { items: Array<{ id: string }> };
+      for (const { id } of queue.items) {
+        const detail = (await (await page.request.get(`/api/moderation/cases/${id}`)).json()) as { events: Array<{ note: string | null }> };
+        if (detail.events.some((e) => e.note === details)) return (caseId = id);
+      }
+      return '';
+    })
+    .not.toBe('');
+  const item = page.locator(`[data-testid="queue-item"][data-id="${caseId}"]`);
+  await expect(item).toHaveCount(1);
+  await expect(item.getByTestId('case-subject')).toHaveText(en.moderation.subject.report);
+
+  // keyboard: j/k move the selection (and the focus) through the queue
+  const items = page.getByTestId('queue-item');
+  const count = await items.count();
+  await page.evaluate(() => (document.activeElement instanceof HTMLElement ? document.activeElement.blur() : undefined));
+  await page.keyboard.press('k');
+  for (let i = 0; i < count && (await item.getAttribute('data-selected')) !== 'true'; i++) await page.keyboard.press('j');
+  await expect(item).toHaveAttribute('data-selected', 'true');
+  await expect(item.getByTestId('queue-open')).toBeFocused();
+
+  // "a" asks for the reason of an "allow", with the reason field focused; the reason is required
+  await page.keyboard.press('a');
+  const dialog = page.getByRole('dialog');
+  await expect(dialog).toBeVisible();
+  await expect(dialog.getByTestId('decision-allow')).toBeChecked();
+  await expect(dialog.getByTestId('decision-reason')).toBeFocused();
+  await dialog.getByTestId('decision-submit').click();
+  await expect(dialog.getByText(en.moderation.decide.reasonRequired)).toBeVisible();
+  await page.keyboard.type('Reported link names nothing on this site.');
+  const decided = page.waitForResponse((r) => new URL(r.url()).pathname === `/api/moderation/cases/${caseId}/decision`);
+  await dialog.getByTestId('decision-submit').click();
+  const res = await decided;
+  expect(res.status(), await res.text()).toBe(200);
+  expect(res.request().postDataJSON()).toEqual({ decision: 'allow', reason: 'Reported link names nothing on this site.' });
+  await expect(dialog).toHaveCount(0);
+  await expect(item).toHaveCount(0);
+
+  // the closed case, with the decision in its audit timeline (who, what, why)
+  await page.getByTestId('queue-tab-closed').click();
+  const closed = page.locator(`[data-testid="queue-item"][data-id="${caseId}"]`);
+  await expect(closed.getByTestId('case-outcome')).toHaveText(en.moderation.outcome.allowed);
+  await closed.getByTestId('queue-open').click();
+  await expect(page).toHaveURL(new RegExp(`/moderation/cases/${caseId}$`));
+  await expect(page.getByTestId('moderation-case')).toHaveAttribute('data-status', 'closed');
+  await expect(page.getByTestId('case-closed')).toContainText(en.moderation.outcome.allowed);
+  // the report is in the timeline, with what the reporter wrote
+  await expect(page.locator('[data-testid="case-event"][data-kind="report"]').filter({ hasText: details })).toHaveCount(1);
+  const decision = page.locator('[data-testid="case-event"][data-kind="decision"]');
+  await expect(decision).toHaveCount(1);
+  await expect(decision).toContainText(email);
+  await expect(decision.getByTestId('case-event-note')).toHaveText('Reported link names nothing on this site.');
+
+  // the holds page is there too (moderators list and place holds; only admins release)
+  await page.goto('/moderation/holds');
+  await expect(page.getByRole('heading', { level: 1, name: en.moderation.holds.title })).toBeVisible();
+  await expect(page.getByText(en.moderation.holds.adminOnly)).toBeVisible();
+});
+
+test('a suspended account is refused at sign-in and can appeal from there', async ({ page, watcher }) => {
+  const email = await signUpAndVerify(page, 'suspended');
+  await cli(['user:suspend', '--email', email, '--reason', 'Repeated policy violations']);
+  // suspending ends the session: the next page asks who is there (401) and the sign-in is refused (403)
+  watcher.expect({ method: 'POST', path: '/api/auth/sign-in/email', status: 403 });
+
+  await page.goto('/sign-in');
+  await page.getByLabel(label(en.auth.fields.email)).fill(email);
+  await page.getByLabel(label(en.auth.fields.password)).fill(E2E_PASSWORD);
+  const refused = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/auth/sign-in/email');
+  await page.getByRole('button', { name: en.auth.signIn.submit, exact: true }).click();
+  const answer = await refused;
+  expect(answer.status()).toBe(403);
+  expect(((await answer.json()) as { error: { code: string; appealToken?: string } }).error).toMatchObject({
+    code: 'account_suspended',
+    appealToken: expect.any(String),
+  });
+  await expect(page.getByTestId('form-error')).toContainText('Repeated policy violations');
+
+  const appeal = page.getByTestId('suspension-appeal');
+  await expect(appeal.getByRole('heading', { name: en.auth.signIn.appeal.title })).toBeVisible();
+  const text = appeal.getByLabel(label(en.auth.signIn.appeal.text));
+  await text.fill('Too short');
+  await appeal.getByRole('button', { name: en.auth.signIn.appeal.submit }).click();
+  await expect(text).toBeFocused();
+  await text.fill('This was a misunderstanding: the video was a documentary.');
+  const sent = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/appeals');
+  await appeal.getByRole('button', { name: en.auth.signIn.appeal.submit }).click();
+  const res = await sent;
+  expect(res.status(), await res.text()).toBe(200);
+  await expect(page.getByTestId('appeal-received')).toContainText(en.auth.signIn.appeal.done);
+});
