@@ -11,6 +11,10 @@ import { startFakeKie, type FakeKie } from '../fakes/kie';
 import { closeAll } from '../helpers/close';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { startBillingApp } from '../integration/billing/setup';
+import { startHoldsApp } from '../integration/moderation/holds-setup';
+import { purgeDeleted } from '../../src/server/domain/media/purge';
+import type { HoldView } from '../../src/shared/api';
+import pino from 'pino';
 
 // Privacy policy section 4: sharing.
 describe('4 How we share information', () => {
@@ -104,5 +108,35 @@ describe('4 How we share information', () => {
       await b.close();
     }
   });
-  it.todo('4.4 preserves and discloses records for lawful requests (legal hold)');
+  it('4.4 preserves and discloses records for lawful requests (legal hold)', async () => {
+    const h = await startHoldsApp();
+    try {
+      const owner = await h.user('policy-44-owner@example.com');
+      const admin = await h.user('policy-44-admin@example.com', 'admin');
+      const creation = await h.creation(owner.userId);
+      // a lawful request: the operator preserves the creation
+      const placed = await admin.post('/api/moderation/holds', { subjectKind: 'generation', subjectId: creation.id, reason: 'subpoena 2026-117' });
+      expect(placed.status, placed.body).toBe(201);
+      // the user deletes it: gone from their library at once, but preserved through every purge
+      expect((await owner.delete(`/api/creations/${creation.id}`)).status).toBe(204);
+      expect((await owner.get(`/api/generations/${creation.id}`)).status).toBe(404);
+      // disclosed to the operator: the holds list names it, with who placed it and why
+      const holds = (await admin.get('/api/moderation/holds')).json<{ items: HoldView[] }>().items;
+      expect(holds).toContainEqual(expect.objectContaining({ subjectId: creation.id, reason: 'subpoena 2026-117', placedBy: admin.userId, releasedAt: null }));
+      const purge = () =>
+        purgeDeleted({ database: h.app.db, store: h.app.platform.ctx.store, logger: pino({ level: 'silent' }), clock: h.clock }, { purgeDays: 30 });
+      await h.clock.set(h.clock.nowMs() + 40 * 86_400_000);
+      await purge();
+      expect(await h.app.db.sql.query('select 1 from generations where id = $1', [creation.id])).toHaveLength(1);
+      for (const key of creation.keys) expect(await h.exists(key)).toBe(true);
+      // released: the next purge removes what the user deleted
+      // (sessions end after 30 idle days on the moved clock: the admin releases through the service)
+      await h.app.platform.ctx.services.holds.release(admin.userId, placed.json<HoldView>().id, 'request closed');
+      await purge();
+      expect(await h.app.db.sql.query('select 1 from generations where id = $1', [creation.id])).toHaveLength(0);
+      for (const key of creation.keys) expect(await h.exists(key)).toBe(false);
+    } finally {
+      await h.close();
+    }
+  });
 });
