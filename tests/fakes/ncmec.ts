@@ -513,6 +513,18 @@ const ENTITIES: Record<string, string> = { '<': '&lt;', '>': '&gt;', '&': '&amp;
 const escapeXml = (s: string) => s.replace(/[<>&'"]/g, (c) => ENTITIES[c] ?? c);
 
 /** Start a fake CyberTipline on 127.0.0.1 (a random port unless `port` is given). */
+/** The settings that point a server at this fake, with a reporter contact. */
+export function cyberTipEnv(tip: Pick<FakeCyberTip, 'url' | 'username' | 'password'>): Record<string, string> {
+  return {
+    NCMEC_USERNAME: tip.username,
+    NCMEC_PASSWORD: tip.password,
+    NCMEC_BASE_URL: tip.url,
+    NCMEC_REPORTER_FIRST_NAME: 'Trust',
+    NCMEC_REPORTER_LAST_NAME: 'Safety',
+    NCMEC_REPORTER_EMAIL: 'safety@example.com',
+  };
+}
+
 export async function startFakeCyberTip(opts: FakeCyberTipOptions = {}): Promise<FakeCyberTip> {
   const username = opts.username ?? 'esp-test';
   const password = opts.password ?? 'esp-test-password';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/server/adapters/clock';
-import { insertGeneration } from '../../src/server/domain/generations/generations.repo';
+import { seedGeneration } from '../helpers/seed';
 import { cleanupExpired } from '../../src/server/domain/system/cleanup';
 import { createUsersService } from '../../src/server/domain/users/users.service';
 import { createRateLimiter } from '../../src/server/lib/rate-limit';
@@ -30,28 +30,7 @@ describe('maintenance cleanup', () => {
     );
     // rate-limit windows and generations are made as the app makes them, and age on the clock
     const limiter = createRateLimiter(db, clock);
-    const generation = (id: string, key: string) =>
-      insertGeneration(
-        db,
-        {
-          id,
-          userId: u.id,
-          modelId: 'local-preview',
-          mode: 'text-to-video',
-          prompt: 'p',
-          durationSeconds: 2,
-          resolution: '480p',
-          aspectRatio: '16:9',
-          audio: false,
-          references: [],
-          priceCredits: 2,
-          idempotencyKey: key,
-          requestHash: 'h',
-          source: 'web',
-          deadlineSeconds: 600,
-        },
-        clock.now(),
-      );
+    const generation = (id: string, key: string) => seedGeneration(db, u.id, { id, prompt: 'p', idempotencyKey: key, requestHash: 'h' }, clock.now());
     await limiter.hit('old', 3, 60);
     await generation('00000000-0000-4000-8000-000000000001', 'old-key');
     await clock.advance(23 * HOUR);

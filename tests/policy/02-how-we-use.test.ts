@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationView } from '../../src/shared/api';
 import { until } from '../helpers/wait';
-import { waitFinal } from '../integration/generations/setup';
+import { waitFinal, waitUnderReview } from '../integration/generations/setup';
 import { sha256, startSafetyApp, type SafetyApp } from './safety-setup';
 
 // Privacy policy section 2: how we use information.
@@ -32,7 +32,7 @@ describe('2 How we use your information', () => {
     expect(first.status).toBe('succeeded');
     await s.importList({ name: 'policy-2-outputs', category: 'terrorism', kind: 'pdq', hashes: await s.framePdqs(first.id) });
     const second = (await c.post('/api/generations', body)).json<GenerationView>();
-    expect((await s.waitUnderReview(c, second.id)).output).toBeNull();
+    expect((await waitUnderReview(c, second.id)).output).toBeNull();
     // each screening left a case for the trust & safety team
     const cases = await s.g.app.db.sql.query<{ subject: string }>('select subject from moderation_cases where user_id = $1 order by opened_at', [c.userId]);
     expect(cases.map((k) => k.subject)).toEqual(['prompt', 'reference', 'output']);

@@ -4,15 +4,12 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import sharp from 'sharp';
 import { expect } from 'vitest';
 import { sampleFrames } from '../../src/server/adapters/moderation/frames';
 import { HashListMatcher } from '../../src/server/adapters/moderation/hash-matcher';
-import type { GenerationView } from '../../src/shared/api';
-import { startFakeCyberTip, type FakeCyberTip } from '../fakes/ncmec';
-import { appServing } from '../helpers/app';
-import { until } from '../helpers/wait';
+import { cyberTipEnv, startFakeCyberTip, type FakeCyberTip } from '../fakes/ncmec';
 import { startGenerationsApp, type GenerationsApp } from '../integration/generations/setup';
+import { noisePicture } from '../helpers/seed';
 
 /**
  * The platform as an operator runs it for the trust & safety promises (privacy policy 2, 4.4, 9):
@@ -29,7 +26,6 @@ export interface SafetyApp {
   importList(body: { name: string; category: string; kind: 'sha256' | 'pdq'; hashes: string[] }): Promise<void>;
   /** the PDQ hashes of the frames screening samples from a stored output */
   framePdqs(generationId: string): Promise<string[]>;
-  waitUnderReview(c: Awaited<ReturnType<GenerationsApp['user']>>, id: string): Promise<GenerationView>;
   close(): Promise<void>;
 }
 
@@ -37,14 +33,7 @@ export const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('
 
 export async function startSafetyApp(): Promise<SafetyApp> {
   const tip = await startFakeCyberTip();
-  const g = await startGenerationsApp({
-    NCMEC_USERNAME: tip.username,
-    NCMEC_PASSWORD: tip.password,
-    NCMEC_BASE_URL: tip.url,
-    NCMEC_REPORTER_FIRST_NAME: 'Trust',
-    NCMEC_REPORTER_LAST_NAME: 'Safety',
-    NCMEC_REPORTER_EMAIL: 'safety@example.com',
-  });
+  const g = await startGenerationsApp(cyberTipEnv(tip));
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'savesora-policy-safety-'));
   const admin = await g.user('policy-admin@example.com', 0);
   await g.app.platform.ctx.services.users.setRole('policy-admin@example.com', 'admin');
@@ -55,14 +44,7 @@ export async function startSafetyApp(): Promise<SafetyApp> {
     tip,
     admin,
     moderator,
-    async picture(seed) {
-      const raw = Buffer.alloc(96 * 64 * 3);
-      let x = seed;
-      for (let i = 0; i < raw.length; i++) raw[i] = (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24;
-      return sharp(raw, { raw: { width: 96, height: 64, channels: 3 } })
-        .png()
-        .toBuffer();
-    },
+    picture: noisePicture,
     async importList({ name, category, kind, hashes }) {
       const res = await admin.post('/api/moderation/hash-lists', { name, category, format: 'text', kind, content: hashes.join('\n') });
       expect(res.status, res.body).toBe(201);
@@ -75,17 +57,6 @@ export async function startSafetyApp(): Promise<SafetyApp> {
       const hasher = new HashListMatcher();
       const hashes = await Promise.all(frames.map((f) => hasher.hashesWithQuality(f)));
       return hashes.filter((h) => h.pdqQuality >= 50).map((h) => h.pdq);
-    },
-    async waitUnderReview(c, id) {
-      let view: GenerationView | undefined;
-      return until(
-        async () => {
-          view = (await c.get(`/api/generations/${id}`)).json<GenerationView>();
-          if (['succeeded', 'failed', 'canceled', 'blocked'].includes(view.status)) throw new Error(`generation ended ${view.status}, not under review`);
-          return view.status === 'under_review' && view;
-        },
-        { app: appServing(c.baseUrl), timeoutMs: 50_000, recheckMs: 500, what: () => `generation ${id} under review (still ${view?.status ?? 'unseen'})` },
-      );
     },
     async close() {
       await g.close();

@@ -76,6 +76,19 @@ export async function waitFinal(c: TestClient, id: string, timeoutMs = 50_000): 
   );
 }
 
+/** GET /api/generations/:id until it is under review (an output held by moderation); throws if it ends otherwise. */
+export async function waitUnderReview(c: TestClient, id: string, timeoutMs = 50_000): Promise<GenerationView> {
+  let view: GenerationView | undefined;
+  return until(
+    async () => {
+      view = (await c.get(`/api/generations/${id}`)).json<GenerationView>();
+      if (finalStates.includes(view.status)) throw new Error(`generation ${id} ended ${view.status}, not under review`);
+      return view.status === 'under_review' && view;
+    },
+    { app: appServing(c.baseUrl), timeoutMs, recheckMs: 500, what: () => `generation ${id} under review (still ${view?.status ?? 'unseen'})` },
+  );
+}
+
 export async function balances(c: TestClient): Promise<{ balance: number; held: number }> {
   const body = (await c.get('/api/credits')).json<{ balance: number; held: number }>();
   return { balance: body.balance, held: body.held };

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationView } from '../../../src/shared/api';
-import { insertGeneration } from '../../../src/server/domain/generations/generations.repo';
+import { seedGeneration } from '../../helpers/seed';
 import { purgeDeleted } from '../../../src/server/domain/media/purge';
 import { readC2pa } from '../../helpers/c2pa-reader';
 import { closeAll } from '../../helpers/close';
@@ -28,26 +28,7 @@ const store = () => g.app.platform.ctx.store;
 async function seed(userId: string, items: Array<{ prompt: string; model?: string; status?: string; createdAt?: string }>): Promise<string[]> {
   const ids: string[] = [];
   for (const item of items) {
-    const id = randomUUID();
-    await insertGeneration(
-      g.app.db,
-      {
-        id,
-        userId,
-        modelId: item.model ?? 'local-preview',
-        mode: 'text-to-video',
-        prompt: item.prompt,
-        durationSeconds: 2,
-        resolution: '480p',
-        aspectRatio: '16:9',
-        audio: false,
-        references: [],
-        priceCredits: 2,
-        source: 'web',
-        deadlineSeconds: 600,
-      },
-      new Date(),
-    );
+    const { id } = await seedGeneration(g.app.db, userId, { modelId: item.model ?? 'local-preview', prompt: item.prompt });
     await g.app.db.sql.query(`update generations set status = $2, created_at = coalesce($3::timestamptz, created_at) where id = $1`, [
       id,
       item.status ?? 'failed',

@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isObjectNotFound } from '../../../src/server/adapters/storage';
 import { BOSS_SCHEMA } from '../../../src/server/db/migrate';
-import { insertGeneration } from '../../../src/server/domain/generations/generations.repo';
+import { seedGeneration } from '../../helpers/seed';
 import { ffmpegPath, runTool } from '../../../src/server/lib/ffmpeg';
 import type { MediaList, MediaView } from '../../../src/shared/api/media';
 import type { TestClient } from '../../helpers/client';
@@ -389,25 +389,7 @@ describe('a creation as a reference', () => {
     const folder = `generations/${alice.userId.toLowerCase()}/${id}`;
     await ctx().store.put(`${folder}/video.mp4`, mp4, { contentType: 'video/mp4' });
     await ctx().store.put(`${folder}/poster.jpg`, rotatedJpeg, { contentType: 'image/jpeg' });
-    await insertGeneration(
-      ctx().database,
-      {
-        id,
-        userId: alice.userId,
-        modelId: 'veo-3.1',
-        mode: 'text-to-video',
-        prompt: 'a fox',
-        durationSeconds: 4,
-        resolution: '720p',
-        aspectRatio: '16:9',
-        audio: false,
-        references: [],
-        priceCredits: 1,
-        source: 'web',
-        deadlineSeconds: 600,
-      },
-      new Date(),
-    );
+    await seedGeneration(ctx().database, alice.userId, { id, modelId: 'veo-3.1', prompt: 'a fox', durationSeconds: 4, resolution: '720p', priceCredits: 1 });
     const generationId = id;
     expect((await alice.post('/api/uploads/from-creation', { generationId, as: 'video' })).status).toBe(404); // not finished yet
     await ctx().database.sql.query(`update generations set status = 'succeeded', output_url = $2, output_thumbnail_url = $3 where id = $1`, [

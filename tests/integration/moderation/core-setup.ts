@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { FakeClock } from '../../../src/server/adapters/clock';
 import type { UserRole } from '../../../src/server/db/schema';
-import { insertGeneration } from '../../../src/server/domain/generations/generations.repo';
+import { seedGeneration } from '../../helpers/seed';
 import { addEvent, addEvidence, openOrExtendCase, type CaseAction } from '../../../src/server/domain/moderation/cases.repo';
 import type { CaseSubject } from '../../../src/server/db/schema';
 import { startTestApp, type TestApp } from '../../helpers/app';
@@ -57,25 +57,7 @@ export async function startModerationApp(env: Record<string, string> = {}): Prom
     signIn: signInAs,
     async generation(userId, status = 'succeeded') {
       const id = randomUUID();
-      await insertGeneration(
-        db,
-        {
-          id,
-          userId,
-          modelId: 'local-preview',
-          mode: 'text-to-video',
-          prompt: 'a quiet lake at dawn',
-          durationSeconds: 2,
-          resolution: '480p',
-          aspectRatio: '16:9',
-          audio: false,
-          references: [],
-          priceCredits: 2,
-          source: 'web',
-          deadlineSeconds: 600,
-        },
-        clock.now(),
-      );
+      await seedGeneration(db, userId, { id, prompt: 'a quiet lake at dawn' }, clock.now());
       await db.sql.query(`update generations set status = $2 where id = $1`, [id, status]);
       return id;
     },

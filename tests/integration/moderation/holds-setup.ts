@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { FakeClock } from '../../../src/server/adapters/clock';
 import type { UserRole } from '../../../src/server/db/schema';
-import { insertGeneration } from '../../../src/server/domain/generations/generations.repo';
+import { seedGeneration } from '../../helpers/seed';
 import { insertMedia } from '../../../src/server/domain/media/media.repo';
 import { addEvidence, openOrExtendCase } from '../../../src/server/domain/moderation/cases.repo';
 import { startTestApp, type TestApp } from '../../helpers/app';
@@ -47,25 +47,7 @@ export async function startHoldsApp(env: Record<string, string> = {}): Promise<H
     },
     async creation(userId) {
       const id = randomUUID();
-      await insertGeneration(
-        app.db,
-        {
-          id,
-          userId,
-          modelId: 'local-preview',
-          mode: 'text-to-video',
-          prompt: 'a held scene',
-          durationSeconds: 2,
-          resolution: '480p',
-          aspectRatio: '16:9',
-          audio: false,
-          references: [],
-          priceCredits: 2,
-          source: 'web',
-          deadlineSeconds: 600,
-        },
-        clock.now(),
-      );
+      await seedGeneration(app.db, userId, { id, prompt: 'a held scene' }, clock.now());
       const video = `generations/${userId}/${id}/video.mp4`;
       const poster = `generations/${userId}/${id}/thumb.jpg`;
       const keys = [video, poster];

@@ -6,7 +6,7 @@ import { createNcmecService, LEASE_MS } from '../../../src/server/domain/moderat
 import { purgeDeleted } from '../../../src/server/domain/media/purge';
 import { closeAll } from '../../helpers/close';
 import { until } from '../../helpers/wait';
-import { startFakeCyberTip, type FakeCyberTip, type FakeCyberTipReport } from '../../fakes/ncmec';
+import { cyberTipEnv, startFakeCyberTip, type FakeCyberTip, type FakeCyberTipReport } from '../../fakes/ncmec';
 import { startHoldsApp, type HoldsApp } from './holds-setup';
 
 /**
@@ -20,14 +20,7 @@ let h: HoldsApp;
 let tip: FakeCyberTip;
 beforeAll(async () => {
   tip = await startFakeCyberTip();
-  h = await startHoldsApp({
-    NCMEC_USERNAME: tip.username,
-    NCMEC_PASSWORD: tip.password,
-    NCMEC_BASE_URL: tip.url,
-    NCMEC_REPORTER_FIRST_NAME: 'Trust',
-    NCMEC_REPORTER_LAST_NAME: 'Safety',
-    NCMEC_REPORTER_EMAIL: 'safety@example.com',
-  });
+  h = await startHoldsApp(cyberTipEnv(tip));
 });
 afterAll(async () => {
   await closeAll(h, tip);

@@ -6,13 +6,13 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleFrames } from '../../../src/server/adapters/moderation/frames';
 import { HashListMatcher } from '../../../src/server/adapters/moderation/hash-matcher';
 import type { GenerationView } from '../../../src/shared/api';
 import { closeAll } from '../../helpers/close';
-import { balances, startGenerationsApp, waitFinal, type GenerationsApp } from '../generations/setup';
+import { noisePicture } from '../../helpers/seed';
+import { balances, startGenerationsApp, waitFinal, waitUnderReview, type GenerationsApp } from '../generations/setup';
 
 /**
  * Screening where it runs (issue 16): the prompt gate before credits are held, references at
@@ -28,15 +28,7 @@ let fixtureUrl: string;
 let admin: Awaited<ReturnType<GenerationsApp['user']>>;
 const work = await fs.mkdtemp(path.join(os.tmpdir(), 'savesora-moderation-'));
 
-/** a picture with detail (PDQ quality well above the minimum), different per seed */
-async function picture(seed: number): Promise<Buffer> {
-  const raw = Buffer.alloc(96 * 64 * 3);
-  let x = seed;
-  for (let i = 0; i < raw.length; i++) raw[i] = (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24;
-  return sharp(raw, { raw: { width: 96, height: 64, channels: 3 } })
-    .png()
-    .toBuffer();
-}
+const picture = noisePicture;
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const ctx = () => env.app.platform.ctx;
@@ -248,17 +240,3 @@ describe('outputs', () => {
     for (const key of keys) await expect(ctx().store.head(key)).rejects.toThrow();
   });
 });
-
-async function waitUnderReview(c: Awaited<ReturnType<GenerationsApp['user']>>, id: string): Promise<GenerationView> {
-  const { until } = await import('../../helpers/wait');
-  const { appServing } = await import('../../helpers/app');
-  let view: GenerationView | undefined;
-  return until(
-    async () => {
-      view = (await c.get(`/api/generations/${id}`)).json<GenerationView>();
-      if (['succeeded', 'failed', 'canceled', 'blocked'].includes(view.status)) throw new Error(`generation ended ${view.status}, not under review`);
-      return view.status === 'under_review' && view;
-    },
-    { app: appServing(c.baseUrl), timeoutMs: 50_000, recheckMs: 500, what: () => `generation ${id} under review (still ${view?.status ?? 'unseen'})` },
-  );
-}

@@ -1,11 +1,12 @@
-import { useId, useState, type InputHTMLAttributes, type ReactNode, type Ref, type SelectHTMLAttributes } from 'react';
+import { useId, useState, type InputHTMLAttributes, type ReactNode, type Ref, type SelectHTMLAttributes, type TextareaHTMLAttributes } from 'react';
 import { useTranslation } from 'react-i18next';
 import { cn } from '../../lib/cn';
 import { EyeIcon, EyeOffIcon } from '../icons';
 
-export const fieldClasses = (error: unknown) =>
+/** the border, colours and focus ring every field shares */
+const fieldSurface = (error: unknown) =>
   cn(
-    'h-10 w-full rounded-lg border bg-white px-3 text-sm text-zinc-900 shadow-sm transition-colors placeholder:text-zinc-400',
+    'w-full rounded-lg border bg-white text-sm text-zinc-900 shadow-sm transition-colors placeholder:text-zinc-400',
     'focus:outline-2 focus:outline-offset-0 disabled:cursor-not-allowed disabled:opacity-60',
     'dark:bg-zinc-900 dark:text-zinc-100 dark:placeholder:text-zinc-500',
     error
@@ -13,7 +14,11 @@ export const fieldClasses = (error: unknown) =>
       : 'border-zinc-300 focus:border-brand-500 focus:outline-brand-500/40 dark:border-zinc-700',
   );
 
-function FieldText({ id, text, error }: { id?: string; text: ReactNode; error?: boolean }) {
+/** one-line fields (inputs, selects) */
+export const fieldClasses = (error: unknown) => cn('h-10 px-3', fieldSurface(error));
+
+/** A field's hint or error line (referenced by the field's aria-describedby). */
+export function FieldText({ id, text, error }: { id?: string | undefined; text: ReactNode; error?: boolean }) {
   if (!id || !text) return null;
   return (
     <p id={id} className={error ? 'text-xs font-medium text-red-600 dark:text-red-400' : 'text-xs text-zinc-500 dark:text-zinc-400'}>
@@ -22,7 +27,7 @@ function FieldText({ id, text, error }: { id?: string; text: ReactNode; error?: 
   );
 }
 
-function RequiredMark() {
+export function RequiredMark() {
   return (
     <span className="ms-0.5 text-red-600 dark:text-red-400" aria-hidden="true">
       *
@@ -148,6 +153,44 @@ export function PasswordInput({ label, hint, error, id, labelAside, className, r
           {visible ? <EyeOffIcon className="size-4.5" /> : <EyeIcon className="size-4.5" />}
         </button>
       </div>
+      <FieldText id={hintId} text={hint} />
+      <FieldText id={errorId} text={error} error />
+    </div>
+  );
+}
+
+export interface TextAreaProps extends Omit<TextareaHTMLAttributes<HTMLTextAreaElement>, 'id'> {
+  label: ReactNode;
+  /** help text under the field */
+  hint?: ReactNode;
+  /** error text; marks the field invalid */
+  error?: ReactNode;
+  id?: string;
+  ref?: Ref<HTMLTextAreaElement>;
+}
+
+/** A labelled multi-line field, styled like Input. */
+export function TextArea({ label, hint, error, id, className, required, ref, ...rest }: TextAreaProps) {
+  const autoId = useId();
+  const fieldId = id ?? `textarea-${autoId}`;
+  const hintId = hint ? `${fieldId}-hint` : undefined;
+  const errorId = error ? `${fieldId}-error` : undefined;
+  return (
+    <div className={cn('flex flex-col gap-1.5', className)}>
+      <label htmlFor={fieldId} className="text-sm font-medium text-zinc-800 dark:text-zinc-200">
+        {label}
+        {required && <RequiredMark />}
+      </label>
+      <textarea
+        rows={3}
+        {...rest}
+        ref={ref}
+        id={fieldId}
+        required={required}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={[errorId, hintId].filter(Boolean).join(' ') || undefined}
+        className={cn('px-3 py-2', fieldSurface(error))}
+      />
       <FieldText id={hintId} text={hint} />
       <FieldText id={errorId} text={error} error />
     </div>

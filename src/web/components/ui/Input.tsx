@@ -1,5 +1,6 @@
 import { useId, type InputHTMLAttributes, type ReactNode, type Ref } from 'react';
 import { cn } from '../../lib/cn';
+import { FieldText, fieldClasses, RequiredMark } from './Field';
 
 export interface InputProps extends Omit<InputHTMLAttributes<HTMLInputElement>, 'id'> {
   label: ReactNode;
@@ -24,11 +25,7 @@ export function Input({ label, hint, error, id, hideLabel, className, required, 
     <div className={cn('flex flex-col gap-1.5', className)}>
       <label htmlFor={inputId} className={cn('text-sm font-medium text-zinc-800 dark:text-zinc-200', hideLabel && 'sr-only')}>
         {label}
-        {required && (
-          <span className="ms-0.5 text-red-600 dark:text-red-400" aria-hidden="true">
-            *
-          </span>
-        )}
+        {required && <RequiredMark />}
       </label>
       <input
         {...rest}
@@ -36,25 +33,10 @@ export function Input({ label, hint, error, id, hideLabel, className, required, 
         required={required}
         aria-invalid={error ? true : undefined}
         aria-describedby={describedBy}
-        className={cn(
-          'h-10 w-full rounded-lg border bg-white px-3 text-sm text-zinc-900 shadow-sm transition-colors placeholder:text-zinc-400',
-          'focus:outline-2 focus:outline-offset-0 disabled:cursor-not-allowed disabled:opacity-60',
-          'dark:bg-zinc-900 dark:text-zinc-100 dark:placeholder:text-zinc-500',
-          error
-            ? 'border-red-500 focus:outline-red-500 dark:border-red-400'
-            : 'border-zinc-300 focus:border-brand-500 focus:outline-brand-500/40 dark:border-zinc-700',
-        )}
+        className={fieldClasses(error)}
       />
-      {hint && (
-        <p id={hintId} className="text-xs text-zinc-500 dark:text-zinc-400">
-          {hint}
-        </p>
-      )}
-      {error && (
-        <p id={errorId} className="text-xs font-medium text-red-600 dark:text-red-400">
-          {error}
-        </p>
-      )}
+      <FieldText id={hintId} text={hint} />
+      <FieldText id={errorId} text={error} error />
     </div>
   );
 }

@@ -9,4 +9,4 @@ export { Alert, type AlertProps, type AlertTone } from './Alert';
 export { Avatar, initials } from './Avatar';
 export { Badge } from './Badge';
 export { Checkbox, PasswordInput, Select, fieldClasses, type CheckboxProps, type PasswordInputProps, type SelectProps } from './Field';
-export { TextArea, type TextAreaProps } from './TextArea';
+export { TextArea, type TextAreaProps } from './Field';

@@ -10,6 +10,7 @@ import { errorText } from '../../lib/errors';
 import { dateTime } from '../../lib/format';
 import { APPEAL_MAX, APPEAL_MIN, appealCase, myCasesQuery, type UserCaseView } from '../../lib/moderation';
 import { usePageTitle } from '../../lib/usePageTitle';
+import { BackLink } from '../../components/PageStates';
 
 /** What a case means for the user, in a word: under review, or what was decided. */
 const stateOf = (c: UserCaseView) => (c.status === 'open' ? 'open' : (c.outcome ?? 'allowed'));
@@ -144,10 +145,7 @@ export function CasesPage() {
 
   return (
     <div className="mx-auto max-w-3xl px-4 py-10 sm:px-6 sm:py-14" data-testid="cases-page">
-      <Link to="/account" className="inline-flex items-center gap-1.5 rounded-md text-sm font-medium text-brand-700 hover:underline dark:text-brand-300">
-        <ArrowRightIcon className="size-4 rotate-180 rtl:rotate-0" />
-        {t('account.cases.back')}
-      </Link>
+      <BackLink to="/account">{t('account.cases.back')}</BackLink>
       <PageHeader className="mt-4" title={t('account.cases.title')} lead={t('account.cases.lead')} />
       {cases.isPending ? (
         <p className="flex items-center gap-2 text-sm text-zinc-500" role="status">

@@ -2,9 +2,8 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useParams } from '@tanstack/react-router';
 import { useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
-import { AlertIcon, ArrowRightIcon, DownloadIcon, FilmIcon, ImageIcon, ShieldIcon, SparklesIcon, TrashIcon } from '../../components/icons';
-import { Alert, Button, buttonClasses, Card, EmptyState, Spinner, useToast } from '../../components/ui';
-import { ApiError } from '../../lib/api';
+import { AlertIcon, DownloadIcon, FilmIcon, ImageIcon, ShieldIcon, SparklesIcon, TrashIcon } from '../../components/icons';
+import { Alert, Button, buttonClasses, Card, Spinner, useToast } from '../../components/ui';
 import { creationQuery, deleteCreation, draftOf } from '../../lib/creations';
 import { dateTime } from '../../lib/format';
 import { generationKey, isActive, useGenerationEvents } from '../../lib/generations';
@@ -15,6 +14,7 @@ import { shortPrompt, StatusBadge, studioErrorText } from '../studio/shared';
 import { cssRatio, ProgressBar } from './CreationCard';
 import { DeleteCreationsDialog } from './DeleteCreationsDialog';
 import { ReportDialog } from './ReportDialog';
+import { BackLink, PageLoadFailed, PageLoading } from '../../components/PageStates';
 
 function Row({ term, children, testId }: { term: string; children: ReactNode; testId?: string }) {
   return (
@@ -62,48 +62,20 @@ export function CreationDetailPage() {
     onError: (err) => toast({ title: t('creations.detail.reuseFailed'), description: studioErrorText(err, t, i18n.language), tone: 'error' }),
   });
 
-  const back = (
-    <Link to="/creations" className="inline-flex items-center gap-1.5 rounded-md text-sm font-medium text-brand-700 hover:underline dark:text-brand-300">
-      <ArrowRightIcon className="size-4 rotate-180 rtl:rotate-0" />
-      {t('creations.detail.back')}
-    </Link>
-  );
+  const back = <BackLink to="/creations">{t('creations.detail.back')}</BackLink>;
 
-  if (query.isPending) {
-    return (
-      <div className="flex justify-center py-24" role="status">
-        <Spinner className="size-6 text-brand-600" />
-        <span className="sr-only">{t('ui.loading')}</span>
-      </div>
-    );
-  }
+  if (query.isPending) return <PageLoading />;
   if (query.isError || !g) {
-    const missing = query.error instanceof ApiError && query.error.status === 404;
     return (
-      <div className="mx-auto max-w-3xl px-4 py-10 sm:px-6">
-        {back}
-        {missing ? (
-          <EmptyState
-            icon={<FilmIcon className="size-7" />}
-            title={t('creations.detail.notFound')}
-            description={t('creations.detail.notFoundBody')}
-            headingLevel={1}
-          />
-        ) : (
-          <Alert
-            tone="error"
-            className="mt-6"
-            title={t('creations.detail.error')}
-            action={
-              <Button size="sm" variant="secondary" onClick={() => void query.refetch()}>
-                {t('studio.list.retry')}
-              </Button>
-            }
-          >
-            {studioErrorText(query.error, t, i18n.language)}
-          </Alert>
-        )}
-      </div>
+      <PageLoadFailed
+        back={back}
+        error={query.error}
+        notFound={{ icon: <FilmIcon className="size-7" />, title: t('creations.detail.notFound'), body: t('creations.detail.notFoundBody') }}
+        errorTitle={t('creations.detail.error')}
+        errorMessage={studioErrorText(query.error, t, i18n.language)}
+        retryLabel={t('studio.list.retry')}
+        onRetry={() => void query.refetch()}
+      />
     );
   }
 

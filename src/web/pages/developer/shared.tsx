@@ -4,9 +4,10 @@ import { useTranslation } from 'react-i18next';
 import type { Me } from '../../../shared/api/account';
 import { VerifyEmailNotice } from '../../components/auth/VerifyEmailNotice';
 import { CheckIcon, CopyIcon } from '../../components/icons';
-import { Alert, Button, Spinner, useToast } from '../../components/ui';
+import { Button, useToast } from '../../components/ui';
 import { ApiError } from '../../lib/api';
 import { cn } from '../../lib/cn';
+import { QueryState as PageQueryState } from '../../components/PageStates';
 import { copyText } from '../../lib/developer';
 import { errorText } from '../../lib/errors';
 
@@ -146,48 +147,17 @@ export function SecretField({ value, label, 'data-testid': testId }: { value: st
   );
 }
 
-/** Loading, error (with retry) and content of a query-driven section. */
-export function QueryState({
-  pending,
-  error,
-  onRetry,
-  loadingText,
-  errorTitle,
-  children,
-}: {
-  pending: boolean;
-  error: unknown;
-  onRetry: () => void;
-  loadingText: string;
-  errorTitle: string;
-  children: ReactNode;
-}) {
+/** Loading, error (with retry) and content of a query-driven section, with the developer pages' wording. */
+export function QueryState(props: { pending: boolean; error: unknown; onRetry: () => void; loadingText: string; errorTitle: string; children: ReactNode }) {
   const { t, i18n } = useTranslation();
-  if (pending) {
-    return (
-      <p className="flex items-center gap-2 py-10 text-sm text-zinc-500 dark:text-zinc-400" role="status">
-        <Spinner className="size-4" />
-        {loadingText}
-      </p>
-    );
-  }
-  if (error) {
-    return (
-      <Alert
-        tone="error"
-        title={errorTitle}
-        data-testid="developer-error"
-        action={
-          <Button size="sm" variant="secondary" onClick={onRetry}>
-            {t('developers.retry')}
-          </Button>
-        }
-      >
-        {developerErrorText(error, t, i18n.language)}
-      </Alert>
-    );
-  }
-  return <>{children}</>;
+  return (
+    <PageQueryState
+      {...props}
+      errorMessage={props.error ? developerErrorText(props.error, t, i18n.language) : ''}
+      retryLabel={t('developers.retry')}
+      errorTestId="developer-error"
+    />
+  );
 }
 
 /** What to say about a failed developer request (the server's message, or our translation of its code). */

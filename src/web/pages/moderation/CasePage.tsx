@@ -1,15 +1,15 @@
 import { useQuery } from '@tanstack/react-query';
-import { Link, useParams } from '@tanstack/react-router';
+import { useParams } from '@tanstack/react-router';
 import { useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
-import { ArrowRightIcon, ShieldIcon } from '../../components/icons';
-import { Alert, Button, Card, EmptyState, Spinner, useToast } from '../../components/ui';
-import { ApiError } from '../../lib/api';
+import { ShieldIcon } from '../../components/icons';
+import { Alert, Card, useToast } from '../../components/ui';
 import { errorText } from '../../lib/errors';
 import { dateTime } from '../../lib/format';
 import { caseQuery, type CaseEvent } from '../../lib/moderation';
 import { usePageTitle } from '../../lib/usePageTitle';
 import { CaseTags, CaseTexts, categoryLabel, DecisionForm, EvidencePreview, inputLabel } from './shared';
+import { BackLink, PageLoadFailed, PageLoading } from '../../components/PageStates';
 
 function Row({ term, children }: { term: string; children: ReactNode }) {
   return (
@@ -89,48 +89,20 @@ export function CasePage() {
   usePageTitle(`${t('moderation.case.title')} ${id.slice(0, 8)}`);
   const [revealed, setRevealed] = useState<Set<string>>(new Set());
 
-  const back = (
-    <Link to="/moderation" className="inline-flex items-center gap-1.5 rounded-md text-sm font-medium text-brand-700 hover:underline dark:text-brand-300">
-      <ArrowRightIcon className="size-4 rotate-180 rtl:rotate-0" />
-      {t('moderation.case.back')}
-    </Link>
-  );
+  const back = <BackLink to="/moderation">{t('moderation.case.back')}</BackLink>;
 
-  if (query.isPending) {
-    return (
-      <div className="flex justify-center py-24" role="status">
-        <Spinner className="size-6 text-brand-600" />
-        <span className="sr-only">{t('ui.loading')}</span>
-      </div>
-    );
-  }
+  if (query.isPending) return <PageLoading />;
   if (query.isError || !c) {
-    const missing = query.error instanceof ApiError && query.error.status === 404;
     return (
-      <div className="mx-auto max-w-3xl px-4 py-10 sm:px-6">
-        {back}
-        {missing ? (
-          <EmptyState
-            icon={<ShieldIcon className="size-7" />}
-            title={t('moderation.case.notFound')}
-            description={t('moderation.case.notFoundBody')}
-            headingLevel={1}
-          />
-        ) : (
-          <Alert
-            tone="error"
-            className="mt-6"
-            title={t('moderation.case.error')}
-            action={
-              <Button size="sm" variant="secondary" onClick={() => void query.refetch()}>
-                {t('moderation.case.retry')}
-              </Button>
-            }
-          >
-            {errorText(query.error, t, i18n.language)}
-          </Alert>
-        )}
-      </div>
+      <PageLoadFailed
+        back={back}
+        error={query.error}
+        notFound={{ icon: <ShieldIcon className="size-7" />, title: t('moderation.case.notFound'), body: t('moderation.case.notFoundBody') }}
+        errorTitle={t('moderation.case.error')}
+        errorMessage={errorText(query.error, t, i18n.language)}
+        retryLabel={t('moderation.case.retry')}
+        onRetry={() => void query.refetch()}
+      />
     );
   }
 

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { useRef, useState, type SubmitEvent } from 'react';
 import { useTranslation } from 'react-i18next';
-import { ArrowRightIcon, ShieldIcon } from '../../components/icons';
+import { ShieldIcon } from '../../components/icons';
 import { PageHeader } from '../../components/layout/PageHeader';
 import { Alert, Button, Card, Dialog, Input, Select, Spinner, TextArea, useToast } from '../../components/ui';
 import { useMe } from '../../lib/auth';
@@ -11,6 +11,7 @@ import { errorText } from '../../lib/errors';
 import { dateTime } from '../../lib/format';
 import { holdsQuery, holdSubjects, isAdmin, isHoldActive, placeHold, REASON_MAX, releaseHold, type HoldSubject, type HoldView } from '../../lib/moderation';
 import { usePageTitle } from '../../lib/usePageTitle';
+import { BackLink } from '../../components/PageStates';
 
 /** `<input type="datetime-local">` value -> ISO date-time, or undefined when empty or unreadable. */
 function isoOf(local: string): string | undefined {
@@ -178,10 +179,7 @@ export function HoldsPage() {
 
   return (
     <div className="mx-auto max-w-5xl px-4 py-8 sm:px-6 sm:py-10" data-testid="moderation-holds">
-      <Link to="/moderation" className="inline-flex items-center gap-1.5 rounded-md text-sm font-medium text-brand-700 hover:underline dark:text-brand-300">
-        <ArrowRightIcon className="size-4 rotate-180 rtl:rotate-0" />
-        {t('moderation.holds.back')}
-      </Link>
+      <BackLink to="/moderation">{t('moderation.holds.back')}</BackLink>
       <PageHeader className="mt-4" title={t('moderation.holds.title')} lead={t('moderation.holds.lead')} />
       <div className="space-y-8">
         <PlaceHoldForm />

@@ -4,12 +4,13 @@ import { useEffect, useEffectEvent, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ArrowRightIcon, CheckCircleIcon, ShieldIcon } from '../../components/icons';
 import { PageHeader } from '../../components/layout/PageHeader';
-import { Alert, Button, buttonClasses, Dialog, EmptyState, Spinner, useToast } from '../../components/ui';
+import { Button, buttonClasses, Dialog, EmptyState, useToast } from '../../components/ui';
 import { cn } from '../../lib/cn';
 import { errorText } from '../../lib/errors';
 import { dateTime } from '../../lib/format';
 import { queueQuery, type ModerationDecision, type QueueItem, type QueueStatus } from '../../lib/moderation';
 import { usePageTitle } from '../../lib/usePageTitle';
+import { QueryState } from '../../components/PageStates';
 import { CaseTags, CaseTexts, categoryLabel, DecisionForm, decisionKeys, EvidencePreview, isTyping, openedText } from './shared';
 
 function Kbd({ children }: { children: string }) {
@@ -144,99 +145,99 @@ export function QueuePage() {
         </details>
       </div>
 
-      {list.isPending ? (
-        <p className="flex items-center gap-2 py-10 text-sm text-zinc-500 dark:text-zinc-400" role="status">
-          <Spinner className="size-4" />
-          {t('moderation.queue.loading')}
-        </p>
-      ) : list.isError && !items.length ? (
-        <Alert
-          tone="error"
-          title={t('moderation.queue.error')}
-          action={
-            <Button size="sm" variant="secondary" onClick={() => void list.refetch()}>
-              {t('moderation.queue.retry')}
-            </Button>
-          }
-        >
-          {errorText(list.error, t, i18n.language)}
-        </Alert>
-      ) : !items.length ? (
-        <EmptyState
-          icon={<CheckCircleIcon className="size-7" />}
-          title={status === 'open' ? t('moderation.queue.emptyTitle') : t('moderation.queue.emptyClosedTitle')}
-          description={status === 'open' ? t('moderation.queue.emptyBody') : t('moderation.queue.emptyClosedBody')}
-        />
-      ) : (
-        <>
-          <ol ref={listRef} aria-label={t('moderation.queue.listLabel')} className="space-y-3" data-testid="queue-list">
-            {items.map((item, i) => {
-              const selected = item.id === current?.id;
-              const shown = revealed.has(item.id);
-              return (
-                <li
-                  key={item.id}
-                  data-testid="queue-item"
-                  data-id={item.id}
-                  data-selected={selected}
-                  aria-current={selected ? 'true' : undefined}
-                  onClick={() => setIndex(i)}
-                  className={cn(
-                    'rounded-xl border bg-white p-4 shadow-sm dark:bg-zinc-900',
-                    selected ? 'border-brand-500 ring-2 ring-brand-500 dark:border-brand-400 dark:ring-brand-400' : 'border-zinc-200 dark:border-zinc-800',
-                  )}
-                >
-                  <div className="flex flex-col gap-4 sm:flex-row">
-                    {item.previews.length > 0 && (
-                      <div className="flex shrink-0 gap-2 overflow-x-auto">
-                        {item.previews.slice(0, 2).map((p) => (
-                          <EvidencePreview key={p.evidenceId} caseId={item.id} preview={p} revealed={shown} onToggle={() => toggleReveal(item.id)} size="sm" />
-                        ))}
-                      </div>
+      <QueryState
+        pending={list.isPending}
+        error={list.isError && !items.length ? list.error : null}
+        onRetry={() => void list.refetch()}
+        loadingText={t('moderation.queue.loading')}
+        errorTitle={t('moderation.queue.error')}
+        errorMessage={errorText(list.error, t, i18n.language)}
+        retryLabel={t('moderation.queue.retry')}
+      >
+        {!items.length ? (
+          <EmptyState
+            icon={<CheckCircleIcon className="size-7" />}
+            title={status === 'open' ? t('moderation.queue.emptyTitle') : t('moderation.queue.emptyClosedTitle')}
+            description={status === 'open' ? t('moderation.queue.emptyBody') : t('moderation.queue.emptyClosedBody')}
+          />
+        ) : (
+          <>
+            <ol ref={listRef} aria-label={t('moderation.queue.listLabel')} className="space-y-3" data-testid="queue-list">
+              {items.map((item, i) => {
+                const selected = item.id === current?.id;
+                const shown = revealed.has(item.id);
+                return (
+                  <li
+                    key={item.id}
+                    data-testid="queue-item"
+                    data-id={item.id}
+                    data-selected={selected}
+                    aria-current={selected ? 'true' : undefined}
+                    onClick={() => setIndex(i)}
+                    className={cn(
+                      'rounded-xl border bg-white p-4 shadow-sm dark:bg-zinc-900',
+                      selected ? 'border-brand-500 ring-2 ring-brand-500 dark:border-brand-400 dark:ring-brand-400' : 'border-zinc-200 dark:border-zinc-800',
                     )}
-                    <div className="min-w-0 flex-1 space-y-2">
-                      <div className="flex flex-wrap items-start justify-between gap-2">
-                        <CaseTags item={item} />
-                        <time dateTime={item.openedAt} title={dateTime(item.openedAt, i18n.language)} className="text-xs text-zinc-500 dark:text-zinc-400">
-                          {openedText(t, item.openedAt, i18n.language)}
-                        </time>
+                  >
+                    <div className="flex flex-col gap-4 sm:flex-row">
+                      {item.previews.length > 0 && (
+                        <div className="flex shrink-0 gap-2 overflow-x-auto">
+                          {item.previews.slice(0, 2).map((p) => (
+                            <EvidencePreview
+                              key={p.evidenceId}
+                              caseId={item.id}
+                              preview={p}
+                              revealed={shown}
+                              onToggle={() => toggleReveal(item.id)}
+                              size="sm"
+                            />
+                          ))}
+                        </div>
+                      )}
+                      <div className="min-w-0 flex-1 space-y-2">
+                        <div className="flex flex-wrap items-start justify-between gap-2">
+                          <CaseTags item={item} />
+                          <time dateTime={item.openedAt} title={dateTime(item.openedAt, i18n.language)} className="text-xs text-zinc-500 dark:text-zinc-400">
+                            {openedText(t, item.openedAt, i18n.language)}
+                          </time>
+                        </div>
+                        <p className="text-sm text-zinc-700 dark:text-zinc-300">
+                          <span className="font-medium">{item.userEmail ?? t('moderation.queue.noUser')}</span>
+                          {item.topCategory && <> · {categoryLabel(t, item.topCategory)}</>}
+                        </p>
+                        <CaseTexts texts={item.texts} clamp />
+                        <Link
+                          to="/moderation/cases/$id"
+                          params={{ id: item.id }}
+                          data-case-link=""
+                          onFocus={() => setIndex(i)}
+                          className="inline-flex items-center gap-1 rounded-md text-sm font-medium text-brand-700 hover:underline focus-visible:outline-2 focus-visible:outline-brand-500 dark:text-brand-300"
+                          data-testid="queue-open"
+                        >
+                          {t('moderation.case.title')} {item.id.slice(0, 8)}
+                          <ArrowRightIcon className="size-4 rtl:rotate-180" />
+                        </Link>
                       </div>
-                      <p className="text-sm text-zinc-700 dark:text-zinc-300">
-                        <span className="font-medium">{item.userEmail ?? t('moderation.queue.noUser')}</span>
-                        {item.topCategory && <> · {categoryLabel(t, item.topCategory)}</>}
-                      </p>
-                      <CaseTexts texts={item.texts} clamp />
-                      <Link
-                        to="/moderation/cases/$id"
-                        params={{ id: item.id }}
-                        data-case-link=""
-                        onFocus={() => setIndex(i)}
-                        className="inline-flex items-center gap-1 rounded-md text-sm font-medium text-brand-700 hover:underline focus-visible:outline-2 focus-visible:outline-brand-500 dark:text-brand-300"
-                        data-testid="queue-open"
-                      >
-                        {t('moderation.case.title')} {item.id.slice(0, 8)}
-                        <ArrowRightIcon className="size-4 rtl:rotate-180" />
-                      </Link>
                     </div>
-                  </div>
-                </li>
-              );
-            })}
-          </ol>
-          {list.hasNextPage && (
-            <div className="mt-6 flex justify-center">
-              <Button
-                variant="secondary"
-                onClick={() => void list.fetchNextPage()}
-                loading={list.isFetchingNextPage}
-                loadingText={t('moderation.queue.loadingMore')}
-              >
-                {t('moderation.queue.loadMore')}
-              </Button>
-            </div>
-          )}
-        </>
-      )}
+                  </li>
+                );
+              })}
+            </ol>
+            {list.hasNextPage && (
+              <div className="mt-6 flex justify-center">
+                <Button
+                  variant="secondary"
+                  onClick={() => void list.fetchNextPage()}
+                  loading={list.isFetchingNextPage}
+                  loadingText={t('moderation.queue.loadingMore')}
+                >
+                  {t('moderation.queue.loadMore')}
+                </Button>
+              </div>
+            )}
+          </>
+        )}
+      </QueryState>
 
       <Dialog
         open={!!deciding}
