@@ -1,7 +1,11 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Page } from '@playwright/test';
+import type { APIRequestContext, Page } from '@playwright/test';
+import { sampleFrames } from '../../src/server/adapters/moderation/frames';
+import { HashListMatcher } from '../../src/server/adapters/moderation/hash-matcher';
 import { E2E_PASSWORD, en, expect, label, signUpAndVerify, test } from './support';
 
 /*
@@ -192,4 +196,75 @@ test('a suspended account is refused at sign-in and can appeal from there', asyn
   const res = await sent;
   expect(res.status(), await res.text()).toBe(200);
   await expect(page.getByTestId('appeal-received')).toContainText(en.auth.signIn.appeal.done);
+});
+
+/** POST a local-preview generation and wait (through the API) for the status it settles in. */
+async function generate(request: APIRequestContext, origin: string, prompt: string, until: RegExp): Promise<{ id: string; status: string }> {
+  // a cookie-authenticated POST must name our origin (the server's CSRF check), as browsers do
+  const res = await request.post('/api/generations', { headers: { origin }, data: { model: 'local-preview', prompt, duration: 2, resolution: '480p' } });
+  expect(res.status(), await res.text()).toBe(202);
+  const { id } = (await res.json()) as { id: string };
+  let status = '';
+  await expect
+    .poll(async () => (status = ((await (await request.get(`/api/generations/${id}`)).json()) as { status: string }).status), { timeout: 60_000 })
+    .toMatch(until);
+  return { id, status };
+}
+
+test("a quarantined output is under review for its owner, and blurred in the moderators' queue until revealed", async ({ page, baseURL }) => {
+  const origin = new URL(baseURL!).origin;
+  test.setTimeout(120_000);
+  const email = await signUpAndVerify(page, 'quarantine');
+  const prompt = `Quarantine check ${someId().slice(0, 8)}`;
+  const first = await generate(page.request, origin, prompt, /^(succeeded|failed|blocked|under_review)$/);
+  expect(first.status).toBe('succeeded');
+
+  // an admin lists the perceptual hashes of that video's frames, as a hash-sharing programme would
+  await cli(['user:role', '--email', email, '--role', 'admin']);
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'e2e-quarantine-'));
+  let listId = '';
+  try {
+    const video = await page.request.get(`/api/generations/${first.id}/video`);
+    expect(video.status()).toBe(200);
+    await fs.writeFile(path.join(dir, 'v.mp4'), await video.body());
+    const frames = await sampleFrames(path.join(dir, 'v.mp4'), { count: 5, maxSide: 512 });
+    const hasher = new HashListMatcher();
+    const pdqs = (await Promise.all(frames.map((f) => hasher.hashesWithQuality(f)))).filter((h) => h.pdqQuality >= 50).map((h) => h.pdq);
+    expect(pdqs.length).toBeGreaterThan(0);
+    const imported = await page.request.post('/api/moderation/hash-lists', {
+      headers: { origin },
+      data: { name: `e2e ${prompt}`, category: 'violence', format: 'text', kind: 'pdq', content: pdqs.join('\n') },
+    });
+    expect(imported.status(), await imported.text()).toBe(201);
+    listId = ((await imported.json()) as { id: string }).id;
+
+    // the same video again: held before anyone sees it
+    const second = await generate(page.request, origin, prompt, /^(under_review|succeeded|failed)$/);
+    expect(second.status).toBe('under_review');
+    expect((await page.request.get(`/api/generations/${second.id}/video`)).status()).toBe(404);
+    await page.goto(`/creations/${second.id}`);
+    await expect(page.getByTestId('creation-under-review')).toContainText(en.creations.detail.underReview);
+    await expect(page.locator('video')).toHaveCount(0);
+
+    // in the queue: the output's preview is blurred until the moderator reveals it
+    await page.goto('/moderation');
+    let caseId = '';
+    await expect
+      .poll(async () => {
+        const queue = (await (await page.request.get('/api/moderation/queue?status=open&limit=100')).json()) as {
+          items: Array<{ id: string; generationId: string | null }>;
+        };
+        return (caseId = queue.items.find((i) => i.generationId === second.id)?.id ?? '');
+      })
+      .not.toBe('');
+    const item = page.locator(`[data-testid="queue-item"][data-id="${caseId}"]`);
+    const evidence = item.getByTestId('evidence').first();
+    await expect(evidence).toHaveAttribute('data-revealed', 'false');
+    await evidence.getByTestId('evidence-toggle').click();
+    await expect(evidence).toHaveAttribute('data-revealed', 'true');
+  } finally {
+    // later tests render videos too: the list must not outlive this one
+    if (listId) expect((await page.request.delete(`/api/moderation/hash-lists/${listId}`, { headers: { origin } })).status()).toBe(204);
+    await fs.rm(dir, { recursive: true, force: true });
+  }
 });
