@@ -198,6 +198,17 @@ test('a suspended account is refused at sign-in and can appeal from there', asyn
   await expect(page.getByTestId('appeal-received')).toContainText(en.auth.signIn.appeal.done);
 });
 
+test('a refused Google sign-in of a suspended account lands on the appeal too (its token is in a cookie)', async ({ page, watcher }) => {
+  // no Google here: the page as Google's refusal leaves it, and no cookie, so the server says to sign in again
+  watcher.expect({ method: 'POST', path: '/api/appeals', status: 400 });
+  await page.goto('/sign-in?error=account_suspended');
+  await expect(page.getByTestId('returned-error')).toContainText(en.auth.signIn.returned.suspended.title);
+  const appeal = page.getByTestId('suspension-appeal');
+  await appeal.getByLabel(label(en.auth.signIn.appeal.text)).fill('I think my account was suspended by mistake.');
+  await appeal.getByRole('button', { name: en.auth.signIn.appeal.submit }).click();
+  await expect(appeal.getByRole('alert')).toContainText('sign in again');
+});
+
 /** POST a local-preview generation and wait (through the API) for the status it settles in. */
 async function generate(request: APIRequestContext, origin: string, prompt: string, until: RegExp): Promise<{ id: string; status: string }> {
   // a cookie-authenticated POST must name our origin (the server's CSRF check), as browsers do

@@ -147,7 +147,8 @@ export const queueQuery = z.object({
 });
 export const userCaseList = z.object({ items: z.array(userCaseView) });
 /** POST /api/appeals: a suspended user's appeal, with the token their refused sign-in carried (`error.appealToken`) */
-export const suspensionAppealBody = appealBody.extend({ token: z.string().min(1).max(1000) });
+/** `token`: from the refused sign-in's error; without it, the cookie a refused Google sign-in set is used */
+export const suspensionAppealBody = appealBody.extend({ token: z.string().min(1).max(1000).optional() });
 export const appealReceived = z.object({ received: z.literal(true) });
 
 /** GET /api/moderation/holds (legal holds, H3) */

@@ -9,5 +9,6 @@ import { apiFetch } from './api';
 export const APPEAL_MIN = 10;
 export const APPEAL_MAX = 4000;
 
-/** POST /api/appeals: a suspended account's appeal, with the token its refused sign-in carried. */
-export const appealSuspension = (token: string, text: string) => apiFetch<{ received: true }>('/api/appeals', { method: 'POST', body: { token, text } });
+/** POST /api/appeals: a suspended account's appeal, with the token its refused sign-in carried (null: the cookie a refused Google sign-in set). */
+export const appealSuspension = (token: string | null, text: string) =>
+  apiFetch<{ received: true }>('/api/appeals', { method: 'POST', body: token ? { token, text } : { text } });

@@ -31,8 +31,11 @@ function appealTokenOf(err: unknown): string | null {
   return typeof token === 'string' && token ? token : null;
 }
 
-/** A suspended account's one appeal, offered right where its sign-in was refused. */
-function SuspensionAppeal({ token }: { token: string }) {
+/**
+ * A suspended account's one appeal, offered right where its sign-in was refused. `token` comes with a
+ * refused password sign-in; a refused Google sign-in left it in a cookie instead (null here).
+ */
+function SuspensionAppeal({ token }: { token: string | null }) {
   const { t, i18n } = useTranslation();
   const [text, setText] = useState('');
   const [error, setError] = useState<string>();
@@ -191,7 +194,11 @@ export function SignInPage() {
           </Button>
         </form>
 
-        {appealToken && <SuspensionAppeal key={appealToken} token={appealToken} />}
+        {appealToken ? (
+          <SuspensionAppeal key={appealToken} token={appealToken} />
+        ) : (
+          search.error?.toLowerCase() === 'account_suspended' && <SuspensionAppeal token={null} />
+        )}
 
         {config.data?.google && (
           <>

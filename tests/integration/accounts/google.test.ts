@@ -114,6 +114,37 @@ describe('Google sign-in (OpenID Connect against a local provider)', () => {
     expect(await usersWith('ada@example.com')).toHaveLength(1);
   });
 
+  it('a suspended Google user is sent back to sign-in and can appeal once from there (the token rides in a cookie)', async () => {
+    oidc.setUser({
+      sub: '333333333333333333333',
+      email: 'grace@example.com',
+      email_verified: true,
+      name: 'Grace Hopper',
+      picture: 'https://lh3.googleusercontent.com/a/grace.png',
+    });
+    await googleFlow(a.client(), { intent: { region: 'US', ageConfirmed: true } });
+    await a.app.platform.ctx.services.users.setStatus('grace@example.com', 'suspended', 'spam');
+
+    const c = a.client();
+    const { back, location } = await googleFlow(c);
+    expect(location).toMatch(/\/sign-in\?error=account_suspended/i);
+    // the refusal set the appeal cookie, only for POST /api/appeals, and no session
+    expect(back.headers.get('set-cookie')).toMatch(/savesora_appeal=[^;]+;.*Path=\/api\/appeals/i);
+    expect((await c.get('/api/me')).status).toBe(401);
+    // without the cookie or a token there is nothing to appeal with
+    expect((await a.client().post('/api/appeals', { text: 'Please look at my account again.' })).json().error.code).toBe('invalid_token');
+
+    const appeal = await c.post('/api/appeals', { text: 'Please look at my account again.' });
+    expect(appeal.status, appeal.body).toBe(200);
+    const [kase] = await a.app.db.sql.query<{ id: string; status: string; appeal_text: string }>(
+      `select c.id, c.status, c.appeal_text from moderation_cases c join users u on u.id = c.user_id where u.email = 'grace@example.com'`,
+    );
+    expect(kase).toMatchObject({ status: 'open', appeal_text: 'Please look at my account again.' });
+    // once per suspension
+    await googleFlow(c);
+    expect((await c.post('/api/appeals', { text: 'And once more, please.' })).json().error.code).toBe('appeal_used');
+  });
+
   it('refuses a new Google user who has not confirmed their age, keeping nothing', async () => {
     oidc.setUser({
       sub: '222222222222222222222',

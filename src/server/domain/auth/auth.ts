@@ -69,6 +69,9 @@ export const APPEAL_TOKEN_MS = 3600_000;
  * The token that lets a suspended user appeal without a session (POST /api/appeals): an HMAC with
  * the session secret over the user id and an expiry one hour from `nowMs`.
  */
+/** the cookie that carries a suspended account's appeal token when the refusal was a redirect (Google) */
+export const APPEAL_COOKIE = 'savesora_appeal';
+
 export function signAppealToken(secret: string, userId: string, nowMs: number): string {
   const payload = Buffer.from(JSON.stringify({ u: userId, exp: nowMs + APPEAL_TOKEN_MS })).toString('base64url');
   const mac = createHmac('sha256', secret).update(`suspension-appeal.${payload}`).digest('base64url');
@@ -276,11 +279,23 @@ export function createAuth({ config, database, mailer, logger, clock = systemClo
             const u = await findUserStatus(database, session.userId);
             if (u && u.status !== 'active') {
               const reason = u.statusReason ? ` Reason: ${u.statusReason}` : '';
+              const appealToken = u.status === 'suspended' ? signAppealToken(config.SESSION_SECRET, session.userId, clock.nowMs()) : null;
+              // Google sign-in turns this refusal into a redirect that drops the body: the token also
+              // goes in a cookie only POST /api/appeals receives (the sign-in page then offers the appeal)
+              if (appealToken) {
+                ctx?.setCookie(APPEAL_COOKIE, appealToken, {
+                  httpOnly: true,
+                  sameSite: 'lax',
+                  secure: config.PUBLIC_URL.startsWith('https://'),
+                  path: '/api/appeals',
+                  maxAge: 3600,
+                });
+              }
               throw new APIError('FORBIDDEN', {
                 code: u.status === 'suspended' ? 'ACCOUNT_SUSPENDED' : 'ACCOUNT_TERMINATED',
                 message: `This account is ${u.status}.${reason} Contact ${config.SUPPORT_EMAIL} if you think this is a mistake.`,
                 // a suspended user may appeal once from the sign-in page (POST /api/appeals)
-                ...(u.status === 'suspended' ? { appealToken: signAppealToken(config.SESSION_SECRET, session.userId, clock.nowMs()) } : {}),
+                ...(appealToken ? { appealToken } : {}),
               });
             }
             const headers = ctx?.request?.headers ?? ctx?.headers;

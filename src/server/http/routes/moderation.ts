@@ -16,6 +16,7 @@ import {
   userCaseView,
 } from '../../../shared/api/moderation';
 import type { AppContext } from '../../context';
+import { APPEAL_COOKIE } from '../../domain/auth/auth';
 import { AppError } from '../../errors';
 import { requireRole, requireUser } from '../plugins/session';
 import { sendStoredObject } from '../send-file';
@@ -159,7 +160,17 @@ export const moderationRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asyn
         response: { 200: appealReceived, 400: errorBody, 409: errorBody },
       },
     },
-    async (req) => moderation.appealSuspension(req.body.token, req.body.text),
+    async (req, reply) => {
+      const token = req.body.token ?? req.cookies[APPEAL_COOKIE];
+      if (!token) {
+        throw new AppError('invalid_token', 'There is no appeal to send: sign in again, and appeal from the page that says the account is suspended.', 400, {
+          fields: [{ field: 'token', message: 'is missing' }],
+        });
+      }
+      const received = await moderation.appealSuspension(token, req.body.text);
+      reply.clearCookie(APPEAL_COOKIE, { path: '/api/appeals' });
+      return received;
+    },
   );
 
   app.post(
