@@ -72,7 +72,7 @@ const providerFor = (f: FakeFal, extra: Partial<Parameters<typeof createFalProvi
   createFalProvider({ apiKey: f.apiKey, queueUrl: f.url, jwksUrl: f.jwksUrl, timeoutMs: 10_000, ...extra });
 
 beforeAll(async () => {
-  [fake, slowFake, receiver] = await Promise.all([startFakeFal({ stepMs: 250 }), startFakeFal({ stepMs: 2000, canceledAs: 'result' }), startReceiver()]);
+  [fake, slowFake, receiver] = await Promise.all([startFakeFal({ stepMs: 150 }), startFakeFal({ stepMs: 2000, canceledAs: 'result' }), startReceiver()]);
   fal = providerFor(fake);
   quick = providerFor(fake, { timeoutMs: 1000 });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fal-test-'));

@@ -1,8 +1,8 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationView, MediaView } from '../../src/shared/api';
-import { startGenerationsApp, waitFinal } from '../integration/generations/setup';
-import { startBillingApp } from '../integration/billing/setup';
+import { startGenerationsApp, waitFinal, type GenerationsApp } from '../integration/generations/setup';
+import { startBillingApp, type BillingApp } from '../integration/billing/setup';
 import { createUsersService } from '../../src/server/domain/users/users.service';
 import { startFakeOidc } from '../fakes/oidc';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
@@ -83,165 +83,149 @@ describe('1.1 Account information', () => {
 });
 
 describe('1.2 Generation inputs and outputs', () => {
+  let g: GenerationsApp;
+  beforeAll(async () => {
+    g = await startGenerationsApp();
+  });
+  afterAll(() => g.close());
+
   it('1.2 stores prompts, reference media and outputs with task metadata (model, parameters, duration, resolution, timestamps)', async () => {
-    const g = await startGenerationsApp();
-    try {
-      const c = await g.user('policy-12@example.com', 10);
-      const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#884422' } })
-        .png()
-        .toBuffer();
-      const media = (await c.upload('/api/uploads', { data: png, name: 'me.png', type: 'image/png' })).json<MediaView>();
-      const res = await c.post('/api/generations', {
-        model: 'local-preview',
-        mode: 'image-to-video',
-        prompt: 'policy 1.2 prompt',
-        duration: 2,
-        resolution: '480p',
-        aspectRatio: '9:16',
-        references: [{ kind: 'image', mediaId: media.id }],
-      });
-      expect(res.status, res.body).toBe(202);
-      const v = await waitFinal(c, res.json<GenerationView>().id);
-      expect(v).toMatchObject({
-        model: 'local-preview',
-        mode: 'image-to-video',
-        prompt: 'policy 1.2 prompt',
-        durationSeconds: 2,
-        resolution: '480p',
-        aspectRatio: '9:16',
-        status: 'succeeded',
-      });
-      expect(v.references).toEqual([expect.objectContaining({ kind: 'image', mediaId: media.id })]);
-      expect(v.output).toMatchObject({ width: 480, height: 854, codec: 'h264' });
-      for (const t of [v.createdAt, v.startedAt, v.finishedAt]) expect(Number.isNaN(Date.parse(t!))).toBe(false);
-      // the reference and the output are files in our store, tied to the account by their keys
-      const [row] = await g.app.db.sql.query<{ output_url: string }>('select output_url from generations where id = $1', [v.id]);
-      expect(row!.output_url).toBe(`store:generations/${c.userId.toLowerCase()}/${v.id}/video.mp4`);
-      const [ref] = await g.app.db.sql.query<{ storage_key: string }>('select storage_key from media where id = $1', [media.id]);
-      await expect(g.app.platform.ctx.store.head(ref!.storage_key)).resolves.toMatchObject({ size: media.sizeBytes });
-    } finally {
-      await g.close();
-    }
+    const c = await g.user('policy-12@example.com', 10);
+    const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#884422' } })
+      .png()
+      .toBuffer();
+    const media = (await c.upload('/api/uploads', { data: png, name: 'me.png', type: 'image/png' })).json<MediaView>();
+    const res = await c.post('/api/generations', {
+      model: 'local-preview',
+      mode: 'image-to-video',
+      prompt: 'policy 1.2 prompt',
+      duration: 2,
+      resolution: '480p',
+      aspectRatio: '9:16',
+      references: [{ kind: 'image', mediaId: media.id }],
+    });
+    expect(res.status, res.body).toBe(202);
+    const v = await waitFinal(c, res.json<GenerationView>().id);
+    expect(v).toMatchObject({
+      model: 'local-preview',
+      mode: 'image-to-video',
+      prompt: 'policy 1.2 prompt',
+      durationSeconds: 2,
+      resolution: '480p',
+      aspectRatio: '9:16',
+      status: 'succeeded',
+    });
+    expect(v.references).toEqual([expect.objectContaining({ kind: 'image', mediaId: media.id })]);
+    expect(v.output).toMatchObject({ width: 480, height: 854, codec: 'h264' });
+    for (const t of [v.createdAt, v.startedAt, v.finishedAt]) expect(Number.isNaN(Date.parse(t!))).toBe(false);
+    // the reference and the output are files in our store, tied to the account by their keys
+    const [row] = await g.app.db.sql.query<{ output_url: string }>('select output_url from generations where id = $1', [v.id]);
+    expect(row!.output_url).toBe(`store:generations/${c.userId.toLowerCase()}/${v.id}/video.mp4`);
+    const [ref] = await g.app.db.sql.query<{ storage_key: string }>('select storage_key from media where id = $1', [media.id]);
+    await expect(g.app.platform.ctx.store.head(ref!.storage_key)).resolves.toMatchObject({ size: media.sizeBytes });
   });
 
   it('1.2 lists past tasks in My Creations, linked to the account', async () => {
-    const g = await startGenerationsApp();
-    try {
-      const a = await g.user('policy-12-list-a@example.com', 10);
-      const b = await g.user('policy-12-list-b@example.com', 10);
-      const mine = (await a.post('/api/generations', { model: 'local-preview', prompt: 'only mine', duration: 2, resolution: '480p' })).json<GenerationView>();
-      await waitFinal(a, mine.id);
-      expect((await a.get('/api/creations')).json<{ items: GenerationView[] }>().items.map((i) => i.id)).toEqual([mine.id]);
-      expect((await b.get('/api/creations')).json<{ items: GenerationView[] }>().items).toEqual([]);
-    } finally {
-      await g.close();
-    }
+    const a = await g.user('policy-12-list-a@example.com', 10);
+    const b = await g.user('policy-12-list-b@example.com', 10);
+    const mine = (await a.post('/api/generations', { model: 'local-preview', prompt: 'only mine', duration: 2, resolution: '480p' })).json<GenerationView>();
+    await waitFinal(a, mine.id);
+    expect((await a.get('/api/creations')).json<{ items: GenerationView[] }>().items.map((i) => i.id)).toEqual([mine.id]);
+    expect((await b.get('/api/creations')).json<{ items: GenerationView[] }>().items).toEqual([]);
   });
 });
 
 describe('1.3 Billing and transaction data', () => {
+  let b: BillingApp;
+  beforeAll(async () => {
+    b = await startBillingApp();
+  });
+  afterAll(() => b.close());
+
   it('1.3 order records hold plan, amount, currency, provider, transaction id, refund status and checkout email', async () => {
-    const b = await startBillingApp();
-    try {
-      const c = await b.buyer();
-      const { orderId, url } = await b.checkout(c, 'creator', 'stripe');
-      await b.payOnPage(url);
-      await b.waitOrder(c, orderId, 'paid');
-      await b.app.platform.ctx.services.billing.refund(orderId, 500);
-      const [o] = await b.app.db.sql.query(
-        'select plan_id, amount_minor::int as amount_minor, currency, provider, status, refunded_minor::int as refunded_minor, checkout_email, payment_ref, checkout_ref from orders where id = $1',
-        [orderId],
-      );
-      expect(o).toMatchObject({
-        plan_id: 'creator',
-        amount_minor: 4500,
-        currency: 'usd',
-        provider: 'stripe',
-        status: 'partially_refunded',
-        refunded_minor: 500,
-        checkout_email: c.email,
-      });
-      expect(String(o!.payment_ref)).toMatch(/^pi_/);
-      expect(String(o!.checkout_ref)).toMatch(/^cs_/);
-    } finally {
-      await b.close();
-    }
+    const c = await b.buyer();
+    const { orderId, url } = await b.checkout(c, 'creator', 'stripe');
+    await b.payOnPage(url);
+    await b.waitOrder(c, orderId, 'paid');
+    await b.app.platform.ctx.services.billing.refund(orderId, 500);
+    const [o] = await b.app.db.sql.query(
+      'select plan_id, amount_minor::int as amount_minor, currency, provider, status, refunded_minor::int as refunded_minor, checkout_email, payment_ref, checkout_ref from orders where id = $1',
+      [orderId],
+    );
+    expect(o).toMatchObject({
+      plan_id: 'creator',
+      amount_minor: 4500,
+      currency: 'usd',
+      provider: 'stripe',
+      status: 'partially_refunded',
+      refunded_minor: 500,
+      checkout_email: c.email,
+    });
+    expect(String(o!.payment_ref)).toMatch(/^pi_/);
+    expect(String(o!.checkout_ref)).toMatch(/^cs_/);
   });
 
   it('1.3 no card number or banking credential ever reaches our servers', async () => {
-    const b = await startBillingApp();
-    try {
-      const c = await b.buyer();
-      const { orderId, url } = await b.checkout(c, 'starter', 'stripe');
-      await b.payOnPage(url);
-      await b.waitOrder(c, orderId, 'paid');
-      // no column anywhere is meant for card or bank data
-      const columns = await b.app.db.sql.query<{ table_name: string; column_name: string }>(
-        `select table_name, column_name from information_schema.columns where table_schema = 'public'`,
-      );
+    const c = await b.buyer();
+    const { orderId, url } = await b.checkout(c, 'starter', 'stripe');
+    await b.payOnPage(url);
+    await b.waitOrder(c, orderId, 'paid');
+    // no column anywhere is meant for card or bank data
+    const columns = await b.app.db.sql.query<{ table_name: string; column_name: string }>(
+      `select table_name, column_name from information_schema.columns where table_schema = 'public'`,
+    );
+    expect(
+      columns.filter((col) => /card|pan\b|cvc|cvv|iban|bank|account_number|routing_number|card_expiry|seed_phrase|mnemonic|private_key/i.test(col.column_name)),
+    ).toEqual([]);
+    // what we keep of the provider's events is our normalized record: references and outcomes only
+    const events = await b.app.db.sql.query<{ event: Record<string, unknown> | string }>('select event from payment_events');
+    for (const row of events) {
+      const e = typeof row.event === 'string' ? (JSON.parse(row.event) as Record<string, unknown>) : row.event;
       expect(
-        columns.filter((col) =>
-          /card|pan\b|cvc|cvv|iban|bank|account_number|routing_number|card_expiry|seed_phrase|mnemonic|private_key/i.test(col.column_name),
+        Object.keys(e).every((k) =>
+          [
+            'type',
+            'eventId',
+            'orderId',
+            'checkoutRef',
+            'paymentRef',
+            'amountMinor',
+            'currency',
+            'customerEmail',
+            'customerRef',
+            'subscriptionRef',
+            'periodStart',
+            'periodEnd',
+            'providerType',
+            'invoiceRef',
+            'refundedMinor',
+            'paidMinor',
+            'atPeriodEnd',
+            'endedAt',
+          ].includes(k),
         ),
-      ).toEqual([]);
-      // what we keep of the provider's events is our normalized record: references and outcomes only
-      const events = await b.app.db.sql.query<{ event: Record<string, unknown> | string }>('select event from payment_events');
-      for (const row of events) {
-        const e = typeof row.event === 'string' ? (JSON.parse(row.event) as Record<string, unknown>) : row.event;
-        expect(
-          Object.keys(e).every((k) =>
-            [
-              'type',
-              'eventId',
-              'orderId',
-              'checkoutRef',
-              'paymentRef',
-              'amountMinor',
-              'currency',
-              'customerEmail',
-              'customerRef',
-              'subscriptionRef',
-              'periodStart',
-              'periodEnd',
-              'providerType',
-              'invoiceRef',
-              'refundedMinor',
-              'paidMinor',
-              'atPeriodEnd',
-              'endedAt',
-            ].includes(k),
-          ),
-          JSON.stringify(e),
-        ).toBe(true);
-      }
-      // the checkout page (where the card is typed) belongs to the provider, not to us
-      expect(new URL(url).origin).toBe(new URL(b.stripe.url).origin);
-    } finally {
-      await b.close();
+        JSON.stringify(e),
+      ).toBe(true);
     }
+    // the checkout page (where the card is typed) belongs to the provider, not to us
+    expect(new URL(url).origin).toBe(new URL(b.stripe.url).origin);
   });
 
   it('1.3 NOWPayments orders keep only invoice id, payment status and paid amount', async () => {
-    const b = await startBillingApp();
-    try {
-      const c = await b.buyer();
-      const { orderId, url } = await b.checkout(c, 'starter', 'nowpayments');
-      const invoiceId = new URL(url).searchParams.get('iid')!;
-      await b.np.pay(invoiceId);
-      await b.np.idle();
-      await b.waitOrder(c, orderId, 'paid');
-      const [o] = await b.app.db.sql.query('select checkout_ref, status, paid_minor::int as paid_minor from orders where id = $1', [orderId]);
-      expect(o).toMatchObject({ checkout_ref: invoiceId, status: 'paid', paid_minor: 1000 });
-      // the IPN carried the deposit address and amounts in crypto: none of it is kept
-      const ipn = b.np.deliveries.find((d) => d.body.includes('"finished"'))!.body;
-      const payAddress = (JSON.parse(ipn) as { pay_address: string }).pay_address;
-      expect(payAddress).toBeTruthy();
-      const stored =
-        JSON.stringify(await b.app.db.sql.query('select * from payment_events')) + JSON.stringify(await b.app.db.sql.query('select * from orders'));
-      expect(stored).not.toContain(payAddress);
-    } finally {
-      await b.close();
-    }
+    const c = await b.buyer();
+    const { orderId, url } = await b.checkout(c, 'starter', 'nowpayments');
+    const invoiceId = new URL(url).searchParams.get('iid')!;
+    await b.np.pay(invoiceId);
+    await b.np.idle();
+    await b.waitOrder(c, orderId, 'paid');
+    const [o] = await b.app.db.sql.query('select checkout_ref, status, paid_minor::int as paid_minor from orders where id = $1', [orderId]);
+    expect(o).toMatchObject({ checkout_ref: invoiceId, status: 'paid', paid_minor: 1000 });
+    // the IPN carried the deposit address and amounts in crypto: none of it is kept
+    const ipn = b.np.deliveries.find((d) => d.body.includes('"finished"'))!.body;
+    const payAddress = (JSON.parse(ipn) as { pay_address: string }).pay_address;
+    expect(payAddress).toBeTruthy();
+    const stored = JSON.stringify(await b.app.db.sql.query('select * from payment_events')) + JSON.stringify(await b.app.db.sql.query('select * from orders'));
+    expect(stored).not.toContain(payAddress);
   });
 });
 
