@@ -50,9 +50,16 @@ describe('2 How we use your information', () => {
       what: 'a finished CyberTipline report',
     });
     expect(report.files).toHaveLength(1);
-    const [row] = await s.g.app.db.sql.query<{ status: string; report_id: string }>(
-      'select r.status, r.report_id from ncmec_reports r join moderation_cases c on c.id = r.case_id where c.user_id = $1',
-      [c.userId],
+    // the job records the report id once NCMEC's answer to /finish is in (a moment after the fake marks it)
+    const row = await until(
+      async () => {
+        const [r] = await s.g.app.db.sql.query<{ status: string; report_id: string }>(
+          'select r.status, r.report_id from ncmec_reports r join moderation_cases c on c.id = r.case_id where c.user_id = $1',
+          [c.userId],
+        );
+        return r?.status === 'submitted' && r;
+      },
+      { app: s.g.app, timeoutMs: 30_000, what: 'the report recorded as submitted' },
     );
     expect(row).toEqual({ status: 'submitted', report_id: report.reportId });
     // the file NCMEC received is the one uploaded
