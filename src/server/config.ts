@@ -181,6 +181,27 @@ export const configSchema = z.object({
   NCMEC_REPORTER_PHONE: z.string().min(1).optional(),
   /** days a CyberTipline report and its material are kept under a legal hold (US law: one year) */
   NCMEC_PRESERVE_DAYS: intIn(365, 3650).default(365),
+  // Data rights and retention (issue 17)
+  /** days an export's download link works (then the retention job removes the archive) */
+  EXPORT_LINK_DAYS: intIn(1, 30).default(7),
+  /** days between a user's deletion request and the deletion; signing in and confirming cancels it */
+  ACCOUNT_DELETION_GRACE_DAYS: intIn(0, 90).default(14),
+  /** days operators have to answer a privacy request */
+  PRIVACY_REQUEST_DUE_DAYS: intIn(1, 90).default(30),
+  /** closed privacy requests are deleted after this many days */
+  PRIVACY_REQUEST_RETENTION_DAYS: intIn(365, 3650).default(1095),
+  /** a folder of the operator's own legal documents (Markdown with front matter), published at start-up */
+  LEGAL_DOCS_DIR: z.string().min(1).optional(),
+  /** orders, receipts and the ledger rows behind them of deleted accounts: deleted after this many years (tax law: 5 to 10) */
+  ORDER_RETENTION_YEARS: intIn(5, 10).default(10),
+  /** customer webhook deliveries (their bodies and answers) */
+  WEBHOOK_DELIVERY_RETENTION_DAYS: intIn(7, 180).default(30),
+  /** payment providers' event notifications, once applied */
+  PAYMENT_EVENT_RETENTION_DAYS: intIn(30, 3650).default(180),
+  /** a sign-in device not seen for this long is forgotten */
+  DEVICE_RETENTION_DAYS: intIn(30, 730).default(365),
+  /** mail kept in the outbox folder (installs without SMTP) */
+  MAIL_OUTBOX_RETENTION_DAYS: intIn(1, 180).default(30),
   // Credits and generations
   SIGNUP_FREE_CREDITS: intIn(0, 1_000_000).default(20),
   GENERATION_MAX_IN_FLIGHT: intIn(1, 100_000).default(10),

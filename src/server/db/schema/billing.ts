@@ -59,6 +59,8 @@ export const orders = pgTable(
   {
     id: text('id').primaryKey(),
     userId: text('user_id').references(() => users.id, { onDelete: 'set null' }),
+    /** the deleted account's pseudonym (account_deletions.subject_ref): kept for the tax period without the link */
+    subjectRef: text('subject_ref'),
     planId: text('plan_id').notNull(),
     planName: text('plan_name').notNull(),
     kind: text('kind', { enum: orderKinds }).notNull(),
@@ -107,6 +109,8 @@ export const subscriptions = pgTable(
   {
     id: text('id').primaryKey(),
     userId: text('user_id').references(() => users.id, { onDelete: 'set null' }),
+    /** the deleted account's pseudonym (account_deletions.subject_ref): kept for the tax period without the link */
+    subjectRef: text('subject_ref'),
     planId: text('plan_id').notNull(),
     provider: text('provider').notNull(),
     providerRef: text('provider_ref').notNull(),

@@ -29,9 +29,10 @@ export const creditLedger = pgTable(
   'credit_ledger',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    userId: text('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    /** null once the account is deleted: the rows that back kept orders stay, pseudonymised (subject_ref) */
+    userId: text('user_id').references(() => users.id, { onDelete: 'set null' }),
+    /** the deleted account's pseudonym (account_deletions.subject_ref) */
+    subjectRef: text('subject_ref'),
     kind: text('kind', { enum: ledgerKinds }).notNull(),
     /** signed change of the spendable balance */
     amount: bigint('amount', { mode: 'number' }).notNull(),

@@ -7,3 +7,4 @@ export * from './media';
 export * from './billing';
 export * from './developer';
 export * from './moderation';
+export * from './privacy';

@@ -28,6 +28,8 @@ export const moderationCases = pgTable(
     id: text('id').primaryKey(),
     /** whose material it is (null: unknown, e.g. a public report naming a page we cannot resolve) */
     userId: text('user_id').references(() => users.id, { onDelete: 'set null' }),
+    /** the deleted account's pseudonym (account_deletions.subject_ref): the case stays, the link is cut */
+    subjectRef: text('subject_ref'),
     subject: text('subject', { enum: caseSubjects }).notNull(),
     generationId: text('generation_id'),
     mediaId: text('media_id'),

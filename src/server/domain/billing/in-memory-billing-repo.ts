@@ -50,6 +50,7 @@ export function createInMemoryBillingRepo(opts: { now?: () => Date } = {}): InMe
 
   function newOrder(o: NewOrder): OrderRow {
     const row: OrderRow = {
+      subjectRef: null,
       checkoutRef: null,
       paymentRef: null,
       invoiceRef: null,
@@ -145,6 +146,7 @@ export function createInMemoryBillingRepo(opts: { now?: () => Date } = {}): InMe
       }
       const row: SubscriptionRow = {
         userId: null,
+        subjectRef: null,
         status: 'active',
         currentPeriodStart: null,
         currentPeriodEnd: null,

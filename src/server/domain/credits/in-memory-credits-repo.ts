@@ -33,7 +33,7 @@ export function createInMemoryCreditsRepo(): InMemoryCreditsRepo {
     async insertLedgerRow(_db, row) {
       if (row.idempotencyKey && ledger.some((r) => r.idempotencyKey === row.idempotencyKey))
         throw new Error('duplicate key value violates unique constraint "credit_ledger_idempotency_key"');
-      ledger.push({ heldDelta: 0, reference: null, idempotencyKey: null, ...row, id: ledger.length + 1 });
+      ledger.push({ heldDelta: 0, reference: null, idempotencyKey: null, subjectRef: null, ...row, userId: row.userId ?? null, id: ledger.length + 1 });
     },
     async balanceOf(_db, userId) {
       const b = balances.get(userId);
