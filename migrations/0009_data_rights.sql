@@ -53,7 +53,7 @@ CREATE TABLE "mailings" (
 	"created_by" text,
 	"created_at" timestamp with time zone NOT NULL,
 	"finished_at" timestamp with time zone,
-	CONSTRAINT "mailings_kind_check" CHECK (kind in ('policy-change', 'business-transfer')),
+	CONSTRAINT "mailings_kind_check" CHECK (kind in ('policy-change', 'business-transfer', 'product-update')),
 	CONSTRAINT "mailings_status_check" CHECK (status in ('sending', 'sent', 'canceled'))
 );--> statement-breakpoint
 CREATE TABLE "policy_notice_dismissals" (
@@ -112,6 +112,7 @@ ALTER TABLE "credit_ledger" ADD COLUMN "subject_ref" text;--> statement-breakpoi
 ALTER TABLE "orders" ADD COLUMN "subject_ref" text;--> statement-breakpoint
 ALTER TABLE "subscriptions" ADD COLUMN "subject_ref" text;--> statement-breakpoint
 ALTER TABLE "moderation_cases" ADD COLUMN "subject_ref" text;--> statement-breakpoint
+ALTER TABLE "users" ADD COLUMN "marketing_opt_in_at" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "account_deletions" ADD CONSTRAINT "account_deletions_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "data_exports" ADD CONSTRAINT "data_exports_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "mailing_recipients" ADD CONSTRAINT "mailing_recipients_mailing_id_mailings_id_fk" FOREIGN KEY ("mailing_id") REFERENCES "public"."mailings"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint

@@ -189,13 +189,14 @@ export const policyNoticeDismissals = pgTable(
   (t) => [primaryKey({ columns: [t.userId, t.document, t.version] })],
 );
 
-export const mailingKinds = ['policy-change', 'business-transfer'] as const;
+export const mailingKinds = ['policy-change', 'business-transfer', 'product-update'] as const;
 export type MailingKind = (typeof mailingKinds)[number];
 export const mailingStatuses = ['sending', 'sent', 'canceled'] as const;
 
 /**
- * A notice mailed to every active account (policy 11 and 4.5). Recipients are materialised when it
- * is created, so each account gets it exactly once however often the job runs.
+ * A notice mailed to every active account (policy 11 and 4.5), or a product update mailed to the
+ * accounts that opted in (policy 2 and 5). Recipients are materialised when it is created, so each
+ * account gets it exactly once however often the job runs.
  */
 export const mailings = pgTable(
   'mailings',

@@ -41,6 +41,8 @@ export const users = pgTable(
     lastSignInAt: timestamp('last_sign_in_at', { withTimezone: true }),
     /** an operator deleted the account while a legal hold kept some of it: the rest goes when the hold ends */
     deletionRequestedAt: timestamp('deletion_requested_at', { withTimezone: true }),
+    /** when the user opted in to product-update mail (null: not opted in; transactional mail is always sent) */
+    marketingOptInAt: timestamp('marketing_opt_in_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
