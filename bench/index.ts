@@ -9,11 +9,12 @@ import { startPlatform } from '../src/server/runtime';
 import { apiBenchmarks } from './api';
 import { generationsBench } from './generations';
 import { moderationBench } from './moderation';
+import { exportBench } from './export';
 import { passwordListBench } from './password-list';
 
 /**
  * `npm run bench`: figures for the platform's hot paths on this machine; `npm run bench -- NAME...`
- * runs only the named benchmarks (platform, generations, api, password-list, moderation).
+ * runs only the named benchmarks (platform, generations, api, password-list, moderation, export).
  * `platform` uses the embedded database (in memory) unless DATABASE_URL is set; see
  * generations.ts for how that one picks its databases.
  */
@@ -78,6 +79,7 @@ const benchmarks: Record<string, () => Promise<void>> = {
   api: apiBenchmarks,
   'password-list': passwordListBench,
   moderation: moderationBench,
+  export: exportBench,
 };
 
 async function main() {

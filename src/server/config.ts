@@ -188,10 +188,14 @@ export const configSchema = z.object({
   ACCOUNT_DELETION_GRACE_DAYS: intIn(0, 90).default(14),
   /** days operators have to answer a privacy request */
   PRIVACY_REQUEST_DUE_DAYS: intIn(1, 90).default(30),
+  /** privacy requests from the public form, per IP address (and per email address given) and hour */
+  PRIVACY_REQUESTS_PER_HOUR: intIn(1, 10_000).default(5),
   /** closed privacy requests are deleted after this many days */
   PRIVACY_REQUEST_RETENTION_DAYS: intIn(365, 3650).default(1095),
   /** a folder of the operator's own legal documents (Markdown with front matter), published at start-up */
   LEGAL_DOCS_DIR: z.string().min(1).optional(),
+  /** where this server and its database run (country or region), as the privacy policy states it */
+  HOSTING_LOCATION: z.string().min(2).max(200).optional(),
   /** orders, receipts and the ledger rows behind them of deleted accounts: deleted after this many years (tax law: 5 to 10) */
   ORDER_RETENTION_YEARS: intIn(5, 10).default(10),
   /** customer webhook deliveries (their bodies and answers) */

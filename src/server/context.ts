@@ -38,9 +38,15 @@ import { createAccountDeletionService, type AccountDeletionService } from './dom
 import { createWebhooksService, type WebhooksService } from './domain/webhooks/webhooks.service';
 import { createHoldsService, type HoldsService } from './domain/moderation/holds.service';
 import { createNcmecService, type NcmecService } from './domain/moderation/ncmec.service';
+import { createMailingsService, type MailingsService } from './domain/privacy/mailings.service';
+import { createPoliciesService, type PoliciesService } from './domain/privacy/policies.service';
+import { createExportsService, type ExportsService } from './domain/privacy/export.service';
+import { createRetentionService, type RetentionService } from './domain/privacy/retention.service';
+import { createPrivacyRequestsService, type PrivacyRequestsService } from './domain/privacy/requests.service';
 import { createRateLimiter, type RateLimiter } from './lib/rate-limit';
 import {
-  apiPurgeLogs,
+  privacyRetention,
+  privacyRequestMail,
   billingReconcile,
   billingRetryDeferred,
   billingSendConfirmation,
@@ -54,13 +60,18 @@ import {
   webhooksSweep,
   webhooksFanOut,
   moderationNcmecReport,
+  mailMailingSend,
+  privacyExportBuild,
+  privacyExportMail,
+  accountDelete,
+  privacyDeletionsDue,
 } from './jobs/names';
 import type { JobQueue } from './jobs/queue';
 import { JobRegistry } from './jobs/registry';
 
 export interface Services {
   users: UsersService;
-  /** operators' account deletion, which legal holds limit */
+  /** account deletion: the user's own (with a grace period), operators', the resumable deletion job; legal holds limit it */
   accountDeletion: AccountDeletionService;
   probes: ProbeService;
   profile: ProfileService;
@@ -93,6 +104,16 @@ export interface Services {
   holds: HoldsService;
   /** CSAM escalation and the CyberTipline report job */
   ncmec: NcmecService;
+  /** notices to every account (policy changes, business transfers), product updates to those who opted in, one-click unsubscribe */
+  mailings: MailingsService;
+  /** the published legal documents, their versions and the notices of material changes */
+  policies: PoliciesService;
+  /** data exports: the user's archive, built by a job, delivered by an expiring link */
+  exports: ExportsService;
+  /** the retention schedule and its daily job (domain/privacy/retention.ts) */
+  retention: RetentionService;
+  /** privacy requests and child reports: the public form and the operators' queue */
+  privacyRequests: PrivacyRequestsService;
 }
 
 /** Everything a route, a job handler or a CLI command may use. Built once per process. */
@@ -219,9 +240,19 @@ export async function createServices({
     ncmec,
   });
   screening.setEscalation((caseId, note) => moderation.escalateAutomatically(caseId, note));
-  return {
+  const mailings = createMailingsService({ database, queue, mailer, config, clock, logger: logger.child({ component: 'mailings' }) });
+  const services: Services = {
     users: createUsersService({ database, passwordHashLogN: config.PASSWORD_HASH_LOG_N }),
-    accountDeletion: createAccountDeletionService({ database, queue, clock, logger: logger.child({ component: 'accounts' }) }),
+    accountDeletion: createAccountDeletionService({
+      database,
+      queue,
+      mailer,
+      payments,
+      config,
+      clock,
+      rateLimiter: rateLimiter ?? createRateLimiter(database, clock),
+      logger: logger.child({ component: 'accounts' }),
+    }),
     probes: createProbeService(database, queue, clock),
     profile: createProfileService({ database, mailer, config }),
     sessions: createSessionsService({ database }),
@@ -248,6 +279,9 @@ export async function createServices({
     oauthTokens: createOAuthTokenService({ database, config }),
     screening,
     holds: createHoldsService({ database, clock }),
+    mailings,
+    exports: createExportsService({ database, queue, store, mailer, config, clock, logger: logger.child({ component: 'exports' }) }),
+    policies: createPoliciesService({ database, config, clock, catalog, mailings, logger: logger.child({ component: 'legal' }) }),
     ncmec,
     moderation,
     webhooks: createWebhooksService({
@@ -258,7 +292,26 @@ export async function createServices({
       logger: logger.child({ component: 'webhooks' }),
       ...(rateLimiter ? { rateLimiter } : {}),
     }),
+    retention: createRetentionService({
+      database,
+      store,
+      config,
+      clock,
+      logger: logger.child({ component: 'retention' }),
+      expireExports: (now) => services.exports.expire(now),
+    }),
+    privacyRequests: createPrivacyRequestsService({
+      database,
+      queue,
+      mailer,
+      config,
+      clock,
+      rateLimiter: rateLimiter ?? createRateLimiter(database, clock),
+      logger: logger.child({ component: 'privacy' }),
+      deleteAccount: (userId, by) => services.accountDeletion.deleteAccount(userId, by),
+    }),
   };
+  return services;
 }
 
 /** One handler per declared job (names.ts); startup fails if one is missing. */
@@ -282,10 +335,10 @@ export function createJobRegistry(
       const finished = await ctx.services.accountDeletion.finishPending();
       if (finished) ctx.logger.info({ finished }, 'accounts: deletions finished after their holds ended');
     })
-    .register(apiPurgeLogs, async () => {
-      const removed = await ctx.services.developer.purgeRequestLogs();
-      if (removed) ctx.logger.info({ removed }, 'api: old request logs removed');
+    .register(privacyRetention, async () => {
+      await ctx.services.retention.run();
     })
+    .register(privacyRequestMail, ({ id, to }) => ctx.services.privacyRequests.sendMail(id, to))
     .register(billingSendConfirmation, ({ orderId }) =>
       sendOrderConfirmation({ database: ctx.database, mailer: ctx.mailer, publicUrl: ctx.config.PUBLIC_URL }, orderId),
     )
@@ -305,6 +358,20 @@ export function createJobRegistry(
     .register(webhooksSweep, async () => {
       await ctx.services.webhooks.sweep();
     })
+    .register(mailMailingSend, async ({ mailingId }) => {
+      await ctx.services.mailings.send(mailingId);
+    })
+    .register(accountDelete, async ({ deletionId }) => {
+      await ctx.services.accountDeletion.run(deletionId);
+    })
+    .register(privacyDeletionsDue, async () => {
+      const sent = await ctx.services.accountDeletion.enqueueDue();
+      if (sent) ctx.logger.info({ sent }, 'accounts: deletions due were started');
+    })
+    .register(privacyExportBuild, ({ id }, job) =>
+      ctx.services.exports.build(id, { attempt: job.attempt, last: job.attempt > (privacyExportBuild.options.retryLimit ?? 0) }),
+    )
+    .register(privacyExportMail, ({ id }) => ctx.services.exports.mailReady(id))
     .register(moderationNcmecReport, async ({ id }, job) => {
       await ctx.services.ncmec.run(id, { attempt: job.attempt, last: job.attempt > (moderationNcmecReport.options.retryLimit ?? 0) });
     });

@@ -102,6 +102,8 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
       services: await createServices({ database, queue, mailer, config, providers, store, payments, logger, rateLimiter, clock }),
       workerId: defaultWorkerId(),
     };
+    // the legal documents shipped (or in LEGAL_DOCS_DIR) that are not published yet (idempotent)
+    await ctx.services.policies.seed();
     const registry = createJobRegistry(ctx);
     registry.assertComplete();
     if (runsWorkers) {

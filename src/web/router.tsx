@@ -88,7 +88,11 @@ const verifyEmailRoute = createRoute({
 const accountRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/account',
-  validateSearch: (s: Record<string, unknown>): { error?: string } => ({ error: text(s.error) }),
+  // confirmDeletion=1: back from the Google sign-in that confirms an account deletion
+  validateSearch: (s: Record<string, unknown>): { error?: string; confirmDeletion?: string } => ({
+    error: text(s.error),
+    confirmDeletion: text(s.confirmDeletion),
+  }),
   beforeLoad: async ({ context, location, search }) => {
     const me = await ensureMe(context.queryClient);
     if (me) return;
@@ -171,6 +175,42 @@ const reportRoute = createRoute({
   component: lazyRouteComponent(() => import('./pages/ReportPage'), 'ReportPage'),
 });
 
+// the public privacy request form (data rights, questions, a report about a child); `?kind=child` opens the child report
+const privacyRequestRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/privacy-request',
+  validateSearch: (s: Record<string, unknown>): { kind?: string } => ({ kind: text(s.kind) }),
+  component: lazyRouteComponent(() => import('./pages/PrivacyRequestPage'), 'PrivacyRequestPage'),
+});
+
+/** The privacy request pages for operators: support and admins only; anyone else is sent home (the server refuses them too). */
+async function requirePrivacyOperator({ context, location }: { context: RouterContext; location: { pathname: string } }) {
+  const me = await ensureMe(context.queryClient);
+  if (!me) throw redirect({ to: '/sign-in', search: { next: location.pathname }, replace: true });
+  if (me.role !== 'support' && me.role !== 'admin') throw redirect({ to: '/', replace: true });
+}
+
+const privacyRequestsRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/operator/privacy-requests',
+  beforeLoad: requirePrivacyOperator,
+  component: lazyRouteComponent(() => import('./pages/operator/PrivacyRequestsPage'), 'PrivacyRequestsPage'),
+});
+
+const privacyRequestDetailRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/operator/privacy-requests/$id',
+  beforeLoad: requirePrivacyOperator,
+  component: lazyRouteComponent(() => import('./pages/operator/PrivacyRequestDetailPage'), 'PrivacyRequestDetailPage'),
+});
+
+// where the unsubscribe link of a product-update email leads: asks before unsubscribing (no sign-in)
+const unsubscribeRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/unsubscribe/$token',
+  component: lazyRouteComponent(() => import('./pages/UnsubscribePage'), 'UnsubscribePage'),
+});
+
 const pricingRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/pricing',
@@ -230,21 +270,27 @@ const devMailboxRoute = createRoute({
   component: lazyRouteComponent(() => import('./pages/DevMailboxPage'), 'DevMailboxPage'),
 });
 
+// `?version=` opens an earlier version of a legal document
+const legalSearch = (s: Record<string, unknown>): { version?: string } => ({ version: text(s.version) });
+
 const privacyRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/legal/privacy',
+  validateSearch: legalSearch,
   component: lazyRouteComponent(() => import('./pages/LegalPage'), 'PrivacyPolicyPage'),
 });
 
 const termsRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/legal/terms',
+  validateSearch: legalSearch,
   component: lazyRouteComponent(() => import('./pages/LegalPage'), 'TermsPage'),
 });
 
 const acceptableUseRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/legal/acceptable-use',
+  validateSearch: legalSearch,
   component: lazyRouteComponent(() => import('./pages/LegalPage'), 'AcceptableUsePage'),
 });
 
@@ -268,6 +314,10 @@ export const routeTree = rootRoute.addChildren([
   termsRoute,
   acceptableUseRoute,
   reportRoute,
+  privacyRequestRoute,
+  privacyRequestsRoute,
+  privacyRequestDetailRoute,
+  unsubscribeRoute,
   moderationQueueRoute,
   moderationCaseRoute,
   moderationHoldsRoute,

@@ -34,6 +34,11 @@ export interface FakeSmtp {
   url: string;
   messages: ReceivedMail[];
   /**
+   * Set to refuse recipients: called with each RCPT TO address; an answer refuses it with that
+   * SMTP reply (e.g. `{ code: 550, message: 'No such user' }` for good, 451 for a temporary refusal).
+   */
+  refuse: ((address: string) => { code: number; message: string } | null) | null;
+  /**
    * A message that matches: the newest one already received (so a test that just caused a mail
    * gets that one, not an older look-alike), else the first to arrive within timeoutMs (default 5 s).
    */
@@ -43,6 +48,7 @@ export interface FakeSmtp {
 
 export async function startFakeSmtp(): Promise<FakeSmtp> {
   const messages: ReceivedMail[] = [];
+  const state: { refuse: FakeSmtp['refuse'] } = { refuse: null };
   const arrivals = new EventEmitter();
   arrivals.setMaxListeners(0);
 
@@ -54,6 +60,11 @@ export async function startFakeSmtp(): Promise<FakeSmtp> {
     banner: 'Save Sora test SMTP',
     closeTimeout: 200,
     size: 25 * 1024 * 1024,
+    onRcptTo(address, _session, callback) {
+      const refusal = state.refuse?.(address.address) ?? null;
+      if (refusal) callback(Object.assign(new Error(refusal.message), { responseCode: refusal.code }));
+      else callback();
+    },
     onAuth(auth, _session, callback) {
       callback(null, { user: auth.username ?? 'anonymous' });
     },
@@ -102,6 +113,12 @@ export async function startFakeSmtp(): Promise<FakeSmtp> {
     port,
     url: `smtp://127.0.0.1:${port}`,
     messages,
+    get refuse() {
+      return state.refuse;
+    },
+    set refuse(fn) {
+      state.refuse = fn;
+    },
     waitFor(pred, timeoutMs = 5_000) {
       const found = messages.findLast(pred);
       if (found) return Promise.resolve(found);

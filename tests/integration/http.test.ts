@@ -137,6 +137,11 @@ describe('web app', () => {
 
   it('GET /api/meta names the product and its version', async () => {
     const res = await app.fetch('/api/meta');
-    expect(await res.json()).toEqual({ name: 'Save Sora', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+    expect(await res.json()).toEqual({
+      name: 'Save Sora',
+      version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+      supportEmail: 'support@savesora.com',
+      privacyRequestDueDays: 30,
+    });
   });
 });

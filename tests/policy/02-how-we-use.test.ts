@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationView } from '../../src/shared/api';
 import { until } from '../helpers/wait';
+import { TestClient } from '../helpers/client';
+import { listOutbox, outboxDir } from '../../src/server/adapters/mail';
 import { waitFinal, waitUnderReview } from '../integration/generations/setup';
 import { sha256, startSafetyApp, type SafetyApp } from './safety-setup';
 
@@ -70,5 +72,41 @@ describe('2 How we use your information', () => {
 
   it.todo('2 detects and blocks credential abuse, multi-account evasion and payment fraud');
   it.todo('2 never uses prompts, references or outputs to train models');
-  it.todo('2 sends transactional messages, and product updates only to those who opted in');
+  it('2 sends transactional messages, and product updates only to those who opted in', async () => {
+    const app = s.g.app;
+    const outbox = outboxDir(app.config.dataDir);
+    const fan = await s.g.user('policy-2-mail-fan@example.com', 0);
+    const quiet = await s.g.user('policy-2-mail-quiet@example.com', 0);
+    // product updates are off until the person turns them on
+    expect((await quiet.get('/api/me/email-preferences')).json()).toMatchObject({ productUpdates: false });
+    expect((await fan.put('/api/me/email-preferences', { productUpdates: true })).json()).toMatchObject({ productUpdates: true });
+    const mailsTo = async (to: string, subject: RegExp) => (await listOutbox(outbox, { limit: 500 })).filter((m) => m.to === to && subject.test(m.subject));
+
+    // transactional: both get their password-reset mail, opted in or not
+    for (const email of ['policy-2-mail-fan@example.com', 'policy-2-mail-quiet@example.com']) {
+      const res = await new TestClient(app.url).post('/api/auth/request-password-reset', { email, redirectTo: '/reset-password' });
+      expect(res.status, res.body).toBe(200);
+      await until(async () => (await mailsTo(email, /reset/i)).length === 1, { app, what: `the reset mail to ${email}` });
+    }
+
+    // a product update: only to the one who opted in, with its one-click unsubscribe
+    const made = await app.platform.ctx.services.mailings.create({
+      kind: 'product-update',
+      dedupeKey: 'policy-2-product-update',
+      createdBy: 'test',
+      content: {
+        title: { en: 'Policy two news', es: 'Novedades de la política dos' },
+        body: { en: 'Something new in the studio.', es: 'Algo nuevo en el estudio.' },
+      },
+    });
+    await until(async () => (await app.platform.ctx.services.mailings.status({ idOrKey: made.id }))[0]?.status === 'sent', { app, what: 'the update sent' });
+    const [update] = await mailsTo('policy-2-mail-fan@example.com', /Policy two news/);
+    expect(update).toBeDefined();
+    expect(update!.headers['List-Unsubscribe']).toMatch(/^<http.+\/api\/unsubscribe\/.+>$/);
+    expect(update!.headers['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
+    expect(await mailsTo('policy-2-mail-quiet@example.com', /Policy two news/)).toEqual([]);
+    // transactional mail carries no unsubscribe link
+    const [reset] = await mailsTo('policy-2-mail-fan@example.com', /reset/i);
+    expect(reset!.headers['List-Unsubscribe']).toBeUndefined();
+  });
 });

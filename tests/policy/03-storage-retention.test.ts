@@ -2,6 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationView } from '../../src/shared/api';
 import { FakeClock } from '../../src/server/adapters/clock';
 import { purgeDeleted } from '../../src/server/domain/media/purge';
+import { parseConfig } from '../../src/server/config';
+import { retentionSchedule } from '../../src/server/domain/privacy/retention';
+import { createRetentionService } from '../../src/server/domain/privacy/retention.service';
+import { until } from '../helpers/wait';
 import { startGenerationsApp, waitFinal, type GenerationsApp } from '../integration/generations/setup';
 import { startBillingApp } from '../integration/billing/setup';
 import { closeAll } from '../helpers/close';
@@ -96,5 +100,45 @@ describe('3 Data storage and retention', () => {
       await b.close();
     }
   });
-  it.todo('3 application and security logs are deleted after the retention period (30-180 days)');
+  it('3 application and security logs are deleted after the retention period (30-180 days)', async () => {
+    // the period is the operator's setting, and only within the policy's range
+    expect(parseConfig({ API_LOG_RETENTION_DAYS: '30' }).API_LOG_RETENTION_DAYS).toBe(30);
+    expect(parseConfig({ API_LOG_RETENTION_DAYS: '180' }).API_LOG_RETENTION_DAYS).toBe(180);
+    expect(() => parseConfig({ API_LOG_RETENTION_DAYS: '29' })).toThrow(/API_LOG_RETENTION_DAYS: must be at least 30/);
+    expect(() => parseConfig({ API_LOG_RETENTION_DAYS: '181' })).toThrow(/API_LOG_RETENTION_DAYS: must be at most 180/);
+    expect(retentionSchedule.find((k) => k.id === 'api-request-log')).toMatchObject({ appliedBy: 'privacy.retention', action: 'delete' });
+
+    // an API request is logged (endpoint, time, status, bytes) ...
+    const c = await g.user('policy-3-logs@example.com', 0);
+    const secret = (await c.post('/api/keys', { name: 'policy 3' })).json<{ secret: string }>().secret;
+    expect((await g.app.fetch('/v1/videos', { headers: { authorization: `Bearer ${secret}` } })).status).toBe(200);
+    const [logged] = await until(
+      async () => {
+        const rows = await g.app.db.sql.query<{ id: string; created_at: Date }>('select id::text, created_at from api_request_log where user_id = $1', [
+          c.userId,
+        ]);
+        return rows.length > 0 && rows;
+      },
+      { what: 'the API request log row' },
+    );
+    // ... and the daily retention job, on a clock a minute before the 90 days are up and a minute after, deletes it then
+    const ctx = g.app.platform.ctx;
+    const retentionAt = (ms: number) =>
+      createRetentionService({
+        database: ctx.database,
+        store: ctx.store,
+        config: ctx.config,
+        logger: ctx.logger,
+        clock: new FakeClock(ms),
+        expireExports: (now) => ctx.services.exports.expire(now),
+      }).run();
+    const periodEnds = new Date(logged!.created_at).getTime() + 90 * 86_400_000;
+    await retentionAt(periodEnds - 60_000);
+    expect(await g.app.db.sql.query('select 1 from api_request_log where id = $1', [logged!.id])).toHaveLength(1);
+    const run = await retentionAt(periodEnds + 60_000);
+    expect(await g.app.db.sql.query('select 1 from api_request_log where id = $1', [logged!.id])).toEqual([]);
+    // the run is logged with what it removed
+    const [row] = await g.app.db.sql.query<{ results: Record<string, { removed: number }> }>('select results from retention_runs where id = $1', [run.id]);
+    expect(row!.results['api-request-log']!.removed).toBeGreaterThanOrEqual(1);
+  });
 });

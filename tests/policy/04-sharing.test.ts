@@ -15,6 +15,9 @@ import { startHoldsApp } from '../integration/moderation/holds-setup';
 import { purgeDeleted } from '../../src/server/domain/media/purge';
 import type { HoldView } from '../../src/shared/api';
 import pino from 'pino';
+import { runCommand } from '../../src/server/cli/commands';
+import { mailTo, startAccountsApp } from '../integration/accounts/setup';
+import { until } from '../helpers/wait';
 
 // Privacy policy section 4: sharing.
 describe('4 How we share information', () => {
@@ -137,6 +140,59 @@ describe('4 How we share information', () => {
       for (const key of creation.keys) expect(await h.exists(key)).toBe(false);
     } finally {
       await h.close();
+    }
+  });
+  it('4.5 notifies every account of a change in ownership (operator command with a preview and a dry run)', async () => {
+    const a = await startAccountsApp();
+    const file = path.join(dataDir, 'business-transfer.json');
+    try {
+      const { services } = a.app.platform.ctx;
+      const run = (argv: string[]) => runCommand({ database: a.app.db, services }, 'notice:business-transfer', argv);
+      const make = async (email: string, sets: string) => {
+        const u = await services.users.create({ email, password: 'a fine password 1', name: email.split('@')[0]! });
+        await a.app.db.sql.query(`update users set ${sets} where id = $1`, [u.id]);
+        return email;
+      };
+      const english = await make('policy-45-en@example.com', "language = 'en'");
+      const spanish = await make('policy-45-es@example.com', "language = 'es'");
+      // a service notice: sent whatever the email preferences; a suspended account is told too
+      const optedOut = await make('policy-45-no-news@example.com', 'marketing_opt_in_at = null');
+      const suspended = await make('policy-45-suspended@example.com', "status = 'suspended'");
+      const terminated = await make('policy-45-terminated@example.com', "status = 'terminated'");
+      fs.writeFileSync(
+        file,
+        JSON.stringify({
+          key: 'acme-2027',
+          newOwner: 'Acme Media Inc.',
+          effectiveDate: '2027-03-01',
+          message: { en: 'Acme will keep Save Sora running.', es: 'Acme mantendrá Save Sora en marcha.' },
+        }),
+      );
+
+      // the dry run previews both languages and counts the accounts; it sends and records nothing
+      const dry = await run(['--file', file, '--dry-run']);
+      expect(dry).toMatch(/^Dry run: nothing was sent\. It would mail 4 account\(s\)/);
+      expect(dry).toContain('--- en ---\nSubject: Save Sora is changing ownership');
+      expect(dry).toContain('--- es ---\nSubject: Save Sora cambia de propietario');
+      expect(dry).toContain('from March 1, 2027, Acme Media Inc. is responsible for Save Sora');
+      expect(await a.app.db.sql.query('select 1 from mailings')).toEqual([]);
+
+      expect(await run(['--file', file])).toMatch(/^Mailing \S+ created for 4 account\(s\)/);
+      const en = await mailTo(a.smtp, english, /changing ownership/);
+      expect(en.text).toContain('Acme will keep Save Sora running.');
+      expect(en.text).toContain(`${a.app.url}/account`);
+      const es = await mailTo(a.smtp, spanish, /cambia de propietario/);
+      expect(es.text).toContain('a partir del 1 de marzo de 2027, Acme Media Inc. es responsable de Save Sora');
+      for (const email of [optedOut, suspended]) await mailTo(a.smtp, email, /changing ownership/);
+      await until(async () => (await services.mailings.status())[0]?.status === 'sent', { app: a.app, what: 'the notice sent' });
+      // the same notice again mails nobody twice
+      expect(await run(['--file', file])).toMatch(/already exists .*nobody was mailed again/);
+      expect(await runCommand({ database: a.app.db, services }, 'mailing:status', [])).toMatch(/business-transfer\s+business-transfer:acme-2027\s+sent/);
+      for (const email of [english, spanish, optedOut, suspended]) expect(a.smtp.messages.filter((m) => m.to.includes(email))).toHaveLength(1);
+      expect(a.smtp.messages.filter((m) => m.to.includes(terminated))).toEqual([]);
+    } finally {
+      await a.close();
+      fs.rmSync(file, { force: true });
     }
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { GenerationView } from '../../src/shared/api';
-import { startAccountsApp } from '../integration/accounts/setup';
+import type { ConfirmChildResult, GenerationView, PrivacyRequestDetail, PrivacyRequestList, PrivacyRequestReceipt } from '../../src/shared/api';
+import { mailTo, startAccountsApp } from '../integration/accounts/setup';
 import { startGenerationsApp, waitFinal } from '../integration/generations/setup';
 
 // Privacy policy section 6: children.
@@ -37,6 +37,40 @@ describe("6 Children's privacy", () => {
       expect((await child.get('/api/me')).status).toBe(401);
     } finally {
       await g.close();
+    }
+  });
+  it('6 anyone can report that a child uses the service; an operator who confirms it deletes the account', async () => {
+    const a = await startAccountsApp({ SUPPORT_EMAIL: 'safety@savesora.test' });
+    try {
+      const password = 'a fine password 1';
+      const services = a.app.platform.ctx.services;
+      const child = await services.users.create({ email: 'young-user@example.com', password, name: 'Young', credits: 0 });
+      await services.users.create({ email: 'policy-6-desk@example.com', password, name: 'Desk', role: 'admin' });
+      // a parent, signed out, sends the report naming the account
+      const report = await a.client().post('/api/privacy-requests', {
+        kind: 'child',
+        email: 'parent@example.com',
+        subjectEmail: 'young-user@example.com',
+        message: 'This account belongs to my 11-year-old daughter.',
+      });
+      expect(report.status, report.body).toBe(201);
+      const { reference } = report.json<PrivacyRequestReceipt>();
+      await mailTo(a.smtp, 'safety@savesora.test', /privacy request/i);
+      // operators see it in their queue, with the account it names
+      const desk = a.client();
+      expect((await desk.post('/api/auth/sign-in/email', { email: 'policy-6-desk@example.com', password })).status).toBe(200);
+      const queue = (await desk.get('/api/admin/privacy-requests?kind=child')).json<PrivacyRequestList>();
+      expect(queue.items.map((r) => r.id)).toContain(reference);
+      const detail = (await desk.get(`/api/admin/privacy-requests/${reference}`)).json<PrivacyRequestDetail>();
+      expect(detail.account).toMatchObject({ id: child.id, email: 'young-user@example.com' });
+      // confirming deletes the account and closes the report
+      const confirmed = await desk.post(`/api/admin/privacy-requests/${reference}/confirm-child`, { reason: 'The parent confirmed the age.' });
+      expect(confirmed.status, confirmed.body).toBe(200);
+      expect(confirmed.json<ConfirmChildResult>()).toMatchObject({ deletion: { userId: child.id, outcome: 'deleted' }, request: { status: 'done' } });
+      expect(await a.app.db.sql.query('select 1 from users where id = $1', [child.id])).toEqual([]);
+      expect(await a.app.db.sql.query(`select origin from account_deletions where status = 'completed' and origin = 'child-report'`)).toHaveLength(1);
+    } finally {
+      await a.close();
     }
   });
 });

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Database } from '../db/client';
 import { migrate } from '../db/migrate';
@@ -6,6 +7,10 @@ import { AppError } from '../errors';
 import type { Services } from '../context';
 import { InsufficientCredits } from '../domain/credits/credits';
 import { apiKeyScopes, type ApiKeyScope } from '../../shared/api/developer';
+import { policyCommands } from './policy-commands';
+import { mailingCommands } from './mailing-commands';
+import { privacyCommands } from './privacy-commands';
+import { exportCommands } from './export-commands';
 
 /** What a CLI command may use; the same whether it runs in the CLI process or in a running server. */
 export interface CommandContext {
@@ -19,6 +24,10 @@ export interface Command {
   usage: string;
   options: NonNullable<ParseArgsConfig['options']>;
   run(ctx: CommandContext, values: Record<string, string | boolean | undefined>): Promise<string>;
+  /** options whose values are file paths: made absolute (against the CLI's folder) before a running server gets the command */
+  pathOptions?: readonly string[];
+  /** how long the CLI waits for a running server to answer this command (default 120 s) */
+  timeoutSeconds?: number;
 }
 
 export class UsageError extends Error {}
@@ -109,18 +118,26 @@ export const commands: Command[] = [
   },
   {
     name: 'user:delete',
-    summary: 'Delete an account and its creations and references (what a legal hold covers stays until the hold ends; orders keep their record).',
-    usage: 'user:delete --email E --reason TEXT',
-    options: { email: { type: 'string' }, reason: { type: 'string' } },
+    summary:
+      'Delete an account: with --now at once (subscriptions canceled first; orders and safety cases kept under a pseudonym; what a legal hold covers stays until it ends), without it after the grace period (the user is mailed and may cancel).',
+    usage: 'user:delete --email E --reason TEXT [--now] [--json]',
+    options: { email: { type: 'string' }, reason: { type: 'string' }, now: { type: 'boolean', default: false }, json },
     async run({ services }, v) {
       if (!v.email) throw new UsageError('--email is required.');
-      if (!v.reason) throw new UsageError('--reason is required (it is logged with the deletion).');
+      if (!v.reason || !String(v.reason).trim()) throw new UsageError('--reason is required (it is kept with the deletion).');
       const user = await services.users.findByEmail(String(v.email));
       if (!user) throw new AppError('not_found', `No user with the email ${String(v.email)}.`, 404);
-      const r = await services.accountDeletion.deleteAccount(user.id, { actorId: null, reason: String(v.reason) });
+      const by = { actorId: null, reason: String(v.reason).trim(), origin: 'operator' as const };
+      if (!v.now) {
+        const s = await services.accountDeletion.schedule(user.id, by);
+        if (v.json) return JSON.stringify({ outcome: 'scheduled', userId: user.id, deletionId: s.deletionId, dueAt: s.dueAt.toISOString() });
+        return `${user.email} is scheduled for deletion on ${s.dueAt.toISOString().slice(0, 16).replace('T', ' ')} UTC (deletion ${s.deletionId}); they were signed out and mailed, and can cancel by signing in. Use --now to delete at once.`;
+      }
+      const r = await services.accountDeletion.deleteAccount(user.id, by);
+      if (v.json) return JSON.stringify(r);
       const removed = `${r.removed.generations} creations and ${r.removed.media} references removed`;
       return r.outcome === 'deleted'
-        ? `${user.email} is deleted: ${removed}.`
+        ? `${user.email} is deleted: ${removed}; ${r.kept.orders ?? 0} orders and ${r.kept.moderationCases ?? 0} safety cases kept under the pseudonym ${r.subjectRef}.`
         : `${user.email} is closed and signed out: ${removed}; a legal hold keeps ${r.kept.generations} creations and ${r.kept.media} references, deleted when it ends.`;
     },
   },
@@ -503,6 +520,10 @@ export const commands: Command[] = [
       return lines.join('\n');
     },
   },
+  ...policyCommands,
+  ...mailingCommands,
+  ...privacyCommands,
+  ...exportCommands,
 ];
 
 export function findCommand(name: string): Command | undefined {
@@ -515,6 +536,23 @@ export function parseCommandArgs(cmd: Command, argv: string[]) {
   } catch (err) {
     throw new UsageError(`${(err as Error).message.split('\n')[0] ?? ''}\nUsage: npm run cli -- ${cmd.usage}`);
   }
+}
+
+/**
+ * `argv` with the values of the command's path options made absolute against `cwd`, so that a
+ * command handed to a running server (which has its own working folder) names the same files.
+ */
+export function withAbsolutePaths(cmd: Command, argv: string[], cwd: string): string[] {
+  if (!cmd.pathOptions?.length) return argv;
+  const out = [...argv];
+  const { tokens } = parseArgs({ args: argv, options: cmd.options, strict: true, allowPositionals: false, tokens: true });
+  for (const token of tokens) {
+    if (token.kind !== 'option' || !cmd.pathOptions.includes(token.name) || token.value === undefined) continue;
+    const absolute = path.resolve(cwd, token.value);
+    if (token.inlineValue) out[token.index] = `${token.rawName}=${absolute}`;
+    else out[token.index + 1] = absolute;
+  }
+  return out;
 }
 
 /** Parse and run; used by the CLI process and by the server's admin socket alike. */

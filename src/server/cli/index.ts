@@ -14,7 +14,7 @@ import { JobQueue } from '../jobs/queue';
 import { acquireInstanceLock, InstanceLocked, readInstanceLock } from '../lib/instance-lock';
 import { createLogger } from '../logger';
 import { sendAdminRequest } from './admin-socket';
-import { findCommand, helpText, parseCommandArgs, runCommand, UsageError } from './commands';
+import { findCommand, helpText, parseCommandArgs, runCommand, UsageError, withAbsolutePaths } from './commands';
 
 /**
  * `npm run cli -- <command> [options]`. With DATABASE_URL the CLI works on the PostgreSQL server
@@ -34,6 +34,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   parseCommandArgs(cmd, rest); // report usage mistakes before touching the database
+  const args = withAbsolutePaths(cmd, rest, process.cwd());
 
   if (fs.existsSync('.env')) process.loadEnvFile('.env');
   usePrivateUmask(); // what the CLI creates in DATA_DIR (the embedded database) is private, as the server's
@@ -41,14 +42,14 @@ async function main(argv: string[]): Promise<number> {
 
   if (config.embeddedDatabase) {
     const holder = readInstanceLock(config.dataDir);
-    if (holder?.kind === 'server' && holder.socketPath) return viaServer(holder.socketPath, name, rest);
+    if (holder?.kind === 'server' && holder.socketPath) return viaServer(holder.socketPath, name, args);
     if (holder) throw new StartupError(`${new InstanceLocked(holder).message} Wait for it to finish and try again.`);
   }
-  return locally(config, name, rest);
+  return locally(config, name, args);
 }
 
 async function viaServer(socketPath: string, name: string, argv: string[]): Promise<number> {
-  const res = await sendAdminRequest(socketPath, { command: name, argv });
+  const res = await sendAdminRequest(socketPath, { command: name, argv }, (findCommand(name)?.timeoutSeconds ?? 120) * 1000);
   if (!res.ok) {
     process.stderr.write(`${res.error}\n`);
     return res.usage ? 2 : 1;

@@ -27,6 +27,9 @@ import { billingRoutes } from './routes/billing';
 import { webhookEndpointRoutes } from './routes/webhooks-endpoints';
 import { developerRoutes } from './routes/developer';
 import { holdsRoutes } from './routes/holds';
+import { exportRoutes } from './routes/exports';
+import { accountDeletionRoutes } from './routes/account-deletion';
+import { mailingRoutes } from './routes/mailings';
 import { createGenerationEvents } from '../domain/generations/events';
 import { authRoutes } from './routes/auth';
 import { devMailboxRoutes } from './routes/dev-mailbox';
@@ -37,6 +40,8 @@ import { openAIVideoRoutes } from './routes/openai/videos';
 import { apiV1Routes } from './routes/api-v1';
 import { moderationRoutes } from './routes/moderation';
 import { moderationListRoutes } from './routes/moderation-lists';
+import { legalRoutes } from './routes/legal';
+import { privacyRequestRoutes } from './routes/privacy-requests';
 
 export const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../dist/web');
 
@@ -174,6 +179,11 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions = {}): 
   await app.register(moderationRoutes, { ctx });
   await app.register(moderationListRoutes, { ctx });
   await app.register(holdsRoutes, { ctx });
+  await app.register(exportRoutes, { ctx });
+  await app.register(accountDeletionRoutes, { ctx });
+  await app.register(mailingRoutes, { ctx });
+  await app.register(legalRoutes, { ctx });
+  await app.register(privacyRequestRoutes, { ctx });
   // signed file URLs of the disk store (an S3 store presigns its own)
   if (ctx.store.kind === 'disk') await app.register(filesRoutes, { store: ctx.store, now: () => ctx.clock.nowMs() });
   if (devMailboxEnabled(ctx.config, ctx.mailer)) await app.register(devMailboxRoutes, { ctx });

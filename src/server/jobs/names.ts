@@ -69,8 +69,19 @@ export const webhooksDeliver = defineJob('webhooks.deliver', z.object({ delivery
   expireInSeconds: 120,
 });
 
-/** Delete API request logs older than API_LOG_RETENTION_DAYS (policy 3). Daily. */
-export const apiPurgeLogs = defineJob('api.purge-logs', z.object({}), { retryLimit: 2, expireInSeconds: 1800 });
+/**
+ * Apply the retention schedule (domain/privacy/retention.ts): every record kind past its period is
+ * removed, in bounded batches, except what a legal hold keeps; logged in retention_runs. Daily.
+ */
+export const privacyRetention = defineJob('privacy.retention', z.object({}), { retryLimit: 2, retryDelaySeconds: 600, expireInSeconds: 3600 });
+
+/** Mail a privacy request's receipt to the person who sent it, or its notice to SUPPORT_EMAIL (domain/privacy/requests.service.ts). */
+export const privacyRequestMail = defineJob('privacy.request-mail', z.object({ id: z.string().min(1).max(100), to: z.enum(['requester', 'support']) }), {
+  retryLimit: 5,
+  retryDelaySeconds: 60,
+  retryBackoff: true,
+  expireInSeconds: 120,
+});
 
 /** Re-enqueue customer webhook deliveries whose attempt was lost (a crash). Every 10 minutes. */
 export const webhooksSweep = defineJob('webhooks.sweep', z.object({}), { retryLimit: 1, expireInSeconds: 300 });
@@ -87,7 +98,54 @@ export const moderationNcmecReport = defineJob('moderation.ncmec-report', z.obje
   expireInSeconds: 3600,
 });
 
+/**
+ * Send one mailing (domain/privacy/mailings.service.ts): a batch of its pending recipients, each
+ * marked sent as it goes, then the job sends itself again until none is pending. Failed sends are
+ * retried by the service (attempts per recipient); the queue's retries only cover crashes.
+ */
+export const mailMailingSend = defineJob('mail.mailing-send', z.object({ mailingId: z.string().min(1).max(100) }), {
+  retryLimit: 5,
+  retryDelaySeconds: 60,
+  retryBackoff: true,
+  expireInSeconds: 900,
+});
+
+/**
+ * Run one account deletion (domain/users/account-deletion.service.ts): cancel the account's
+ * subscriptions with the payment provider, then delete and pseudonymise in one transaction.
+ * Idempotent; a provider error fails the attempt before anything is deleted and it is retried.
+ */
+export const accountDelete = defineJob('account.delete', z.object({ deletionId: z.string().min(1).max(100) }), {
+  retryLimit: 5,
+  retryDelaySeconds: 60,
+  retryBackoff: true,
+  expireInSeconds: 1800,
+});
+/** Send `account.delete` for every deletion whose grace period is over (or that must be taken up again). Every 15 minutes. */
+export const privacyDeletionsDue = defineJob('privacy.deletions-due', z.object({}), { retryLimit: 1, expireInSeconds: 300 });
+
+/**
+ * Build one data export (domain/privacy/export.service.ts): streams the ZIP into the object store
+ * under a lease renewed while it runs. A duplicate delivery finds the lease held and is retried
+ * later; a retry after a crash takes over once the lease has lapsed and rebuilds from scratch.
+ */
+export const privacyExportBuild = defineJob('privacy.export-build', z.object({ id: z.string().min(1).max(100) }), {
+  retryLimit: 10,
+  retryDelaySeconds: 60,
+  retryBackoff: true,
+  expireInSeconds: 3600,
+});
+/** Mail the link of a finished data export to its user. */
+export const privacyExportMail = defineJob('privacy.export-mail', z.object({ id: z.string().min(1).max(100) }), {
+  retryLimit: 5,
+  retryDelaySeconds: 30,
+  retryBackoff: true,
+  expireInSeconds: 120,
+});
+
 export const jobDefinitions = [
+  privacyExportBuild,
+  privacyExportMail,
   systemProbe,
   maintenanceCleanup,
   generationDispatch,
@@ -97,11 +155,15 @@ export const jobDefinitions = [
   billingSendConfirmation,
   billingRetryDeferred,
   billingReconcile,
-  apiPurgeLogs,
+  privacyRetention,
+  privacyRequestMail,
   webhooksFanOut,
   webhooksDeliver,
   webhooksSweep,
   moderationNcmecReport,
+  accountDelete,
+  privacyDeletionsDue,
+  mailMailingSend,
 ] as const;
 
 /** Cron schedules (UTC), installed by worker processes. */
@@ -110,6 +172,7 @@ export const jobSchedules = [
   { job: mediaPurge, cron: '17 3 * * *' },
   { job: billingRetryDeferred, cron: '*/5 * * * *' },
   { job: billingReconcile, cron: '41 4 * * *' },
-  { job: apiPurgeLogs, cron: '23 2 * * *' },
+  { job: privacyRetention, cron: '23 2 * * *' },
   { job: webhooksSweep, cron: '*/10 * * * *' },
+  { job: privacyDeletionsDue, cron: '*/15 * * * *' },
 ] as const;

@@ -136,6 +136,9 @@ export class JobQueue {
   /** Install the cron schedules (idempotent; pg-boss runs each schedule once across all workers). */
   async installSchedules(): Promise<void> {
     for (const s of jobSchedules) await this.boss.schedule(s.job.name, s.cron, {}, { tz: 'UTC' });
+    // a schedule this version no longer declares (a job folded into another, e.g. api.purge-logs into privacy.retention) stops
+    const declared = new Set<string>(jobSchedules.map((s) => s.job.name));
+    for (const s of await this.boss.getSchedules()) if (!declared.has(s.name)) await this.boss.unschedule(s.name);
   }
 
   /** true when the queue's tables answer */

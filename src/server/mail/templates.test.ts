@@ -30,6 +30,61 @@ const samples: { [N in MailTemplateName]: MailTemplateVars[N] } = {
     when,
     receiptUrl: 'https://savesora.test/api/billing/orders/o1/receipt',
   },
+  'export-ready': {
+    name: 'Ada',
+    url: 'https://savesora.test/api/exports/0b7c/download?token=abc',
+    expiresAt: when,
+    size: '12.5 MB',
+    supportEmail: 'support@savesora.test',
+  },
+  'account-deletion-scheduled': {
+    name: 'Ada',
+    when,
+    immediate: false,
+    accountUrl: 'https://savesora.test/account',
+    orderYears: 10,
+    supportEmail: 'support@savesora.test',
+  },
+  'account-deletion-canceled': { name: 'Ada', when, supportEmail: 'support@savesora.test' },
+  'policy-change': {
+    name: 'Ada',
+    documentTitle: 'Privacy Policy',
+    version: '2026-12-07',
+    summary: 'We now keep logs for 30 days.',
+    url: 'https://savesora.test/legal/privacy',
+  },
+  'business-transfer': {
+    name: 'Ada',
+    newOwner: 'Acme Media Inc.',
+    effectiveDate: '2027-03-01',
+    message: 'Acme keeps the service running.\n\nNothing changes in how you sign in.',
+    url: 'https://acme.test/savesora',
+    accountUrl: 'https://savesora.test/account',
+  },
+  'product-update': {
+    name: 'Ada',
+    title: 'Longer videos',
+    body: 'Videos can now be 20 seconds long.\n\nTry it in the studio.',
+    url: 'https://savesora.test/studio',
+    buttonLabel: 'Open the studio',
+    unsubscribeUrl: 'https://savesora.test/api/unsubscribe/abc.def',
+  },
+  'privacy-request-received': { name: 'Ada', reference: 'PR-7K2M9Q4X1B', kind: 'export', createdAt: when, dueAt: when, supportEmail: 'support@savesora.test' },
+  'privacy-request-notice': {
+    name: 'Ada',
+    reference: 'PR-7K2M9Q4X1B',
+    kind: 'child',
+    email: 'parent@example.com',
+    subjectEmail: 'kid@example.com',
+    message: 'My son is 12.\n\nHe signed up last week.',
+    dueAt: when,
+    url: 'https://savesora.test/operator/privacy-requests/PR-7K2M9Q4X1B',
+  },
+};
+/** A catalogue text as a pattern: its `{placeholders}` match any filled-in value. */
+const filledIn = (template: string, whole = false) => {
+  const body = template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{\w+\}/g, '.+');
+  return new RegExp(whole ? `^${body}$` : body);
 };
 const render = <N extends MailTemplateName>(name: N, locale: string, vars: Partial<MailTemplateVars[N]> = {}) =>
   renderEmail(name, locale, { ...samples[name], ...vars });
@@ -74,12 +129,12 @@ describe('renderEmail', () => {
   it('renders every template in Spanish from the Spanish catalogue', () => {
     for (const name of mailTemplateNames) {
       const m = render(name, 'es');
-      expect(m.subject, name).toBe(es[name].subject);
+      expect(m.subject, name).toMatch(filledIn(es[name].subject, true));
       expect(m.html, name).toContain('<html lang="es"');
       expect(m.text, name).toContain('Hola, Ada:');
       expect(m.text, name).toContain(es.common.footer);
       expect(m.text, name).toContain(es.common.signature);
-      expect(visible(m.html), name).toContain(es[name].heading);
+      expect(visible(m.html), name).toMatch(filledIn(es[name].heading));
       expect(m.text, name).not.toContain(en.common.footer);
     }
     const reset = render('reset-password', 'es');

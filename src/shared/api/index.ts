@@ -9,3 +9,8 @@ export * from './media';
 export * from './billing';
 export * from './developer';
 export * from './moderation';
+export * from './exports';
+export * from './account-deletion';
+export * from './marketing';
+export * from './legal';
+export * from './privacy-requests';

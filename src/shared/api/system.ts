@@ -19,5 +19,9 @@ export const notReadyResponse = z.object({
 export const metaResponse = z.object({
   name: z.string(),
   version: z.string(),
+  /** where people write about their account, their data and this policy (SUPPORT_EMAIL) */
+  supportEmail: z.string(),
+  /** days operators have to answer a privacy request (PRIVACY_REQUEST_DUE_DAYS) */
+  privacyRequestDueDays: z.number().int(),
 });
 export type Meta = z.infer<typeof metaResponse>;

@@ -31,6 +31,7 @@ import { getUserMediaMany } from '../media/media.repo';
 import { checkAgainstLimit } from '../media/media.service';
 import { describeKind } from '../media/references';
 import type { ModerationGate } from '../moderation/gate';
+import { refuseIfDeletionPending } from '../users/account-deletion.guard';
 
 /**
  * What users do with generations: submit (validate, price, hold, insert, enqueue — one
@@ -180,6 +181,8 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
       const earlier = await replay(database, userId, key, hash);
       if (earlier) return earlier;
     }
+    // an account scheduled for deletion makes no new videos (checked again under the balance lock below)
+    await refuseIfDeletionPending(database, userId);
     const { model, request, quote } = await catalog.parseRequest(body, { requireAvailable: true });
     // uploaded references must be the user's own, of the declared kind, and within this model's limits;
     // URL references must point at public addresses (they are fetched, SSRF-safely, at dispatch)
@@ -246,6 +249,7 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
         // one row lock per user serializes their submits: the in-flight count and the balance agree
         await ledger.ensureAccount(tx, userId);
         const balance = await ledger.lockBalance(tx, userId);
+        await refuseIfDeletionPending(tx, userId);
         const inFlight = await countInFlight(tx, userId);
         if (inFlight >= maxInFlight) {
           throw new AppError('rate_limited', `You have ${inFlight} videos in progress, the most at one time. Wait for one to finish, then try again.`, 429);

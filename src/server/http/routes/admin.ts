@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { errorBody, userRole, userStatus } from '../../../shared/api';
+import { adminDeleteUser, adminDeleteUserResult, errorBody, userRole, userStatus, type AdminDeleteUserResult } from '../../../shared/api';
 import type { AppContext } from '../../context';
+import { AppError } from '../../errors';
 import { requireRole } from '../plugins/session';
 
 const adminUser = z.object({
@@ -38,28 +39,29 @@ export const adminRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (ap
     {
       schema: {
         tags: ['admin'],
-        summary: 'Delete an account (admin)',
+        summary: 'Delete an account, now or after the grace period (admin)',
         description:
-          "Deletes the account, its creations and its references, with their files (orders keep their record, unlinked). What a legal hold covers stays, and the account is then closed (terminated, signed out) until the hold ends. Used, for example, when data is reported as a child's (privacy policy 6).",
+          "when=now (the default) deletes at once: the account's subscriptions are canceled with the payment provider first, then its profile, sessions, " +
+          'sign-in methods, creations, references, keys, webhooks and files go, and what the law keeps (orders, their ledger rows, subscriptions, safety ' +
+          'cases) stays under a pseudonym (subjectRef). What a legal hold covers stays, and the account is then closed (terminated, signed out) until the ' +
+          'hold ends. when=grace starts the grace period (ACCOUNT_DELETION_GRACE_DAYS): the user is signed out and mailed, and may cancel by signing in. ' +
+          "Used, for example, for a deletion request that came by mail, or data reported as a child's (privacy policy 5 and 6).",
         params: z.object({ id: z.string().min(1).max(100) }),
-        body: z.object({ reason: z.string().trim().min(1).max(2000) }),
-        response: {
-          200: z.object({
-            userId: z.string(),
-            outcome: z.enum(['deleted', 'closed']),
-            removed: z.object({ generations: z.number(), media: z.number() }),
-            kept: z.object({ generations: z.number(), media: z.number() }),
-          }),
-          400: errorBody,
-          401: errorBody,
-          403: errorBody,
-          404: errorBody,
-        },
+        body: adminDeleteUser,
+        response: { 200: adminDeleteUserResult, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 502: errorBody },
       },
     },
-    async (req, reply) => {
+    async (req, reply): Promise<AdminDeleteUserResult> => {
       const admin = await requireRole(ctx, req, ['admin'], reply);
-      return ctx.services.accountDeletion.deleteAccount(req.params.id, { actorId: admin.user.id, reason: req.body.reason });
+      if (req.params.id === admin.user.id) {
+        throw new AppError('own_account', 'Delete your own account from your account page (it asks for your password and has a grace period).', 409);
+      }
+      const by = { actorId: admin.user.id, reason: req.body.reason, origin: 'operator' as const };
+      if (req.body.when === 'grace') {
+        const s = await ctx.services.accountDeletion.schedule(req.params.id, by);
+        return { outcome: 'scheduled', userId: req.params.id, deletionId: s.deletionId, dueAt: s.dueAt.toISOString() };
+      }
+      return ctx.services.accountDeletion.deleteAccount(req.params.id, by);
     },
   );
 };

@@ -83,6 +83,8 @@ export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (a
   app.get('/api/meta', { schema: { tags: ['system'], summary: 'Public facts about this installation', response: { 200: metaResponse } } }, async () => ({
     name: 'Save Sora',
     version: APP_VERSION,
+    supportEmail: ctx.config.SUPPORT_EMAIL,
+    privacyRequestDueDays: ctx.config.PRIVACY_REQUEST_DUE_DAYS,
   }));
 };
 

@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import type { Me } from '../../../shared/api/account';
 import { isModerator, useSignOut } from '../../lib/auth';
 import { cn } from '../../lib/cn';
-import { ChevronDownIcon, CodeIcon, CreditCardIcon, LogOutIcon, ShieldIcon, SparklesIcon, UserIcon } from '../icons';
+import { ChevronDownIcon, CodeIcon, CreditCardIcon, InboxIcon, LogOutIcon, ShieldIcon, SparklesIcon, UserIcon } from '../icons';
 import { Avatar, Spinner } from '../ui';
 
 const item =
@@ -119,6 +119,14 @@ export function AccountMenu({ me }: { me: Me }) {
               <Link to="/moderation" className={item} onClick={() => close(false)} data-testid="account-menu-moderation">
                 <ShieldIcon className="size-4" />
                 {t('nav.moderation')}
+              </Link>
+            </li>
+          )}
+          {(me.role === 'support' || me.role === 'admin') && (
+            <li>
+              <Link to="/operator/privacy-requests" className={item} onClick={() => close(false)} data-testid="account-menu-privacy-requests">
+                <InboxIcon className="size-4" />
+                {t('privacyRequests.operator.nav')}
               </Link>
             </li>
           )}

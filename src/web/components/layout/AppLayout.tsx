@@ -5,6 +5,8 @@ import { changeLanguage, isSupportedLanguage } from '../../i18n';
 import { useMe } from '../../lib/auth';
 import { Footer } from './Footer';
 import { Header } from './Header';
+import { DeletionBanner } from './DeletionBanner';
+import { PolicyNoticeBanner } from './PolicyNoticeBanner';
 
 /** The signed-in user's language (stored on the account) wins over this browser's choice. */
 function useAccountLanguage() {
@@ -29,6 +31,8 @@ export function AppLayout() {
         {t('app.skipToContent')}
       </a>
       <Header />
+      <DeletionBanner />
+      <PolicyNoticeBanner />
       <main id="main" tabIndex={-1} className="flex-1 outline-none">
         <Outlet />
       </main>

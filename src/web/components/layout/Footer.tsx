@@ -76,6 +76,18 @@ export function Footer() {
                 {t('footer.report')}
               </Link>
             </li>
+            <li>
+              <Link to="/privacy-request" className={footerLink} data-testid="footer-privacy-request">
+                {t('privacyRequests.footerLink')}
+              </Link>
+            </li>
+            {meta.data && (
+              <li>
+                <a href={`mailto:${meta.data.supportEmail}`} className={`${footerLink} break-all`} data-testid="footer-support-email">
+                  {t('privacyRequests.footerContact', { email: meta.data.supportEmail })}
+                </a>
+              </li>
+            )}
           </ul>
         </nav>
       </div>

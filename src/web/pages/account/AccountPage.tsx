@@ -12,6 +12,9 @@ import { CasesLink } from './CasesPage';
 import { ProfileSection } from './ProfileSection';
 import { EmailSection, PasswordSection } from './SecuritySections';
 import { SessionsSection } from './SessionsSection';
+import { DeleteAccountSection } from './DeleteAccountSection';
+import { DataExportSection } from './DataExportSection';
+import { EmailPreferencesSection } from './EmailPreferencesSection';
 import { Section } from './shared';
 
 export function AccountPage() {
@@ -51,9 +54,12 @@ export function AccountPage() {
         <ProfileSection me={user} />
         <EmailSection me={user} />
         <PasswordSection me={user} />
+        <EmailPreferencesSection />
         <SessionsSection />
+        <DataExportSection />
         <ReferralSection me={user} />
         <CasesLink />
+        <DeleteAccountSection me={user} />
       </div>
     </div>
   );
