@@ -1,9 +1,7 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { en, es, expect, signUpAndVerify, test } from './support';
+import { en, es, expect, signUpAndVerify, test, cli, ROOT } from './support';
 
 /*
  * The legal pages and the notice of a material change, end to end: the published documents with
@@ -11,26 +9,6 @@ import { en, es, expect, signUpAndVerify, test } from './support';
  * version (published with the CLI) that signed-in users see announced until they dismiss it, while
  * the earlier version stays readable. Operator text is Markdown: raw HTML in it is never rendered.
  */
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-/** `npm run cli -- …` against the server under test (it hands the command over its admin socket). */
-function cli(args: string[]): Promise<string> {
-  const dataDir = process.env.SAVESORA_E2E_DATA_DIR;
-  if (!dataDir) throw new Error('SAVESORA_E2E_DATA_DIR is not set (playwright.config.ts sets it)');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/server/cli/index.ts'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`cli ${args.join(' ')} exited ${String(code)}: ${out}`))));
-  });
-}
 
 test('the legal pages show the published text with its outline, date and versions, in English and Spanish', async ({ page, watcher }) => {
   watcher.expect({ method: 'GET', path: '/api/legal/terms', status: 404 });

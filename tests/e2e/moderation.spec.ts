@@ -1,38 +1,16 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { APIRequestContext, Page } from '@playwright/test';
 import { sampleFrames } from '../../src/server/adapters/moderation/frames';
 import { HashListMatcher } from '../../src/server/adapters/moderation/hash-matcher';
-import { E2E_PASSWORD, en, expect, label, signUpAndVerify, test } from './support';
+import { E2E_PASSWORD, en, expect, label, signUpAndVerify, test, cli } from './support';
 
 /*
  * Trust & safety, end to end: the public report form (linked from the legal pages), a moderator's
  * queue (reachable from the account menu, keyboard-driven) where a decision is recorded and then
  * found in the case's audit timeline, and a suspended account's appeal from the sign-in page.
  */
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-/** `npm run cli -- …` against the server under test (it hands the command over its admin socket). */
-function cli(args: string[]): Promise<string> {
-  const dataDir = process.env.SAVESORA_E2E_DATA_DIR;
-  if (!dataDir) throw new Error('SAVESORA_E2E_DATA_DIR is not set (playwright.config.ts sets it)');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/server/cli/index.ts'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`cli ${args.join(' ')} exited ${String(code)}: ${out}`))));
-  });
-}
 
 /** A fresh uuid-shaped id, so a report names a creation that does not exist (the form never says). */
 const someId = () => crypto.randomUUID();

@@ -1,33 +1,10 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { en, es, expect, label, signUpAndVerify, test, uniqueEmail } from './support';
+import { en, es, expect, label, signUpAndVerify, test, uniqueEmail, cli } from './support';
 
 /*
  * Privacy requests, end to end: the public form (linked from the footer, with the support address
  * from the settings), its child report, and the operators' queue where a support person finds the
  * request with its due date and closes it. A plain user is kept out of the queue.
  */
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-/** `npm run cli -- …` against the server under test (it hands the command over its admin socket). */
-function cli(args: string[]): Promise<string> {
-  const dataDir = process.env.SAVESORA_E2E_DATA_DIR;
-  if (!dataDir) throw new Error('SAVESORA_E2E_DATA_DIR is not set (playwright.config.ts sets it)');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/server/cli/index.ts'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`cli ${args.join(' ')} exited ${String(code)}: ${out}`))));
-  });
-}
 
 const form = en.privacyRequests.form;
 const op = en.privacyRequests.operator;

@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect, test as base, type Page } from '@playwright/test';
 
 /** The English and Spanish catalogues: the source of the texts the tests look for. */
@@ -159,4 +162,24 @@ export async function signUpAndVerify(page: Page, labelText: string, name = 'E2E
   await expect(page).toHaveURL(/\/account$/);
   await expect(page.getByTestId('email-verified')).toBeVisible();
   return email;
+}
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** `npm run cli -- …` against the server under test (it hands the command over its admin socket). */
+export function cli(args: string[]): Promise<string> {
+  const dataDir = process.env.SAVESORA_E2E_DATA_DIR;
+  if (!dataDir) throw new Error('SAVESORA_E2E_DATA_DIR is not set (playwright.config.ts sets it)');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/server/cli/index.ts'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`cli ${args.join(' ')} exited ${String(code)}: ${out}`))));
+  });
 }

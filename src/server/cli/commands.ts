@@ -11,6 +11,7 @@ import { policyCommands } from './policy-commands';
 import { mailingCommands } from './mailing-commands';
 import { privacyCommands } from './privacy-commands';
 import { exportCommands } from './export-commands';
+import { json, table } from './format';
 
 /** What a CLI command may use; the same whether it runs in the CLI process or in a running server. */
 export interface CommandContext {
@@ -31,8 +32,6 @@ export interface Command {
 }
 
 export class UsageError extends Error {}
-
-const json = { type: 'boolean', default: false } as const;
 
 export const commands: Command[] = [
   {
@@ -575,14 +574,4 @@ export function helpText(): string {
     "Run npm run cli -- <command> --help for a command's options.",
     'With the embedded database, commands go to the running server when there is one.',
   ].join('\n');
-}
-
-function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) =>
-    r
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  return [line(head), ...rows.map(line)].join('\n');
 }

@@ -4,6 +4,7 @@ import { holdActive } from '../domain/moderation/holds.service';
 import type { RetentionReport } from '../domain/privacy/retention.service';
 import { AppError } from '../errors';
 import type { Command } from './commands';
+import { json, table } from './format';
 
 /**
  * Retention and legal holds for operators: `retention:report` (the schedule and what is due now),
@@ -14,19 +15,8 @@ import type { Command } from './commands';
 
 // (AppError rather than commands.ts's UsageError: a value import from commands.ts would be circular)
 const usage = (message: string) => new AppError('invalid_request', message, 400);
-const json = { type: 'boolean', default: false } as const;
 
 const when = (d: Date | null | undefined) => (d ? `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC` : '-');
-
-function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) =>
-    r
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  return [line(head), ...rows.map(line)].join('\n');
-}
 
 function reportText(r: RetentionReport): string {
   const rows = r.rows.map((row) => [
