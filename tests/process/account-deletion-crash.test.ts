@@ -13,6 +13,7 @@ import { TestClient } from '../helpers/client';
 import { createTestDatabase, onPostgresServer, type TestDatabase } from '../helpers/db';
 import { childEnv, cli, startServerProcess, type ServerProcess } from '../helpers/process';
 import { until } from '../helpers/wait';
+import { payOnFakePage } from '../integration/billing/setup';
 
 /**
  * SIGKILL in the middle of an account deletion, then a rerun (issue 17): killed while the payment
@@ -145,14 +146,7 @@ describe('a killed account deletion finishes on the next run', () => {
     const checkout = await victim.post('/api/billing/checkout', { plan: 'max-monthly', provider: 'stripe', currency: 'usd' });
     expect(checkout.status, checkout.body).toBe(200);
     const { orderId, url: payUrl } = checkout.json<CheckoutResponse>();
-    const page = await fetch(payUrl);
-    const action = /<form[^>]*action="([^"]+)"/.exec(await page.text())?.[1] ?? new URL(payUrl).pathname;
-    await fetch(new URL(action.replace(/&amp;/g, '&'), payUrl), {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'outcome=paid',
-      redirect: 'manual',
-    });
+    await payOnFakePage(payUrl);
     await until(async () => (await victim.get(`/api/billing/orders/${orderId}`)).json<OrderView>().status === 'paid', {
       timeoutMs: 20_000,
       recheckMs: 100,

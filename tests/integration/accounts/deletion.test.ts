@@ -15,6 +15,7 @@ import { closeAll } from '../../helpers/close';
 import { seedGeneration } from '../../helpers/seed';
 import { jobsDone, until } from '../../helpers/wait';
 import { linkIn } from './setup';
+import { payOnFakePage } from '../billing/setup';
 
 /**
  * Deleting an account (privacy policy 5 and 6): the user's own request with re-authentication and a
@@ -354,14 +355,7 @@ describe('subscriptions', () => {
     const res = await c.post('/api/billing/checkout', { plan: 'max-monthly', provider: 'stripe', currency: 'usd' });
     expect(res.status, res.body).toBe(200);
     const { orderId, url } = res.json<CheckoutResponse>();
-    const page = await fetch(url);
-    const action = /<form[^>]*action="([^"]+)"/.exec(await page.text())?.[1] ?? new URL(url).pathname;
-    await fetch(new URL(action.replace(/&amp;/g, '&'), url), {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'outcome=paid',
-      redirect: 'manual',
-    });
+    await payOnFakePage(url);
     await until(async () => (await c.get(`/api/billing/orders/${orderId}`)).json<OrderView>().status === 'paid', {
       app,
       timeoutMs: 10_000,

@@ -25,6 +25,24 @@ export interface BillingApp {
 
 let n = 0;
 
+/**
+ * What a browser does on a fake provider's hosted payment page: load it and submit its form with the
+ * outcome. Answers the redirect the page sends back to (null when there is none).
+ */
+export async function payOnFakePage(url: string, outcome: 'paid' | 'declined' = 'paid'): Promise<string | null> {
+  const page = await fetch(url);
+  expect(page.status).toBe(200);
+  const html = await page.text();
+  const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1] ?? new URL(url).pathname;
+  const res = await fetch(new URL(action.replace(/&amp;/g, '&'), url), {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ outcome }).toString(),
+    redirect: 'manual',
+  });
+  return res.headers.get('location');
+}
+
 export async function startBillingApp(env: Record<string, string> = {}): Promise<BillingApp> {
   const [stripe, creem, np] = await Promise.all([startFakeStripe(), startFakeCreem(), startFakeNowPayments()]);
   const app = await startTestApp({
@@ -66,19 +84,7 @@ export async function startBillingApp(env: Record<string, string> = {}): Promise
       expect(res.status, res.body).toBe(200);
       return res.json<CheckoutResponse>();
     },
-    async payOnPage(url, outcome = 'paid') {
-      const page = await fetch(url);
-      expect(page.status).toBe(200);
-      const html = await page.text();
-      const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1] ?? new URL(url).pathname;
-      const res = await fetch(new URL(action.replace(/&amp;/g, '&'), url), {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ outcome }).toString(),
-        redirect: 'manual',
-      });
-      return res.headers.get('location');
-    },
+    payOnPage: payOnFakePage,
     async waitOrder(c, id, status, timeoutMs = 10_000) {
       let seen = '';
       return until(
