@@ -10,3 +10,4 @@ export { Avatar, initials } from './Avatar';
 export { Badge } from './Badge';
 export { Checkbox, PasswordInput, Select, fieldClasses, type CheckboxProps, type PasswordInputProps, type SelectProps } from './Field';
 export { TextArea, type TextAreaProps } from './Field';
+export { DetailSection } from './DetailSection';

@@ -3,7 +3,7 @@ import { useParams } from '@tanstack/react-router';
 import { useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ShieldIcon } from '../../components/icons';
-import { Alert, Card, useToast } from '../../components/ui';
+import { Alert, Card, DetailSection, useToast } from '../../components/ui';
 import { errorText } from '../../lib/errors';
 import { dateTime } from '../../lib/format';
 import { caseQuery, type CaseEvent } from '../../lib/moderation';
@@ -17,17 +17,6 @@ function Row({ term, children }: { term: string; children: ReactNode }) {
       <dt className="text-zinc-500 dark:text-zinc-400">{term}</dt>
       <dd className="min-w-0 text-end font-medium break-all text-zinc-900 dark:text-zinc-100">{children}</dd>
     </div>
-  );
-}
-
-function Section({ id, title, children }: { id: string; title: string; children: ReactNode }) {
-  return (
-    <section aria-labelledby={id} className="space-y-3">
-      <h2 id={id} className="text-base font-semibold text-zinc-900 dark:text-white">
-        {title}
-      </h2>
-      {children}
-    </section>
   );
 }
 
@@ -127,7 +116,7 @@ export function CasePage() {
       <div className="grid gap-8 lg:grid-cols-[3fr_2fr] lg:items-start">
         <div className="min-w-0 space-y-8">
           {(c.previews.length > 0 || c.texts.length > 0) && (
-            <Section id="case-evidence" title={t('moderation.case.evidence')}>
+            <DetailSection id="case-evidence" title={t('moderation.case.evidence')}>
               {c.previews.length > 0 && (
                 <div className="grid gap-4 sm:grid-cols-2">
                   {c.previews.map((p) => (
@@ -136,18 +125,18 @@ export function CasePage() {
                 </div>
               )}
               <CaseTexts texts={c.texts} />
-            </Section>
+            </DetailSection>
           )}
 
           {c.appealText && (
-            <Section id="case-appeal" title={t('moderation.case.appeal')}>
+            <DetailSection id="case-appeal" title={t('moderation.case.appeal')}>
               <blockquote className="rounded-lg border-s-4 border-fuchsia-400 bg-fuchsia-50 p-3 text-sm whitespace-pre-wrap break-words text-zinc-900 dark:bg-fuchsia-950/30 dark:text-zinc-100">
                 {c.appealText}
               </blockquote>
-            </Section>
+            </DetailSection>
           )}
 
-          <Section id="case-decision" title={t('moderation.decide.legend')}>
+          <DetailSection id="case-decision" title={t('moderation.decide.legend')}>
             {c.status === 'open' ? (
               <Card padding="md">
                 <DecisionForm
@@ -166,9 +155,9 @@ export function CasePage() {
                 {t('moderation.decide.closed', { outcome: c.outcome ? t(`moderation.outcome.${c.outcome}`) : t('moderation.status.closed') })}
               </Alert>
             )}
-          </Section>
+          </DetailSection>
 
-          <Section id="case-timeline" title={t('moderation.case.timeline')}>
+          <DetailSection id="case-timeline" title={t('moderation.case.timeline')}>
             {c.events.length ? (
               <ol className="space-y-4 border-s border-zinc-200 ps-0 dark:border-zinc-800" data-testid="case-timeline">
                 {c.events.map((e) => (
@@ -178,7 +167,7 @@ export function CasePage() {
             ) : (
               <p className="text-sm text-zinc-500">{t('moderation.case.noEvents')}</p>
             )}
-          </Section>
+          </DetailSection>
         </div>
 
         <Card padding="none" className="min-w-0">

@@ -4,7 +4,7 @@ import { useRef, useState, type ReactNode, type SubmitEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { InboxIcon } from '../../components/icons';
 import { BackLink, PageLoadFailed, PageLoading } from '../../components/PageStates';
-import { Alert, Button, Card, Dialog, Select, TextArea, useToast } from '../../components/ui';
+import { Alert, Button, Card, DetailSection, Dialog, Select, TextArea, useToast } from '../../components/ui';
 import { useMe } from '../../lib/auth';
 import { errorText } from '../../lib/errors';
 import { dateTime } from '../../lib/format';
@@ -29,17 +29,6 @@ function Row({ term, children }: { term: string; children: ReactNode }) {
       <dt className="text-zinc-500 dark:text-zinc-400">{term}</dt>
       <dd className="min-w-0 font-medium break-all text-zinc-900 sm:text-end dark:text-zinc-100">{children}</dd>
     </div>
-  );
-}
-
-function Section({ id, title, children }: { id: string; title: string; children: ReactNode }) {
-  return (
-    <section aria-labelledby={id} className="space-y-3">
-      <h2 id={id} className="text-base font-semibold text-zinc-900 dark:text-white">
-        {title}
-      </h2>
-      {children}
-    </section>
   );
 }
 
@@ -143,7 +132,7 @@ function AccountCard({ request: r }: { request: PrivacyRequestDetail }) {
   });
 
   return (
-    <Section id="request-account" title={t('privacyRequests.operator.accountTitle')}>
+    <DetailSection id="request-account" title={t('privacyRequests.operator.accountTitle')}>
       <Card padding="md" className="space-y-4" data-testid="privacy-request-account">
         {!account ? (
           <p className="text-sm text-zinc-600 dark:text-zinc-400">{t('privacyRequests.operator.noAccount')}</p>
@@ -210,7 +199,7 @@ function AccountCard({ request: r }: { request: PrivacyRequestDetail }) {
           />
         </>
       )}
-    </Section>
+    </DetailSection>
   );
 }
 
@@ -305,7 +294,7 @@ export function PrivacyRequestDetailPage() {
         <RequestBadges request={r} />
       </header>
       <div className="space-y-8">
-        <Section id="request-facts" title={t('privacyRequests.operator.factsTitle')}>
+        <DetailSection id="request-facts" title={t('privacyRequests.operator.factsTitle')}>
           <Card padding="md">
             <dl className="divide-y divide-zinc-100 text-sm dark:divide-zinc-800">
               <Row term={t('privacyRequests.operator.from')}>{r.name ? `${r.name} <${r.email}>` : r.email}</Row>
@@ -325,9 +314,9 @@ export function PrivacyRequestDetailPage() {
               {r.message}
             </p>
           </Card>
-        </Section>
+        </DetailSection>
         <AccountCard request={r} />
-        <Section id="request-answer" title={t('privacyRequests.operator.answerTitle')}>
+        <DetailSection id="request-answer" title={t('privacyRequests.operator.answerTitle')}>
           <Card padding="md">
             {open ? (
               <AnswerForm key={`${r.status}:${r.resolution ?? ''}`} request={r} />
@@ -338,7 +327,7 @@ export function PrivacyRequestDetailPage() {
               </div>
             )}
           </Card>
-        </Section>
+        </DetailSection>
       </div>
     </div>
   );
