@@ -44,6 +44,8 @@ import { createExportsService, type ExportsService } from './domain/privacy/expo
 import { createRetentionService, type RetentionService } from './domain/privacy/retention.service';
 import { createPrivacyRequestsService, type PrivacyRequestsService } from './domain/privacy/requests.service';
 import { createRateLimiter, type RateLimiter } from './lib/rate-limit';
+import { createAuditService, type AuditService } from './domain/admin/audit.service';
+import { createConsoleAccessService, type ConsoleAccessService } from './domain/admin/access.service';
 import {
   privacyRetention,
   privacyRequestMail,
@@ -114,6 +116,10 @@ export interface Services {
   retention: RetentionService;
   /** privacy requests and child reports: the public form and the operators' queue */
   privacyRequests: PrivacyRequestsService;
+  /** the append-only log of operator actions (console and CLI) */
+  audit: AuditService;
+  /** the console's re-authentication for sensitive actions */
+  consoleAccess: ConsoleAccessService;
 }
 
 /** Everything a route, a job handler or a CLI command may use. Built once per process. */
@@ -240,6 +246,7 @@ export async function createServices({
     ncmec,
   });
   screening.setEscalation((caseId, note) => moderation.escalateAutomatically(caseId, note));
+  const sharedLimiter = rateLimiter ?? createRateLimiter(database, clock);
   const mailings = createMailingsService({ database, queue, mailer, config, clock, logger: logger.child({ component: 'mailings' }) });
   const services: Services = {
     users: createUsersService({ database, passwordHashLogN: config.PASSWORD_HASH_LOG_N }),
@@ -310,6 +317,8 @@ export async function createServices({
       logger: logger.child({ component: 'privacy' }),
       deleteAccount: (userId, by) => services.accountDeletion.deleteAccount(userId, by),
     }),
+    audit: createAuditService({ database, clock }),
+    consoleAccess: createConsoleAccessService({ database, clock, rateLimiter: sharedLimiter }),
   };
   return services;
 }

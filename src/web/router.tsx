@@ -1,5 +1,6 @@
 import type { QueryClient } from '@tanstack/react-query';
-import { createRootRouteWithContext, createRoute, createRouter, lazyRouteComponent, redirect } from '@tanstack/react-router';
+import { createRootRouteWithContext, createRoute, createRouter, lazyRouteComponent, notFound, redirect } from '@tanstack/react-router';
+import { can, isStaff, type ConsolePermission } from '../shared/api/admin';
 import { useTranslation } from 'react-i18next';
 import { AppLayout } from './components/layout/AppLayout';
 import { Spinner } from './components/ui';
@@ -294,6 +295,62 @@ const acceptableUseRoute = createRoute({
   component: lazyRouteComponent(() => import('./pages/LegalPage'), 'AcceptableUsePage'),
 });
 
+/**
+ * The operator console (/admin): staff only. A signed-out visitor is sent to sign in; a normal user
+ * sees the not-found page, as the server answers 404 to them; each section also checks its own
+ * permission (the server checks again on every call).
+ */
+const adminRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/admin',
+  beforeLoad: async ({ context, location }) => {
+    const me = await ensureMe(context.queryClient);
+    if (!me) throw redirect({ to: '/sign-in', search: { next: location.href }, replace: true });
+    if (!isStaff(me.role)) throw notFound();
+  },
+  component: lazyRouteComponent(() => import('./pages/admin/AdminLayout'), 'AdminLayout'),
+});
+
+/** A console section's guard: the not-found page without its permission. */
+const allow =
+  (permission: ConsolePermission) =>
+  async ({ context }: { context: RouterContext }) => {
+    const me = await ensureMe(context.queryClient);
+    if (!can(me?.role, permission)) throw notFound();
+  };
+
+const adminIndexRoute = createRoute({
+  getParentRoute: () => adminRoute,
+  path: '/',
+  // the dashboard for admins; the other roles start at their first section
+  beforeLoad: async ({ context }) => {
+    const me = await ensureMe(context.queryClient);
+    if (can(me?.role, 'dashboard.view')) return;
+    if (can(me?.role, 'users.view')) throw redirect({ to: '/admin/users', replace: true });
+    throw redirect({ to: '/moderation', replace: true });
+  },
+  component: lazyRouteComponent(() => import('./pages/admin/DashboardPage'), 'DashboardPage'),
+});
+
+const adminSection = <P extends string>(path: P, permission: ConsolePermission, load: () => Promise<Record<string, unknown>>, name: string) =>
+  createRoute({
+    getParentRoute: () => adminRoute,
+    path,
+    beforeLoad: allow(permission),
+    component: lazyRouteComponent(load as () => Promise<Record<string, React.ComponentType>>, name),
+  });
+
+const adminUsersRoute = adminSection('/users', 'users.view', () => import('./pages/admin/UsersPage'), 'UsersPage');
+const adminUserRoute = adminSection('/users/$id', 'users.view', () => import('./pages/admin/UserDetailPage'), 'UserDetailPage');
+const adminOrdersRoute = adminSection('/orders', 'orders.view', () => import('./pages/admin/OrdersPage'), 'OrdersPage');
+const adminOrderRoute = adminSection('/orders/$id', 'orders.view', () => import('./pages/admin/OrderDetailPage'), 'OrderDetailPage');
+const adminGenerationsRoute = adminSection('/generations', 'generations.view', () => import('./pages/admin/GenerationsPage'), 'GenerationsPage');
+const adminGenerationRoute = adminSection('/generations/$id', 'generations.view', () => import('./pages/admin/GenerationDetailPage'), 'GenerationDetailPage');
+const adminCatalogRoute = adminSection('/catalog', 'catalog.view', () => import('./pages/admin/CatalogPage'), 'CatalogPage');
+const adminSettingsRoute = adminSection('/settings', 'settings.view', () => import('./pages/admin/SettingsPage'), 'SettingsPage');
+const adminAuditRoute = adminSection('/audit', 'audit.view', () => import('./pages/admin/AuditPage'), 'AuditPage');
+const adminSetupRoute = adminSection('/setup', 'setup.manage', () => import('./pages/admin/SetupPage'), 'SetupPage');
+
 export const routeTree = rootRoute.addChildren([
   indexRoute,
   signInRoute,
@@ -321,6 +378,19 @@ export const routeTree = rootRoute.addChildren([
   moderationQueueRoute,
   moderationCaseRoute,
   moderationHoldsRoute,
+  adminRoute.addChildren([
+    adminIndexRoute,
+    adminUsersRoute,
+    adminUserRoute,
+    adminOrdersRoute,
+    adminOrderRoute,
+    adminGenerationsRoute,
+    adminGenerationRoute,
+    adminCatalogRoute,
+    adminSettingsRoute,
+    adminAuditRoute,
+    adminSetupRoute,
+  ]),
 ]);
 
 /** Shown when a page's code or data takes more than a moment (a slow connection). */

@@ -16,7 +16,7 @@ import { answerFrameworkError, errorPayload, installErrorHandler } from './error
 import { createMetrics } from './metrics';
 import { installBodyGuard } from './plugins/body-guard';
 import { installCsrfProtection } from './plugins/csrf';
-import { adminRoutes } from './routes/admin';
+import { adminConsoleRoutes } from './routes/admin/index';
 import { modelRoutes } from './routes/models';
 import { generationRoutes } from './routes/generations';
 import { incomingCallbackRoutes } from './routes/callbacks';
@@ -163,7 +163,7 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions = {}): 
   await app.register(systemRoutes, { ctx, metrics });
   await app.register(authRoutes, { ctx });
   await app.register(meRoutes, { ctx });
-  await app.register(adminRoutes, { ctx });
+  await app.register(adminConsoleRoutes, { ctx });
   await app.register(modelRoutes, { ctx });
   const generationEvents = createGenerationEvents(ctx.database, (row) => ctx.services.generations.toView(row), app.log as never);
   app.addHook('onClose', async () => generationEvents.close());

@@ -14,3 +14,4 @@ export * from './account-deletion';
 export * from './marketing';
 export * from './legal';
 export * from './privacy-requests';
+export * from './admin';

@@ -14,6 +14,8 @@ export const modelSettings = pgTable('model_settings', {
   lifecycle: jsonb('lifecycle').$type<ModelLifecycle>(),
   /** provider ids in the order to try; providers left out are disabled for this model */
   routeOrder: jsonb('route_order').$type<string[]>(),
+  /** where the model appears in lists (lower first); null: after the ordered ones, in built-in order */
+  position: integer('position'),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   updatedBy: text('updated_by'),
 });

@@ -51,5 +51,6 @@ export const creditLedger = pgTable(
     check('credit_ledger_kind_check', sql.raw(`kind in (${ledgerKinds.map((k) => `'${k}'`).join(', ')})`)),
     uniqueIndex('credit_ledger_idempotency_key').on(t.idempotencyKey),
     index('credit_ledger_user_created_idx').on(t.userId, t.createdAt),
+    index('credit_ledger_created_idx').on(t.createdAt),
   ],
 );

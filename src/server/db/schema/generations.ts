@@ -101,6 +101,9 @@ export const generations = pgTable(
     index('generations_poll_idx')
       .on(t.nextPollAt)
       .where(sql`status in ('submitting', 'running', 'finalizing')`),
+    index('generations_finished_idx')
+      .on(t.finishedAt)
+      .where(sql`finished_at is not null`),
     index('generations_active_idx')
       .on(t.status, t.updatedAt)
       .where(sql`status in ('queued', 'submitting', 'running', 'finalizing')`),

@@ -8,3 +8,4 @@ export * from './billing';
 export * from './developer';
 export * from './moderation';
 export * from './privacy';
+export * from './admin';

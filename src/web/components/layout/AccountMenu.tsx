@@ -3,8 +3,9 @@ import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Me } from '../../../shared/api/account';
 import { isModerator, useSignOut } from '../../lib/auth';
+import { isStaff } from '../../../shared/api/admin';
 import { cn } from '../../lib/cn';
-import { ChevronDownIcon, CodeIcon, CreditCardIcon, InboxIcon, LogOutIcon, ShieldIcon, SparklesIcon, UserIcon } from '../icons';
+import { ActivityIcon, ChevronDownIcon, CodeIcon, CreditCardIcon, InboxIcon, LogOutIcon, ShieldIcon, SparklesIcon, UserIcon } from '../icons';
 import { Avatar, Spinner } from '../ui';
 
 const item =
@@ -114,6 +115,14 @@ export function AccountMenu({ me }: { me: Me }) {
               {t('nav.developers')}
             </Link>
           </li>
+          {isStaff(me.role) && (
+            <li>
+              <Link to="/admin" className={item} onClick={() => close(false)} data-testid="account-menu-console">
+                <ActivityIcon className="size-4" />
+                {t('nav.console')}
+              </Link>
+            </li>
+          )}
           {isModerator(me) && (
             <li>
               <Link to="/moderation" className={item} onClick={() => close(false)} data-testid="account-menu-moderation">

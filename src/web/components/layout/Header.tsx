@@ -2,9 +2,10 @@ import { Link, useLocation } from '@tanstack/react-router';
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { isModerator, useMe, useSignOut } from '../../lib/auth';
+import { isStaff } from '../../../shared/api/admin';
 import { cn } from '../../lib/cn';
 import { focusableWithin } from '../../lib/focus';
-import { CloseIcon, CodeIcon, CreditCardIcon, FilmIcon, LogOutIcon, MenuIcon, ShieldIcon, SparklesIcon, UserIcon } from '../icons';
+import { ActivityIcon, CloseIcon, CodeIcon, CreditCardIcon, FilmIcon, LogOutIcon, MenuIcon, ShieldIcon, SparklesIcon, UserIcon } from '../icons';
 import { Avatar, buttonClasses } from '../ui';
 import { AccountMenu } from './AccountMenu';
 import { Logo } from './Logo';
@@ -205,6 +206,14 @@ export function Header() {
                   {t('nav.developers')}
                 </Link>
               </li>
+              {isStaff(user.role) && (
+                <li>
+                  <Link to="/admin" className={cn(mobileLink, 'flex items-center gap-3')} onClick={() => closeMenu(false)}>
+                    <ActivityIcon className="size-5" />
+                    {t('nav.console')}
+                  </Link>
+                </li>
+              )}
               {isModerator(user) && (
                 <li>
                   <Link to="/moderation" className={cn(mobileLink, 'flex items-center gap-3')} onClick={() => closeMenu(false)}>

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { adminDeleteUser, adminDeleteUserResult, errorBody, userRole, userStatus, type AdminDeleteUserResult } from '../../../shared/api';
-import type { AppContext } from '../../context';
-import { AppError } from '../../errors';
-import { requireRole } from '../plugins/session';
+import { adminDeleteUser, adminDeleteUserResult, errorBody, userRole, userStatus, type AdminDeleteUserResult } from '../../../../shared/api';
+import type { AppContext } from '../../../context';
+import { AppError } from '../../../errors';
+import { requireRole } from '../../plugins/session';
 
 const adminUser = z.object({
   id: z.string(),
@@ -16,7 +16,7 @@ const adminUser = z.object({
 });
 
 /** Operator console API (support and admins). More arrives with moderation and billing. */
-export const adminRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, { ctx }) => {
+export const adminUsersRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, { ctx }) => {
   app.get(
     '/api/admin/users',
     {
