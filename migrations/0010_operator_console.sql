@@ -64,6 +64,10 @@ CREATE INDEX "generations_finished_idx" ON "generations" USING btree ("finished_
 CREATE INDEX "credit_ledger_created_idx" ON "credit_ledger" USING btree ("created_at");--> statement-breakpoint
 CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  -- only the retention job deletes (entries past AUDIT_LOG_RETENTION_DAYS), and it says so first in its transaction
+  IF TG_OP = 'DELETE' AND current_setting('savesora.audit_retention', true) = 'on' THEN
+    RETURN NULL;
+  END IF;
   RAISE EXCEPTION 'audit_log is append-only';
 END;
 $$;--> statement-breakpoint

@@ -147,6 +147,7 @@ export const configSchema = z.object({
   API_USER_RATE_PER_MINUTE: intIn(1, 1_000_000).default(120),
   API_KEY_MAX_IN_FLIGHT: intIn(1, 100_000).default(5),
   API_LOG_RETENTION_DAYS: intIn(30, 180).default(90),
+  AUDIT_LOG_RETENTION_DAYS: intIn(30, 730).default(180),
   WEBHOOK_ALLOW_HOSTS: z.string().optional(),
   WEBHOOK_RETRY_BASE_SECONDS: intIn(1, 3600).default(5),
   // Trust & safety (issue 16, ADR 16)

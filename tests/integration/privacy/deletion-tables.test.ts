@@ -82,6 +82,15 @@ const decisions: Record<string, Decision> = {
   retention_runs: { kind: 'no-personal-data' },
   moderation_hash_lists: { kind: 'no-personal-data' },
   moderation_hashes: { kind: 'no-personal-data' },
+  generation_callbacks: { kind: 'gone' },
+  audit_log: {
+    kind: 'kept-contact',
+    columns: ['target_id'],
+    why: "the operators' append-only record of what they did names the account acted on by its id, which leads nowhere once the account is gone; entries never carry its email or name",
+  },
+  app_settings: { kind: 'no-personal-data' },
+  stats_hourly: { kind: 'no-personal-data' },
+  stats_rollup_state: { kind: 'no-personal-data' },
 };
 
 let app: TestApp;

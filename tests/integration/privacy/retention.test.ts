@@ -126,6 +126,41 @@ describe('each kind, on a fake clock', () => {
     expect(await left('api_request_log', [recent, heldOld])).toEqual([]);
   });
 
+  it("the operators' audit log: append-only, entries older than AUDIT_LOG_RETENTION_DAYS (180) go; those about a held account stay", async () => {
+    const T = clock.nowMs();
+    const a = await user('audited');
+    const held = await user('audited-held');
+    const actor = { id: null, label: 'cli:retention-test', role: null, via: 'cli' as const, ip: 'local' };
+    const entry = async (userId: string, ageDays: number) => {
+      const id = await ctx().services.audit.record(actor, { action: 'user.credits.grant', targetType: 'user', targetId: userId, after: { credits: 5 } });
+      await q(`alter table audit_log disable trigger audit_log_append_only`);
+      try {
+        await q(`update audit_log set at = $2 where id = $1`, [id, iso(T - ageDays * DAY)]);
+      } finally {
+        await q(`alter table audit_log enable trigger audit_log_append_only`);
+      }
+      return id;
+    };
+    const old = await entry(a, 180.01);
+    const recent = await entry(a, 179.99);
+    const heldOld = await entry(held, 400);
+    const h = await hold(held);
+
+    // nobody updates or deletes an entry, not even with SQL
+    await expect(q(`update audit_log set reason = 'changed' where id = $1`, [recent])).rejects.toThrow(/append-only/);
+    await expect(q(`delete from audit_log where id = $1`, [recent])).rejects.toThrow(/append-only/);
+
+    const result = await run();
+    expect(await left('audit_log', [old, recent, heldOld])).toEqual([String(recent), String(heldOld)].sort());
+    expect(result.results['audit-log']).toMatchObject({ keptByHold: 1 });
+    expect(result.results['audit-log']!.removed).toBeGreaterThanOrEqual(1);
+
+    await clock.set(T + DAY);
+    await ctx().services.holds.release(null, h.id, 'case closed');
+    await run();
+    expect(await left('audit_log', [recent, heldOld])).toEqual([]);
+  });
+
   it('webhook deliveries: older than WEBHOOK_DELIVERY_RETENTION_DAYS (30) go, except those of a held user or a held creation', async () => {
     const T = clock.nowMs();
     const a = await user('hooks');

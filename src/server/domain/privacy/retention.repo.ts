@@ -25,6 +25,8 @@ interface TableRule {
   past: string;
   /** kept by a legal hold, with `$2::timestamptz` the clock's now (NOTHING_HELD: nothing to hold) */
   held: string;
+  /** a statement run first in the batch's transaction (the audit log's trigger refuses deletes without it) */
+  unlock?: string;
 }
 
 const NOW = '$2::timestamptz';
@@ -97,6 +99,13 @@ export const tableRules = {
       and coalesce(m.finished_at, m.created_at) < $1::timestamptz)`,
     held: userHeld('a.user_id'),
   },
+  'audit-log': {
+    table: 'audit_log',
+    key: ['id'],
+    past: 'a.at < $1::timestamptz',
+    held: `(a.target_type = 'user' and ${userHeld('a.target_id')})`,
+    unlock: `set local savesora.audit_retention = 'on'`,
+  },
   'retention-runs': {
     table: 'retention_runs',
     key: ['id'],
@@ -135,6 +144,7 @@ export async function countTableRule(db: DbHandle, kind: TableRuleKind, cutoff: 
 export async function deleteTableRuleBatch(db: DbHandle, kind: TableRuleKind, cutoff: Date, now: Date, limit: number): Promise<number> {
   const r: TableRule = tableRules[kind];
   const cols = (alias: string) => r.key.map((k) => `${alias}.${k}`).join(', ');
+  if (r.unlock) await db.sql.query(r.unlock);
   const rows = await db.sql.query(
     `delete from ${r.table} d where (${cols('d')}) in (
        select ${cols('a')} from ${r.table} a where ${r.past} and not (${r.held}) limit $3 for update skip locked)

@@ -30,6 +30,7 @@ export const retentionKindIds = [
   'privacy-requests',
   'mailing-recipients',
   'retention-runs',
+  'audit-log',
   'sessions',
   'one-time-tokens',
   'rate-limit-windows',
@@ -74,6 +75,7 @@ export interface RetentionKind {
 export type RetentionSettings = Pick<
   Config,
   | 'API_LOG_RETENTION_DAYS'
+  | 'AUDIT_LOG_RETENTION_DAYS'
   | 'WEBHOOK_DELIVERY_RETENTION_DAYS'
   | 'PAYMENT_EVENT_RETENTION_DAYS'
   | 'DEVICE_RETENTION_DAYS'
@@ -237,6 +239,16 @@ export const retentionSchedule: readonly RetentionKind[] = [
     then: 'deleted',
     appliedBy: 'privacy.retention',
     holds: '-',
+  },
+  {
+    id: 'audit-log',
+    record: "the operators' audit log (who did what, when, from where)",
+    from: 'the action',
+    period: (c) => days(c.AUDIT_LOG_RETENTION_DAYS, 'AUDIT_LOG_RETENTION_DAYS'),
+    action: 'delete',
+    then: 'deleted',
+    appliedBy: 'privacy.retention',
+    holds: 'the user acted on',
   },
   {
     id: 'sessions',
