@@ -47,7 +47,15 @@ export default defineConfig(
       // and Fastify sends the value an async handler returns (a sync one must call reply.send)
       '@typescript-eslint/require-await': 'off',
       // TanStack Router's `throw redirect(...)` is how a route guard redirects
-      '@typescript-eslint/only-throw-error': ['error', { allow: [{ from: 'package', package: '@tanstack/router-core', name: 'Redirect' }, { from: 'package', package: '@tanstack/router-core', name: 'NotFoundError' }] }],
+      '@typescript-eslint/only-throw-error': [
+        'error',
+        {
+          allow: [
+            { from: 'package', package: '@tanstack/router-core', name: 'Redirect' },
+            { from: 'package', package: '@tanstack/router-core', name: 'NotFoundError' },
+          ],
+        },
+      ],
     },
   },
   {

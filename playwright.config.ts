@@ -66,6 +66,7 @@ export default defineConfig({
       DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
       E2E_STRIPE_PORT: '3108',
+      E2E_KIE_PORT: '3109',
       SIGNUP_RATE_PER_HOUR: '100',
       WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
     },

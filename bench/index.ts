@@ -11,10 +11,11 @@ import { generationsBench } from './generations';
 import { moderationBench } from './moderation';
 import { exportBench } from './export';
 import { passwordListBench } from './password-list';
+import { dashboardBench } from './dashboard';
 
 /**
  * `npm run bench`: figures for the platform's hot paths on this machine; `npm run bench -- NAME...`
- * runs only the named benchmarks (platform, generations, api, password-list, moderation, export).
+ * runs only the named benchmarks (platform, generations, api, password-list, moderation, export, dashboard).
  * `platform` uses the embedded database (in memory) unless DATABASE_URL is set; see
  * generations.ts for how that one picks its databases.
  */
@@ -80,6 +81,7 @@ const benchmarks: Record<string, () => Promise<void>> = {
   'password-list': passwordListBench,
   moderation: moderationBench,
   export: exportBench,
+  dashboard: dashboardBench,
 };
 
 async function main() {

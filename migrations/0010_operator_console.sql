@@ -62,6 +62,8 @@ ALTER TABLE "model_settings" ADD COLUMN "position" integer;--> statement-breakpo
 ALTER TABLE "sessions" ADD COLUMN "reauthenticated_at" timestamp with time zone;--> statement-breakpoint
 CREATE INDEX "generations_finished_idx" ON "generations" USING btree ("finished_at") WHERE finished_at is not null;--> statement-breakpoint
 CREATE INDEX "credit_ledger_created_idx" ON "credit_ledger" USING btree ("created_at");--> statement-breakpoint
+CREATE INDEX "orders_created_idx" ON "orders" USING btree ("created_at","id");--> statement-breakpoint
+CREATE INDEX "payment_events_order_idx" ON "payment_events" USING btree ("order_id") WHERE order_id is not null;--> statement-breakpoint
 CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   -- only the retention job deletes (entries past AUDIT_LOG_RETENTION_DAYS), and it says so first in its transaction

@@ -224,6 +224,8 @@ export interface Config extends Omit<Parsed, 'PUBLIC_URL' | 'SESSION_SECRET'> {
   dataDir: string;
   /** embedded PGlite when DATABASE_URL is unset */
   embeddedDatabase: boolean;
+  /** the settings the environment set: they win over the console's (domain/admin/settings.service.ts) */
+  envKeys?: readonly string[];
 }
 
 /** Parse the environment. Throws StartupError naming the first bad variable. */
@@ -261,6 +263,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Omit<Config, 'SESSION_SECRE
     PUBLIC_URL: (c.PUBLIC_URL ?? `http://localhost:${c.PORT || 3000}`).replace(/\/+$/, ''),
     dataDir,
     embeddedDatabase: !c.DATABASE_URL,
+    envKeys: Object.keys(input),
   };
 }
 

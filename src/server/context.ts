@@ -25,7 +25,6 @@ import { createReferenceResolver } from './domain/media/references';
 import type { PaymentRegistry } from './adapters/payments';
 import { createBillingService, type BillingService } from './domain/billing/billing.service';
 import { sendOrderConfirmation } from './domain/billing/confirmation';
-import { createCreditsService, type CreditsService } from './domain/credits/credits.service';
 import { createDeveloperService, type DeveloperService } from './domain/developer/developer.service';
 import { parseAllowHosts } from './lib/safe-fetch';
 import { createProvenance, loadOrCreateSigningIdentity } from './domain/media/provenance';
@@ -46,7 +45,15 @@ import { createPrivacyRequestsService, type PrivacyRequestsService } from './dom
 import { createRateLimiter, type RateLimiter } from './lib/rate-limit';
 import { createAuditService, type AuditService } from './domain/admin/audit.service';
 import { createConsoleAccessService, type ConsoleAccessService } from './domain/admin/access.service';
+import { createSettingsService, type SettingsService } from './domain/admin/settings.service';
+import { createSetupService, type SetupService } from './domain/admin/setup.service';
+import { createStatsService, type StatsService } from './domain/admin/stats.service';
+import { createCatalogConsoleService, type CatalogConsoleService } from './domain/admin/catalog-console.service';
+import { createUsersConsoleService, type UsersConsoleService } from './domain/admin/users-console.service';
+import { createOrdersConsole, type OrdersConsole } from './domain/admin/orders-console.service';
+import { createGenerationsConsole, type GenerationsConsole } from './domain/admin/generations-console.service';
 import {
+  adminStatsRollup,
   privacyRetention,
   privacyRequestMail,
   billingReconcile,
@@ -88,8 +95,6 @@ export interface Services {
   creations: CreationsService;
   /** plans, checkout, orders, payment events, refunds */
   billing: BillingService;
-  /** operators' credit grants and adjustments (every other movement happens inside its own domain's transaction) */
-  credits: CreditsService;
   /** the user's reference files (uploads, URL imports, creations reused as references) */
   media: MediaService;
   /** API keys and API usage */
@@ -120,6 +125,20 @@ export interface Services {
   audit: AuditService;
   /** the console's re-authentication for sensitive actions */
   consoleAccess: ConsoleAccessService;
+  /** settings in the console: stored sealed, applied live in every process (settings.live.ts), connection tests */
+  settings: SettingsService;
+  /** the first run: claiming the admin role, the setup checklist */
+  setup: SetupService;
+  /** the dashboard: hourly aggregates (rollup job) and the figures read from them */
+  stats: StatsService;
+  /** models and plans for operators (console and CLI), each change audited */
+  catalogConsole: CatalogConsoleService;
+  /** the console's and the CLI's user actions (credits, status, role, sessions, export, deletion), each audited */
+  usersConsole: UsersConsoleService;
+  /** the console's and the CLI's orders: lookup, refunds, reconciliation, each audited */
+  ordersConsole: OrdersConsole;
+  /** the console's generations: lookup, cancel, release of a task stuck past its deadline, each audited */
+  generationsConsole: GenerationsConsole;
 }
 
 /** Everything a route, a job handler or a CLI command may use. Built once per process. */
@@ -282,7 +301,6 @@ export async function createServices({
     media,
     developer: createDeveloperService({ database, config, clock }),
     billing: createBillingService({ database, queue, payments, catalog, config, clock, logger: logger.child({ component: 'billing' }) }),
-    credits: createCreditsService({ database, clock }),
     oauthTokens: createOAuthTokenService({ database, config }),
     screening,
     holds: createHoldsService({ database, clock }),
@@ -319,6 +337,43 @@ export async function createServices({
     }),
     audit: createAuditService({ database, clock }),
     consoleAccess: createConsoleAccessService({ database, clock, rateLimiter: sharedLimiter }),
+    settings: createSettingsService({
+      database,
+      config,
+      clock,
+      audit: { record: (...args) => services.audit.record(...args) },
+      logger: logger.child({ component: 'settings' }),
+    }),
+    setup: createSetupService({
+      database,
+      config,
+      clock,
+      audit: { record: (...args) => services.audit.record(...args) },
+      providers,
+      payments,
+      mailer,
+      store,
+      policies: { list: () => services.policies.list() },
+      lists: screening.lists,
+    }),
+    stats: createStatsService({ database, clock }),
+    catalogConsole: createCatalogConsoleService({ database, catalog, clock, audit: { record: (...args) => services.audit.record(...args) } }),
+    usersConsole: createUsersConsoleService({
+      database,
+      clock,
+      audit: () => services.audit,
+      accountDeletion: () => services.accountDeletion,
+      exports: () => services.exports,
+    }),
+    ordersConsole: createOrdersConsole({ database, payments, billing: () => services.billing, audit: () => services.audit }),
+    generationsConsole: createGenerationsConsole({
+      database,
+      clock,
+      engine,
+      providers,
+      audit: () => services.audit,
+      logger: logger.child({ component: 'console' }),
+    }),
   };
   return services;
 }
@@ -381,6 +436,10 @@ export function createJobRegistry(
       ctx.services.exports.build(id, { attempt: job.attempt, last: job.attempt > (privacyExportBuild.options.retryLimit ?? 0) }),
     )
     .register(privacyExportMail, ({ id }) => ctx.services.exports.mailReady(id))
+    .register(adminStatsRollup, async () => {
+      const run = await ctx.services.stats.rollup(ctx.clock.now());
+      if (run.backfill) ctx.logger.info({ backfill: run.backfill, historyComplete: run.historyComplete }, 'dashboard: history computed');
+    })
     .register(moderationNcmecReport, async ({ id }, job) => {
       await ctx.services.ncmec.run(id, { attempt: job.attempt, last: job.attempt > (moderationNcmecReport.options.retryLimit ?? 0) });
     });

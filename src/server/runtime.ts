@@ -2,7 +2,12 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import { systemClock, type Clock } from './adapters/clock';
 import { createMailer } from './adapters/mail';
-import { createProviderRegistry } from './adapters/providers';
+import { createProvider } from './adapters/providers';
+import { createReloadableProviderRegistry } from './adapters/providers/reloadable';
+import { createReloadablePaymentRegistry } from './adapters/payments/reloadable';
+import { createReloadableMailer } from './adapters/mail/reloadable';
+import { loadStoredSettings } from './domain/admin/settings.service';
+import { applySettingsToAdapters } from './domain/admin/settings.live';
 import { storeFromConfig } from './adapters/storage';
 import { createPaymentRegistry } from './adapters/payments';
 import { seedPlans } from './domain/billing/billing.repo';
@@ -71,20 +76,27 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
   let queue: JobQueue | null = null;
   let http: HttpApp | null = null;
   let rateLimiter: RateLimiter | null = null;
+  let closeSettings: (() => Promise<void>) | null = null;
   try {
     const { applied } = await migrate(database);
     if (applied.length) logger.info({ applied }, 'database migrated');
     const sealed = await encryptPlaintextOAuthTokens(database, config.SESSION_SECRET);
     if (sealed) logger.info({ accounts: sealed }, 'encrypted the stored OAuth tokens of accounts from before encryption at rest');
+    // the settings saved in the console (the environment wins), before anything is built from the config
+    const stored = await loadStoredSettings(database, config, logger);
+    if (stored.length) logger.info({ keys: stored }, 'settings: using values saved in the console');
 
     const runsWorkers = role !== 'web';
     queue = new JobQueue(database, logger.child({ component: 'queue' }), { supervise: runsWorkers });
     await queue.start();
 
-    const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, dataDir: config.dataDir });
-    const providers = createProviderRegistry(config, logger.child({ component: 'providers' }));
+    // mailer, providers and payments are rebuilt when their settings change in the console (settings.live.ts)
+    const onCloseError = (err: unknown) => logger.warn({ err }, 'settings: closing a replaced adapter failed');
+    const mailer = createReloadableMailer(() => createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, dataDir: config.dataDir }), { onCloseError });
+    const providerLogger = logger.child({ component: 'providers' });
+    const providers = createReloadableProviderRegistry((id) => createProvider(id, config, providerLogger), { onCloseError });
     const store = storeFromConfig(config, clock);
-    const payments = createPaymentRegistry(config);
+    const payments = createReloadablePaymentRegistry(() => createPaymentRegistry(config), { onCloseError });
     await seedPlans(database);
     rateLimiter = await openRateLimiter(config, database, { clock, onError: (err) => logger.warn({ err: err.message }, 'rate limits: Redis is unreachable') });
     const ctx: AppContext = {
@@ -102,6 +114,10 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
       services: await createServices({ database, queue, mailer, config, providers, store, payments, logger, rateLimiter, clock }),
       workerId: defaultWorkerId(),
     };
+    // settings changed in the console, by this process or another, apply here within a second
+    applySettingsToAdapters(ctx.services.settings, { providers, payments, mailer }, logger);
+    closeSettings = () => ctx.services.settings.close();
+    await ctx.services.settings.start();
     // the legal documents shipped (or in LEGAL_DOCS_DIR) that are not published yet (idempotent)
     await ctx.services.policies.seed();
     const registry = createJobRegistry(ctx);
@@ -160,6 +176,7 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
         };
         if (h) await step('http', () => h.close());
         await step('generation tracker', () => ctx.services.engine.stop());
+        await step('settings', () => ctx.services.settings.close());
         await step('moderation', () => ctx.services.screening.close());
         await step('job queue', () => q.stop({ graceful, timeoutMs: graceful ? 10_000 : 0 }));
         await step('mailer', () => ctx.mailer.close());
@@ -172,6 +189,7 @@ export async function startPlatform(opts: StartOptions): Promise<Platform> {
     };
   } catch (err) {
     await http?.close().catch(() => {});
+    await closeSettings?.().catch(() => {});
     await queue?.stop({ graceful: false }).catch(() => {});
     await rateLimiter?.close().catch(() => {});
     if (ownsDatabase) await database.close().catch(() => {});

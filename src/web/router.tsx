@@ -1,6 +1,7 @@
 import type { QueryClient } from '@tanstack/react-query';
 import { createRootRouteWithContext, createRoute, createRouter, lazyRouteComponent, notFound, redirect } from '@tanstack/react-router';
 import { can, isStaff, type ConsolePermission } from '../shared/api/admin';
+import { parseDashboardRange, type DashboardRange } from '../shared/api/admin-dashboard';
 import { useTranslation } from 'react-i18next';
 import { AppLayout } from './components/layout/AppLayout';
 import { Spinner } from './components/ui';
@@ -306,7 +307,8 @@ const adminRoute = createRoute({
   beforeLoad: async ({ context, location }) => {
     const me = await ensureMe(context.queryClient);
     if (!me) throw redirect({ to: '/sign-in', search: { next: location.href }, replace: true });
-    if (!isStaff(me.role)) throw notFound();
+    // the first account of a fresh install (no admin yet) may open /admin/setup to claim the role
+    if (!isStaff(me.role) && !(me.canClaimAdmin && location.pathname === '/admin/setup')) throw notFound();
   },
   component: lazyRouteComponent(() => import('./pages/admin/AdminLayout'), 'AdminLayout'),
 });
@@ -322,6 +324,7 @@ const allow =
 const adminIndexRoute = createRoute({
   getParentRoute: () => adminRoute,
   path: '/',
+  validateSearch: (s: Record<string, unknown>): { range?: DashboardRange } => ({ range: parseDashboardRange(s.range) }),
   // the dashboard for admins; the other roles start at their first section
   beforeLoad: async ({ context }) => {
     const me = await ensureMe(context.queryClient);
@@ -349,7 +352,16 @@ const adminGenerationRoute = adminSection('/generations/$id', 'generations.view'
 const adminCatalogRoute = adminSection('/catalog', 'catalog.view', () => import('./pages/admin/CatalogPage'), 'CatalogPage');
 const adminSettingsRoute = adminSection('/settings', 'settings.view', () => import('./pages/admin/SettingsPage'), 'SettingsPage');
 const adminAuditRoute = adminSection('/audit', 'audit.view', () => import('./pages/admin/AuditPage'), 'AuditPage');
-const adminSetupRoute = adminSection('/setup', 'setup.manage', () => import('./pages/admin/SetupPage'), 'SetupPage');
+const adminSetupRoute = createRoute({
+  getParentRoute: () => adminRoute,
+  path: '/setup',
+  // admins see the checklist; the first account of a fresh install, the screen that offers it the role
+  beforeLoad: async ({ context }) => {
+    const me = await ensureMe(context.queryClient);
+    if (!can(me?.role, 'setup.manage') && !me?.canClaimAdmin) throw notFound();
+  },
+  component: lazyRouteComponent(() => import('./pages/admin/SetupPage'), 'SetupPage'),
+});
 
 export const routeTree = rootRoute.addChildren([
   indexRoute,

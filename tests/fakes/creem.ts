@@ -660,6 +660,10 @@ ${message ? `<p data-testid="fake-message">${escapeHtml(message)}</p>` : ''}
       const c = checkouts.get(id);
       return c ? json(res, 200, checkoutObj(c)) : fail(res, 404, 'Checkout not found');
     }
+    if (method === 'GET' && p === '/v1/products/search') {
+      if (!authorized(req)) return fail(res, 401, 'Unauthorized: invalid or missing x-api-key');
+      return json(res, 200, { items: [], pagination: { total_records: 0, total_pages: 0, current_page: 1, next_page: null, prev_page: null } });
+    }
     if (method === 'GET' && p === '/v1/subscriptions') {
       if (!authorized(req)) return fail(res, 401, 'Unauthorized: invalid or missing x-api-key');
       const s = subscriptions.get(url.searchParams.get('subscription_id') ?? '');

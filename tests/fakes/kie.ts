@@ -606,6 +606,8 @@ export async function startFakeKie(opts: FakeKieOptions = {}): Promise<FakeKie> 
     if (method === 'POST' && p === '/api/v1/jobs/createTask') return create('jobs', req, res, raw);
     if (get && p === '/api/v1/veo/record-info') return record('veo', req, res, url);
     if (get && p === '/api/v1/jobs/recordInfo') return record('jobs', req, res, url);
+    // the account's credit balance (docs.kie.ai common-api/get-account-credits)
+    if (get && p === '/api/v1/chat/credit') return authorized(req) ? json(res, 200, { code: 200, msg: 'success', data: 1000 }) : unauthorized(res);
     const uploadKind = /^\/api\/(file-stream-upload|file-base64-upload|file-url-upload)$/.exec(p)?.[1];
     if (method === 'POST' && uploadKind) return upload(uploadKind, req, res, raw);
     const result = /^\/results\/([\w-]+)\.mp4$/.exec(p);

@@ -381,6 +381,8 @@ export async function startFakeNowPayments(opts: FakeNowPaymentsOptions = {}): P
     const method = req.method ?? 'GET';
     const p = url.pathname;
     if (method === 'POST' && p === '/v1/invoice') return createInvoice(req, res, raw);
+    if (method === 'GET' && p === '/v1/status') return json(res, 200, { message: 'OK' });
+    if (method === 'GET' && p === '/v1/currencies') return authorized(req) ? json(res, 200, { currencies: ['btc', 'eth', 'usdttrc20'] }) : unauthorized(res);
     const invoice = /^\/v1\/invoice\/([^/]+)$/.exec(p);
     if (method === 'GET' && invoice) {
       if (!authorized(req)) return unauthorized(res);

@@ -1045,6 +1045,11 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
       },
     ],
     ['POST', /^\/v1\/refunds$/, (p) => apiRefund(p)],
+    [
+      'GET',
+      /^\/v1\/balance$/,
+      () => ({ object: 'balance', available: [{ amount: 0, currency: 'usd' }], pending: [{ amount: 0, currency: 'usd' }], livemode: false }),
+    ],
     ['GET', /^\/v1\/refunds\/([^/]+)$/, retrieve(refunds, 'refund')],
     ['GET', /^\/v1\/subscriptions\/([^/]+)$/, retrieve(subscriptions, 'subscription')],
     ['POST', /^\/v1\/subscriptions\/([^/]+)$/, (p, m) => updateSubscription(m[1]!, p)],

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commands, runCommand, type CommandContext } from '../../src/server/cli/commands';
-import { createCreditsService } from '../../src/server/domain/credits/credits.service';
+import { systemClock } from '../../src/server/adapters/clock';
+import { createAuditService } from '../../src/server/domain/admin/audit.service';
+import { createUsersConsoleService } from '../../src/server/domain/admin/users-console.service';
 import { createUsersService } from '../../src/server/domain/users/users.service';
 import type { Services } from '../../src/server/context';
 import { AppError } from '../../src/server/errors';
@@ -14,8 +16,10 @@ let userId: string;
 beforeAll(async () => {
   db = await createTestDatabase();
   const users = createUsersService({ database: db });
-  // credits:grant needs only the users and credits services
-  ctx = { database: db, services: { users, credits: createCreditsService({ database: db }) } as unknown as Services };
+  // credits:grant needs only the users service and the console's (with its audit log)
+  const audit = createAuditService({ database: db, clock: systemClock });
+  const usersConsole = createUsersConsoleService({ database: db, clock: systemClock, audit: () => audit });
+  ctx = { database: db, services: { users, usersConsole } as unknown as Services };
   userId = (await users.create({ email: 'grant@example.com', password: 'long enough pass', credits: 5 })).id;
 });
 afterAll(() => (db as TestDatabase | undefined)?.drop());

@@ -95,8 +95,8 @@ describe('9 AI safety and content moderation: screening, the queue, suspension',
     expect(refusal.events.map((e) => e.kind)).toEqual(['provider_refusal']);
     const prompt = mine.find((i) => i.generationId === flagged.json<GenerationView>().id)!;
     expect(prompt.texts).toEqual([{ input: 'negative_prompt', text: 'nude people' }]);
-    // users cannot see the queue
-    expect((await c.get('/api/moderation/queue')).status).toBe(403);
+    // users cannot see the queue (for them it does not exist)
+    expect((await c.get('/api/moderation/queue')).status).toBe(404);
   });
 
   it('9 prohibited content is blocked or quarantined and the account can be suspended', async () => {

@@ -5,12 +5,13 @@ import { migrate } from '../db/migrate';
 import { userRoles, type UserStatus } from '../db/schema';
 import { AppError } from '../errors';
 import type { Services } from '../context';
-import { InsufficientCredits } from '../domain/credits/credits';
+import { cliActor } from '../domain/admin/audit.service';
 import { apiKeyScopes, type ApiKeyScope } from '../../shared/api/developer';
 import { policyCommands } from './policy-commands';
 import { mailingCommands } from './mailing-commands';
 import { privacyCommands } from './privacy-commands';
 import { exportCommands } from './export-commands';
+import { auditCommands } from './audit-commands';
 import { json, table } from './format';
 
 /** What a CLI command may use; the same whether it runs in the CLI process or in a running server. */
@@ -32,6 +33,11 @@ export interface Command {
 }
 
 export class UsageError extends Error {}
+
+/** The audit log's actor for a catalog command: the person at the terminal, or `--by NAME`. */
+const operator = (v: Record<string, string | boolean | undefined>) =>
+  typeof v.by === 'string' && v.by.trim() ? cliActor({ ...process.env, SAVESORA_OPERATOR: v.by.trim().slice(0, 100) }) : cliActor();
+const reasonOf = (v: Record<string, string | boolean | undefined>) => (typeof v.reason === 'string' ? v.reason.trim().slice(0, 500) || null : null);
 
 export const commands: Command[] = [
   {
@@ -99,7 +105,10 @@ export const commands: Command[] = [
     async run({ services }, v) {
       if (!v.email) throw new UsageError('--email is required.');
       if (!(userRoles as readonly string[]).includes(String(v.role))) throw new UsageError(`--role must be one of ${userRoles.join(', ')}.`);
-      const u = await services.users.setRole(String(v.email), v.role as (typeof userRoles)[number]);
+      const user = await services.users.findByEmail(String(v.email));
+      if (!user) throw new AppError('not_found', `No user with the email ${String(v.email)}.`, 404);
+      // the console's rules (the last active admin stays one) and an audit entry
+      const u = await services.usersConsole.setRole(cliActor(), user.id, v.role as (typeof userRoles)[number]);
       return `${u.email} is now ${u.role}.`;
     },
   },
@@ -111,7 +120,9 @@ export const commands: Command[] = [
     async run({ services }, v) {
       if (!v.email) throw new UsageError('--email is required.');
       const status: UserStatus = v.terminate ? 'terminated' : 'suspended';
-      const u = await services.users.setStatus(String(v.email), status, v.reason === undefined ? undefined : String(v.reason));
+      const user = await services.users.findByEmail(String(v.email));
+      if (!user) throw new AppError('not_found', `No user with the email ${String(v.email)}.`, 404);
+      const u = await services.usersConsole.setStatus(cliActor(), user.id, status, v.reason === undefined ? null : String(v.reason));
       return `${u.email} is now ${u.status}; all of its sessions were ended.`;
     },
   },
@@ -126,13 +137,11 @@ export const commands: Command[] = [
       if (!v.reason || !String(v.reason).trim()) throw new UsageError('--reason is required (it is kept with the deletion).');
       const user = await services.users.findByEmail(String(v.email));
       if (!user) throw new AppError('not_found', `No user with the email ${String(v.email)}.`, 404);
-      const by = { actorId: null, reason: String(v.reason).trim(), origin: 'operator' as const };
-      if (!v.now) {
-        const s = await services.accountDeletion.schedule(user.id, by);
-        if (v.json) return JSON.stringify({ outcome: 'scheduled', userId: user.id, deletionId: s.deletionId, dueAt: s.dueAt.toISOString() });
-        return `${user.email} is scheduled for deletion on ${s.dueAt.toISOString().slice(0, 16).replace('T', ' ')} UTC (deletion ${s.deletionId}); they were signed out and mailed, and can cancel by signing in. Use --now to delete at once.`;
+      const r = await services.usersConsole.deleteAccount(cliActor(), user.id, { when: v.now ? 'now' : 'grace', reason: String(v.reason) });
+      if (r.outcome === 'scheduled') {
+        if (v.json) return JSON.stringify({ outcome: 'scheduled', userId: user.id, deletionId: r.deletionId, dueAt: r.dueAt.toISOString() });
+        return `${user.email} is scheduled for deletion on ${r.dueAt.toISOString().slice(0, 16).replace('T', ' ')} UTC (deletion ${r.deletionId}); they were signed out and mailed, and can cancel by signing in. Use --now to delete at once.`;
       }
-      const r = await services.accountDeletion.deleteAccount(user.id, by);
       if (v.json) return JSON.stringify(r);
       const removed = `${r.removed.generations} creations and ${r.removed.media} references removed`;
       return r.outcome === 'deleted'
@@ -147,7 +156,9 @@ export const commands: Command[] = [
     options: { email: { type: 'string' } },
     async run({ services }, v) {
       if (!v.email) throw new UsageError('--email is required.');
-      const u = await services.users.setStatus(String(v.email), 'active');
+      const user = await services.users.findByEmail(String(v.email));
+      if (!user) throw new AppError('not_found', `No user with the email ${String(v.email)}.`, 404);
+      const u = await services.usersConsole.setStatus(cliActor(), user.id, 'active', null);
       return `${u.email} is active again.`;
     },
   },
@@ -164,14 +175,21 @@ export const commands: Command[] = [
       const amount = Number(v.amount);
       const user = await services.users.findByEmail(String(v.email));
       if (!user) throw new AppError('not_found', `No user with the email ${String(v.email)}.`, 404);
-      let balance: number;
-      try {
-        balance = await services.credits.operatorChange(user.id, amount, String(v.reason).trim());
-      } catch (err) {
-        if (err instanceof InsufficientCredits) throw new AppError('insufficient_credits', `${user.email} has fewer than ${-amount} spendable credits.`, 409);
-        throw err;
-      }
+      // a deduction larger than the balance is a 409 that changes nothing
+      const { balance } = await services.usersConsole.changeCredits(cliActor(), user.id, { amount, reason: String(v.reason) });
       return `${amount > 0 ? 'Granted' : 'Took back'} ${Math.abs(amount)} credits ${amount > 0 ? 'to' : 'from'} ${user.email}; balance ${balance}.`;
+    },
+  },
+  {
+    name: 'stats:rollup',
+    summary: "Bring the console dashboard's aggregates up to date now (the admin.stats-rollup job does it every minute).",
+    usage: 'stats:rollup [--json]',
+    options: { json },
+    async run({ services }, v) {
+      const r = await services.stats.rollup();
+      if (v.json) return JSON.stringify(r);
+      const history = r.historyComplete ? 'history complete' : `history from ${r.historyFrom.toISOString()} (older weeks follow, one per run)`;
+      return `Dashboard aggregates up to date through ${r.computedThrough.toISOString()}; ${history}.`;
     },
   },
   {
@@ -224,7 +242,7 @@ export const commands: Command[] = [
     summary: 'Change a model at run time: enable/disable, price, lifecycle, route order.',
     usage:
       'models:set --model ID [--enable|--disable] [--price 720p=10,1080p=14] [--audio-per-second N] [--per-reference N] [--minimum N]\n' +
-      '           [--lifecycle active|deprecated|retired] [--replacement ID] [--sunset YYYY-MM-DD] [--note TEXT] [--routes kie,fal] [--by NAME]',
+      '           [--lifecycle active|deprecated|retired] [--replacement ID] [--sunset YYYY-MM-DD] [--note TEXT] [--routes kie,fal] [--reason TEXT] [--by NAME]',
     options: {
       model: { type: 'string' },
       enable: { type: 'boolean' },
@@ -238,6 +256,7 @@ export const commands: Command[] = [
       sunset: { type: 'string' },
       note: { type: 'string' },
       routes: { type: 'string' },
+      reason: { type: 'string' },
       by: { type: 'string' },
     },
     async run({ services }, v) {
@@ -284,7 +303,7 @@ export const commands: Command[] = [
           .map((p) => p.trim())
           .filter(Boolean);
       if (Object.keys(patch).length === 0) throw new UsageError('Nothing to change; see the usage.');
-      const m = await services.catalog.update(id, patch, v.by ? String(v.by) : 'cli');
+      const m = await services.catalogConsole.updateModel(operator(v), id, patch, reasonOf(v));
       return (
         `${m.id}: ${m.available ? 'available' : `unavailable (${m.unavailableReason ?? 'unknown'})`}, ${m.lifecycle.state}, ` +
         `price ${Object.entries(m.price.perSecond)
@@ -296,11 +315,11 @@ export const commands: Command[] = [
   {
     name: 'models:reset',
     summary: "Drop an operator's changes to a model (back to the built-in catalog).",
-    usage: 'models:reset --model ID',
-    options: { model: { type: 'string' } },
+    usage: 'models:reset --model ID [--reason TEXT] [--by NAME]',
+    options: { model: { type: 'string' }, reason: { type: 'string' }, by: { type: 'string' } },
     async run({ services }, v) {
       if (!v.model) throw new UsageError('--model is required.');
-      const m = await services.catalog.reset(String(v.model));
+      const m = await services.catalogConsole.resetModel(operator(v), String(v.model), reasonOf(v));
       return `${m.id} is back to its built-in settings.`;
     },
   },
@@ -335,7 +354,8 @@ export const commands: Command[] = [
     usage:
       'plans:set --plan ID [--name N] [--kind pack|subscription] [--credits N] [--prices usd=999,eur=899] [--interval month|year]\n' +
       '          [--rollover|--no-rollover] [--activate|--deactivate] [--highlight|--no-highlight] [--stripe-price price_…] [--creem-product prod_…] [--sort N]\n' +
-      '          [--api-rate N|default]   (API requests per minute for subscribers of this plan)',
+      '          [--api-rate N|default]   (API requests per minute for subscribers of this plan)\n' +
+      '          [--reason TEXT] [--by NAME]',
     options: {
       plan: { type: 'string' },
       name: { type: 'string' },
@@ -353,54 +373,49 @@ export const commands: Command[] = [
       'creem-product': { type: 'string' },
       sort: { type: 'string' },
       'api-rate': { type: 'string' },
+      reason: { type: 'string' },
+      by: { type: 'string' },
     },
     async run({ services }, v) {
-      if (!v.plan || !/^[a-z0-9][a-z0-9-]{0,40}$/.test(String(v.plan))) throw new UsageError('--plan is required: lowercase letters, digits and dashes.');
+      // the rules (what a plan needs, valid prices and rates) are the catalog console's, the same as in the console
+      if (!v.plan) throw new UsageError('--plan is required: lowercase letters, digits and dashes.');
       const id = String(v.plan);
       const current = await services.billing.plan(id);
-      const whole = (name: string, value: unknown, min = 0) => {
-        if (!/^\d+$/.test(String(value)) || Number(value) < min) throw new UsageError(`--${name} must be a whole number (${min} or more).`);
+      const whole = (name: string, value: unknown) => {
+        if (!/^\d+$/.test(String(value))) throw new UsageError(`--${name} must be a whole number.`);
         return Number(value);
       };
-      const prices = { ...(current?.prices ?? {}) };
+      let prices: Record<string, number> | undefined;
       if (v.prices !== undefined) {
+        prices = { ...(current?.prices ?? {}) };
         for (const pair of String(v.prices).split(',')) {
           const [cur, amount] = pair.split('=').map((x) => x.trim());
-          if (!cur || !/^[a-z]{3}$/.test(cur) || amount === undefined) throw new UsageError('--prices takes CURRENCY=MINOR_UNITS pairs, e.g. usd=999,eur=899.');
-          prices[cur] = whole('prices', amount, 1);
+          if (!cur || amount === undefined) throw new UsageError('--prices takes CURRENCY=MINOR_UNITS pairs, e.g. usd=999,eur=899.');
+          prices[cur] = whole('prices', amount);
         }
       }
-      const kind = (v.kind ?? current?.kind) as string | undefined;
-      if (kind !== 'pack' && kind !== 'subscription') throw new UsageError('--kind must be pack or subscription (required for a new plan).');
-      const interval = kind === 'subscription' ? String(v.interval ?? current?.interval ?? 'month') : null;
-      if (interval !== null && interval !== 'month' && interval !== 'year') throw new UsageError('--interval must be month or year.');
-      const credits = v.credits !== undefined ? whole('credits', v.credits, 1) : current?.credits;
-      if (!credits) throw new UsageError('--credits is required for a new plan.');
-      if (!Object.keys(prices).length) throw new UsageError('--prices is required for a new plan.');
-      const refs = { ...(current?.providerRefs ?? {}) };
-      if (v['stripe-price'] !== undefined) refs.stripePriceId = String(v['stripe-price']);
-      if (v['creem-product'] !== undefined) refs.creemProductId = String(v['creem-product']);
-      const flag = (on: string, off: string, was: boolean) => (v[on] ? true : v[off] ? false : was);
-      const apiRate =
-        v['api-rate'] === undefined
-          ? (current?.apiRequestsPerMinute ?? null)
-          : String(v['api-rate']) === 'default'
-            ? null
-            : whole('api-rate', v['api-rate'], 1);
-      const p = await services.billing.savePlan({
+      if (v.kind !== undefined && v.kind !== 'pack' && v.kind !== 'subscription') throw new UsageError('--kind must be pack or subscription.');
+      if (v.interval !== undefined && v.interval !== 'month' && v.interval !== 'year') throw new UsageError('--interval must be month or year.');
+      const flag = (on: string, off: string) => (v[on] ? true : v[off] ? false : undefined);
+      const text = (value: string | boolean | undefined) => (value === undefined ? undefined : String(value));
+      const p = await services.catalogConsole.savePlan(
+        operator(v),
         id,
-        name: String(v.name ?? current?.name ?? id),
-        kind,
-        credits,
-        interval,
-        rollover: flag('rollover', 'no-rollover', current?.rollover ?? false),
-        prices,
-        providerRefs: refs,
-        active: flag('activate', 'deactivate', current?.active ?? true),
-        highlighted: flag('highlight', 'no-highlight', current?.highlighted ?? false),
-        sort: v.sort !== undefined ? whole('sort', v.sort) : (current?.sort ?? 100),
-        apiRequestsPerMinute: apiRate,
-      });
+        {
+          name: text(v.name),
+          kind: v.kind,
+          credits: v.credits === undefined ? undefined : whole('credits', v.credits),
+          prices,
+          interval: v.interval,
+          rollover: flag('rollover', 'no-rollover'),
+          active: flag('activate', 'deactivate'),
+          highlighted: flag('highlight', 'no-highlight'),
+          sort: v.sort === undefined ? undefined : whole('sort', v.sort),
+          apiRequestsPerMinute: v['api-rate'] === undefined ? undefined : String(v['api-rate']) === 'default' ? null : whole('api-rate', v['api-rate']),
+          providerRefs: { stripePriceId: text(v['stripe-price']), creemProductId: text(v['creem-product']) },
+        },
+        { create: true, reason: reasonOf(v) },
+      );
       return `${p.id}: ${p.name}, ${p.kind}, ${p.credits} credits, ${Object.entries(p.prices)
         .map(([c, a]) => `${c}=${a}`)
         .join(' ')}, ${p.active ? 'on sale' : 'not on sale'}.`;
@@ -435,12 +450,15 @@ export const commands: Command[] = [
   {
     name: 'billing:refund',
     summary: 'Refund an order fully or partly through its payment provider; the credits bought are taken back.',
-    usage: 'billing:refund --order ID [--amount MINOR_UNITS]',
-    options: { order: { type: 'string' }, amount: { type: 'string' } },
+    usage: 'billing:refund --order ID [--amount MINOR_UNITS] [--reason TEXT] [--by NAME]',
+    options: { order: { type: 'string' }, amount: { type: 'string' }, reason: { type: 'string' }, by: { type: 'string' } },
     async run({ services }, v) {
       if (!v.order) throw new UsageError('--order is required.');
       if (v.amount !== undefined && !/^\d+$/.test(String(v.amount))) throw new UsageError('--amount must be a whole number of minor units (cents).');
-      const o = await services.billing.refund(String(v.order), v.amount !== undefined ? Number(v.amount) : undefined);
+      const amountMinor = v.amount !== undefined ? Number(v.amount) : undefined;
+      if (amountMinor === 0) throw new UsageError('--amount must be at least 1.');
+      // the console's refund: the same rules, recorded in the audit log
+      const { order: o } = await services.ordersConsole.refund(operator(v), String(v.order), { amountMinor, reason: reasonOf(v) });
       return (
         `${o.id}: ${o.status}, refunded ${o.refundedMinor} of ${o.paidMinor || o.amountMinor} ${o.currency}; credits taken back ${o.creditsClawedBack}` +
         (o.clawbackShortfall ? `, ${o.clawbackShortfall} already spent (recorded; the account is flagged)` : '') +
@@ -451,14 +469,18 @@ export const commands: Command[] = [
   {
     name: 'billing:reconcile',
     summary: 'Fetch recent payment events from the providers and apply any the webhooks missed.',
-    usage: 'billing:reconcile [--hours N]',
-    options: { hours: { type: 'string' } },
+    usage: 'billing:reconcile [--hours N | --order ID] [--by NAME]',
+    options: { hours: { type: 'string' }, order: { type: 'string' }, by: { type: 'string' } },
     async run({ services }, v) {
+      if (v.order !== undefined) {
+        // one order: the console's reconcile, recorded in the audit log
+        const r = await services.ordersConsole.reconcileOrder(operator(v), String(v.order));
+        return `${r.order.id}: ${r.order.status}; ${r.matched} of ${r.fetched} provider event(s) since ${r.since} were about this order, ${r.applied} of them missing and now applied.`;
+      }
       const hours = v.hours !== undefined ? Number(v.hours) : 72;
       if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 30) throw new UsageError('--hours must be 1 to 720.');
-      const r = await services.billing.reconcile({ sinceHours: hours });
-      const deferred = await services.billing.retryDeferred();
-      return `Looked at ${r.fetched} provider event(s); applied ${r.applied} that were missing, and ${deferred} that had been waiting.`;
+      const r = await services.ordersConsole.reconcileAll(operator(v), { sinceHours: hours });
+      return `Looked at ${r.fetched} provider event(s); applied ${r.applied} that were missing, and ${r.deferredApplied} that had been waiting.`;
     },
   },
   {
@@ -499,11 +521,15 @@ export const commands: Command[] = [
     async run({ services }, v) {
       const r = await services.webhooks.resealSecrets();
       const o = await services.oauthTokens.reseal();
-      if (v.json) return JSON.stringify({ ...r, oauthAccounts: o });
+      await services.audit.record(cliActor(), { action: 'secrets.reseal', targetType: 'secrets', after: { webhookEndpoints: r, googleAccounts: o } });
+      const st = await services.settings.resealSecrets();
+      if (v.json) return JSON.stringify({ ...r, oauthAccounts: o, consoleSettings: st });
       const lines = [
         `Checked ${r.checked} webhook endpoint secret(s): ${r.resealed} moved to the current SESSION_SECRET.`,
         `Checked ${o.checked} Google account(s): ${o.resealed} had their stored tokens moved to the current SESSION_SECRET.`,
+        `Checked ${st.checked} setting(s) saved in the console: ${st.resealed} moved to the current SESSION_SECRET.`,
       ];
+      if (st.unreadable) lines.push(`${st.unreadable} console setting(s) no configured secret opens; set them again in the console (Settings).`);
       if (r.unreadable)
         lines.push(
           `${r.unreadable} could not be opened with SESSION_SECRET or SESSION_SECRET_PREVIOUS; their owners must delete and re-create those endpoints to get a new secret.`,
@@ -512,7 +538,7 @@ export const commands: Command[] = [
         lines.push(
           `${o.unreadable} Google account(s) hold tokens no configured secret opens; they are renewed the next time those people sign in with Google.`,
         );
-      if (!r.unreadable && !o.unreadable)
+      if (!r.unreadable && !o.unreadable && !st.unreadable)
         lines.push(
           'Nothing needs the old secret any more: SESSION_SECRET_PREVIOUS can be removed once links signed before the rotation have expired (7 days at most).',
         );
@@ -523,6 +549,7 @@ export const commands: Command[] = [
   ...mailingCommands,
   ...privacyCommands,
   ...exportCommands,
+  ...auditCommands,
 ];
 
 export function findCommand(name: string): Command | undefined {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { cliActor } from '../domain/admin/audit.service';
 import { AppError } from '../errors';
 import type { Command } from './commands';
 
@@ -45,6 +46,7 @@ export const exportCommands: Command[] = [
           await fs.promises.copyFile(partial, out, fs.constants.COPYFILE_EXCL);
         });
         await fs.promises.rm(partial, { force: true });
+        await services.audit.record(cliActor(), { action: 'user.export', targetType: 'user', targetId: user.id, after: { file: out, bytes: result.bytes } });
         if (v.json) return JSON.stringify({ file: out, bytes: result.bytes, contents: result.contents });
         const counts = Object.entries(result.contents)
           .filter(([, n]) => n > 0)

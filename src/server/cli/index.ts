@@ -4,6 +4,7 @@ import { createServices } from '../context';
 import { storeFromConfig } from '../adapters/storage';
 import { createPaymentRegistry } from '../adapters/payments';
 import { seedPlans } from '../domain/billing/billing.repo';
+import { loadStoredSettings } from '../domain/admin/settings.service';
 import { createProviderRegistry } from '../adapters/providers';
 import { loadConfig, type Config } from '../config';
 import { usePrivateUmask } from '../lib/data-dir';
@@ -80,6 +81,8 @@ async function locally(config: Config, name: string, argv: string[]): Promise<nu
   const queue = new JobQueue(database, logger, { supervise: false });
   try {
     await migrate(database);
+    // the settings saved in the console apply to the CLI too (the environment wins)
+    await loadStoredSettings(database, config, logger);
     await queue.start();
     const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, dataDir: config.dataDir });
     const providers = createProviderRegistry(config);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { MailingKind } from '../db/schema';
+import { cliActor } from '../domain/admin/audit.service';
 import { parseMailingFile, type MailingContent, type MailingSummary } from '../domain/privacy/mailings.service';
 import { supportedLanguages } from '../../shared/languages';
 import { AppError } from '../errors';
@@ -76,7 +77,17 @@ function fileCommand(name: string, kind: keyof typeof fileKinds, summary: string
           : `Dry run: nothing was sent. It would mail ${recipients} account(s): ${audience}.`;
         return `${head}\n\n${previewText(ctx, kind, content)}`;
       }
-      const r = await mailings.create({ kind, dedupeKey, content, createdBy: 'cli' });
+      // the mailing and its audit entry commit together
+      const r = await ctx.database.transaction(async (tx) => {
+        const made = await mailings.create({ kind, dedupeKey, content, createdBy: 'cli' }, tx);
+        if (made.created)
+          await ctx.services.audit.record(
+            cliActor(),
+            { action: 'mailing.create', targetType: 'mailing', targetId: made.id, after: { kind, key: dedupeKey, recipients: made.recipients } },
+            tx,
+          );
+        return made;
+      });
       if (v.json) return JSON.stringify(r);
       return r.created
         ? `Mailing ${r.id} created for ${r.recipients} account(s). The server's workers send it in the background; follow it with: npm run cli -- mailing:status --id ${r.id}`

@@ -1,4 +1,5 @@
 import { legalDocumentIds } from '../../shared/api/legal';
+import { cliActor } from '../domain/admin/audit.service';
 import { readLegalFile } from '../domain/privacy/policies.files';
 import type { PlannedFile, PublishResult } from '../domain/privacy/policies.service';
 import { AppError } from '../errors';
@@ -68,6 +69,19 @@ export const policyCommands: Command[] = [
       const dryRun = Boolean(v['dry-run']);
       const by = v.by === undefined ? 'cli' : String(v.by).trim().slice(0, 100) || 'cli';
       const result = dryRun ? await services.policies.plan(files) : await services.policies.publish(files, { publishedBy: by });
+      if (!dryRun) {
+        const actor = cliActor(v.by === undefined ? process.env : { ...process.env, SAVESORA_OPERATOR: by });
+        for (const f of result.files.filter((x) => x.outcome === 'published')) {
+          const mailing = result.mailings.find((m) => m.document === f.document && m.version === f.version);
+          await services.audit.record(actor, {
+            action: 'policy.publish',
+            targetType: 'legal_document',
+            targetId: `${f.document}/${f.language}`,
+            before: { version: f.currentVersion ?? null },
+            after: { version: f.version, material: f.material, ...(mailing?.id ? { mailing: mailing.id } : {}) },
+          });
+        }
+      }
       if (v.json) return JSON.stringify({ dryRun, ...result });
       return describe(result, dryRun);
     },

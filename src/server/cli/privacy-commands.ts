@@ -1,4 +1,5 @@
 import { holdSubjects, type HoldSubject } from '../db/schema';
+import { auditTrail, cliActor } from '../domain/admin/audit.service';
 import type { HoldRow } from '../domain/moderation/holds.repo';
 import { holdActive } from '../domain/moderation/holds.service';
 import type { RetentionReport } from '../domain/privacy/retention.service';
@@ -10,7 +11,8 @@ import { json, table } from './format';
  * Retention and legal holds for operators: `retention:report` (the schedule and what is due now),
  * `retention:run` (apply it now, as the daily job does), and `hold:add` / `hold:list` /
  * `hold:release` on the same holds service the moderators' pages use. The CLI acts as nobody in
- * particular: its holds are placed and released with no operator id, and the reason says why.
+ * particular: its holds are placed and released with no operator id, and the reason says why; the
+ * audit log names the person at the terminal (cliActor).
  */
 
 // (AppError rather than commands.ts's UsageError: a value import from commands.ts would be circular)
@@ -77,6 +79,12 @@ export const privacyCommands: Command[] = [
     options: { json },
     async run({ services }, v) {
       const r = await services.retention.run();
+      await services.audit.record(cliActor(), {
+        action: 'retention.run',
+        targetType: 'retention_run',
+        targetId: r.id,
+        after: Object.fromEntries(Object.entries(r.results).map(([kind, x]) => [kind, x.removed])),
+      });
       if (v.json) return JSON.stringify(r);
       const rows = Object.entries(r.results).map(([kind, x]) => [kind, String(x.removed), String(x.keptByHold)]);
       return [`Retention run ${r.id} finished at ${when(r.finishedAt)}.`, table(['KIND', 'REMOVED', 'KEPT BY HOLD'], rows)].join('\n');
@@ -117,13 +125,18 @@ export const privacyCommands: Command[] = [
         expiresAt = new Date(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
         if (Number.isNaN(expiresAt.getTime())) throw usage('--expires must be a date (YYYY-MM-DD) or an ISO date-time.');
       }
-      const hold = await services.holds.place(null, {
-        subjectKind: kind,
-        subjectId: id,
-        reason: String(v.reason),
-        expiresAt,
-        ...(v.case !== undefined ? { caseId: String(v.case) } : {}),
-      });
+      const hold = await services.holds.place(
+        null,
+        {
+          subjectKind: kind,
+          subjectId: id,
+          reason: String(v.reason),
+          expiresAt,
+          ...(v.case !== undefined ? { caseId: String(v.case) } : {}),
+        },
+        undefined,
+        auditTrail(services.audit, cliActor()),
+      );
       return v.json ? JSON.stringify(hold) : `Placed: ${describeHold(hold, new Date())}.`;
     },
   },
@@ -181,7 +194,7 @@ export const privacyCommands: Command[] = [
     async run({ services }, v) {
       if (!v.id) throw usage('--id is required (see hold:list).');
       if (!v.reason || !String(v.reason).trim()) throw usage('--reason is required (it is kept with the hold).');
-      const hold = await services.holds.release(null, String(v.id), String(v.reason));
+      const hold = await services.holds.release(null, String(v.id), String(v.reason), auditTrail(services.audit, cliActor()));
       return v.json ? JSON.stringify(hold) : `Released: ${describeHold(hold, new Date())}.`;
     },
   },

@@ -50,6 +50,10 @@ const API_PREFIXES = ['/api/', '/v1/', '/webhooks/', '/docs', '/openapi.json', '
 
 export type HttpApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
 
+/** Every route of each app as registered (method and URL pattern), for the console's access test (issue 18). */
+const routeLists = new WeakMap<object, { method: string; url: string }[]>();
+export const registeredRoutes = (app: HttpApp): readonly { method: string; url: string }[] => routeLists.get(app) ?? [];
+
 export interface HttpAppOptions {
   /** directory of the built web app; defaults to dist/web */
   webDist?: string;
@@ -73,6 +77,11 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions = {}): 
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
   }).withTypeProvider<ZodTypeProvider>();
 
+  const routes: { method: string; url: string }[] = [];
+  routeLists.set(app, routes);
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) routes.push({ method, url: r.url });
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);

@@ -143,7 +143,14 @@ export const privacyExportMail = defineJob('privacy.export-mail', z.object({ id:
   expireInSeconds: 120,
 });
 
+/**
+ * Bring the dashboard's hourly aggregates up to date (domain/admin/stats.service.ts): recent hours
+ * again, plus a bounded chunk of history on a new database. Every minute; runs never overlap.
+ */
+export const adminStatsRollup = defineJob('admin.stats-rollup', z.object({}), { retryLimit: 0, expireInSeconds: 600 });
+
 export const jobDefinitions = [
+  adminStatsRollup,
   privacyExportBuild,
   privacyExportMail,
   systemProbe,
@@ -175,4 +182,5 @@ export const jobSchedules = [
   { job: privacyRetention, cron: '23 2 * * *' },
   { job: webhooksSweep, cron: '*/10 * * * *' },
   { job: privacyDeletionsDue, cron: '*/15 * * * *' },
+  { job: adminStatsRollup, cron: '* * * * *' },
 ] as const;

@@ -31,6 +31,8 @@ export const me = z.object({
   providers: z.array(z.string()),
   credits: z.number().int(),
   createdAt: z.string(),
+  /** GET /api/me only: a fresh install has no admin and this is its first account, which may claim the role (POST /api/setup/claim-admin) */
+  canClaimAdmin: z.boolean().optional(),
 });
 export type Me = z.infer<typeof me>;
 

@@ -28,6 +28,8 @@ export const consolePermissions = {
   'audit.view': ['admin'],
   /** the moderation queue, cases, lists and legal holds */
   'moderation.review': ['moderator', 'admin'],
+  /** the hash and term lists, releasing a legal hold, the CyberTipline reports */
+  'moderation.manage': ['admin'],
   /** privacy requests and exports on a user's behalf */
   'privacy.handle': ['support', 'admin'],
 } as const satisfies Record<string, readonly UserRole[]>;

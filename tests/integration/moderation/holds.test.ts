@@ -35,8 +35,8 @@ describe('legal holds: the routes', () => {
 
     const body = { subjectKind: 'case', subjectId: kase.id, reason: 'law enforcement preservation request #42' };
     expect((await support.post('/api/moderation/holds', body)).status).toBe(403);
-    expect((await owner.post('/api/moderation/holds', body)).status).toBe(403);
-    expect((await owner.get('/api/moderation/holds')).status).toBe(403);
+    expect((await owner.post('/api/moderation/holds', body)).status).toBe(404);
+    expect((await owner.get('/api/moderation/holds')).status).toBe(404);
 
     const placed = await moderator.post('/api/moderation/holds', body);
     expect(placed.status).toBe(201);

@@ -82,7 +82,7 @@ const decisions: Record<string, Decision> = {
   retention_runs: { kind: 'no-personal-data' },
   moderation_hash_lists: { kind: 'no-personal-data' },
   moderation_hashes: { kind: 'no-personal-data' },
-  generation_callbacks: { kind: 'gone' },
+  generation_callbacks: { kind: 'no-personal-data' },
   audit_log: {
     kind: 'kept-contact',
     columns: ['target_id'],

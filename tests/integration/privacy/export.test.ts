@@ -814,10 +814,14 @@ describe('data export: operators', () => {
     const admin = await g.user('ops-admin@example.com', 0);
     await ctx().services.users.setRole('ops-admin@example.com', 'admin');
 
-    expect((await new TestClient(g.app.url).post(`/api/admin/users/${user.userId}/exports`)).status).toBe(401);
-    for (const who of [user, moderator]) {
-      expect((await who.post(`/api/admin/users/${user.userId}/exports`)).status).toBe(403);
-      expect((await who.get(`/api/admin/users/${user.userId}/exports`)).status).toBe(403);
+    // the console's rule (issue 18): 404 to whoever is not staff, 403 to staff without the permission
+    expect((await new TestClient(g.app.url).post(`/api/admin/users/${user.userId}/exports`)).status).toBe(404);
+    for (const [who, status] of [
+      [user, 404],
+      [moderator, 403],
+    ] as const) {
+      expect((await who.post(`/api/admin/users/${user.userId}/exports`)).status).toBe(status);
+      expect((await who.get(`/api/admin/users/${user.userId}/exports`)).status).toBe(status);
     }
     expect((await support.post(`/api/admin/users/${randomUUID()}/exports`)).status).toBe(404);
     expect((await support.get(`/api/admin/users/${randomUUID()}/exports`)).status).toBe(404);

@@ -18,7 +18,7 @@ export interface ProviderRegistry {
   close(): Promise<void>;
 }
 
-type ProviderSettings = Pick<
+export type ProviderSettings = Pick<
   Config,
   | 'dataDir'
   | 'FFMPEG_PATH'
@@ -38,38 +38,36 @@ type ProviderSettings = Pick<
   | 'PROVIDER_TIMEOUT_MS'
 >;
 
-export function createProviderRegistry(
-  config: ProviderSettings,
-  logger?: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void },
-): ProviderRegistry {
-  const providers = new Map<ProviderId, VideoProvider>();
-  providers.set(
-    'local',
-    config.LOCAL_PROVIDER
-      ? createLocalProvider({ dataDir: config.dataDir, ffmpegPath: config.FFMPEG_PATH, concurrency: config.LOCAL_RENDER_CONCURRENCY, logger })
-      : disabled('local', 'LOCAL_PROVIDER is false'),
-  );
-  providers.set(
-    'kie',
-    withLimits(
-      createKieProvider({
-        apiKey: config.KIE_API_KEY,
-        baseUrl: config.KIE_BASE_URL,
-        uploadUrl: config.KIE_UPLOAD_URL,
-        webhookHmacKey: config.KIE_WEBHOOK_HMAC_KEY,
-        timeoutMs: config.PROVIDER_TIMEOUT_MS,
-      }),
-      { maxConcurrent: config.KIE_MAX_CONCURRENCY, submitsPerMinute: config.KIE_RATE_PER_MINUTE },
-    ),
-  );
-  providers.set(
-    'fal',
-    withLimits(
-      createFalProvider({ apiKey: config.FAL_KEY, queueUrl: config.FAL_QUEUE_URL, jwksUrl: config.FAL_JWKS_URL, timeoutMs: config.PROVIDER_TIMEOUT_MS }),
-      { maxConcurrent: config.FAL_MAX_CONCURRENCY, submitsPerMinute: config.FAL_RATE_PER_MINUTE },
-    ),
-  );
-  return registryOf(providers);
+export function createProviderRegistry(config: ProviderSettings, logger?: ProviderLogger): ProviderRegistry {
+  return registryOf(new Map(providerIds.map((id) => [id, createProvider(id, config, logger)])));
+}
+
+type ProviderLogger = { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
+
+/** One provider's adapter from the settings (the registry's, and a reloadable registry's after a settings change). */
+export function createProvider(id: ProviderId, config: ProviderSettings, logger?: ProviderLogger): VideoProvider {
+  switch (id) {
+    case 'local':
+      return config.LOCAL_PROVIDER
+        ? createLocalProvider({ dataDir: config.dataDir, ffmpegPath: config.FFMPEG_PATH, concurrency: config.LOCAL_RENDER_CONCURRENCY, logger })
+        : disabled('local', 'LOCAL_PROVIDER is false');
+    case 'kie':
+      return withLimits(
+        createKieProvider({
+          apiKey: config.KIE_API_KEY,
+          baseUrl: config.KIE_BASE_URL,
+          uploadUrl: config.KIE_UPLOAD_URL,
+          webhookHmacKey: config.KIE_WEBHOOK_HMAC_KEY,
+          timeoutMs: config.PROVIDER_TIMEOUT_MS,
+        }),
+        { maxConcurrent: config.KIE_MAX_CONCURRENCY, submitsPerMinute: config.KIE_RATE_PER_MINUTE },
+      );
+    case 'fal':
+      return withLimits(
+        createFalProvider({ apiKey: config.FAL_KEY, queueUrl: config.FAL_QUEUE_URL, jwksUrl: config.FAL_JWKS_URL, timeoutMs: config.PROVIDER_TIMEOUT_MS }),
+        { maxConcurrent: config.FAL_MAX_CONCURRENCY, submitsPerMinute: config.FAL_RATE_PER_MINUTE },
+      );
+  }
 }
 
 /** A registry over given adapters (tests, or a custom wiring). */

@@ -100,7 +100,13 @@ export const orders = pgTable(
     uniqueIndex('orders_invoice_ref_idx').on(t.provider, t.invoiceRef),
     index('orders_payment_ref_idx').on(t.provider, t.paymentRef),
     index('orders_user_created_idx').on(t.userId, t.createdAt, t.id),
+    /** the console's list of every order, newest first */
+    index('orders_created_idx').on(t.createdAt, t.id),
     uniqueIndex('orders_receipt_number_idx').on(t.receiptNumber),
+    /** the dashboard's revenue (migration 0011) */
+    index('orders_paid_idx')
+      .on(t.paidAt)
+      .where(sql`paid_at is not null`),
   ],
 );
 
@@ -157,5 +163,16 @@ export const paymentEvents = pgTable(
     index('payment_events_waiting_idx')
       .on(t.provider, t.waitingFor)
       .where(sql`state = 'deferred'`),
+    /** an order's events (the console's order page) */
+    index('payment_events_order_idx')
+      .on(t.orderId)
+      .where(sql`order_id is not null`),
+    /** the dashboard's refunds and disputes (migration 0011) */
+    index('payment_events_takeback_idx')
+      .on(t.appliedAt)
+      .where(sql`state = 'applied' and type in ('payment.refunded', 'payment.disputed')`),
+    index('payment_events_takeback_order_idx')
+      .on(t.orderId, t.appliedAt)
+      .where(sql`state = 'applied' and type in ('payment.refunded', 'payment.disputed')`),
   ],
 );

@@ -107,5 +107,7 @@ export const generations = pgTable(
     index('generations_active_idx')
       .on(t.status, t.updatedAt)
       .where(sql`status in ('queued', 'submitting', 'running', 'finalizing')`),
+    /** the dashboard's active users (migration 0011) */
+    index('generations_created_idx').on(t.createdAt, t.userId),
   ],
 );

@@ -57,6 +57,8 @@ export const moderationCases = pgTable(
     index('moderation_cases_user_idx').on(t.userId, t.openedAt),
     index('moderation_cases_generation_idx').on(t.generationId),
     index('moderation_cases_media_idx').on(t.mediaId),
+    /** the dashboard's moderation flags (migration 0011) */
+    index('moderation_cases_opened_idx').on(t.openedAt),
   ],
 );
 

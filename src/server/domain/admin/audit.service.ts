@@ -52,6 +52,17 @@ export function cliActor(env: NodeJS.ProcessEnv = process.env): AuditActor {
 
 export const systemActor: AuditActor = { id: null, label: 'system', role: null, via: 'system', ip: null };
 
+/**
+ * An operator action's audit entry with the actor already bound: what a route or a CLI command hands
+ * to another domain's service, which writes the entry in the transaction of its change (`tx`).
+ */
+export type AuditTrail = (entry: AuditRecord, tx?: DbHandle) => Promise<unknown>;
+
+export const auditTrail =
+  (audit: Pick<AuditService, 'record'>, actor: AuditActor): AuditTrail =>
+  (entry, tx) =>
+    audit.record(actor, entry, tx);
+
 export function toAuditView(r: AuditRow): AuditEntryView {
   return {
     id: r.id,

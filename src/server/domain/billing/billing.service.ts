@@ -12,7 +12,7 @@ import { sqlCreditsRepo } from '../credits/credits.repo';
 import { sqlBillingRepo, type BillingRepo, type OrderRow, type PaidOrder, type PlanRow, type PlanSettings } from './billing.repo';
 import { createCheckout } from './checkout';
 import { createPaymentEvents, type ApplyOutcome } from './payment-events';
-import { createRefunds } from './refunds';
+import { createRefunds, type OrderReconciliation, type RefundOptions } from './refunds';
 import { providerLabel, toOrderView, toSubscriptionView } from './views';
 
 /**
@@ -24,6 +24,7 @@ import { providerLabel, toOrderView, toSubscriptionView } from './views';
 
 export type { ApplyOutcome } from './payment-events';
 export type { PaidOrder } from './billing.repo';
+export type { OrderReconciliation, RefundOptions } from './refunds';
 
 export interface BillingService {
   plans(): Promise<PlansResponse>;
@@ -41,9 +42,11 @@ export interface BillingService {
   ): Promise<{ status: 200 | 400 | 404; message: string }>;
   applyEvent(provider: PaymentProviderId, event: PaymentEvent): Promise<ApplyOutcome>;
   /** operators: refund an order fully (no amount) or partly, through the provider */
-  refund(orderId: string, amountMinor?: number): Promise<OrderRow>;
+  refund(orderId: string, amountMinor?: number, opts?: RefundOptions): Promise<OrderRow>;
   /** fetch recent provider events (Stripe's events API) and apply what we missed */
   reconcile(opts?: { sinceHours?: number }): Promise<{ fetched: number; applied: number }>;
+  /** operators: ask the order's provider about this one order and apply the events we missed */
+  reconcileOrder(orderId: string): Promise<OrderReconciliation>;
   /** apply deferred events whose dependency has arrived meanwhile; returns how many were applied */
   retryDeferred(): Promise<number>;
   /** pending orders whose checkout was abandoned long ago become expired */
@@ -136,6 +139,7 @@ export function createBillingService(deps: BillingDeps): BillingService {
     applyEvent: events.applyEvent,
     refund: refunds.refund,
     reconcile: refunds.reconcile,
+    reconcileOrder: refunds.reconcileOrder,
     retryDeferred: events.retryDeferred,
     expireAbandoned: refunds.expireAbandoned,
     latestOrders: (opts) => repo.latestOrders(database, opts),

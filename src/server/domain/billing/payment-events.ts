@@ -64,12 +64,17 @@ const refundStatus = (order: OrderRow, refunded: number): OrderRow['status'] =>
 export function createPaymentEvents({ database, repo, credits, queue, payments, config, logger, clock }: PaymentEventsDeps) {
   const subscriptions = createSubscriptionBooks({ repo, credits, queue });
 
-  /** Record the event and apply it, all in one transaction; a second delivery is a no-op. */
-  async function applyEvent(provider: PaymentProviderId, event: PaymentEvent): Promise<ApplyOutcome> {
+  /**
+   * Record the event and apply it, all in one transaction; a second delivery is a no-op. `onApplied`
+   * runs inside that transaction when this delivery applied the event (an operator's audit entry).
+   */
+  async function applyEvent(provider: PaymentProviderId, event: PaymentEvent, onApplied?: (tx: DbHandle) => Promise<void>): Promise<ApplyOutcome> {
     return database.transaction(async (tx) => {
       const at = clock.now();
       if (!(await repo.recordPaymentEvent(tx, provider, event, at))) return 'duplicate';
-      return run(tx, provider, event, at);
+      const outcome = await run(tx, provider, event, at);
+      if (outcome === 'applied') await onApplied?.(tx);
+      return outcome;
     });
   }
 

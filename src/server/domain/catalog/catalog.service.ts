@@ -36,6 +36,8 @@ export interface EffectiveModel extends Omit<CatalogEntry, 'routes'> {
   unavailableReason?: UnavailableReason;
   /** operators' overrides in force, for the CLI/admin view */
   overridden: { price: boolean; lifecycle: boolean; enabled: boolean; routes: boolean };
+  /** the operators' place for it in lists (model_settings.position); null: after the placed ones, in built-in order */
+  position: number | null;
 }
 
 export interface ParsedGeneration {
@@ -76,7 +78,7 @@ export function createCatalogService({ database, providerStatus, entries = built
     const [settings, health] = await Promise.all([listModelSettings(database), listRouteHealth(database)]);
     const settingsById = new Map(settings.map((s) => [s.modelId, s]));
     const at = clock.now();
-    return entries.map((entry) => {
+    return byPosition(entries, settingsById).map((entry) => {
       const s = settingsById.get(entry.id);
       const enabled = s?.enabled ?? true;
       const lifecycle: ModelLifecycle = s?.lifecycle ?? entry.lifecycle;
@@ -112,6 +114,7 @@ export function createCatalogService({ database, providerStatus, entries = built
         available: unavailableReason === undefined,
         ...(unavailableReason ? { unavailableReason } : {}),
         overridden: { price: Boolean(s?.price), lifecycle: Boolean(s?.lifecycle), enabled: s?.enabled != null, routes: Boolean(s?.routeOrder) },
+        position: s?.position ?? null,
       };
     });
   }
@@ -171,34 +174,7 @@ export function createCatalogService({ database, providerStatus, entries = built
   }
 
   async function update(modelId: string, patch: ModelSettingsPatch, by: string): Promise<EffectiveModel> {
-    const entry = byId.get(modelId);
-    if (!entry) throw new AppError('not_found', `Unknown model ${modelId}; known: ${[...byId.keys()].join(', ')}.`, 404);
-    const problems: string[] = [];
-    if (patch.price) {
-      for (const r of entry.resolutions) {
-        const rate = patch.price.perSecond[r];
-        if (typeof rate !== 'number' || !(rate >= 0)) problems.push(`price needs a per-second rate for ${r}`);
-      }
-      for (const k of ['audioPerSecond', 'perReference', 'minimum'] as const) {
-        const v = patch.price[k];
-        if (v !== undefined && !(typeof v === 'number' && v >= 0)) problems.push(`${k} must be a number >= 0`);
-      }
-    }
-    if (patch.lifecycle) {
-      if (!lifecycleStates.includes(patch.lifecycle.state)) problems.push(`lifecycle must be one of ${lifecycleStates.join(', ')}`);
-      const rep = patch.lifecycle.replacement;
-      if (rep !== undefined && (!byId.has(rep) || rep === modelId)) problems.push(`replacement must be another model id (got ${rep})`);
-      if (patch.lifecycle.sunsetDate !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(patch.lifecycle.sunsetDate)) {
-        problems.push('sunset date must be YYYY-MM-DD');
-      }
-    }
-    if (patch.routeOrder) {
-      const known = entry.routes.map((r) => r.provider as string);
-      const unknown = patch.routeOrder.filter((p) => !known.includes(p));
-      if (unknown.length) problems.push(`${modelId} has no route through ${unknown.join(', ')} (its routes: ${known.join(', ')})`);
-      if (new Set(patch.routeOrder).size !== patch.routeOrder.length) problems.push('a provider is listed twice in the route order');
-    }
-    if (problems.length) throw new AppError('invalid_request', `Cannot change ${modelId}: ${problems.join('; ')}.`, 400);
+    checkModelPatch(entries, modelId, patch);
     await upsertModelSettings(database, modelId, patch, by, clock.now());
     return getKnown(modelId);
   }
@@ -210,4 +186,52 @@ export function createCatalogService({ database, providerStatus, entries = built
   }
 
   return { list, get, parseRequest, update, reset };
+}
+
+/** The catalog in the operators' order: placed models by position, then the others in built-in order. */
+export function byPosition(entries: readonly CatalogEntry[], settings: ReadonlyMap<string, { position: number | null }>): CatalogEntry[] {
+  const rank = (e: CatalogEntry) => settings.get(e.id)?.position ?? Number.POSITIVE_INFINITY;
+  return entries
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => rank(a.e) - rank(b.e) || a.i - b.i)
+    .map((x) => x.e);
+}
+
+/**
+ * The rules of an operator's change to a model (the console and `models:set` alike): the model
+ * exists (else 404), a price has a rate for every resolution, a lifecycle names a known state and
+ * another model as replacement, a route order names the model's own providers once each (else 400
+ * naming every problem). Returns the built-in entry.
+ */
+export function checkModelPatch(entries: readonly CatalogEntry[], modelId: string, patch: ModelSettingsPatch): CatalogEntry {
+  const byId = new Map(entries.map((e) => [e.id, e]));
+  const entry = byId.get(modelId);
+  if (!entry) throw new AppError('not_found', `Unknown model ${modelId}; known: ${[...byId.keys()].join(', ')}.`, 404);
+  const problems: string[] = [];
+  if (patch.price) {
+    for (const r of entry.resolutions) {
+      const rate = patch.price.perSecond[r];
+      if (typeof rate !== 'number' || !(rate >= 0)) problems.push(`price needs a per-second rate for ${r}`);
+    }
+    for (const k of ['audioPerSecond', 'perReference', 'minimum'] as const) {
+      const v = patch.price[k];
+      if (v !== undefined && !(typeof v === 'number' && v >= 0)) problems.push(`${k} must be a number >= 0`);
+    }
+  }
+  if (patch.lifecycle) {
+    if (!lifecycleStates.includes(patch.lifecycle.state)) problems.push(`lifecycle must be one of ${lifecycleStates.join(', ')}`);
+    const rep = patch.lifecycle.replacement;
+    if (rep !== undefined && (!byId.has(rep) || rep === modelId)) problems.push(`replacement must be another model id (got ${rep})`);
+    if (patch.lifecycle.sunsetDate !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(patch.lifecycle.sunsetDate)) {
+      problems.push('sunset date must be YYYY-MM-DD');
+    }
+  }
+  if (patch.routeOrder) {
+    const known = entry.routes.map((r) => r.provider as string);
+    const unknown = patch.routeOrder.filter((p) => !known.includes(p));
+    if (unknown.length) problems.push(`${modelId} has no route through ${unknown.join(', ')} (its routes: ${known.join(', ')})`);
+    if (new Set(patch.routeOrder).size !== patch.routeOrder.length) problems.push('a provider is listed twice in the route order');
+  }
+  if (problems.length) throw new AppError('invalid_request', `Cannot change ${modelId}: ${problems.join('; ')}.`, 400);
+  return entry;
 }

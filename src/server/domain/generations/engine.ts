@@ -22,6 +22,7 @@ import {
   notifyChange,
   pollSoon,
   progressAtLeast,
+  recordCallback,
   schedulePoll,
   transition,
   type GenerationRow,
@@ -92,7 +93,8 @@ export interface CallbackResult {
 export interface GenerationEngine {
   dispatch(taskId: string): Promise<void>;
   finalize(taskId: string): Promise<void>;
-  applyStatus(task: GenerationRow, status: NormalizedStatus): Promise<void>;
+  /** applies an upstream status to a task; true when it changed the task */
+  applyStatus(task: GenerationRow, status: NormalizedStatus): Promise<boolean>;
   settle(
     task: Pick<GenerationRow, 'id'>,
     from: readonly GenerationStatus[],
@@ -123,6 +125,19 @@ export function requestOf(task: GenerationRow): GenerationRequest {
     ...(task.seed !== null ? { seed: task.seed } : {}),
     references: task.references,
   };
+}
+
+/**
+ * What the console shows of a provider callback's body: at most 2,000 characters, URLs without
+ * their query strings (signed download tokens), fields named like secrets hidden.
+ */
+export function callbackExcerpt(rawBody: Buffer): string {
+  const text = rawBody
+    .subarray(0, 8192)
+    .toString('utf8')
+    .replace(/(https?:\/\/[^\s"'?#]+)[?#][^\s"']*/g, '$1?…')
+    .replace(/("[^"]*(?:key|token|secret|signature|password|authorization)[^"]*"\s*:\s*)"[^"]*"/gi, '$1"[redacted]"');
+  return text.length > 2000 ? `${text.slice(0, 1999)}…` : text;
 }
 
 async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -328,22 +343,21 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
     }
   }
 
-  async function applyStatus(task: GenerationRow, status: NormalizedStatus): Promise<void> {
+  async function applyStatus(task: GenerationRow, status: NormalizedStatus): Promise<boolean> {
     switch (status.state) {
       case 'queued':
       case 'running': {
         const progress =
           status.state === 'running' && status.progress !== undefined ? Math.min(99, Math.max(task.progress, Math.round(status.progress))) : task.progress;
-        if (progress !== task.progress) {
-          await inTx(async (tx) => {
-            const row = await move(tx, task.id, ['running'], undefined, { progress: progressAtLeast(progress) });
-            if (row) await notifyChange(tx, row);
-          });
-        }
-        return;
+        if (progress === task.progress) return false;
+        return inTx(async (tx) => {
+          const row = await move(tx, task.id, ['running'], undefined, { progress: progressAtLeast(progress) });
+          if (row) await notifyChange(tx, row);
+          return row !== null;
+        });
       }
       case 'succeeded':
-        await inTx(async (tx) => {
+        return inTx(async (tx) => {
           const row = await move(tx, task.id, ['running'], 'finalizing', {
             progress: 99,
             outputUrl: status.output.videoUrl,
@@ -351,20 +365,18 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
             outputContentType: status.output.contentType ?? null,
             nextPollAt: null,
           });
-          if (!row) return;
+          if (!row) return false;
           await queue.enqueue(generationFinalize, { id: task.id }, { tx, singletonKey: `finalize:${task.id}` });
           await notifyChange(tx, row);
+          return true;
         });
-        return;
       case 'failed':
-        await fail(task, ['running'], failureCodeFor(status.error.kind), `${status.error.kind}: ${status.error.message}`);
-        return;
+        return (await fail(task, ['running'], failureCodeFor(status.error.kind), `${status.error.kind}: ${status.error.message}`)) !== null;
       case 'canceled':
-        await settle(task, ['running'], { status: 'canceled', code: 'canceled', detail: 'canceled upstream' });
-        return;
+        return (await settle(task, ['running'], { status: 'canceled', code: 'canceled', detail: 'canceled upstream' })) !== null;
       case 'unknown':
         // never success: keep checking until the deadline
-        return;
+        return false;
     }
   }
 
@@ -410,6 +422,8 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
     const verdict = await p.verifyCallback(rawBody, headers);
     if (!verdict.ok) return { status: 401, message: verdict.reason };
     const event = verdict.event;
+    const receivedAt = clock.now();
+    let adopted = false;
     let task = await findByCallbackKey(database, providerId, event.upstreamId);
     if (!task && taskHint) {
       // the create call's answer was lost (or has not arrived yet): the callback tells us the upstream id
@@ -435,11 +449,29 @@ export function createGenerationEngine(deps: EngineDeps): GenerationEngine {
           if (row) await notifyChange(tx, row);
           return row;
         });
-        if (task) logger.info({ task: task.id, provider: providerId }, 'generation: adopted the upstream task named by a callback');
+        if (task) {
+          adopted = true;
+          logger.info({ task: task.id, provider: providerId }, 'generation: adopted the upstream task named by a callback');
+        }
       }
     }
     if (!task) return { status: 200, message: 'no matching task; ignored' };
-    await applyStatus(task, event.status);
+    const generationId = task.id;
+    let outcome = 'error';
+    try {
+      const changed = await applyStatus(task, event.status);
+      outcome = adopted ? 'adopted' : changed ? 'applied' : 'ignored';
+    } finally {
+      // the console's record of the callback (one insert); failing to write it never fails the callback
+      await recordCallback(database, {
+        generationId,
+        provider: providerId,
+        receivedAt,
+        state: event.status.state,
+        outcome,
+        detail: callbackExcerpt(rawBody),
+      }).catch((err: unknown) => logger.warn({ err, task: generationId }, 'generation: could not record a provider callback'));
+    }
     return { status: 200, message: 'ok' };
   }
 

@@ -2,7 +2,7 @@ import { and, count, eq, gt, inArray, isNotNull, isNull, lte, sql, type SQL } fr
 import type { DbHandle } from '../../db/client';
 import { keysetPage, type KeysetPage } from '../../db/keyset.repo';
 import { rowMapper } from '../../db/rows';
-import { generations } from '../../db/schema';
+import { generationCallbacks, generations } from '../../db/schema';
 import type { GenerationReference } from '../../../shared/catalog/request-schema';
 import type { GenerationStatus } from '../../../shared/api/generations';
 import { heldGenerationSql } from '../moderation/holds.repo';
@@ -330,6 +330,14 @@ export async function findIdleQueued(db: DbHandle, opts: { now: Date; idleSecond
     [opts.idleSeconds, opts.staleSeconds, opts.limit, opts.now.toISOString()],
   );
   return rows.map(toRow);
+}
+
+/**
+ * A provider callback about a task, as received, and what was done with it (`applied`, `adopted`,
+ * `ignored`: nothing to change, `error`), for the console's generation page.
+ */
+export async function recordCallback(db: DbHandle, c: Omit<typeof generationCallbacks.$inferInsert, 'id'>): Promise<void> {
+  await db.db.insert(generationCallbacks).values(c);
 }
 
 export async function findByCallbackKey(db: DbHandle, provider: string, key: string): Promise<GenerationRow | null> {

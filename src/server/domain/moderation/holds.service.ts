@@ -3,6 +3,7 @@ import type { Database, DbHandle } from '../../db/client';
 import type { HoldSubject } from '../../db/schema';
 import { AppError, notFound } from '../../errors';
 import type { HoldView } from '../../../shared/api/moderation';
+import type { AuditTrail } from '../admin/audit.service';
 import { addEvent } from './cases.repo';
 import { getHold, holdSubjectExists, insertHold, listHolds, releaseHold, subjectHeld, type HoldFilter, type HoldRow } from './holds.repo';
 
@@ -27,10 +28,13 @@ export interface PlaceHoldInput {
 }
 
 export interface HoldsService {
-  /** Places a hold; `tx` joins the caller's transaction (an escalation places its holds with the report). */
-  place(actorId: string | null, input: PlaceHoldInput, tx?: DbHandle): Promise<HoldRow>;
-  /** Releases an active hold; 404 unknown, 409 released already. */
-  release(actorId: string | null, id: string, reason: string): Promise<HoldRow>;
+  /**
+   * Places a hold; `tx` joins the caller's transaction (an escalation places its holds with the
+   * report). `audit` (an operator's action) writes the audit log entry with it.
+   */
+  place(actorId: string | null, input: PlaceHoldInput, tx?: DbHandle, audit?: AuditTrail): Promise<HoldRow>;
+  /** Releases an active hold; 404 unknown, 409 released already. `audit` as for `place`. */
+  release(actorId: string | null, id: string, reason: string, audit?: AuditTrail): Promise<HoldRow>;
   list(filter: Omit<HoldFilter, 'limit'> & { limit?: number }): Promise<HoldRow[]>;
   /** Whether anything held covers the subject now (see holds.repo `subjectHeld`). */
   isHeld(subject: { kind: HoldSubject; id: string }, db?: DbHandle): Promise<boolean>;
@@ -56,6 +60,15 @@ export function toHoldView(row: HoldRow): HoldView {
     releaseReason: row.releaseReason,
   };
 }
+
+/** A hold as the audit log shows it. */
+const holdAudit = (h: HoldRow) => ({
+  subjectKind: h.subjectKind,
+  subjectId: h.subjectId,
+  caseId: h.caseId,
+  expiresAt: h.expiresAt?.toISOString() ?? null,
+  releasedAt: h.releasedAt?.toISOString() ?? null,
+});
 
 /** Whether a hold is in force at `now`. */
 export const holdActive = (row: Pick<HoldRow, 'releasedAt' | 'expiresAt'>, now: Date) => !row.releasedAt && (!row.expiresAt || row.expiresAt > now);
@@ -93,12 +106,16 @@ export async function placeHold(tx: DbHandle, actorId: string | null, input: Pla
 
 export function createHoldsService({ database, clock = systemClock }: HoldsDeps): HoldsService {
   return {
-    async place(actorId, input, tx) {
-      if (tx) return placeHold(tx, actorId, input, clock.now());
-      return database.transaction((t) => placeHold(t, actorId, input, clock.now()));
+    async place(actorId, input, tx, audit) {
+      const run = async (t: DbHandle) => {
+        const row = await placeHold(t, actorId, input, clock.now());
+        if (audit) await audit({ action: 'hold.place', targetType: 'hold', targetId: row.id, reason: row.reason, before: null, after: holdAudit(row) }, t);
+        return row;
+      };
+      return tx ? run(tx) : database.transaction(run);
     },
 
-    async release(actorId, id, reason) {
+    async release(actorId, id, reason, audit) {
       const text = reason.trim();
       if (!text) throw new AppError('invalid_request', 'Releasing a hold needs a reason.', 400, { fields: [{ field: 'reason', message: 'is required' }] });
       return database.transaction(async (tx) => {
@@ -107,6 +124,8 @@ export function createHoldsService({ database, clock = systemClock }: HoldsDeps)
         if (!existing) throw notFound('That hold');
         const row = await releaseHold(tx, id, actorId, text, now);
         if (!row) throw new AppError('hold_released', 'This hold was released already.', 409);
+        if (audit)
+          await audit({ action: 'hold.release', targetType: 'hold', targetId: row.id, reason: text, before: holdAudit(existing), after: holdAudit(row) }, tx);
         if (row.caseId)
           await addEvent(
             tx,

@@ -5,8 +5,18 @@ import { createTextRulesClassifier, type TermOverrides } from '../../adapters/mo
 import type { Database } from '../../db/client';
 import { AppError, notFound } from '../../errors';
 import type { HashListView, importHashListBody, termEditBody, TermEditView } from '../../../shared/api/moderation-lists';
-import { deleteHashList, deleteTermEdit, insertTermEdit, listHashLists, listTermEdits, replaceHashList, type TermEditRow } from './lists.repo';
+import {
+  deleteHashList,
+  deleteTermEdit,
+  insertTermEdit,
+  listHashLists,
+  listTermEdits,
+  replaceHashList,
+  type HashListRow,
+  type TermEditRow,
+} from './lists.repo';
 import type { Screener } from './screen';
+import type { AuditTrail } from '../admin/audit.service';
 
 /**
  * The operator's lists, persisted: hash lists (imported from the programmes' deliveries, replaced
@@ -15,14 +25,18 @@ import type { Screener } from './screen';
  * processes notice the change on their next screening (screen.ts).
  */
 
+/** (`audit`, an operator's action, writes the audit log entry in the change's transaction) */
 export interface ListsService {
   hashLists(): Promise<HashListView[]>;
-  importHashList(actorId: string, body: z.infer<typeof importHashListBody>): Promise<HashListView>;
-  deleteHashList(id: string): Promise<void>;
+  importHashList(actorId: string, body: z.infer<typeof importHashListBody>, audit?: AuditTrail): Promise<HashListView>;
+  deleteHashList(id: string, audit?: AuditTrail): Promise<void>;
   termEdits(): Promise<TermEditView[]>;
-  addTermEdit(actorId: string, body: z.infer<typeof termEditBody>): Promise<TermEditView>;
-  deleteTermEdit(id: string): Promise<void>;
+  addTermEdit(actorId: string, body: z.infer<typeof termEditBody>, audit?: AuditTrail): Promise<TermEditView>;
+  deleteTermEdit(id: string, audit?: AuditTrail): Promise<void>;
 }
+
+const hashListAudit = (l: HashListRow) => ({ name: l.name, category: l.category, pdqThreshold: l.pdqThreshold, entryCount: l.entryCount });
+const termEditAudit = (e: Pick<TermEditRow, 'op' | 'list' | 'language' | 'term'>) => ({ op: e.op, list: e.list, language: e.language, term: e.term });
 
 const isId = (id: string) => /^[0-9a-f-]{36}$/i.test(id);
 
@@ -66,19 +80,30 @@ export function createListsService(deps: { database: Database; screener: Screene
   return {
     hashLists: views,
 
-    async importHashList(actorId, body) {
+    async importHashList(actorId, body, audit) {
       const entries = parseHashList({ format: body.format, content: body.content, ...(body.kind ? { kind: body.kind } : {}) });
-      const row = await database.transaction((tx) =>
-        replaceHashList(tx, { name: body.name, category: body.category, pdqThreshold: body.pdqThreshold, createdBy: actorId, entries }, clock.now()),
-      );
+      const row = await database.transaction(async (tx) => {
+        const now = clock.now();
+        const list = await replaceHashList(tx, { name: body.name, category: body.category, pdqThreshold: body.pdqThreshold, createdBy: actorId, entries }, now);
+        const replaced = list.createdAt.getTime() !== now.getTime();
+        if (audit) await audit({ action: 'hash_list.import', targetType: 'hash_list', targetId: list.id, after: { ...hashListAudit(list), replaced } }, tx);
+        return list;
+      });
       await screener.reload();
       const view = (await views()).find((v) => v.id === row.id);
       if (!view) throw new Error('the imported list is not listed');
       return view;
     },
 
-    async deleteHashList(id) {
-      const row = isId(id) ? await deleteHashList(database, id) : null;
+    async deleteHashList(id, audit) {
+      const row = isId(id)
+        ? await database.transaction(async (tx) => {
+            const gone = await deleteHashList(tx, id);
+            if (gone && audit)
+              await audit({ action: 'hash_list.delete', targetType: 'hash_list', targetId: gone.id, before: hashListAudit(gone), after: null }, tx);
+            return gone;
+          })
+        : null;
       if (!row) throw notFound('That hash list');
       await screener.reload();
     },
@@ -87,7 +112,7 @@ export function createListsService(deps: { database: Database; screener: Screene
       return (await listTermEdits(database)).map(termView);
     },
 
-    async addTermEdit(actorId, body) {
+    async addTermEdit(actorId, body, audit) {
       const edit = { op: body.op, list: body.list, language: body.language.toLowerCase(), term: body.term };
       try {
         // the rules refuse a malformed edit at construction: check it with every saved edit before saving
@@ -96,14 +121,26 @@ export function createListsService(deps: { database: Database; screener: Screene
         const message = err instanceof Error ? err.message : String(err);
         throw new AppError('invalid_term', `This edit cannot be used: ${message}`, 400, { fields: [{ field: 'term', message }] });
       }
-      const row = await insertTermEdit(database, { ...edit, createdBy: actorId }, clock.now());
+      const row = await database.transaction(async (tx) => {
+        const added = await insertTermEdit(tx, { ...edit, createdBy: actorId }, clock.now());
+        if (added && audit)
+          await audit({ action: 'term_edit.add', targetType: 'term_edit', targetId: added.id, before: null, after: termEditAudit(added) }, tx);
+        return added;
+      });
       if (!row) throw new AppError('term_exists', 'This edit is already saved.', 409);
       await screener.reload();
       return termView(row);
     },
 
-    async deleteTermEdit(id) {
-      const row = isId(id) ? await deleteTermEdit(database, id) : null;
+    async deleteTermEdit(id, audit) {
+      const row = isId(id)
+        ? await database.transaction(async (tx) => {
+            const gone = await deleteTermEdit(tx, id);
+            if (gone && audit)
+              await audit({ action: 'term_edit.delete', targetType: 'term_edit', targetId: gone.id, before: termEditAudit(gone), after: null }, tx);
+            return gone;
+          })
+        : null;
       if (!row) throw notFound('That term edit');
       await screener.reload();
     },

@@ -7,6 +7,7 @@ import type { Database, DbHandle } from '../../db/client';
 import type { CaseOutcome, UserRole, UserStatus } from '../../db/schema';
 import { AppError } from '../../errors';
 import type { RateLimiter } from '../../lib/rate-limit';
+import type { AuditTrail } from '../admin/audit.service';
 import type {
   CaseDetail,
   DecisionBody,
@@ -263,7 +264,12 @@ export function createModerationService(deps: ModerationServiceDeps) {
    * escalation). The held output's files are released or removed after the commit; a failure
    * there leaves the decision recorded, and repeating it retries the files.
    */
-  async function applyDecision(actor: Moderator | null, caseId: string, body: DecisionBody, opts: { override?: boolean } = {}): Promise<void> {
+  async function applyDecision(
+    actor: Moderator | null,
+    caseId: string,
+    body: DecisionBody,
+    opts: { override?: boolean; audit?: AuditTrail | undefined } = {},
+  ): Promise<void> {
     const decision = body.decision;
     const ncmec = ports.ncmec;
     if (decision === 'escalate_csam' && !ncmec) {
@@ -301,16 +307,48 @@ export function createModerationService(deps: ModerationServiceDeps) {
       await addEvent(tx, c.id, { kind: 'decision', action: decision, actorId, note: body.reason, details }, now);
       await closeCase(tx, c.id, outcome, c.appealAnswered || answersAppeal, now);
 
+      let strike: { strikes: number; autoSuspended: boolean } | null = null;
       if (decision === 'remove_strike' && c.userId && (await addStrike(tx, { userId: c.userId, caseId: c.id, createdBy: actorId }, now))) {
         const strikes = await countActiveStrikes(tx, c.userId);
         const threshold = config.MODERATION_STRIKES_TO_SUSPEND;
+        strike = { strikes, autoSuspended: false };
         if (strikes >= threshold && userStatus === 'active') {
           const reason = `Repeated violations of the content rules (${strikes} strikes).`;
           await setAccountStatus(tx, c.userId, 'suspended', reason);
           await addEvent(tx, c.id, { kind: 'decision', action: 'auto_suspend', actorId: null, note: reason, details: { strikes, threshold } }, now);
+          strike.autoSuspended = true;
         }
       }
       if (decision === 'escalate_csam' && ncmec) await ncmec.escalate(tx, { caseId: c.id, actorId, reason: body.reason });
+      // the operators' audit log (issue 18), with the decision: an appeal answered, a strike given or taken back
+      const audit = opts.audit;
+      if (audit) {
+        await audit(
+          {
+            action: answersAppeal ? 'case.appeal.decide' : 'case.decide',
+            targetType: 'case',
+            targetId: c.id,
+            reason: body.reason,
+            before: { status: c.status, outcome: c.outcome, userStatus },
+            after: { status: 'closed', outcome, decision, ...details },
+          },
+          tx,
+        );
+        if (c.userId && strike)
+          await audit(
+            {
+              action: 'user.strike.add',
+              targetType: 'user',
+              targetId: c.userId,
+              reason: body.reason,
+              before: { strikes: strike.strikes - 1 },
+              after: { strikes: strike.strikes, caseId: c.id, ...(strike.autoSuspended ? { status: 'suspended' } : {}) },
+            },
+            tx,
+          );
+        if (c.userId && details.strikeRemoved)
+          await audit({ action: 'user.strike.remove', targetType: 'user', targetId: c.userId, reason: body.reason, before: { caseId: c.id }, after: null }, tx);
+      }
     });
     await settleMaterial(caseId, decision);
   }
@@ -421,9 +459,9 @@ export function createModerationService(deps: ModerationServiceDeps) {
     },
 
     /** A moderator's (or an admin's) decision on a case; support cannot decide. */
-    async decide(actor: Moderator, caseId: string, body: DecisionBody): Promise<CaseDetail> {
+    async decide(actor: Moderator, caseId: string, body: DecisionBody, audit?: AuditTrail): Promise<CaseDetail> {
       if (actor.role !== 'moderator' && actor.role !== 'admin') throw new AppError('forbidden', 'Only moderators and admins decide cases.', 403);
-      await applyDecision(actor, caseId, body);
+      await applyDecision(actor, caseId, body, { audit });
       return detail(caseId);
     },
 

@@ -25,6 +25,7 @@ import { storedKeysOf } from '../media/creations.service';
 import { setStatusByEmail } from '../users/users.repo';
 import { addEvent, caseEvidence } from './cases.repo';
 import { placeHold } from './holds.service';
+import type { AuditTrail } from '../admin/audit.service';
 import {
   claimReport,
   endAttempt,
@@ -116,7 +117,7 @@ export interface NcmecService {
   /** One attempt of the job: files the report, resuming from its persisted progress. */
   run(id: string, attempt?: { attempt: number; last: boolean }): Promise<NcmecReportRow | null>;
   /** An operator's retry of a queued or failed report: queued again and a job enqueued. */
-  retry(actorId: string | null, id: string): Promise<NcmecReportRow>;
+  retry(actorId: string | null, id: string, audit?: AuditTrail): Promise<NcmecReportRow>;
   get(id: string): Promise<NcmecReportRow | null>;
   forCase(caseId: string): Promise<NcmecReportRow | null>;
   list(opts?: { status?: NcmecReportRow['status']; limit?: number }): Promise<NcmecReportRow[]>;
@@ -403,7 +404,7 @@ export function createNcmecService({ database, queue, store, config, logger, clo
       }
     },
 
-    async retry(actorId, id) {
+    async retry(actorId, id, audit) {
       return database.transaction(async (tx) => {
         const row = await requeueReport(tx, id, clock.now());
         if (!row) {
@@ -418,6 +419,8 @@ export function createNcmecService({ database, queue, store, config, logger, clo
           clock.now(),
         );
         await queue.enqueue(moderationNcmecReport, { id: row.id }, { tx });
+        if (audit)
+          await audit({ action: 'ncmec_report.retry', targetType: 'case', targetId: row.caseId, after: { reportRowId: row.id, status: row.status } }, tx);
         return row;
       });
     },

@@ -34,6 +34,7 @@ import {
   startBuilding,
   type ExportRow,
 } from './export.repo';
+import type { AuditTrail } from '../admin/audit.service';
 
 /**
  * Data exports (privacy policy 5: access and portability). A user (or an operator on their
@@ -63,7 +64,7 @@ const TOKEN_PURPOSE = 'data-export-download';
 
 export interface ExportsService {
   /** Ask for an export of `userId`'s data; `requestedBy` is the operator acting for them (null: the user). */
-  request(userId: string, by: { requestedBy: string | null }): Promise<ExportView>;
+  request(userId: string, by: { requestedBy: string | null; audit?: AuditTrail | undefined }): Promise<ExportView>;
   /** The user's exports, newest first (404 for an unknown user). */
   list(userId: string): Promise<ExportView[]>;
   /** A short-lived signed URL of the user's ready export (404 another user's, 409 not ready, 410 expired). */
@@ -194,6 +195,8 @@ export function createExportsService(deps: ExportsDeps): ExportsService {
         }
         const inserted = await insertExport(tx, { id: randomUUID(), userId, requestedBy: by.requestedBy, createdAt: now });
         await queue.enqueue(privacyExportBuild, { id: inserted.id }, { tx });
+        // an operator's export on the user's behalf is an audited action (issue 18)
+        if (by.audit) await by.audit({ action: 'user.export', targetType: 'user', targetId: userId, after: { exportId: inserted.id } }, tx);
         return { row: inserted, abandonedKey: abandoned };
       });
       // what the abandoned build had written (if anything) belongs to nobody now

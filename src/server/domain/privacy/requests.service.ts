@@ -20,6 +20,7 @@ import {
   type PrivacyRequestView,
 } from '../../../shared/api/privacy-requests';
 import type { AccountDeletionResult, DeletionActor } from '../users/account-deletion.service';
+import type { AuditTrail } from '../admin/audit.service';
 import {
   accountByEmail,
   accountById,
@@ -75,12 +76,19 @@ export interface PrivacyRequestsService {
   list(filter: ListFilter): Promise<PrivacyRequestList>;
   get(id: string): Promise<PrivacyRequestDetail>;
   /** An operator moves a request on or closes it (done / rejected need a resolution); 409 once closed. */
-  update(actorId: string, id: string, patch: { status?: PrivacyRequestStatus | undefined; resolution?: string | undefined }): Promise<PrivacyRequestDetail>;
+  update(
+    actorId: string,
+    id: string,
+    patch: { status?: PrivacyRequestStatus | undefined; resolution?: string | undefined },
+    /** an operator's action: writes the audit log entry with the change */
+    audit?: AuditTrail,
+  ): Promise<PrivacyRequestDetail>;
   /** An admin confirms a child report: the account it names is deleted and the report closed. */
   confirmChild(
     actorId: string,
     id: string,
     reason: string,
+    audit?: AuditTrail,
   ): Promise<{ request: PrivacyRequestDetail; deletion: Pick<AccountDeletionResult, 'userId' | 'outcome'> }>;
   /** The `privacy.request-mail` job: the receipt to the sender, or the notice to SUPPORT_EMAIL. */
   sendMail(id: string, to: 'requester' | 'support'): Promise<void>;
@@ -263,7 +271,7 @@ export function createPrivacyRequestsService(deps: PrivacyRequestsDeps): Privacy
       return detail(await load(id));
     },
 
-    async update(actorId, id, patch) {
+    async update(actorId, id, patch, audit) {
       const row = await load(id);
       if (!(openStatuses as readonly string[]).includes(row.status)) throw closed();
       const status = patch.status ?? row.status;
@@ -274,17 +282,32 @@ export function createPrivacyRequestsService(deps: PrivacyRequestsDeps): Privacy
           fields: [{ field: 'resolution', message: 'is required to close a request' }],
         });
       }
-      const updated = await updateOpenPrivacyRequest(database, row.id, {
-        status,
-        resolution,
-        ...(closing ? { closedAt: clock.now(), closedBy: actorId } : {}),
+      const updated = await database.transaction(async (tx) => {
+        const changed = await updateOpenPrivacyRequest(tx, row.id, {
+          status,
+          resolution,
+          ...(closing ? { closedAt: clock.now(), closedBy: actorId } : {}),
+        });
+        if (changed && audit)
+          await audit(
+            {
+              action: closing ? 'privacy_request.close' : 'privacy_request.update',
+              targetType: 'privacy_request',
+              targetId: row.id,
+              reason: resolution,
+              before: { status: row.status, resolution: row.resolution },
+              after: { status: changed.status, resolution: changed.resolution },
+            },
+            tx,
+          );
+        return changed;
       });
       if (!updated) throw closed();
       logger.info({ reference: row.id, status, actorId }, 'privacy: request updated');
       return detail(updated);
     },
 
-    async confirmChild(actorId, id, reason) {
+    async confirmChild(actorId, id, reason, audit) {
       const text = reason.trim();
       if (!text)
         throw new AppError('invalid_request', 'Give the reason (it is kept with the deletion).', 400, {
@@ -307,11 +330,21 @@ export function createPrivacyRequestsService(deps: PrivacyRequestsDeps): Privacy
         if (now && !(openStatuses as readonly string[]).includes(now.status)) throw closed();
         throw err;
       }
-      const done = await updateOpenPrivacyRequest(database, row.id, {
-        status: 'done',
-        resolution: text,
-        closedAt: clock.now(),
-        closedBy: actorId,
+      const done = await database.transaction(async (tx) => {
+        const closedNow = await updateOpenPrivacyRequest(tx, row.id, { status: 'done', resolution: text, closedAt: clock.now(), closedBy: actorId });
+        if (closedNow && audit)
+          await audit(
+            {
+              action: 'privacy_request.confirm_child',
+              targetType: 'privacy_request',
+              targetId: row.id,
+              reason: text,
+              before: { status: row.status },
+              after: { status: 'done', deletedUserId: result.userId, deletion: result.outcome },
+            },
+            tx,
+          );
+        return closedNow;
       });
       // another operator confirmed it at the same time and closed it first (the deletion ran once: it is idempotent)
       if (!done) throw closed();

@@ -6,7 +6,8 @@ import { exportIdParams, exportList, exportTokenQuery, exportView, requestExport
 import type { AppContext } from '../../context';
 import { EXPORTS_PER_DAY } from '../../domain/privacy/export.service';
 import { AppError } from '../../errors';
-import { requireRole, requireUser } from '../plugins/session';
+import { requireUser } from '../plugins/session';
+import { consoleTrail, requireStaff, staffOnly } from '../plugins/staff';
 
 /**
  * Data exports (privacy policy 5). The user asks for one and downloads it from the account page;
@@ -92,6 +93,7 @@ export const exportRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (a
   app.post(
     '/api/admin/users/:id/exports',
     {
+      ...staffOnly(ctx, 'privacy.handle'),
       schema: {
         tags: ['admin'],
         summary: "Start an export of a user's data on their behalf (support, admin); the link is emailed to the user",
@@ -101,8 +103,8 @@ export const exportRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (a
       },
     },
     async (req, reply) => {
-      const operator = await requireRole(ctx, req, ['support'], reply);
-      const view = await exports.request(req.params.id, { requestedBy: operator.user.id });
+      const operator = await requireStaff(ctx, req, 'privacy.handle', reply);
+      const view = await exports.request(req.params.id, { requestedBy: operator.user.id, audit: consoleTrail(ctx, req, operator) });
       req.log.info({ exportId: view.id, userId: req.params.id, operatorId: operator.user.id }, 'export started by an operator');
       return reply.status(202).send(view);
     },
@@ -111,10 +113,11 @@ export const exportRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (a
   app.get(
     '/api/admin/users/:id/exports',
     {
+      ...staffOnly(ctx, 'privacy.handle'),
       schema: { tags: ['admin'], summary: "A user's data exports (support, admin)", params: userParams, response: { 200: exportList, ...errors } },
     },
     async (req, reply) => {
-      await requireRole(ctx, req, ['support'], reply);
+      await requireStaff(ctx, req, 'privacy.handle', reply);
       return { items: await exports.list(req.params.id), ...limits };
     },
   );

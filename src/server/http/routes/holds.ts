@@ -5,12 +5,13 @@ import { holdList, holdSubject, holdView, ncmecReportView, placeHoldBody, releas
 import type { AppContext } from '../../context';
 import { toHoldView } from '../../domain/moderation/holds.service';
 import type { NcmecReportRow } from '../../domain/moderation/ncmec.repo';
-import { requireRole } from '../plugins/session';
+import { consoleTrail, requireStaff, staffOnly } from '../plugins/staff';
 
 /**
  * Legal holds (moderators and admins place and list; only admins release) and the CyberTipline
  * reports (admins: list, and retry one that is queued or failed, e.g. once NCMEC credentials are
- * configured). Rules live in domain/moderation/holds.service.ts and ncmec.service.ts.
+ * configured). Rules live in domain/moderation/holds.service.ts and ncmec.service.ts. Console routes
+ * (issue 18): whoever is not staff gets 404, staff without the permission 403; changes are audited.
  */
 
 const toReportView = (r: NcmecReportRow): z.infer<typeof ncmecReportView> => ({
@@ -44,9 +45,10 @@ export const holdsRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (ap
         }),
         response: { 200: holdList, ...errors },
       },
+      ...staffOnly(ctx, 'moderation.review'),
     },
     async (req, reply) => {
-      await requireRole(ctx, req, ['moderator'], reply);
+      await requireStaff(ctx, req, 'moderation.review', reply);
       const q = req.query;
       const rows = await ctx.services.holds.list({
         limit: q.limit,
@@ -63,10 +65,11 @@ export const holdsRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (ap
     '/api/moderation/holds',
     {
       schema: { tags: ['moderation'], summary: 'Place a legal hold (moderator, admin)', body: placeHoldBody, response: { 201: holdView, ...errors } },
+      ...staffOnly(ctx, 'moderation.review'),
     },
     async (req, reply) => {
-      const session = await requireRole(ctx, req, ['moderator'], reply);
-      const row = await ctx.services.holds.place(session.user.id, req.body);
+      const session = await requireStaff(ctx, req, 'moderation.review', reply);
+      const row = await ctx.services.holds.place(session.user.id, req.body, undefined, consoleTrail(ctx, req, session));
       return reply.code(201).send(toHoldView(row));
     },
   );
@@ -81,10 +84,11 @@ export const holdsRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (ap
         body: releaseHoldBody,
         response: { 200: holdView, ...errors },
       },
+      ...staffOnly(ctx, 'moderation.manage'),
     },
     async (req, reply) => {
-      const session = await requireRole(ctx, req, ['admin'], reply);
-      return toHoldView(await ctx.services.holds.release(session.user.id, req.params.id, req.body.reason));
+      const session = await requireStaff(ctx, req, 'moderation.manage', reply);
+      return toHoldView(await ctx.services.holds.release(session.user.id, req.params.id, req.body.reason, consoleTrail(ctx, req, session)));
     },
   );
 
@@ -97,9 +101,10 @@ export const holdsRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (ap
         querystring: z.object({ status: z.enum(['queued', 'submitting', 'submitted', 'failed', 'retracted']).optional() }),
         response: { 200: z.object({ items: z.array(ncmecReportView), unavailable: z.string().nullable() }), ...errors },
       },
+      ...staffOnly(ctx, 'moderation.manage'),
     },
     async (req, reply) => {
-      await requireRole(ctx, req, ['admin'], reply);
+      await requireStaff(ctx, req, 'moderation.manage', reply);
       const rows = await ctx.services.ncmec.list(req.query.status ? { status: req.query.status } : {});
       return { items: rows.map(toReportView), unavailable: ctx.services.ncmec.unavailableReason() };
     },
@@ -114,10 +119,11 @@ export const holdsRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (ap
         params: z.object({ id: z.string().max(100) }),
         response: { 202: ncmecReportView, ...errors },
       },
+      ...staffOnly(ctx, 'moderation.manage'),
     },
     async (req, reply) => {
-      const session = await requireRole(ctx, req, ['admin'], reply);
-      const row = await ctx.services.ncmec.retry(session.user.id, req.params.id);
+      const session = await requireStaff(ctx, req, 'moderation.manage', reply);
+      const row = await ctx.services.ncmec.retry(session.user.id, req.params.id, consoleTrail(ctx, req, session));
       return reply.code(202).send(toReportView(row));
     },
   );

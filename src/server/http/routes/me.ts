@@ -70,7 +70,8 @@ export const meRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, 
 
   app.get('/api/me', { schema: { tags: ['account'], summary: 'The signed-in user', response: { 200: meSchema, ...errors } } }, async (req, reply) => {
     const s = await requireUser(ctx, req, reply);
-    return profile.me(s.user.id);
+    const [me, canClaimAdmin] = await Promise.all([profile.me(s.user.id), s.user.role === 'admin' ? false : ctx.services.setup.canClaimAdmin(s.user.id)]);
+    return { ...me, canClaimAdmin };
   });
 
   app.patch(

@@ -18,14 +18,16 @@ import {
 import type { AppContext } from '../../context';
 import { APPEAL_COOKIE } from '../../domain/auth/auth';
 import { AppError } from '../../errors';
-import { requireRole, requireUser } from '../plugins/session';
+import { requireUser } from '../plugins/session';
+import { consoleTrail, requireStaff, staffOnly } from '../plugins/staff';
 import { sendStoredObject } from '../send-file';
 import { answering } from './uploads';
 
 /**
  * Trust & safety routes (issue 16): the moderators' queue, cases, evidence files and decisions; the
  * user's cases and their one appeal; a suspended account's appeal; people's reports. Moderators and
- * admins reach the queue (support gets 403); a user reaches only their own cases (404 otherwise).
+ * admins reach the queue (support gets 403, anyone else 404: issue 18); a user reaches only their own
+ * cases (404 otherwise). Decisions are audited.
  */
 
 const caseParams = z.object({ id: z.string().max(100) });
@@ -37,11 +39,11 @@ const INLINE_TYPES = /^(image\/(jpeg|png|webp|gif)|video\/(mp4|webm|quicktime)|a
 
 export const moderationRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, { ctx }) => {
   const moderation = ctx.services.moderation;
-  const moderators = ['moderator' as const];
 
   app.get(
     '/api/moderation/queue',
     {
+      ...staffOnly(ctx, 'moderation.review'),
       schema: {
         tags: ['moderation'],
         summary: 'The review queue (moderators, admins): open cases most severe first, then oldest; or closed cases, latest first',
@@ -50,7 +52,7 @@ export const moderationRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asyn
       },
     },
     async (req, reply) => {
-      await requireRole(ctx, req, moderators, reply);
+      await requireStaff(ctx, req, 'moderation.review', reply);
       reply.header('cache-control', 'no-store');
       return moderation.queue(req.query);
     },
@@ -59,6 +61,7 @@ export const moderationRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asyn
   app.get(
     '/api/moderation/cases/:id',
     {
+      ...staffOnly(ctx, 'moderation.review'),
       schema: {
         tags: ['moderation'],
         summary: 'A case with its audit trail, evidence, strikes, legal holds and CyberTipline report (moderators, admins)',
@@ -67,7 +70,7 @@ export const moderationRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asyn
       },
     },
     async (req, reply) => {
-      await requireRole(ctx, req, moderators, reply);
+      await requireStaff(ctx, req, 'moderation.review', reply);
       reply.header('cache-control', 'no-store');
       return moderation.detail(req.params.id);
     },
@@ -76,6 +79,7 @@ export const moderationRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asyn
   app.get(
     '/api/moderation/cases/:id/evidence/:evidenceId',
     {
+      ...staffOnly(ctx, 'moderation.review'),
       schema: {
         tags: ['moderation'],
         summary: 'An evidence file of a case, from the quarantine area (moderators, admins); never cached',
@@ -84,7 +88,7 @@ export const moderationRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asyn
       },
     },
     async (req, reply) => {
-      await requireRole(ctx, req, moderators, reply);
+      await requireStaff(ctx, req, 'moderation.review', reply);
       const file = await moderation.evidenceFile(req.params.id, req.params.evidenceId);
       const inline = file.contentType !== null && INLINE_TYPES.test(file.contentType);
       reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff').header('content-security-policy', "default-src 'none'; sandbox");
@@ -101,6 +105,7 @@ export const moderationRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asyn
   app.post(
     '/api/moderation/cases/:id/decision',
     {
+      ...staffOnly(ctx, 'moderation.review'),
       schema: {
         tags: ['moderation'],
         summary: 'Decide a case (moderators, admins): allow, remove, remove with a strike, suspend, terminate, escalate as CSAM',
@@ -112,8 +117,8 @@ export const moderationRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asyn
       },
     },
     async (req, reply) => {
-      const s = await requireRole(ctx, req, moderators, reply);
-      return moderation.decide({ id: s.user.id, role: s.user.role }, req.params.id, req.body);
+      const s = await requireStaff(ctx, req, 'moderation.review', reply);
+      return moderation.decide({ id: s.user.id, role: s.user.role }, req.params.id, req.body, consoleTrail(ctx, req, s));
     },
   );
 

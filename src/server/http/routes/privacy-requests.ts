@@ -12,13 +12,15 @@ import {
   privacyRequestReceipt,
 } from '../../../shared/api/privacy-requests';
 import type { AppContext } from '../../context';
-import { getSession, requireRole } from '../plugins/session';
+import { getSession } from '../plugins/session';
+import { consoleTrail, requireRecentAuth, requireStaff, staffOnly } from '../plugins/staff';
 import { answering } from './uploads';
 
 /**
  * Privacy requests (privacy policy 5, 6, 12): the public form, and the operators' queue (support
- * and admins; confirming a child report, which deletes an account, is for admins). The rules live
- * in domain/privacy/requests.service.ts.
+ * and admins; confirming a child report, which deletes an account, is for admins who signed in or
+ * confirmed their password within the last minutes). Anyone else gets 404 from the queue, other
+ * staff 403 (issue 18); operators' changes are audited. The rules live in domain/privacy/requests.service.ts.
  */
 export const privacyRequestRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, { ctx }) => {
   const requests = ctx.services.privacyRequests;
@@ -48,6 +50,7 @@ export const privacyRequestRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = 
   app.get(
     '/api/admin/privacy-requests',
     {
+      ...staffOnly(ctx, 'privacy.handle'),
       schema: {
         tags: ['privacy'],
         summary: 'Privacy requests, soonest due first (support, admin)',
@@ -56,7 +59,7 @@ export const privacyRequestRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = 
       },
     },
     async (req, reply) => {
-      await requireRole(ctx, req, ['support'], reply);
+      await requireStaff(ctx, req, 'privacy.handle', reply);
       const q = req.query;
       return requests.list({
         status: q.status,
@@ -71,6 +74,7 @@ export const privacyRequestRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = 
   app.get(
     '/api/admin/privacy-requests/:id',
     {
+      ...staffOnly(ctx, 'privacy.handle'),
       schema: {
         tags: ['privacy'],
         summary: 'One privacy request, with the account it is about (support, admin)',
@@ -79,7 +83,7 @@ export const privacyRequestRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = 
       },
     },
     async (req, reply) => {
-      await requireRole(ctx, req, ['support'], reply);
+      await requireStaff(ctx, req, 'privacy.handle', reply);
       return requests.get(req.params.id);
     },
   );
@@ -87,6 +91,7 @@ export const privacyRequestRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = 
   app.patch(
     '/api/admin/privacy-requests/:id',
     {
+      ...staffOnly(ctx, 'privacy.handle'),
       schema: {
         tags: ['privacy'],
         summary: 'Move a privacy request on, or close it with what was done (support, admin)',
@@ -96,14 +101,15 @@ export const privacyRequestRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = 
       },
     },
     async (req, reply) => {
-      const session = await requireRole(ctx, req, ['support'], reply);
-      return requests.update(session.user.id, req.params.id, req.body);
+      const session = await requireStaff(ctx, req, 'privacy.handle', reply);
+      return requests.update(session.user.id, req.params.id, req.body, consoleTrail(ctx, req, session));
     },
   );
 
   app.post(
     '/api/admin/privacy-requests/:id/confirm-child',
     {
+      ...staffOnly(ctx, 'users.manage'),
       schema: {
         tags: ['privacy'],
         summary: 'Confirm a report about a child: the account it names is deleted and the report closed (admin)',
@@ -115,8 +121,10 @@ export const privacyRequestRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = 
       },
     },
     async (req, reply) => {
-      const session = await requireRole(ctx, req, ['admin'], reply);
-      return requests.confirmChild(session.user.id, req.params.id, req.body.reason);
+      const session = await requireStaff(ctx, req, 'users.manage', reply);
+      // it deletes an account: the operator signed in or confirmed the password within the last minutes
+      await requireRecentAuth(ctx, session);
+      return requests.confirmChild(session.user.id, req.params.id, req.body.reason, consoleTrail(ctx, req, session));
     },
   );
 };

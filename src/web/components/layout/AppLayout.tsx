@@ -7,6 +7,7 @@ import { Footer } from './Footer';
 import { Header } from './Header';
 import { DeletionBanner } from './DeletionBanner';
 import { PolicyNoticeBanner } from './PolicyNoticeBanner';
+import { ClaimAdminBanner } from '../admin/ClaimAdminBanner';
 
 /** The signed-in user's language (stored on the account) wins over this browser's choice. */
 function useAccountLanguage() {
@@ -33,6 +34,7 @@ export function AppLayout() {
       <Header />
       <DeletionBanner />
       <PolicyNoticeBanner />
+      <ClaimAdminBanner />
       <main id="main" tabIndex={-1} className="flex-1 outline-none">
         <Outlet />
       </main>

@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useParams } from '@tanstack/react-router';
 import { useRef, useState, type ReactNode, type SubmitEvent } from 'react';
 import { useTranslation } from 'react-i18next';
+import { useReauth } from '../../components/admin/useReauth';
 import { InboxIcon } from '../../components/icons';
 import { BackLink, PageLoadFailed, PageLoading } from '../../components/PageStates';
 import { Alert, Button, Card, DetailSection, Dialog, Select, TextArea, useToast } from '../../components/ui';
@@ -107,13 +108,15 @@ function AccountCard({ request: r }: { request: PrivacyRequestDetail }) {
   const [when, setWhen] = useState<'now' | 'grace'>('grace');
   const open = r.status === 'open' || r.status === 'in_progress';
   const account = r.account;
+  // deleting an account asks for a recent sign-in or the password again (the server answers reauth_required)
+  const reauth = useReauth();
 
   const exportFor = useMutation({
     mutationFn: (userId: string) => startExportFor(userId),
     onSuccess: () => toast({ title: t('privacyRequests.operator.exportStarted'), tone: 'success' }),
   });
   const deleteFor = useMutation({
-    mutationFn: ({ userId, reason }: { userId: string; reason: string }) => deleteAccountFor(userId, reason, when),
+    mutationFn: ({ userId, reason }: { userId: string; reason: string }) => reauth.run(() => deleteAccountFor(userId, reason, when)),
     onSuccess: async () => {
       setDialog(null);
       toast({ title: when === 'now' ? t('privacyRequests.operator.deleted') : t('privacyRequests.operator.deletionScheduled'), tone: 'success' });
@@ -121,7 +124,7 @@ function AccountCard({ request: r }: { request: PrivacyRequestDetail }) {
     },
   });
   const confirm = useMutation({
-    mutationFn: (reason: string) => confirmChildReport(queryClient, r.id, reason),
+    mutationFn: (reason: string) => reauth.run(() => confirmChildReport(queryClient, r.id, reason)),
     onSuccess: (result) => {
       setDialog(null);
       toast({
@@ -133,6 +136,7 @@ function AccountCard({ request: r }: { request: PrivacyRequestDetail }) {
 
   return (
     <DetailSection id="request-account" title={t('privacyRequests.operator.accountTitle')}>
+      {reauth.dialog}
       <Card padding="md" className="space-y-4" data-testid="privacy-request-account">
         {!account ? (
           <p className="text-sm text-zinc-600 dark:text-zinc-400">{t('privacyRequests.operator.noAccount')}</p>

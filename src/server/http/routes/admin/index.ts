@@ -1,3 +1,4 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { adminReauth, adminReauthResult, errorBody, isStaff } from '../../../../shared/api';
 import type { AppContext } from '../../../context';
@@ -18,9 +19,18 @@ import { adminUsersRoutes } from './users';
  * sign-in or password (POST /api/admin/reauth).
  */
 export const adminConsoleRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, { ctx }) => {
+  /** any staff member; anyone else gets the not-found answer, before the body is read (as staffOnly does) */
+  const staffSession = async (req: FastifyRequest, reply: FastifyReply) => {
+    const session = await requireUser(ctx, req, reply).catch(() => null);
+    if (!session || !isStaff(session.user.role)) throw new AppError('not_found', `No route matches ${req.method} ${req.url.split('?')[0] ?? req.url}.`, 404);
+    return session;
+  };
   app.post(
     '/api/admin/reauth',
     {
+      onRequest: async (req, reply) => {
+        await staffSession(req, reply);
+      },
       schema: {
         tags: ['admin'],
         summary: 'Confirm it is you before a sensitive console action (staff)',
@@ -30,8 +40,7 @@ export const adminConsoleRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = as
       },
     },
     async (req, reply) => {
-      const session = await requireUser(ctx, req, reply).catch(() => null);
-      if (!session || !isStaff(session.user.role)) throw new AppError('not_found', `No route matches ${req.method} ${req.url.split('?')[0] ?? req.url}.`, 404);
+      const session = await staffSession(req, reply);
       const until = await ctx.services.consoleAccess.reauthenticate(session.user.id, session.sessionId, req.body.password);
       return { reauthenticatedUntil: until.toISOString() };
     },
