@@ -26,5 +26,7 @@ curl -fsS "http://127.0.0.1:$port/readyz"; echo
 if [ "$ms" -gt 60000 ]; then echo "smoke: slower than the promised 60 s"; exit 1; fi
 kill -TERM -- -"$pid"
 wait "$pid" 2>/dev/null || true
+# npm may exit before the server it started has finished shutting down: wait for the whole group (at most 25 s)
+for _ in $(seq 1 50); do kill -0 -- -"$pid" 2>/dev/null || break; sleep 0.5; done
 grep -q '"msg":"shutting down"' "$log" || { echo "smoke: no graceful shutdown"; cat "$log"; exit 1; }
 echo "smoke: ok"

@@ -11,7 +11,7 @@ import { dateTime } from '../../lib/format';
 import { usePageTitle } from '../../lib/usePageTitle';
 import { auditCsvHref, auditFilterKeys, auditListQuery, auditTargetTypes, changedFields, showValue, type AuditEntryView, type AuditFilters } from './audit/api';
 import { useUrlFilters } from './orders/url-filters';
-import { ScrollTable, td, th } from './users/shared';
+import { ScrollTable, TableHead, td } from './users/shared';
 
 const linkClass = 'font-medium break-all text-brand-700 hover:underline dark:text-brand-300';
 
@@ -101,28 +101,16 @@ function EntriesTable({ entries }: { entries: AuditEntryView[] }) {
   const { t, i18n } = useTranslation();
   return (
     <ScrollTable label={t('admin.audit.tableLabel')} minWidth="60rem" testId="audit-table">
-      <thead className="border-b border-zinc-200 dark:border-zinc-800">
-        <tr>
-          <th scope="col" className={th}>
-            {t('admin.audit.col.when')}
-          </th>
-          <th scope="col" className={th}>
-            {t('admin.audit.col.who')}
-          </th>
-          <th scope="col" className={th}>
-            {t('admin.audit.col.action')}
-          </th>
-          <th scope="col" className={th}>
-            {t('admin.audit.col.target')}
-          </th>
-          <th scope="col" className={th}>
-            {t('admin.audit.col.reason')}
-          </th>
-          <th scope="col" className={th}>
-            {t('admin.audit.col.changes')}
-          </th>
-        </tr>
-      </thead>
+      <TableHead
+        columns={[
+          t('admin.audit.col.when'),
+          t('admin.audit.col.who'),
+          t('admin.audit.col.action'),
+          t('admin.audit.col.target'),
+          t('admin.audit.col.reason'),
+          t('admin.audit.col.changes'),
+        ]}
+      />
       <tbody className="divide-y divide-zinc-200 text-zinc-700 dark:divide-zinc-800 dark:text-zinc-300">
         {entries.map((e) => (
           <tr key={e.id} data-testid="audit-row" data-action={e.action} data-target-id={e.targetId ?? ''}>

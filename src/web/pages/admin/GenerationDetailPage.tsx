@@ -13,7 +13,7 @@ import { usePageTitle } from '../../lib/usePageTitle';
 import { generationDetailQuery, type AdminGenerationDetail } from './generations/api';
 import { ActionDialog } from './generations/ActionDialog';
 import { GenerationStatusBadge } from './generations/shared';
-import { dash, Row, ScrollTable, td, th } from './users/shared';
+import { dash, Row, ScrollTable, TableHead, td } from './users/shared';
 
 const when = (value: string | null, lang: string) => (value ? <time dateTime={value}>{dateTime(value, lang)}</time> : dash);
 const mono = (value: string | null) => (value ? <span className="font-mono text-xs break-all">{value}</span> : dash);
@@ -128,19 +128,7 @@ function Processing({ detail }: { detail: AdminGenerationDetail }) {
           <p className="text-sm text-zinc-600 dark:text-zinc-400">{t('admin.generations.noAttempts')}</p>
         ) : (
           <ScrollTable label={t('admin.generations.sections.attempts')} minWidth="36rem" testId="admin-generation-attempts">
-            <thead className="border-b border-zinc-200 dark:border-zinc-800">
-              <tr>
-                <th scope="col" className={th}>
-                  {t('admin.generations.col.provider')}
-                </th>
-                <th scope="col" className={th}>
-                  {t('admin.generations.col.upstreamModel')}
-                </th>
-                <th scope="col" className={th}>
-                  {t('admin.generations.col.failure')}
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={[t('admin.generations.col.provider'), t('admin.generations.col.upstreamModel'), t('admin.generations.col.failure')]} />
             <tbody className="divide-y divide-zinc-200 text-zinc-700 dark:divide-zinc-800 dark:text-zinc-300">
               {g.routeAttempts.map((a, i) => (
                 <tr key={i}>
@@ -226,25 +214,15 @@ function Ledger({ detail }: { detail: AdminGenerationDetail }) {
         <p className="text-sm text-zinc-600 dark:text-zinc-400">{t('admin.generations.noLedger')}</p>
       ) : (
         <ScrollTable label={t('admin.generations.sections.ledger')} minWidth="40rem" testId="admin-generation-ledger">
-          <thead className="border-b border-zinc-200 dark:border-zinc-800">
-            <tr>
-              <th scope="col" className={th}>
-                {t('admin.generations.col.when')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.generations.col.kind')}
-              </th>
-              <th scope="col" className={`${th} text-end`}>
-                {t('admin.generations.col.balance')}
-              </th>
-              <th scope="col" className={`${th} text-end`}>
-                {t('admin.generations.col.held')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.generations.col.reason')}
-              </th>
-            </tr>
-          </thead>
+          <TableHead
+            columns={[
+              t('admin.generations.col.when'),
+              t('admin.generations.col.kind'),
+              { label: t('admin.generations.col.balance'), end: true },
+              { label: t('admin.generations.col.held'), end: true },
+              t('admin.generations.col.reason'),
+            ]}
+          />
           <tbody className="divide-y divide-zinc-200 text-zinc-700 dark:divide-zinc-800 dark:text-zinc-300">
             {detail.ledger.map((r) => (
               <tr key={r.id}>
@@ -277,25 +255,15 @@ function Callbacks({ detail }: { detail: AdminGenerationDetail }) {
         </p>
       ) : (
         <ScrollTable label={t('admin.generations.sections.callbacks')} minWidth="44rem" testId="admin-generation-callbacks">
-          <thead className="border-b border-zinc-200 dark:border-zinc-800">
-            <tr>
-              <th scope="col" className={th}>
-                {t('admin.generations.col.received')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.generations.col.provider')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.generations.col.said')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.generations.col.outcome')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.generations.col.body')}
-              </th>
-            </tr>
-          </thead>
+          <TableHead
+            columns={[
+              t('admin.generations.col.received'),
+              t('admin.generations.col.provider'),
+              t('admin.generations.col.said'),
+              t('admin.generations.col.outcome'),
+              t('admin.generations.col.body'),
+            ]}
+          />
           <tbody className="divide-y divide-zinc-200 text-zinc-700 dark:divide-zinc-800 dark:text-zinc-300">
             {detail.callbacks.map((c) => (
               <tr key={c.id}>

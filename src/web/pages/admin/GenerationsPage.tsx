@@ -13,7 +13,7 @@ import { usePageTitle } from '../../lib/usePageTitle';
 import { adminGenerationStatuses, generationFilterKeys, generationListQuery, videoProviders, type AdminGenerationRow } from './generations/api';
 import { GenerationStatusBadge } from './generations/shared';
 import { useUrlFilters } from './orders/url-filters';
-import { dash, ScrollTable, td, th } from './users/shared';
+import { dash, ScrollTable, TableHead, td } from './users/shared';
 
 /** How long typing pauses before the lookup runs (Enter runs it at once). */
 const DEBOUNCE_MS = 300;
@@ -26,31 +26,17 @@ function GenerationsTable({ rows }: { rows: AdminGenerationRow[] }) {
   const lang = i18n.language;
   return (
     <ScrollTable label={t('admin.generations.results')} minWidth="60rem" testId="admin-generation-results">
-      <thead className="border-b border-zinc-200 dark:border-zinc-800">
-        <tr>
-          <th scope="col" className={th}>
-            {t('admin.generations.col.generation')}
-          </th>
-          <th scope="col" className={th}>
-            {t('admin.generations.col.user')}
-          </th>
-          <th scope="col" className={th}>
-            {t('admin.generations.col.model')}
-          </th>
-          <th scope="col" className={th}>
-            {t('admin.generations.col.provider')}
-          </th>
-          <th scope="col" className={th}>
-            {t('admin.generations.col.status')}
-          </th>
-          <th scope="col" className={`${th} text-end`}>
-            {t('admin.generations.col.price')}
-          </th>
-          <th scope="col" className={th}>
-            {t('admin.generations.col.created')}
-          </th>
-        </tr>
-      </thead>
+      <TableHead
+        columns={[
+          t('admin.generations.col.generation'),
+          t('admin.generations.col.user'),
+          t('admin.generations.col.model'),
+          t('admin.generations.col.provider'),
+          t('admin.generations.col.status'),
+          { label: t('admin.generations.col.price'), end: true },
+          t('admin.generations.col.created'),
+        ]}
+      />
       <tbody className="divide-y divide-zinc-200 text-zinc-700 dark:divide-zinc-800 dark:text-zinc-300">
         {rows.map((g) => (
           <tr key={g.id} data-testid="admin-generation-row" data-generation-id={g.id} className={g.stuck ? 'bg-red-50/60 dark:bg-red-950/30' : undefined}>

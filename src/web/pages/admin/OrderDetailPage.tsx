@@ -13,7 +13,7 @@ import { usePageTitle } from '../../lib/usePageTitle';
 import { orderDetailQuery, reconcileOrder, refreshOrders, type AdminOrderDetail } from './orders/api';
 import { RefundDialog } from './orders/RefundDialog';
 import { OrderStatusBadge, providerName } from './orders/shared';
-import { dash, Row, ScrollTable, td, th } from './users/shared';
+import { dash, Row, ScrollTable, TableHead, td } from './users/shared';
 
 const when = (value: string | null, lang: string) => (value ? <time dateTime={value}>{dateTime(value, lang)}</time> : dash);
 const mono = (value: string | null) => (value ? <span className="font-mono text-xs break-all">{value}</span> : dash);
@@ -163,28 +163,16 @@ function Events({ detail }: { detail: AdminOrderDetail }) {
         <p className="text-sm text-zinc-600 dark:text-zinc-400">{t('admin.orders.noEvents')}</p>
       ) : (
         <ScrollTable label={t('admin.orders.sections.events')} minWidth="48rem" testId="admin-order-events">
-          <thead className="border-b border-zinc-200 dark:border-zinc-800">
-            <tr>
-              <th scope="col" className={th}>
-                {t('admin.orders.col.received')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.orders.col.type')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.orders.col.state')}
-              </th>
-              <th scope="col" className={`${th} text-end`}>
-                {t('admin.orders.col.amount')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.orders.col.applied')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.orders.col.eventId')}
-              </th>
-            </tr>
-          </thead>
+          <TableHead
+            columns={[
+              t('admin.orders.col.received'),
+              t('admin.orders.col.type'),
+              t('admin.orders.col.state'),
+              { label: t('admin.orders.col.amount'), end: true },
+              t('admin.orders.col.applied'),
+              t('admin.orders.col.eventId'),
+            ]}
+          />
           <tbody className="divide-y divide-zinc-200 text-zinc-700 dark:divide-zinc-800 dark:text-zinc-300">
             {detail.events.map((e) => (
               <tr key={e.eventId}>
@@ -219,25 +207,15 @@ function Ledger({ detail }: { detail: AdminOrderDetail }) {
         <p className="text-sm text-zinc-600 dark:text-zinc-400">{t('admin.orders.noLedger')}</p>
       ) : (
         <ScrollTable label={t('admin.orders.sections.ledger')} minWidth="40rem" testId="admin-order-ledger">
-          <thead className="border-b border-zinc-200 dark:border-zinc-800">
-            <tr>
-              <th scope="col" className={th}>
-                {t('admin.orders.col.when')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.orders.col.kind')}
-              </th>
-              <th scope="col" className={`${th} text-end`}>
-                {t('admin.orders.col.credits')}
-              </th>
-              <th scope="col" className={`${th} text-end`}>
-                {t('admin.orders.col.balanceAfter')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.orders.col.reason')}
-              </th>
-            </tr>
-          </thead>
+          <TableHead
+            columns={[
+              t('admin.orders.col.when'),
+              t('admin.orders.col.kind'),
+              { label: t('admin.orders.col.credits'), end: true },
+              { label: t('admin.orders.col.balanceAfter'), end: true },
+              t('admin.orders.col.reason'),
+            ]}
+          />
           <tbody className="divide-y divide-zinc-200 text-zinc-700 dark:divide-zinc-800 dark:text-zinc-300">
             {detail.ledger.map((r) => (
               <tr key={r.id}>

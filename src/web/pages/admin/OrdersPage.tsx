@@ -13,7 +13,7 @@ import { usePageTitle } from '../../lib/usePageTitle';
 import { orderFilterKeys, orderListQuery, orderStatuses, paymentProviders, type AdminOrderRow } from './orders/api';
 import { OrderStatusBadge, providerName, shortId } from './orders/shared';
 import { useUrlFilters } from './orders/url-filters';
-import { dash, ScrollTable, td, th } from './users/shared';
+import { dash, ScrollTable, TableHead, td } from './users/shared';
 
 /** How long typing pauses before the search runs (Enter runs it at once). */
 const DEBOUNCE_MS = 300;
@@ -23,31 +23,17 @@ function OrdersTable({ orders }: { orders: AdminOrderRow[] }) {
   const lang = i18n.language;
   return (
     <ScrollTable label={t('admin.orders.results')} minWidth="56rem" testId="admin-order-results">
-      <thead className="border-b border-zinc-200 dark:border-zinc-800">
-        <tr>
-          <th scope="col" className={th}>
-            {t('admin.orders.col.order')}
-          </th>
-          <th scope="col" className={th}>
-            {t('admin.orders.col.buyer')}
-          </th>
-          <th scope="col" className={`${th} text-end`}>
-            {t('admin.orders.col.amount')}
-          </th>
-          <th scope="col" className={`${th} text-end`}>
-            {t('admin.orders.col.refunded')}
-          </th>
-          <th scope="col" className={th}>
-            {t('admin.orders.col.status')}
-          </th>
-          <th scope="col" className={th}>
-            {t('admin.orders.col.provider')}
-          </th>
-          <th scope="col" className={th}>
-            {t('admin.orders.col.created')}
-          </th>
-        </tr>
-      </thead>
+      <TableHead
+        columns={[
+          t('admin.orders.col.order'),
+          t('admin.orders.col.buyer'),
+          { label: t('admin.orders.col.amount'), end: true },
+          { label: t('admin.orders.col.refunded'), end: true },
+          t('admin.orders.col.status'),
+          t('admin.orders.col.provider'),
+          t('admin.orders.col.created'),
+        ]}
+      />
       <tbody className="divide-y divide-zinc-200 text-zinc-700 dark:divide-zinc-800 dark:text-zinc-300">
         {orders.map((o) => (
           <tr key={o.id} data-testid="admin-order-row" data-order-id={o.id}>

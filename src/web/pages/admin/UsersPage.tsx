@@ -11,7 +11,7 @@ import { errorText } from '../../lib/errors';
 import { dateTime, relativeTime } from '../../lib/format';
 import { usePageTitle } from '../../lib/usePageTitle';
 import { roles, statuses, userSearchQuery, type AdminUserRow, type UserFilters, type UserRole, type UserStatus } from './users/api';
-import { dash, FlagBadges, RoleBadge, ScrollTable, StatusBadge, td, th } from './users/shared';
+import { dash, FlagBadges, RoleBadge, ScrollTable, TableHead, StatusBadge, td } from './users/shared';
 
 /** How long typing pauses before the search runs (Enter runs it at once). */
 const DEBOUNCE_MS = 300;
@@ -21,31 +21,17 @@ function ResultsTable({ users }: { users: AdminUserRow[] }) {
   const lang = i18n.language;
   return (
     <ScrollTable label={t('admin.users.results')} minWidth="52rem" testId="admin-user-results">
-      <thead className="border-b border-zinc-200 dark:border-zinc-800">
-        <tr>
-          <th scope="col" className={th}>
-            {t('admin.users.col.account')}
-          </th>
-          <th scope="col" className={th}>
-            {t('admin.users.col.role')}
-          </th>
-          <th scope="col" className={th}>
-            {t('admin.users.col.status')}
-          </th>
-          <th scope="col" className={`${th} text-end`}>
-            {t('admin.users.col.credits')}
-          </th>
-          <th scope="col" className={th}>
-            {t('admin.users.col.created')}
-          </th>
-          <th scope="col" className={th}>
-            {t('admin.users.col.lastSeen')}
-          </th>
-          <th scope="col" className={th}>
-            {t('admin.users.col.flags')}
-          </th>
-        </tr>
-      </thead>
+      <TableHead
+        columns={[
+          t('admin.users.col.account'),
+          t('admin.users.col.role'),
+          t('admin.users.col.status'),
+          { label: t('admin.users.col.credits'), end: true },
+          t('admin.users.col.created'),
+          t('admin.users.col.lastSeen'),
+          t('admin.users.col.flags'),
+        ]}
+      />
       <tbody className="divide-y divide-zinc-200 text-zinc-700 dark:divide-zinc-800 dark:text-zinc-300">
         {users.map((u) => (
           <tr key={u.id} data-testid="admin-user-row" data-user-id={u.id} data-email={u.email}>

@@ -9,7 +9,7 @@ import { formatMoney, formatNumber } from '../../../lib/billing';
 import { dateTime, relativeTime } from '../../../lib/format';
 import type { z } from 'zod';
 import { ledgerPage, type AdminUserDetail } from './api';
-import { dash, RoleBadge, Row, ScrollTable, StatusBadge, td, th, usersErrorText } from './shared';
+import { dash, RoleBadge, Row, ScrollTable, StatusBadge, TableHead, td, usersErrorText } from './shared';
 
 type LedgerEntry = z.infer<typeof ledgerEntryView>;
 
@@ -87,25 +87,15 @@ function LedgerTable({ entries }: { entries: LedgerEntry[] }) {
   const lang = i18n.language;
   return (
     <ScrollTable label={t('admin.users.ledger')} minWidth="44rem" testId="admin-user-ledger">
-      <thead className="border-b border-zinc-200 dark:border-zinc-800">
-        <tr>
-          <th scope="col" className={th}>
-            {t('admin.users.col.when')}
-          </th>
-          <th scope="col" className={th}>
-            {t('admin.users.col.kind')}
-          </th>
-          <th scope="col" className={`${th} text-end`}>
-            {t('admin.users.col.amount')}
-          </th>
-          <th scope="col" className={`${th} text-end`}>
-            {t('admin.users.col.balanceAfter')}
-          </th>
-          <th scope="col" className={th}>
-            {t('admin.users.col.reason')}
-          </th>
-        </tr>
-      </thead>
+      <TableHead
+        columns={[
+          t('admin.users.col.when'),
+          t('admin.users.col.kind'),
+          { label: t('admin.users.col.amount'), end: true },
+          { label: t('admin.users.col.balanceAfter'), end: true },
+          t('admin.users.col.reason'),
+        ]}
+      />
       <tbody className="divide-y divide-zinc-200 text-zinc-700 dark:divide-zinc-800 dark:text-zinc-300">
         {entries.map((e) => (
           <tr key={e.id} data-testid="admin-user-ledger-row">
@@ -188,25 +178,15 @@ export function SessionsSection({ user }: { user: AdminUserDetail }) {
     <DetailSection id="user-sessions" title={t('admin.users.sections.sessions')}>
       {user.sessions.length ? (
         <ScrollTable label={t('admin.users.sessions')} minWidth="44rem" testId="admin-user-sessions">
-          <thead className="border-b border-zinc-200 dark:border-zinc-800">
-            <tr>
-              <th scope="col" className={th}>
-                {t('admin.users.col.ip')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.users.col.device')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.users.col.region')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.users.col.signedIn')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.users.col.lastSeen')}
-              </th>
-            </tr>
-          </thead>
+          <TableHead
+            columns={[
+              t('admin.users.col.ip'),
+              t('admin.users.col.device'),
+              t('admin.users.col.region'),
+              t('admin.users.col.signedIn'),
+              t('admin.users.col.lastSeen'),
+            ]}
+          />
           <tbody className="divide-y divide-zinc-200 text-zinc-700 dark:divide-zinc-800 dark:text-zinc-300">
             {user.sessions.map((s) => (
               <tr key={s.id}>
@@ -229,19 +209,7 @@ export function SessionsSection({ user }: { user: AdminUserDetail }) {
       <h3 className="pt-2 text-sm font-semibold text-zinc-900 dark:text-white">{t('admin.users.devices')}</h3>
       {user.devices.length ? (
         <ScrollTable label={t('admin.users.devices')} minWidth="36rem" testId="admin-user-devices">
-          <thead className="border-b border-zinc-200 dark:border-zinc-800">
-            <tr>
-              <th scope="col" className={th}>
-                {t('admin.users.col.device')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.users.col.firstSeen')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.users.col.lastSeen')}
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={[t('admin.users.col.device'), t('admin.users.col.firstSeen'), t('admin.users.col.lastSeen')]} />
           <tbody className="divide-y divide-zinc-200 text-zinc-700 dark:divide-zinc-800 dark:text-zinc-300">
             {user.devices.map((d) => (
               <tr key={d.id}>
@@ -270,28 +238,16 @@ export function OrdersSection({ user }: { user: AdminUserDetail }) {
     <DetailSection id="user-orders" title={t('admin.users.sections.orders')}>
       {user.orders.length ? (
         <ScrollTable label={t('admin.users.sections.orders')} minWidth="48rem" testId="admin-user-orders">
-          <thead className="border-b border-zinc-200 dark:border-zinc-800">
-            <tr>
-              <th scope="col" className={th}>
-                {t('admin.users.col.order')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.users.col.status')}
-              </th>
-              <th scope="col" className={`${th} text-end`}>
-                {t('admin.users.col.amount')}
-              </th>
-              <th scope="col" className={`${th} text-end`}>
-                {t('admin.users.col.credits')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.users.col.provider')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.users.col.created')}
-              </th>
-            </tr>
-          </thead>
+          <TableHead
+            columns={[
+              t('admin.users.col.order'),
+              t('admin.users.col.status'),
+              { label: t('admin.users.col.amount'), end: true },
+              { label: t('admin.users.col.credits'), end: true },
+              t('admin.users.col.provider'),
+              t('admin.users.col.created'),
+            ]}
+          />
           <tbody className="divide-y divide-zinc-200 text-zinc-700 dark:divide-zinc-800 dark:text-zinc-300">
             {user.orders.map((o) => (
               <tr key={o.id}>
@@ -333,25 +289,15 @@ export function GenerationsSection({ user }: { user: AdminUserDetail }) {
     <DetailSection id="user-generations" title={t('admin.users.sections.generations')}>
       {user.generations.length ? (
         <ScrollTable label={t('admin.users.sections.generations')} minWidth="44rem" testId="admin-user-generations">
-          <thead className="border-b border-zinc-200 dark:border-zinc-800">
-            <tr>
-              <th scope="col" className={th}>
-                {t('admin.users.col.generation')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.users.col.model')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.users.col.status')}
-              </th>
-              <th scope="col" className={`${th} text-end`}>
-                {t('admin.users.col.credits')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.users.col.created')}
-              </th>
-            </tr>
-          </thead>
+          <TableHead
+            columns={[
+              t('admin.users.col.generation'),
+              t('admin.users.col.model'),
+              t('admin.users.col.status'),
+              { label: t('admin.users.col.credits'), end: true },
+              t('admin.users.col.created'),
+            ]}
+          />
           <tbody className="divide-y divide-zinc-200 text-zinc-700 dark:divide-zinc-800 dark:text-zinc-300">
             {user.generations.map((g) => (
               <tr key={g.id}>
@@ -392,25 +338,15 @@ export function ApiKeysSection({ user }: { user: AdminUserDetail }) {
     <DetailSection id="user-keys" title={t('admin.users.sections.apiKeys')}>
       {user.apiKeys.length ? (
         <ScrollTable label={t('admin.users.sections.apiKeys')} minWidth="48rem" testId="admin-user-keys">
-          <thead className="border-b border-zinc-200 dark:border-zinc-800">
-            <tr>
-              <th scope="col" className={th}>
-                {t('admin.users.col.key')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.users.col.scopes')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.users.col.status')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.users.col.created')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.users.col.lastUsed')}
-              </th>
-            </tr>
-          </thead>
+          <TableHead
+            columns={[
+              t('admin.users.col.key'),
+              t('admin.users.col.scopes'),
+              t('admin.users.col.status'),
+              t('admin.users.col.created'),
+              t('admin.users.col.lastUsed'),
+            ]}
+          />
           <tbody className="divide-y divide-zinc-200 text-zinc-700 dark:divide-zinc-800 dark:text-zinc-300">
             {user.apiKeys.map((k) => (
               <tr key={k.id}>
@@ -455,22 +391,7 @@ export function SafetySection({ user }: { user: AdminUserDetail }) {
       </Card>
       {s.cases.length ? (
         <ScrollTable label={t('admin.users.cases')} minWidth="40rem" testId="admin-user-cases">
-          <thead className="border-b border-zinc-200 dark:border-zinc-800">
-            <tr>
-              <th scope="col" className={th}>
-                {t('admin.users.col.case')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.users.col.status')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.users.col.outcome')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.users.col.opened')}
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={[t('admin.users.col.case'), t('admin.users.col.status'), t('admin.users.col.outcome'), t('admin.users.col.opened')]} />
           <tbody className="divide-y divide-zinc-200 text-zinc-700 dark:divide-zinc-800 dark:text-zinc-300">
             {s.cases.map((c) => (
               <tr key={c.id}>
@@ -555,22 +476,7 @@ export function PrivacySection({ user }: { user: AdminUserDetail }) {
       )}
       {p.exports.length ? (
         <ScrollTable label={t('admin.users.exports')} minWidth="36rem" testId="admin-user-exports">
-          <thead className="border-b border-zinc-200 dark:border-zinc-800">
-            <tr>
-              <th scope="col" className={th}>
-                {t('admin.users.col.requested')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.users.col.status')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.users.col.by')}
-              </th>
-              <th scope="col" className={th}>
-                {t('admin.users.col.expires')}
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={[t('admin.users.col.requested'), t('admin.users.col.status'), t('admin.users.col.by'), t('admin.users.col.expires')]} />
           <tbody className="divide-y divide-zinc-200 text-zinc-700 dark:divide-zinc-800 dark:text-zinc-300">
             {p.exports.map((e) => (
               <tr key={e.id}>

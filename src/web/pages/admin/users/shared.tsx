@@ -16,6 +16,24 @@ export const td = 'px-3 py-2 align-top whitespace-nowrap';
  * A table that scrolls sideways on a narrow screen: a labelled, keyboard-focusable region (relative,
  * so its screen-reader-only texts scroll with it instead of widening the page).
  */
+/** A console table's column headings: text, or `{ label, end: true }` for a number column aligned to the end. */
+export function TableHead({ columns }: { columns: readonly (string | { label: string; end?: boolean })[] }) {
+  return (
+    <thead className="border-b border-zinc-200 dark:border-zinc-800">
+      <tr>
+        {columns.map((c, i) => {
+          const col = typeof c === 'string' ? { label: c, end: false } : c;
+          return (
+            <th key={i} scope="col" className={col.end ? `${th} text-end` : th}>
+              {col.label}
+            </th>
+          );
+        })}
+      </tr>
+    </thead>
+  );
+}
+
 export function ScrollTable({ label, minWidth = '40rem', children, testId }: { label: string; minWidth?: string; children: ReactNode; testId?: string }) {
   return (
     <div
