@@ -142,6 +142,11 @@ export const configSchema = z.object({
   TAX_RATE_PERCENT: z.coerce.number({ message: 'must be a number' }).min(0).max(100).default(0),
   TAX_LABEL: z.string().min(1).max(20).default('VAT'),
   SIGNUP_RATE_PER_HOUR: intIn(1, 100_000).default(10),
+  /**
+   * the bot challenge on sign-up, password reset and sign-in after failures (issue 19): a self-hosted
+   * proof of work (ALTCHA) by default, Cloudflare Turnstile when chosen, or none (private installs, tests)
+   */
+  BOT_CHALLENGE: z.enum(['altcha', 'turnstile', 'off']).default('altcha'),
   // Developer API
   API_RATE_PER_MINUTE: intIn(1, 1_000_000).default(60),
   API_USER_RATE_PER_MINUTE: intIn(1, 1_000_000).default(120),

@@ -42,6 +42,8 @@ export async function startTestApp(
       ...((opts.env?.NODE_ENV ?? 'test') === 'test' ? { PASSWORD_HASH_LOG_N: '10' } : {}),
       // the on-device image model costs seconds to load per process: only moderation tests opt in
       MODERATION_IMAGE_CLASSIFIER: 'off',
+      // tests sign up over plain HTTP; the bot challenge's own tests turn it on
+      BOT_CHALLENGE: 'off',
       ...opts.env,
     }),
     SESSION_SECRET: 'test-session-secret-that-is-long-enough-000',

@@ -18,7 +18,7 @@ const runnerOnly = new Set([
 /** Environment for child processes: none of the test runner's database settings leak in. */
 export function childEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !runnerOnly.has(k)));
-  const env: NodeJS.ProcessEnv = { ...inherited, LOG_LEVEL: 'info', NODE_ENV: 'production' };
+  const env: NodeJS.ProcessEnv = { ...inherited, LOG_LEVEL: 'info', NODE_ENV: 'production', BOT_CHALLENGE: 'off' };
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
   return env;
 }

@@ -32,6 +32,10 @@ export const consolePermissions = {
   'moderation.manage': ['admin'],
   /** privacy requests and exports on a user's behalf */
   'privacy.handle': ['support', 'admin'],
+  /** abuse and fraud: an account's signals, linked accounts and flags, the clusters (issue 19) */
+  'risk.view': ['support', 'admin'],
+  /** the disposable-mail additions, lifting a generation hold, deciding a withheld free-credit grant */
+  'risk.manage': ['admin'],
 } as const satisfies Record<string, readonly UserRole[]>;
 
 export type ConsolePermission = keyof typeof consolePermissions;

@@ -89,6 +89,10 @@ const access: Record<string, Staff[]> = {
   'GET /api/moderation/terms': A,
   'POST /api/moderation/terms': A,
   'DELETE /api/moderation/terms/:id': A,
+  // abuse and fraud (issue 19): risk.view for support and admins, risk.manage for admins
+  // (email rules)
+  // (payment fraud)
+  // (risk console)
 };
 
 /** The operator routes: the console's API and the trust & safety and operator prefixes. */

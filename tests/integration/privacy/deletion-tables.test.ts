@@ -91,6 +91,11 @@ const decisions: Record<string, Decision> = {
   app_settings: { kind: 'no-personal-data' },
   stats_hourly: { kind: 'no-personal-data' },
   stats_rollup_state: { kind: 'no-personal-data' },
+  account_signals: { kind: 'gone' },
+  signup_grants: { kind: 'gone' },
+  free_credit_claims: { kind: 'kept-unnamed' },
+  blocked_email_domains: { kind: 'no-personal-data' },
+  bot_challenge_uses: { kind: 'no-personal-data' },
 };
 
 let app: TestApp;

@@ -85,6 +85,13 @@ export const orders = pgTable(
     /** credits a clawback could not take because they were spent */
     clawbackShortfall: integer('clawback_shortfall').notNull().default(0),
     checkoutEmail: text('checkout_email'),
+    /** the address the checkout was started from (velocity rules) */
+    checkoutIp: text('checkout_ip'),
+    /** an HMAC of the card's (Stripe) or payer's (NOWPayments) fingerprint: many accounts per card */
+    paymentFingerprint: text('payment_fingerprint'),
+    /** Stripe Radar's outcome on the charge, when present: `outcome.type` and `outcome.risk_level` */
+    riskOutcome: text('risk_outcome'),
+    riskLevel: text('risk_level'),
     receiptNumber: text('receipt_number'),
     periodStart: timestamp('period_start', { withTimezone: true }),
     periodEnd: timestamp('period_end', { withTimezone: true }),
@@ -103,6 +110,13 @@ export const orders = pgTable(
     /** the console's list of every order, newest first */
     index('orders_created_idx').on(t.createdAt, t.id),
     uniqueIndex('orders_receipt_number_idx').on(t.receiptNumber),
+    /** velocity rules: orders per card and per address lately */
+    index('orders_payment_fingerprint_idx')
+      .on(t.paymentFingerprint, t.createdAt)
+      .where(sql`payment_fingerprint is not null`),
+    index('orders_checkout_ip_idx')
+      .on(t.checkoutIp, t.createdAt)
+      .where(sql`checkout_ip is not null`),
     /** the dashboard's revenue (migration 0011) */
     index('orders_paid_idx')
       .on(t.paidAt)

@@ -9,3 +9,4 @@ export * from './developer';
 export * from './moderation';
 export * from './privacy';
 export * from './admin';
+export * from './abuse';

@@ -43,6 +43,11 @@ export const users = pgTable(
     deletionRequestedAt: timestamp('deletion_requested_at', { withTimezone: true }),
     /** when the user opted in to product-update mail (null: not opted in; transactional mail is always sent) */
     marketingOptInAt: timestamp('marketing_opt_in_at', { withTimezone: true }),
+    /** the address canonicalised for abuse checks (case, Gmail dots and +tags): never shown or mailed */
+    canonicalEmail: text('canonical_email'),
+    /** set while the account may not generate (a dispute, a fraud rule): the reason, for operators */
+    generationHold: text('generation_hold'),
+    generationHoldAt: timestamp('generation_hold_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -50,6 +55,7 @@ export const users = pgTable(
     uniqueIndex('users_email_lower_key').on(sql`lower(${t.email})`),
     uniqueIndex('users_referral_code_key').on(t.referralCode),
     index('users_created_at_idx').on(t.createdAt),
+    index('users_canonical_email_idx').on(t.canonicalEmail),
     index('users_deletion_requested_idx')
       .on(t.deletionRequestedAt)
       .where(sql`deletion_requested_at is not null`),

@@ -110,6 +110,8 @@ export const declaredSettings: readonly DeclaredSetting[] = [
   setting('PRIVACY_REQUESTS_PER_HOUR', 'limits', 'live', num),
   setting('GENERATION_MAX_IN_FLIGHT', 'limits', 'restart', num),
   setting('API_KEY_MAX_IN_FLIGHT', 'limits', 'restart', num),
+  // abuse and fraud (issue 19)
+  setting('BOT_CHALLENGE', 'abuse', 'restart', { input: 'select', options: ['altcha', 'turnstile', 'off'] }),
   // storage: shown, set in the environment
   setting('STORAGE_DRIVER', 'storage', 'restart', { ...shown, input: 'select', options: ['disk', 's3'] }),
   setting('STORAGE_DIR', 'storage', 'restart', shown),
@@ -136,6 +138,7 @@ export const settingGroups: readonly { id: SettingGroupId; test: ConnectionTestI
   { id: 'moderation', test: null },
   { id: 'credits', test: null },
   { id: 'limits', test: null },
+  { id: 'abuse', test: null },
   { id: 'storage', test: null },
 ];
 
