@@ -105,9 +105,16 @@ export async function ensurePgTemplate(url: string): Promise<string> {
   try {
     const exists = await admin.query('select 1 from pg_database where datname = $1', [template]);
     if (exists.rowCount) return template;
-    // stale templates and leftovers of earlier runs
-    const old = await admin.query(`select datname from pg_database where datname like $1`, [`${base}\\_tpl\\_%`]);
-    for (const r of old.rows as { datname: string }[]) await admin.query(`drop database if exists "${r.datname}" with (force)`);
+    // templates of other schemas (older checkouts). Another run on this server may be using one right
+    // now (a second checkout, another branch): a template that has clones belongs to a run in progress
+    // (each run drops its clones when it ends), and one somebody is connected to cannot be dropped; both stay.
+    const names = (await admin.query(`select datname from pg_database where datname like $1`, [`${base}\\_tpl\\_%`])).rows as { datname: string }[];
+    const all = new Set(names.map((r) => r.datname));
+    const templates = [...all].filter((n) => /_tpl_[0-9a-f]+$/.test(n) && n !== template);
+    for (const t of templates) {
+      if ([...all].some((n) => n.startsWith(`${t}_t_`))) continue;
+      await admin.query(`drop database if exists "${t}"`).catch(() => undefined);
+    }
     await admin.query(`create database "${template}"`);
   } finally {
     await admin.end();
