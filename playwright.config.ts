@@ -68,6 +68,9 @@ export default defineConfig({
       E2E_STRIPE_PORT: '3108',
       E2E_KIE_PORT: '3109',
       SIGNUP_RATE_PER_HOUR: '100',
+      // every spec's Chromium has the same browser fingerprint: compare no device or network signals
+      // for free credits (each new account still gets them once per address); tests/integration/security/farming.test.ts proves the rule
+      FREE_CREDITS_MATCH_WINDOW_DAYS: '0',
       WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
     },
     timeout: 120_000,

@@ -147,12 +147,41 @@ export const configSchema = z.object({
    * proof of work (ALTCHA) by default, Cloudflare Turnstile when chosen, or none (private installs, tests)
    */
   BOT_CHALLENGE: z.enum(['altcha', 'turnstile', 'off']).default('altcha'),
+  /** payment velocity: failed payments in an hour, per account, per card and per address, at which checkout is flagged or refused */
+  PAYMENT_FAILURES_PER_HOUR: intIn(1, 1000).default(5),
+  /** payment velocity: accounts one card may pay for within 30 days before the next is flagged or refused */
+  ACCOUNTS_PER_CARD: intIn(1, 1000).default(3),
+  /** what a payment velocity rule does: block (refuse the checkout) or flag (allow it, flag the account, open a case) */
+  PAYMENT_VELOCITY_ACTION: z.enum(['block', 'flag'], { message: 'must be block or flag' }).default('block'),
+  /** the HMAC secret ALTCHA challenges are signed with (default: derived from SESSION_SECRET) */
+  ALTCHA_HMAC_KEY: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
+  /** PBKDF2 iterations per ALTCHA attempt; a challenge takes ~100-200 attempts (about 0.2 s in a desktop browser at 5000) */
+  ALTCHA_COST: intIn(1, 1_000_000).default(5000),
+  /** failed email sign-ins from one address within an hour after which sign-in needs the challenge */
+  BOT_CHALLENGE_AFTER_FAILURES: intIn(0, 1000).default(3),
+  /** Cloudflare Turnstile's site key (BOT_CHALLENGE=turnstile) */
+  TURNSTILE_SITE_KEY: z.string().min(1).max(200).optional(),
+  /** Cloudflare Turnstile's secret key (BOT_CHALLENGE=turnstile) */
+  TURNSTILE_SECRET_KEY: z.string().min(1).max(200).optional(),
+  /** where Turnstile tokens are validated (tests point it at a local fake) */
+  TURNSTILE_VERIFY_URL: httpUrl.default('https://challenges.cloudflare.com/turnstile/v0/siteverify'),
+  /**
+   * a sign-up matching a suspended or terminated account's device, browser fingerprint or address: block
+   * (refuse it), review (allow it without free credits and open a case) or off; a network-only match is always a review
+   */
+  MULTI_ACCOUNT_ACTION: z.enum(['block', 'review', 'off'], { message: 'must be block, review or off' }).default('review'),
+  /** free credits are withheld when a device, browser, IP or network signal matches an account granted them within this many days (0: once per address only) */
+  FREE_CREDITS_MATCH_WINDOW_DAYS: intIn(0, 365).default(30),
+  /** account signals (IP, network, device, browser fingerprint, canonical email) not seen for this many days are deleted */
+  ABUSE_SIGNAL_RETENTION_DAYS: intIn(30, 1095).default(365),
   // Developer API
   API_RATE_PER_MINUTE: intIn(1, 1_000_000).default(60),
   API_USER_RATE_PER_MINUTE: intIn(1, 1_000_000).default(120),
   API_KEY_MAX_IN_FLIGHT: intIn(1, 100_000).default(5),
   API_LOG_RETENTION_DAYS: intIn(30, 180).default(90),
   AUDIT_LOG_RETENTION_DAYS: intIn(30, 730).default(180),
+  /** the console's risk view (issue 19): two accounts that used one IP address or /24 (/64) within this many days of each other are shown as (weakly) linked */
+  RISK_IP_LINK_DAYS: intIn(1, 365).default(30),
   WEBHOOK_ALLOW_HOSTS: z.string().optional(),
   WEBHOOK_RETRY_BASE_SECONDS: intIn(1, 3600).default(5),
   // Trust & safety (issue 16, ADR 16)
@@ -258,6 +287,10 @@ export function parseConfig(env: NodeJS.ProcessEnv): Omit<Config, 'SESSION_SECRE
   if (c.PASSWORD_HASH_LOG_N < PASSWORD_HASH_LOG_N && c.NODE_ENV !== 'test') {
     // a cheaper hash only speeds up tests; anywhere else it speeds up guessing stolen hashes
     throw new StartupError(`Invalid setting PASSWORD_HASH_LOG_N: must be at least ${PASSWORD_HASH_LOG_N} (OWASP's minimum for scrypt) unless NODE_ENV=test.`);
+  }
+  if (c.BOT_CHALLENGE === 'turnstile' && (!c.TURNSTILE_SITE_KEY || !c.TURNSTILE_SECRET_KEY)) {
+    const missing = c.TURNSTILE_SITE_KEY ? 'TURNSTILE_SECRET_KEY' : 'TURNSTILE_SITE_KEY';
+    throw new StartupError(`Invalid setting ${missing}: BOT_CHALLENGE=turnstile needs both TURNSTILE_SITE_KEY and TURNSTILE_SECRET_KEY.`);
   }
   if (c.SESSION_ABSOLUTE_DAYS < c.SESSION_IDLE_DAYS) {
     throw new StartupError('Invalid setting SESSION_ABSOLUTE_DAYS: must be at least SESSION_IDLE_DAYS.');

@@ -50,8 +50,10 @@ import { createSetupService, type SetupService } from './domain/admin/setup.serv
 import { createStatsService, type StatsService } from './domain/admin/stats.service';
 import { createCatalogConsoleService, type CatalogConsoleService } from './domain/admin/catalog-console.service';
 import { createUsersConsoleService, type UsersConsoleService } from './domain/admin/users-console.service';
+import { createPaymentRisk } from './domain/abuse/payment-risk.service';
 import { createOrdersConsole, type OrdersConsole } from './domain/admin/orders-console.service';
 import { createGenerationsConsole, type GenerationsConsole } from './domain/admin/generations-console.service';
+import { createRiskConsoleService, type RiskConsoleService } from './domain/admin/risk-console.service';
 import {
   adminStatsRollup,
   privacyRetention,
@@ -76,7 +78,11 @@ import {
   privacyDeletionsDue,
 } from './jobs/names';
 import type { JobQueue } from './jobs/queue';
+import { createBotChallenge } from './adapters/challenge';
+import { createBotChallengeService, type BotChallengeService } from './domain/abuse/challenge.service';
+import { claimChallengeUse } from './domain/abuse/challenge.repo';
 import { JobRegistry } from './jobs/registry';
+import { createEmailRules, type EmailRules } from './domain/abuse/email.service';
 
 export interface Services {
   users: UsersService;
@@ -125,6 +131,10 @@ export interface Services {
   audit: AuditService;
   /** the console's re-authentication for sensitive actions */
   consoleAccess: ConsoleAccessService;
+  /** the disposable-mail rule and the operator's own blocked domains (issue 19) */
+  emailRules: EmailRules;
+  /** the bot challenge on sign-up, password reset and sign-in after failures (issue 19) */
+  botChallenge: BotChallengeService;
   /** settings in the console: stored sealed, applied live in every process (settings.live.ts), connection tests */
   settings: SettingsService;
   /** the first run: claiming the admin role, the setup checklist */
@@ -137,6 +147,8 @@ export interface Services {
   usersConsole: UsersConsoleService;
   /** the console's and the CLI's orders: lookup, refunds, reconciliation, each audited */
   ordersConsole: OrdersConsole;
+  /** the console's risk view and the withheld free-credit grant (issue 19) */
+  riskConsole: RiskConsoleService;
   /** the console's generations: lookup, cancel, release of a task stuck past its deadline, each audited */
   generationsConsole: GenerationsConsole;
 }
@@ -300,7 +312,16 @@ export async function createServices({
     creations: createCreationsService({ database, queue, store, clock, logger: logger.child({ component: 'creations' }) }),
     media,
     developer: createDeveloperService({ database, config, clock }),
-    billing: createBillingService({ database, queue, payments, catalog, config, clock, logger: logger.child({ component: 'billing' }) }),
+    billing: createBillingService({
+      database,
+      queue,
+      payments,
+      catalog,
+      config,
+      clock,
+      logger: logger.child({ component: 'billing' }),
+      risk: createPaymentRisk({ database, config, clock, audit: () => services.audit, logger: logger.child({ component: 'payment-risk' }) }),
+    }),
     oauthTokens: createOAuthTokenService({ database, config }),
     screening,
     holds: createHoldsService({ database, clock }),
@@ -337,6 +358,13 @@ export async function createServices({
     }),
     audit: createAuditService({ database, clock }),
     consoleAccess: createConsoleAccessService({ database, clock, rateLimiter: sharedLimiter }),
+    emailRules: createEmailRules({ database, clock }),
+    botChallenge: createBotChallengeService({
+      challenge: createBotChallenge(config, { uses: { claim: (id, expiresAt) => claimChallengeUse(database, id, expiresAt) } }),
+      rateLimiter: sharedLimiter,
+      clock,
+      settings: config,
+    }),
     settings: createSettingsService({
       database,
       config,
@@ -366,6 +394,7 @@ export async function createServices({
       exports: () => services.exports,
     }),
     ordersConsole: createOrdersConsole({ database, payments, billing: () => services.billing, audit: () => services.audit }),
+    riskConsole: createRiskConsoleService({ database, clock, config, audit: () => services.audit }),
     generationsConsole: createGenerationsConsole({
       database,
       clock,

@@ -352,6 +352,7 @@ const adminGenerationRoute = adminSection('/generations/$id', 'generations.view'
 const adminCatalogRoute = adminSection('/catalog', 'catalog.view', () => import('./pages/admin/CatalogPage'), 'CatalogPage');
 const adminSettingsRoute = adminSection('/settings', 'settings.view', () => import('./pages/admin/SettingsPage'), 'SettingsPage');
 const adminAuditRoute = adminSection('/audit', 'audit.view', () => import('./pages/admin/AuditPage'), 'AuditPage');
+const adminRiskRoute = adminSection('/risk', 'risk.view', () => import('./pages/admin/RiskPage'), 'RiskPage');
 const adminSetupRoute = createRoute({
   getParentRoute: () => adminRoute,
   path: '/setup',
@@ -401,6 +402,7 @@ export const routeTree = rootRoute.addChildren([
     adminCatalogRoute,
     adminSettingsRoute,
     adminAuditRoute,
+    adminRiskRoute,
     adminSetupRoute,
   ]),
 ]);

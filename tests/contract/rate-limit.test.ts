@@ -51,6 +51,17 @@ function contract(name: string, make: (clock: FakeClock) => Promise<Harness>, sk
       }
     });
 
+    it('peek reads the count of the current window without counting a hit (0 once it has ended)', async () => {
+      const k = key('peek');
+      expect(await h.limiter.peek(k)).toBe(0);
+      await h.limiter.hit(k, 5, 60);
+      await h.limiter.hit(k, 5, 60);
+      expect(await h.limiter.peek(k)).toBe(2);
+      expect(await h.limiter.peek(k)).toBe(2);
+      await clock.advance(61_000);
+      expect(await h.limiter.peek(k)).toBe(0);
+    });
+
     it('keys are independent', async () => {
       const a = key('a');
       const b = key('b');

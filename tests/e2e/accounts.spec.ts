@@ -1,5 +1,6 @@
 import type { APIRequestContext, Page } from '@playwright/test';
 import { en, es, expect, label, test, uniqueEmail } from './support';
+import { botHeaders } from './bot-solver';
 
 /*
  * Accounts, end to end: the server under test has no SMTP server, so every mail lands in its
@@ -13,6 +14,7 @@ const PASSWORD = 'correct horse battery';
 async function signUpByApi(request: APIRequestContext, email: string, password = PASSWORD) {
   const res = await request.post('/api/auth/sign-up/email', {
     data: { email, password, name: 'E2E Tester', region: 'US', ageConfirmed: true },
+    headers: await botHeaders(request, 'signup'),
   });
   expect(res.status(), await res.text()).toBe(200);
 }

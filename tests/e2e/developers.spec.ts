@@ -1,5 +1,6 @@
 import type { Cookie, Page } from '@playwright/test';
 import { E2E_PASSWORD, en, expect, label, signUpAndVerify, test, uniqueEmail } from './support';
+import { botHeaders } from './bot-solver';
 
 /*
  * The developer pages, end to end: an API key made in the UI works against the OpenAI-compatible
@@ -161,6 +162,7 @@ test('an unverified account is told to verify its address before making a key or
   const email = uniqueEmail('developers-unverified');
   const res = await page.request.post('/api/auth/sign-up/email', {
     data: { email, password: E2E_PASSWORD, name: 'Unverified Dev', region: 'US', ageConfirmed: true, callbackURL: '/account' },
+    headers: await botHeaders(page.request, 'signup'),
   });
   expect(res.status(), await res.text()).toBe(200);
   await page.goto('/sign-in?next=%2Fdevelopers%2Fkeys');

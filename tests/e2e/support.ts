@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test as base, type Page } from '@playwright/test';
+import { botHeaders } from './bot-solver';
 
 /** The English and Spanish catalogues: the source of the texts the tests look for. */
 type Catalogue = typeof import('../../src/web/i18n/locales/en.json');
@@ -141,6 +142,7 @@ export async function signUpAndVerify(page: Page, labelText: string, name = 'E2E
   const email = uniqueEmail(labelText);
   const res = await page.request.post('/api/auth/sign-up/email', {
     data: { email, password: E2E_PASSWORD, name, region: 'US', ageConfirmed: true, callbackURL: '/account' },
+    headers: await botHeaders(page.request, 'signup'),
   });
   expect(res.status(), await res.text()).toBe(200);
 

@@ -259,7 +259,42 @@ describe('hosted page', () => {
       metadata: { order_id: 'ord_1' },
     });
     await fake.settled();
-    expect(recv.hooks.map((h) => JSON.parse(h.body).type)).toEqual(['payment_intent.succeeded', 'checkout.session.completed']);
+    expect(recv.hooks.map((h) => JSON.parse(h.body).type)).toEqual(['charge.succeeded', 'payment_intent.succeeded', 'checkout.session.completed']);
+  });
+
+  it("charges carry the card and Radar's outcome a test chooses; declineCard fails a charge and keeps the session open", async () => {
+    const s = (await call('POST', '/v1/checkout/sessions', packParams())).body;
+    const declined = fake.declineCard(s.id, { card: { fingerprint: 'fp_test', last4: '0002' } });
+    const blocked = fake.declineCard(s.id, { card: { fingerprint: 'fp_test' }, outcome: 'blocked' });
+    expect(blocked.paymentIntentId).toBe(declined.paymentIntentId);
+    expect((await call('GET', `/v1/charges/${declined.chargeId}`)).body).toMatchObject({
+      status: 'failed',
+      paid: false,
+      failure_code: 'card_declined',
+      payment_intent: declined.paymentIntentId,
+      metadata: { order_id: 'ord_1' },
+      payment_method_details: { type: 'card', card: { brand: 'visa', last4: '0002', fingerprint: 'fp_test' } },
+      outcome: { type: 'issuer_declined', network_status: 'declined_by_network', risk_level: 'normal' },
+    });
+    expect((await call('GET', `/v1/charges/${blocked.chargeId}`)).body.outcome).toMatchObject({
+      type: 'blocked',
+      risk_level: 'highest',
+      reason: 'highest_risk_level',
+    });
+    expect((await call('GET', `/v1/checkout/sessions/${s.id}`)).body.status).toBe('open');
+    fake.completeCheckout(s.id, 'paid', { card: { fingerprint: 'fp_test' }, risk: { level: 'elevated', score: 70 } });
+    const paid = (await call('GET', `/v1/checkout/sessions/${s.id}`)).body;
+    const charge = (await call('GET', `/v1/payment_intents/${paid.payment_intent}`)).body.latest_charge;
+    expect((await call('GET', `/v1/charges/${charge}`)).body).toMatchObject({
+      status: 'succeeded',
+      payment_method_details: { card: { last4: '4242', fingerprint: 'fp_test' } },
+      outcome: { type: 'manual_review', risk_level: 'elevated', risk_score: 70 },
+    });
+    await fake.settled();
+    const types = recv.hooks
+      .filter((h) => [declined.chargeId, blocked.chargeId, declined.paymentIntentId].includes(JSON.parse(h.body).data.object.id))
+      .map((h) => JSON.parse(h.body).type);
+    expect(types).toEqual(['charge.failed', 'payment_intent.payment_failed', 'charge.failed', 'payment_intent.payment_failed']);
   });
 
   it('a subscription checkout creates customer, subscription and first invoice', async () => {
@@ -296,7 +331,12 @@ describe('hosted page', () => {
     const expanded = (await call('GET', `/v1/invoices/${String(done.invoice)}`, { 'expand[]': 'payments' })).body;
     expect(expanded.payments.data[0].payment).toEqual({ type: 'payment_intent', payment_intent: expect.stringMatching(/^pi_/) });
     await fake.settled();
-    expect(recv.hooks.map((h) => JSON.parse(h.body).type)).toEqual(['customer.subscription.created', 'invoice.paid', 'checkout.session.completed']);
+    expect(recv.hooks.map((h) => JSON.parse(h.body).type)).toEqual([
+      'charge.succeeded',
+      'customer.subscription.created',
+      'invoice.paid',
+      'checkout.session.completed',
+    ]);
 
     // cancel at period end, then delete
     const upd = await call('POST', `/v1/subscriptions/${sub.id}`, { cancel_at_period_end: 'true' });

@@ -44,7 +44,11 @@ import type { AddressInfo } from 'node:net';
  *
  * What paying creates and which events go out (in this order):
  * - payment mode: a customer-less payment_intent `pi_…` (metadata from
- *   `payment_intent_data[metadata]`) and its charge `ch_…`; events `payment_intent.succeeded`,
+ *   `payment_intent_data[metadata]`, copied to the charge: UNCONFIRMED upstream) and its charge `ch_…`
+ *   (`payment_method_details.card` {brand, last4, fingerprint, …} and Radar's `outcome` {type,
+ *   risk_level, risk_score, reason, network_status, seller_message}; a test chooses them through
+ *   `completeCheckout`'s `card` / `risk`, else a Visa •• 4242 with a fresh fingerprint and risk
+ *   normal); events `charge.succeeded`, `payment_intent.succeeded`,
  *   `checkout.session.completed` (session `status` complete, `payment_status` paid,
  *   `payment_intent` set, `customer_details.email`).
  * - subscription mode: a customer `cus_…`, a subscription `sub_…` (status active, 30-day period,
@@ -52,6 +56,10 @@ import type { AddressInfo } from 'node:net';
  *   `subscription_create`, status paid) with its payment_intent and charge; events
  *   `customer.subscription.created`, `invoice.paid`, `checkout.session.completed` (session
  *   `subscription`, `invoice` and `customer` set, `payment_intent` null).
+ * - every charge made (also in subscription mode and renewals) emits `charge.succeeded` first.
+ * - `declineCard`: a refused card attempt while the session stays open: `charge.failed` (status
+ *   failed, `failure_code` card_declined, `outcome.type` issuer_declined or blocked) and
+ *   `payment_intent.payment_failed`.
  * - declined: `checkout.session.async_payment_failed` (session `status` complete, `payment_status`
  *   unpaid). Real Stripe keeps a card decline on the page and only sends this event for delayed
  *   payment methods; the fake sends it so the failure path can be tested.
@@ -137,6 +145,20 @@ export interface FakeStripeRequest {
   params: Record<string, unknown>;
 }
 
+/** The card a payment uses; unset fields: a Visa •• 4242 with a fingerprint of its own (a different card each time). */
+export interface FakeStripeCard {
+  fingerprint?: string;
+  brand?: string;
+  last4?: string;
+}
+
+/** Radar's verdict on a charge: `outcome.risk_level` (default normal), `risk_score`, `type` (default authorized; manual_review when elevated). */
+export interface FakeStripeRisk {
+  level?: 'normal' | 'elevated' | 'highest' | 'not_assessed';
+  score?: number;
+  type?: 'authorized' | 'manual_review';
+}
+
 export interface FakeStripePrice {
   unitAmount: number;
   currency: string;
@@ -166,7 +188,16 @@ export interface FakeStripe {
   /** create a Price (same as POST /v1/prices); returns its id `price_…` */
   createPrice(p: FakeStripePrice): string;
   /** what the hosted page does; returns the URL the browser is redirected to */
-  completeCheckout(sessionId: string, outcome: 'paid' | 'declined', opts?: { email?: string }): string;
+  completeCheckout(sessionId: string, outcome: 'paid' | 'declined', opts?: { email?: string; card?: FakeStripeCard; risk?: FakeStripeRisk }): string;
+  /**
+   * A card refused on the hosted page (the session stays open, as on Stripe): a failed charge on the
+   * session's payment intent, `charge.failed` and `payment_intent.payment_failed`. `outcome` is the
+   * charge's `outcome.type`: `issuer_declined` (default) or `blocked` (Radar).
+   */
+  declineCard(
+    sessionId: string,
+    opts?: { card?: FakeStripeCard; outcome?: 'issuer_declined' | 'blocked'; risk?: FakeStripeRisk },
+  ): { paymentIntentId: string; chargeId: string };
   /** `checkout.session.expired` */
   expireCheckout(sessionId: string): void;
   /** the next period: `invoice.paid` (subscription_cycle); returns the new invoice */
@@ -497,7 +528,48 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
     };
   }
 
-  function payment(amount: number, currency: string, metadata: Record<string, string>, customer: string | null, email: string | null) {
+  /** `payment_method_details` and `outcome` of a charge paid (or declined) with `card` */
+  function cardFacts(card: FakeStripeCard | undefined, risk: FakeStripeRisk | undefined, failed: 'issuer_declined' | 'blocked' | null) {
+    const c = { brand: 'visa', last4: '4242', fingerprint: randomBytes(8).toString('hex'), ...card };
+    const level = risk?.level ?? (failed === 'blocked' ? 'highest' : 'normal');
+    const type = failed ?? risk?.type ?? (level === 'elevated' ? 'manual_review' : 'authorized');
+    return {
+      payment_method: newId('pm'),
+      payment_method_details: {
+        type: 'card',
+        card: { brand: c.brand, last4: c.last4, fingerprint: c.fingerprint, exp_month: 12, exp_year: 2030, country: 'US', funding: 'credit' },
+      },
+      outcome: {
+        network_status: failed === 'blocked' ? 'not_sent_to_network' : failed ? 'declined_by_network' : 'approved_by_network',
+        reason:
+          failed === 'blocked'
+            ? 'highest_risk_level'
+            : failed
+              ? 'generic_decline'
+              : level === 'elevated' && type === 'manual_review'
+                ? 'elevated_risk_level'
+                : null,
+        risk_level: level,
+        risk_score: risk?.score ?? (level === 'highest' ? 85 : level === 'elevated' ? 65 : 20),
+        seller_message:
+          failed === 'blocked'
+            ? 'Stripe blocked this payment as too risky.'
+            : failed
+              ? 'The bank did not return any further details with this decline.'
+              : 'Payment complete.',
+        type,
+      },
+    };
+  }
+
+  function payment(
+    amount: number,
+    currency: string,
+    metadata: Record<string, string>,
+    customer: string | null,
+    email: string | null,
+    facts: { card?: FakeStripeCard; risk?: FakeStripeRisk } = {},
+  ) {
     const piId = newId('pi');
     const chId = newId('ch');
     const created = now();
@@ -513,12 +585,15 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
       customer,
       billing_details: { email },
       disputed: false,
+      failure_code: null,
+      failure_message: null,
       livemode: false,
       metadata,
       paid: true,
       payment_intent: piId,
       refunded: false,
       status: 'succeeded',
+      ...cardFacts(facts.card, facts.risk, null),
     };
     const pi: StripeObject = {
       id: piId,
@@ -536,7 +611,71 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
     };
     charges.set(chId, charge);
     paymentIntents.set(piId, pi);
+    emit('charge.succeeded', charge);
     return { pi, charge };
+  }
+
+  function declineCard(sessionId: string, o: { card?: FakeStripeCard; outcome?: 'issuer_declined' | 'blocked'; risk?: FakeStripeRisk } = {}) {
+    const s = sessions.get(sessionId);
+    if (!s) throw notFound('checkout.session', sessionId);
+    if (s.status !== 'open') throw invalid(`This Checkout Session is no longer active (status ${String(s.status)}).`, undefined, 'checkout_session_inactive');
+    const extra = session_extra.get(sessionId)!;
+    const currency = String(s.currency);
+    const amount = Number(s.amount_total);
+    const email = str(s.customer_email) ?? null;
+    const metadata = s.mode === 'payment' ? extra.piMetadata : {};
+    // one payment intent per session, as Checkout does: each attempt is a new charge on it
+    let piId = str(s.payment_intent);
+    const created = now();
+    const chId = newId('ch');
+    const declined = o.outcome ?? 'issuer_declined';
+    const charge: StripeObject = {
+      id: chId,
+      object: 'charge',
+      amount,
+      amount_captured: 0,
+      amount_refunded: 0,
+      captured: false,
+      created,
+      currency,
+      customer: str(s.customer) ?? null,
+      billing_details: { email },
+      disputed: false,
+      failure_code: 'card_declined',
+      failure_message: 'Your card was declined.',
+      livemode: false,
+      metadata,
+      paid: false,
+      payment_intent: null as string | null,
+      refunded: false,
+      status: 'failed',
+      ...cardFacts(o.card, o.risk, declined),
+    };
+    if (!piId) {
+      piId = newId('pi');
+      paymentIntents.set(piId, {
+        id: piId,
+        object: 'payment_intent',
+        amount,
+        amount_received: 0,
+        created,
+        currency,
+        customer: str(s.customer) ?? null,
+        latest_charge: chId,
+        livemode: false,
+        metadata,
+        receipt_email: email,
+        status: 'requires_payment_method',
+      });
+      if (s.mode === 'payment') s.payment_intent = piId;
+    }
+    const pi = paymentIntents.get(piId)!;
+    Object.assign(pi, { latest_charge: chId, last_payment_error: { type: 'card_error', code: 'card_declined', message: 'Your card was declined.' } });
+    charge.payment_intent = piId;
+    charges.set(chId, charge);
+    emit('charge.failed', charge);
+    emit('payment_intent.payment_failed', pi);
+    return { paymentIntentId: piId, chargeId: chId };
   }
 
   function invoiceFor(
@@ -714,7 +853,7 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
     return template.split('{CHECKOUT_SESSION_ID}').join(id);
   }
 
-  function completeCheckout(sessionId: string, outcome: 'paid' | 'declined', o: { email?: string } = {}): string {
+  function completeCheckout(sessionId: string, outcome: 'paid' | 'declined', o: { email?: string; card?: FakeStripeCard; risk?: FakeStripeRisk } = {}): string {
     const s = sessions.get(sessionId);
     if (!s) throw notFound('checkout.session', sessionId);
     if (s.status !== 'open') throw invalid(`This Checkout Session is no longer active (status ${String(s.status)}).`, undefined, 'checkout_session_inactive');
@@ -732,7 +871,7 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
       return redirectUrl(String(s.cancel_url ?? s.success_url), sessionId);
     }
     if (s.mode === 'payment') {
-      const { pi } = payment(amount, currency, extra.piMetadata, str(s.customer) ?? null, email);
+      const { pi } = payment(amount, currency, extra.piMetadata, str(s.customer) ?? null, email, o);
       Object.assign(s, { status: 'complete', payment_status: 'paid', payment_intent: pi.id, customer_details: { email } });
       emit('payment_intent.succeeded', pi);
       emit('checkout.session.completed', s);
@@ -770,7 +909,7 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
       };
       setPeriod(sub, start, end);
       subscriptions.set(subId, sub);
-      const { pi } = payment(amount, currency, {}, customerId, email);
+      const { pi } = payment(amount, currency, {}, customerId, email, o);
       const inv = invoiceFor(sub, 'subscription_create', start, end, amount, currency, pi.id, email);
       sub.latest_invoice = inv.id;
       Object.assign(s, { status: 'complete', payment_status: 'paid', customer: customerId, subscription: subId, invoice: inv.id, customer_details: { email } });
@@ -1267,6 +1406,7 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}): Promise<Fak
     requests,
     createPrice,
     completeCheckout,
+    declineCard,
     expireCheckout,
     renewSubscription,
     endSubscription: (subId) => void endSubscription(subId),

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/server/adapters/clock';
 import { seedGeneration } from '../helpers/seed';
 import { cleanupExpired } from '../../src/server/domain/system/cleanup';
+import { claimChallengeUse } from '../../src/server/domain/abuse/challenge.repo';
 import { createUsersService } from '../../src/server/domain/users/users.service';
 import { createRateLimiter } from '../../src/server/lib/rate-limit';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
@@ -37,8 +38,12 @@ describe('maintenance cleanup', () => {
     await generation('00000000-0000-4000-8000-000000000002', 'live-key');
     await clock.advance(2 * HOUR);
     await limiter.hit('live', 3, 60);
+    // redeemed bot challenges are kept until their expiry (issue 19)
+    await claimChallengeUse(db, 'challenge-old', new Date(clock.nowMs() - 1000));
+    await claimChallengeUse(db, 'challenge-live', new Date(clock.nowMs() + 600_000));
     // now: the old window ended 25 hours ago, the old key is 25 hours old and the live one 2 hours
-    expect(await cleanupExpired(db, clock.now())).toEqual({ sessions: 1, verifications: 1, rateLimitBuckets: 1, idempotencyKeys: 1 });
+    expect(await cleanupExpired(db, clock.now())).toEqual({ sessions: 1, verifications: 1, rateLimitBuckets: 1, idempotencyKeys: 1, challengeUses: 1 });
+    expect((await db.sql.query<{ id: string }>('select id from bot_challenge_uses')).map((r) => r.id)).toEqual(['challenge-live']);
     expect((await db.sql.query<{ k: string | null }>('select idempotency_key as k from generations order by id')).map((r) => r.k)).toEqual([null, 'live-key']);
     expect((await db.sql.query<{ id: string }>('select id from sessions')).map((r) => r.id)).toEqual(['s-live']);
     expect((await db.sql.query<{ id: string }>('select id from verifications')).map((r) => r.id)).toEqual(['v-live']);

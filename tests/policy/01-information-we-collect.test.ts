@@ -202,10 +202,23 @@ describe('1.3 Billing and transaction data', () => {
             'paidMinor',
             'atPeriodEnd',
             'endedAt',
+            // a charge's risk facts (issue 19): its reference, outcome, Radar's verdict and the card's
+            // fingerprint with brand and last four digits — a tokenized reference, not a card number
+            'chargeRef',
+            'succeeded',
+            'risk',
+            'failureCode',
+            'created',
+            'card',
           ].includes(k),
         ),
         JSON.stringify(e),
       ).toBe(true);
+      if (e.card)
+        expect(
+          Object.keys(e.card).every((k) => ['fingerprint', 'brand', 'last4'].includes(k)),
+          JSON.stringify(e.card),
+        ).toBe(true);
     }
     // the checkout page (where the card is typed) belongs to the provider, not to us
     expect(new URL(url).origin).toBe(new URL(b.stripe.url).origin);

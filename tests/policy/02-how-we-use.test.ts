@@ -70,7 +70,8 @@ describe('2 How we use your information', () => {
     expect(user!.status).toBe('terminated');
   });
 
-  it.todo('2 detects and blocks credential abuse, multi-account evasion and payment fraud');
+  // bots and credential abuse, multi-account evasion and payment fraud: 02-abuse-bots, 02-abuse-accounts and
+  // 02-abuse-payments (each needs an app configured for it)
   it.todo('2 never uses prompts, references or outputs to train models');
   it('2 sends transactional messages, and product updates only to those who opted in', async () => {
     const app = s.g.app;

@@ -12,6 +12,7 @@ import { mailingCommands } from './mailing-commands';
 import { privacyCommands } from './privacy-commands';
 import { exportCommands } from './export-commands';
 import { auditCommands } from './audit-commands';
+import { abuseCommands } from './abuse-commands';
 import { json, table } from './format';
 
 /** What a CLI command may use; the same whether it runs in the CLI process or in a running server. */
@@ -151,7 +152,7 @@ export const commands: Command[] = [
   },
   {
     name: 'user:reactivate',
-    summary: 'Lift a suspension or termination.',
+    summary: "Lift a suspension or termination, and a payment dispute's hold on generation.",
     usage: 'user:reactivate --email E',
     options: { email: { type: 'string' } },
     async run({ services }, v) {
@@ -550,6 +551,7 @@ export const commands: Command[] = [
   ...privacyCommands,
   ...exportCommands,
   ...auditCommands,
+  ...abuseCommands,
 ];
 
 export function findCommand(name: string): Command | undefined {

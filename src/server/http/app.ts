@@ -42,6 +42,7 @@ import { moderationRoutes } from './routes/moderation';
 import { moderationListRoutes } from './routes/moderation-lists';
 import { legalRoutes } from './routes/legal';
 import { privacyRequestRoutes } from './routes/privacy-requests';
+import { botChallengeRoutes } from './routes/bot-challenge';
 
 export const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../dist/web');
 
@@ -110,11 +111,14 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions = {}): 
     );
   });
 
+  const turnstileSources = ctx.config.BOT_CHALLENGE === 'turnstile' ? ['https://challenges.cloudflare.com'] : [];
   await app.register(helmet, {
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
+        // Cloudflare Turnstile's script and iframe, only when the operator chose it (issue 19); ALTCHA's workers are ours ('self')
+        scriptSrc: ["'self'", ...turnstileSources],
+        ...(turnstileSources.length ? { frameSrc: ["'self'", ...turnstileSources] } : {}),
         styleSrc: ["'self'", "'unsafe-inline'"],
         // Google profile photos are shown as they come from Google
         imgSrc: ["'self'", 'data:', 'blob:', 'https://lh3.googleusercontent.com'],
@@ -171,6 +175,7 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions = {}): 
 
   await app.register(systemRoutes, { ctx, metrics });
   await app.register(authRoutes, { ctx });
+  await app.register(botChallengeRoutes, { ctx });
   await app.register(meRoutes, { ctx });
   await app.register(adminConsoleRoutes, { ctx });
   await app.register(modelRoutes, { ctx });

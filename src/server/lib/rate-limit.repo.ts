@@ -23,6 +23,15 @@ export async function hitBucket(db: Pick<DbHandle, 'sql'>, key: string, windowSe
   return { count: row.count, retrySeconds: row.retry };
 }
 
+/** Hits in `key`'s window at `now` without counting one; 0 when there is none or it has ended. */
+export async function peekBucket(db: Pick<DbHandle, 'sql'>, key: string, now: Date): Promise<number> {
+  const [row] = await db.sql.query<{ count: number }>('select count from rate_limit_buckets where key = $1 and reset_at > $2::timestamptz', [
+    key,
+    now.toISOString(),
+  ]);
+  return row?.count ?? 0;
+}
+
 export async function deleteBucket(db: Pick<DbHandle, 'sql'>, key: string): Promise<void> {
   await db.sql.query('delete from rate_limit_buckets where key = $1', [key]);
 }

@@ -3,7 +3,7 @@ import { systemClock, type Clock } from '../adapters/clock';
 import type { Database } from '../db/client';
 import { redactUrl } from '../config';
 import { AppError, StartupError } from '../errors';
-import { deleteBucket, hitBucket, pingDatabase } from './rate-limit.repo';
+import { deleteBucket, hitBucket, peekBucket, pingDatabase } from './rate-limit.repo';
 
 export interface RateLimitResult {
   allowed: boolean;
@@ -24,6 +24,8 @@ export interface RateLimitResult {
 export interface RateLimiter {
   readonly store: 'postgres' | 'redis';
   hit(key: string, limit: number, windowSeconds: number): Promise<RateLimitResult>;
+  /** hits in `key`'s current window, without counting one (0 when it has none or it has ended) */
+  peek(key: string): Promise<number>;
   reset(key: string): Promise<void>;
   /** resolves when the store answers (readiness) */
   ping(): Promise<void>;
@@ -48,6 +50,9 @@ export function createRateLimiter(database: Pick<Database, 'sql'>, clock: Clock 
     async hit(key, limit, windowSeconds) {
       const { count, retrySeconds } = await hitBucket(database, key, windowSeconds, clock.now());
       return result(count, limit, retrySeconds);
+    },
+    async peek(key) {
+      return peekBucket(database, key, clock.now());
     },
     async reset(key) {
       await deleteBucket(database, key);
@@ -139,6 +144,18 @@ export function createRedisRateLimiter(url: string, opts: RedisRateLimiterOption
       }
       const [count, msLeft] = reply as [number, number];
       return result(count, limit, Math.ceil(msLeft / 1000));
+    },
+    async peek(key) {
+      let fields: (string | null)[];
+      try {
+        fields = await client.hmget(prefix + key, 'c', 'r');
+      } catch (err) {
+        throw unavailable(err);
+      }
+      const [count, reset] = fields;
+      // a string key (written before windows were stored) or an ended window counts as none
+      if (count == null || reset == null || Number(reset) <= clock.nowMs()) return 0;
+      return Number(count);
     },
     async reset(key) {
       try {

@@ -7,7 +7,20 @@ import { z } from 'zod';
  * Secrets are write-only: the API says whether one is set and shows a short hint, never the value.
  */
 
-export const settingGroupIds = ['kie', 'fal', 'providers', 'stripe', 'creem', 'nowpayments', 'mail', 'moderation', 'credits', 'limits', 'abuse', 'storage'] as const;
+export const settingGroupIds = [
+  'kie',
+  'fal',
+  'providers',
+  'stripe',
+  'creem',
+  'nowpayments',
+  'mail',
+  'moderation',
+  'credits',
+  'limits',
+  'abuse',
+  'storage',
+] as const;
 export const settingGroupId = z.enum(settingGroupIds);
 export type SettingGroupId = z.infer<typeof settingGroupId>;
 

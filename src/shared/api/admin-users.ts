@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { userRole, userStatus } from './account';
 import { ledgerEntryView } from './credits';
+import { safeText } from './text';
 
 /**
  * The console's users section (issue 18): search, a user's page, and what support and admins do
@@ -201,7 +202,7 @@ export const adminUserLedgerQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
 
-const reason = z.string().trim().min(1, 'is required').max(ADMIN_REASON_MAX);
+const reason = safeText().trim().min(1, 'is required').max(ADMIN_REASON_MAX);
 
 /** POST /api/admin/users/:id/credits: a positive amount grants, a negative one deducts (never below zero). */
 export const adminUserCreditsBody = z.object({
@@ -228,6 +229,6 @@ export type AdminUserCreditsResult = z.infer<typeof adminUserCreditsResult>;
 
 /** suspend, reactivate, terminate */
 export const adminUserReasonBody = z.object({ reason });
-export const adminUserRoleBody = z.object({ role: userRole, reason: z.string().trim().max(ADMIN_REASON_MAX).optional() });
+export const adminUserRoleBody = z.object({ role: userRole, reason: safeText().trim().max(ADMIN_REASON_MAX).optional() });
 export const adminUserSignOutResult = z.object({ ended: z.number().int() });
 export type AdminUserSignOutResult = z.infer<typeof adminUserSignOutResult>;

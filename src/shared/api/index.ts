@@ -21,3 +21,4 @@ export * from './admin-orders';
 export * from './admin-generations';
 export * from './admin-catalog';
 export * from './admin-dashboard';
+export * from './admin-risk';

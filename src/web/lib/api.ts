@@ -1,4 +1,5 @@
 import type { ErrorBody } from '../../shared/api/errors';
+import { clientFingerprint, FINGERPRINT_HEADER, wantsFingerprint } from './device';
 
 /** A failed API call: the server's `{"error":{"code","message"}}`, or a network/parse failure. */
 export class ApiError extends Error {
@@ -63,6 +64,12 @@ export async function apiFetch<T>(path: string, init: ApiFetchInit = {}): Promis
     body = JSON.stringify(init.body);
   } else {
     body = init.body;
+  }
+
+  // sign-up and sign-in carry the browser fingerprint (issue 19, lib/device.ts)
+  if (wantsFingerprint(path, init.method)) {
+    const fingerprint = await clientFingerprint();
+    if (fingerprint) headers.set(FINGERPRINT_HEADER, fingerprint);
   }
 
   let res: Response;

@@ -6,6 +6,8 @@ import { AuthShell, authLink } from '../components/auth/AuthShell';
 import { KeyIcon, MailIcon } from '../components/icons';
 import { Alert, Button, EmailInput } from '../components/ui';
 import { apiFetch } from '../lib/api';
+import { useBotChallenge } from '../lib/bot-challenge';
+import { BotCheck } from '../components/auth/BotCheck';
 import { errorText } from '../lib/errors';
 import { usePageTitle } from '../lib/usePageTitle';
 
@@ -15,8 +17,12 @@ export function ForgotPasswordPage() {
   const [email, setEmail] = useState('');
   const [error, setError] = useState<string | undefined>();
 
+  const bot = useBotChallenge('reset');
   const request = useMutation({
-    mutationFn: () => apiFetch<unknown>('/api/auth/request-password-reset', { method: 'POST', body: { email: email.trim(), redirectTo: '/reset-password' } }),
+    mutationFn: () =>
+      bot.run((headers) =>
+        apiFetch<unknown>('/api/auth/request-password-reset', { method: 'POST', headers, body: { email: email.trim(), redirectTo: '/reset-password' } }),
+      ),
   });
 
   const onSubmit = (e: SubmitEvent<HTMLFormElement>): void => {
@@ -46,6 +52,7 @@ export function ForgotPasswordPage() {
       <form onSubmit={onSubmit} noValidate className="space-y-5">
         {request.isError && <Alert tone="error">{errorText(request.error, t, i18n.language)}</Alert>}
         <EmailInput label={t('auth.fields.email')} required value={email} onChange={(e) => setEmail(e.target.value)} error={error} />
+        <BotCheck waiting={bot.waiting} widgetRef={bot.widgetRef} />
         <Button type="submit" size="lg" className="w-full" loading={request.isPending}>
           {t('auth.forgot.submit')}
         </Button>

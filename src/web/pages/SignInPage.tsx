@@ -7,6 +7,8 @@ import { GoogleButton } from '../components/auth/GoogleButton';
 import { startGoogleSignIn } from '../components/auth/google';
 import { Alert, Button, EmailInput, PasswordInput, TextArea } from '../components/ui';
 import { ApiError, apiFetch } from '../lib/api';
+import { useBotChallenge } from '../lib/bot-challenge';
+import { BotCheck } from '../components/auth/BotCheck';
 import { refreshMe, safeNext, useAuthConfig } from '../lib/auth';
 import { errorText } from '../lib/errors';
 import { APPEAL_MAX, APPEAL_MIN, appealSuspension } from '../lib/appeals';
@@ -105,9 +107,14 @@ export function SignInPage() {
   const [appealToken, setAppealToken] = useState<string | null>(null);
   const emailRef = useRef<HTMLInputElement>(null);
   const passwordRef = useRef<HTMLInputElement>(null);
+  // only after failed sign-ins from this address does the server ask for the check
+  const bot = useBotChallenge('signin');
 
   const signIn = useMutation({
-    mutationFn: () => apiFetch<unknown>('/api/auth/sign-in/email', { method: 'POST', body: { email: email.trim(), password, rememberMe: true } }),
+    mutationFn: () =>
+      bot.run((headers) =>
+        apiFetch<unknown>('/api/auth/sign-in/email', { method: 'POST', headers, body: { email: email.trim(), password, rememberMe: true } }),
+      ),
     onSuccess: async () => {
       await refreshMe(queryClient);
       await navigate({ href: safeNext(search.next), replace: true });
@@ -189,6 +196,7 @@ export function SignInPage() {
               </Link>
             }
           />
+          <BotCheck waiting={bot.waiting} widgetRef={bot.widgetRef} />
           <Button type="submit" size="lg" className="w-full" loading={signIn.isPending} loadingText={t('auth.signIn.submitting')}>
             {t('auth.signIn.submit')}
           </Button>

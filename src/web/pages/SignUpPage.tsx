@@ -10,6 +10,8 @@ import { MailIcon } from '../components/icons';
 import { Alert, Button, Checkbox, EmailInput, Input, PasswordInput, Select } from '../components/ui';
 import { isSupportedLanguage } from '../i18n';
 import { apiFetch } from '../lib/api';
+import { useBotChallenge } from '../lib/bot-challenge';
+import { BotCheck } from '../components/auth/BotCheck';
 import { minimumAge, useAuthConfig } from '../lib/auth';
 import { errorText, fieldOf } from '../lib/errors';
 import { guessRegion, sortedRegions } from '../lib/regions';
@@ -45,6 +47,7 @@ export function SignUpPage() {
   const [formError, setFormError] = useState<string | null>(null);
   const [sentTo, setSentTo] = useState<string | null>(null);
   const formRef = useRef<HTMLFormElement>(null);
+  const bot = useBotChallenge('signup');
 
   const regions = useMemo(() => sortedRegions(i18n.language), [i18n.language]);
   const minAge = minimumAge(region, config.data);
@@ -67,11 +70,14 @@ export function SignUpPage() {
 
   const signUp = useMutation({
     mutationFn: () =>
-      apiFetch<unknown>('/api/auth/sign-up/email', {
-        method: 'POST',
-        // callbackURL: where the verification link signs the new user in (as for the resend below)
-        body: { email: email.trim(), password, name: name.trim(), region, ageConfirmed: true, referralCode: referral, language, callbackURL: '/account' },
-      }),
+      bot.run((headers) =>
+        apiFetch<unknown>('/api/auth/sign-up/email', {
+          method: 'POST',
+          headers,
+          // callbackURL: where the verification link signs the new user in (as for the resend below)
+          body: { email: email.trim(), password, name: name.trim(), region, ageConfirmed: true, referralCode: referral, language, callbackURL: '/account' },
+        }),
+      ),
     onSuccess: () => setSentTo(email.trim()),
     onError: (err) => {
       const text = errorText(err, t, i18n.language);
@@ -232,6 +238,7 @@ export function SignUpPage() {
             }}
           />
         </p>
+        <BotCheck waiting={bot.waiting} widgetRef={bot.widgetRef} />
         <Button type="submit" size="lg" className="w-full" loading={signUp.isPending} disabled={busy} loadingText={t('auth.signUp.submitting')}>
           {t('auth.signUp.submit')}
         </Button>

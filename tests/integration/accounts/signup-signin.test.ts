@@ -22,7 +22,7 @@ describe('sign-up with email and password', () => {
       ageConfirmed: true,
     });
     expect(res.status).toBe(200);
-    expect(c.cookies.size).toBe(0); // no session before verification
+    expect([...c.cookies.keys()]).toEqual(['savesora_device']); // no session before verification (only the device cookie, issue 19)
     const [u] = await a.app.db.sql.query<{ email_verified: boolean; age_confirmed_minimum: number; region: string; role: string }>(
       `select email_verified, age_confirmed_minimum, region, role from users where email = 'new@example.com'`,
     );

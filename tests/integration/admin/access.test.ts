@@ -91,8 +91,14 @@ const access: Record<string, Staff[]> = {
   'DELETE /api/moderation/terms/:id': A,
   // abuse and fraud (issue 19): risk.view for support and admins, risk.manage for admins
   // (email rules)
+  'GET /api/admin/abuse/domains': A,
+  'POST /api/admin/abuse/domains': A,
+  'DELETE /api/admin/abuse/domains/:domain': A,
   // (payment fraud)
   // (risk console)
+  'GET /api/admin/users/:id/risk': SA,
+  'GET /api/admin/risk/clusters': SA,
+  'POST /api/admin/users/:id/free-credits': A,
 };
 
 /** The operator routes: the console's API and the trust & safety and operator prefixes. */

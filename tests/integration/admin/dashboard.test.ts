@@ -288,7 +288,9 @@ describe('the rollup', () => {
     // 300, then the same 300 again (nothing), then 500 in all: two refunds, 500 refunded; one dispute despite two events
     expect(await rows('refunds', H - HOUR)).toEqual([{ dim1: 'usd', dim2: 'stripe', count: 2, total: 500, ok: 0, histogram: null }]);
     expect(await rows('disputes', H - HOUR)).toEqual([{ dim1: 'usd', dim2: 'stripe', count: 1, total: 4500, ok: 0, histogram: null }]);
+    // (the dispute opened an account case too: a chargeback holds the account's generation for review)
     expect(await rows('moderation_flags', H - HOUR)).toEqual([
+      { dim1: 'account', dim2: 'flag', count: 1, total: 0, ok: 0, histogram: null },
       { dim1: 'output', dim2: 'flag', count: 1, total: 0, ok: 0, histogram: null },
       { dim1: 'prompt', dim2: 'block', count: 1, total: 0, ok: 0, histogram: null },
     ]);
@@ -318,7 +320,7 @@ describe('the rollup', () => {
     ]);
     expect(t.refunds).toEqual([{ currency: 'usd', provider: 'stripe', count: 2, amountMinor: 500 }]);
     expect(t.disputes).toEqual([{ currency: 'usd', provider: 'stripe', count: 1, amountMinor: 4500 }]);
-    expect(t.moderationFlags).toBe(2);
+    expect(t.moderationFlags).toBe(3);
 
     const p = d.previous;
     expect(p.signups).toBe(1);
@@ -344,7 +346,7 @@ describe('the rollup', () => {
     expect(s.creditsGranted[j]).toBe(11_157);
     expect(s.refunds[j]).toBe(2);
     expect(s.disputes[j]).toBe(1);
-    expect(s.moderationFlags[j]).toBe(2);
+    expect(s.moderationFlags[j]).toBe(3);
     expect(bucketOf(s.p50Ms[i]!)).toBe(bucketOf(90_000));
     expect(s.p50Ms[j]).toBeNull();
     expect(s.byModel.map((m) => [m.model, m.values[i]])).toEqual([
@@ -429,7 +431,7 @@ describe('the rollup', () => {
       { currency: 'eur', provider: 'creem', count: 1, amountMinor: 4200 },
       { currency: 'usd', provider: 'stripe', count: 3, amountMinor: 6500 },
     ]);
-    expect(d7.totals.moderationFlags).toBe(3);
+    expect(d7.totals.moderationFlags).toBe(4);
     expect(d7.series.finished.reduce((a, b) => a + b, 0)).toBe(10);
     for (const [k, bucket] of d7.series.buckets.entries()) {
       const from = Date.parse(bucket);

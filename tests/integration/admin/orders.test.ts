@@ -162,7 +162,11 @@ describe('finding orders', () => {
     });
     expect(d.order.checkoutRef).toMatch(/^cs_/);
     expect(d.user).toMatchObject({ id: buyer.userId, email: buyer.email, status: 'active', billingFlag: null });
-    expect(d.events).toEqual([expect.objectContaining({ type: 'checkout.paid', state: 'applied', amountMinor: 1000 })]);
+    // the charge's risk facts (issue 19), then the payment
+    expect(d.events).toEqual([
+      expect.objectContaining({ type: 'payment.charge', state: 'applied' }),
+      expect.objectContaining({ type: 'checkout.paid', state: 'applied', amountMinor: 1000 }),
+    ]);
     expect(d.ledger).toEqual([expect.objectContaining({ kind: 'purchase', amount: 1000, reference: `order:${orderId}` })]);
     expect(d.refund).toEqual({ remainingMinor: 1000, blocker: null });
     expect(d.reconcilable).toBe(true);

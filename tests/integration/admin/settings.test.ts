@@ -168,6 +168,7 @@ describe('what the console shows', () => {
       'moderation',
       'credits',
       'limits',
+      'abuse',
       'storage',
     ]);
     expect(find(view, 'FAL_JWKS_URL')).toMatchObject({ source: 'environment', editable: false, value: ENV_JWKS, apply: 'live' });
@@ -287,6 +288,9 @@ describe('live changes', () => {
     const mail = await smtp.waitFor((m) => m.to.includes(email), 10_000);
     expect(mail.headers.from).toContain('console@savesora.test');
     expect(mail.authUser).toBe('mailer');
+    // free credits come with the verified address (issue 19): open the mailed link
+    const link = mail.text.match(/https?:\/\/[^\s<>"')]+verify-email[^\s<>"')]*/)?.[0];
+    expect((await c.get(link!.replace(app.url, ''))).status).toBe(302);
     const [user] = await rows<{ id: string }>('select id from users where email = $1', [email]);
     const [balance] = await rows<{ balance: string }>('select balance from credit_balances where user_id = $1', [user!.id]);
     expect(Number(balance!.balance)).toBe(7);

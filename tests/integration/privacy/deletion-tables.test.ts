@@ -93,6 +93,7 @@ const decisions: Record<string, Decision> = {
   stats_rollup_state: { kind: 'no-personal-data' },
   account_signals: { kind: 'gone' },
   signup_grants: { kind: 'gone' },
+  payment_failures: { kind: 'gone' },
   free_credit_claims: { kind: 'kept-unnamed' },
   blocked_email_domains: { kind: 'no-personal-data' },
   bot_challenge_uses: { kind: 'no-personal-data' },
@@ -289,6 +290,18 @@ describe('account deletion, table by table', () => {
     await ctx.services.billing.refund(packOrder, 100);
     const subOrder = await buy(u, 'max-monthly');
     await stripe.settled();
+    // a failed card payment (issue 19's velocity rules count it)
+    await rows(
+      `insert into payment_failures (user_id, order_id, provider, event_id, payment_fingerprint, failed_at) values ($1, $2, 'stripe', $3, 'hash', $4)`,
+      [u.userId, packOrder, `evt_${randomUUID()}`, now],
+    );
+    // abuse signals (issue 19): the sign-ins above recorded the account's; its free-credit decision and its address's claim
+    await rows(`insert into signup_grants (user_id, state, credits, reason, decided_at, created_at) values ($1, 'granted', 7, 'granted', $2, $2)`, [
+      u.userId,
+      now,
+    ]);
+    const claim = randomUUID().replace(/-/g, '');
+    await rows(`insert into free_credit_claims (canonical_hash, user_id, claimed_at) values ($1, $2, $3)`, [claim, u.userId, now]);
     // a failed sign-in leaves rate-limit windows keyed by the address
     expect((await u.post('/api/auth/sign-in/email', { email: u.email, password: 'wrong password here' })).status).toBe(401);
 
@@ -327,6 +340,9 @@ describe('account deletion, table by table', () => {
       referrals: 2,
     });
     expect(deletion.kept).toMatchObject({ orders: 2, subscriptions: 1, moderationCases: 1, privacyRequests: 2, legalHolds: 1 });
+
+    // the address's claim outlives the account, unlinked: deleting does not earn free credits again
+    expect(await rows(`select user_id from free_credit_claims where canonical_hash = $1`, [claim])).toEqual([{ user_id: null }]);
 
     // --- every table: decided, and what is left of the person -----------------------------
     const undecided = tables.filter((t) => !(t in decisions));

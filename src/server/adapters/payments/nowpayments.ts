@@ -32,6 +32,10 @@ import {
  *
  * `refund()` does not call NOWPayments: crypto refunds are made in its dashboard and arrive as a
  * `refunded` IPN.
+ *
+ * Payment fraud (issue 19): no payer wallet is recorded. UNCONFIRMED: the documented IPN fields name
+ * no payer address (`pay_address` is the deposit address NOWPayments gave us, not the payer's), so
+ * there is nothing to store as a `wallet` signal; crypto payments have no chargebacks either.
  */
 export interface NowPaymentsProviderOptions {
   apiKey: string;

@@ -108,6 +108,29 @@ export type PaymentEvent =
       currency: string;
     }
   | { type: 'payment.disputed'; eventId: string; paymentRef: string; amountMinor: number; currency: string }
+  | {
+      /**
+       * One card charge's risk facts (Stripe `charge.succeeded` / `charge.failed`): the card's
+       * fingerprint and masked label, and Stripe Radar's verdict when present. A failed one counts
+       * for the velocity rules.
+       */
+      type: 'payment.charge';
+      eventId: string;
+      /** our order id when the charge carries it (metadata.order_id) */
+      orderId?: string;
+      paymentRef: string;
+      chargeRef: string;
+      succeeded: boolean;
+      card?: { fingerprint: string; brand?: string; last4?: string };
+      /** Radar: `outcome.type` (authorized, manual_review, issuer_declined, blocked, invalid), `outcome.risk_level`, `outcome.risk_score` */
+      risk?: { outcome?: string; level?: string; score?: number };
+      /** why it failed (`failure_code`, e.g. card_declined) */
+      failureCode?: string;
+      /** the provider's customer (subscriptions have one; our one-off checkouts none) */
+      customerRef?: string;
+      /** when the charge was made, epoch seconds (a charge nobody's order claims is not waited for beyond a day) */
+      created?: number;
+    }
   /** verified, but nothing we act on (another event type) */
   | { type: 'ignored'; eventId: string; providerType: string };
 

@@ -5,7 +5,7 @@ import { startWebhookReceiver, type ReceivedHook } from '../../../../tests/helpe
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeStripe, type FakeStripe } from '../../../../tests/fakes/stripe';
 import { PaymentProviderError, type CheckoutRequest, type PaymentEvent, type PaymentProvider } from './payment';
-import { createStripeProvider } from './stripe';
+import { createStripeProvider, normalizeStripeEvent } from './stripe';
 
 /** The Stripe adapter against the fake Stripe: checkout, hosted page, webhooks, refunds, subscriptions, events. */
 
@@ -315,6 +315,8 @@ describe('listEventsSince', () => {
       'invoice.paid',
       'charge.refunded',
       'charge.dispute.created',
+      'charge.succeeded',
+      'charge.failed',
       'customer.subscription.updated',
       'customer.subscription.deleted',
     ]);
@@ -458,5 +460,48 @@ describe('errors', () => {
     expect(err).toBeInstanceOf(PaymentProviderError);
     expect(err).toMatchObject({ retryable: true });
     await p.close();
+  });
+});
+
+describe('charge events (issue 19: payment fraud)', () => {
+  it("normalizes charge.succeeded and charge.failed to the card and Radar's verdict", () => {
+    const charge = (extra: Record<string, unknown>) => ({
+      id: 'evt_1',
+      type: 'charge.failed',
+      created: 1_800_000_000,
+      data: {
+        object: {
+          id: 'ch_1',
+          object: 'charge',
+          created: 1_800_000_000,
+          payment_intent: 'pi_1',
+          metadata: { order_id: 'ord_9' },
+          failure_code: 'card_declined',
+          payment_method_details: { type: 'card', card: { brand: 'mastercard', last4: '4444', fingerprint: 'fp_9' } },
+          outcome: { type: 'blocked', risk_level: 'highest', risk_score: 91 },
+          ...extra,
+        },
+      },
+    });
+    expect(normalizeStripeEvent(charge({}))).toEqual([
+      {
+        type: 'payment.charge',
+        eventId: 'evt_1',
+        orderId: 'ord_9',
+        paymentRef: 'pi_1',
+        chargeRef: 'ch_1',
+        succeeded: false,
+        card: { fingerprint: 'fp_9', brand: 'mastercard', last4: '4444' },
+        risk: { outcome: 'blocked', level: 'highest', score: 91 },
+        failureCode: 'card_declined',
+        created: 1_800_000_000,
+      },
+    ]);
+    // no card details, no Radar, no metadata: only what is there
+    const [bare] = normalizeStripeEvent({
+      ...charge({ payment_method_details: null, outcome: null, metadata: {}, failure_code: null }),
+      type: 'charge.succeeded',
+    });
+    expect(bare).toEqual({ type: 'payment.charge', eventId: 'evt_1', paymentRef: 'pi_1', chargeRef: 'ch_1', succeeded: true, created: 1_800_000_000 });
   });
 });

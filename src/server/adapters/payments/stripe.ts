@@ -60,6 +60,8 @@ const HANDLED_TYPES = [
   'customer.subscription.deleted',
   'charge.refunded',
   'charge.dispute.created',
+  'charge.succeeded',
+  'charge.failed',
 ] as const;
 
 /** The payment intent of an invoice, in either API shape, when present. */
@@ -203,6 +205,46 @@ export function normalizeStripeEvent(event: Obj): PaymentEvent[] {
           currency: text(data.currency).toLowerCase(),
         },
       ];
+    case 'charge.succeeded':
+    case 'charge.failed': {
+      const pi = ref(data.payment_intent);
+      const chargeRef = text(data.id);
+      const metadata = isObj(data.metadata) ? data.metadata : {};
+      const details = isObj(data.payment_method_details) ? data.payment_method_details : {};
+      const card = isObj(details.card) ? details.card : undefined;
+      const fingerprint = card ? str(card.fingerprint) : undefined;
+      const outcome = isObj(data.outcome) ? data.outcome : undefined;
+      const brand = card ? str(card.brand) : undefined;
+      const last4 = card ? str(card.last4) : undefined;
+      const score = outcome ? num(outcome.risk_score) : undefined;
+      const risk = outcome
+        ? {
+            ...(str(outcome.type) ? { outcome: str(outcome.type) } : {}),
+            ...(str(outcome.risk_level) ? { level: str(outcome.risk_level) } : {}),
+            ...(score !== undefined ? { score } : {}),
+          }
+        : undefined;
+      const orderId = str(metadata.order_id);
+      const failureCode = str(data.failure_code);
+      const customerRef = ref(data.customer);
+      const created = num(data.created);
+      return [
+        {
+          type: 'payment.charge',
+          eventId,
+          // UNCONFIRMED: that a charge made by a PaymentIntent carries the intent's metadata; the order is found by the payment intent otherwise
+          ...(orderId ? { orderId } : {}),
+          paymentRef: pi ?? chargeRef,
+          chargeRef,
+          succeeded: type === 'charge.succeeded',
+          ...(fingerprint ? { card: { fingerprint, ...(brand ? { brand } : {}), ...(last4 ? { last4 } : {}) } } : {}),
+          ...(risk && Object.keys(risk).length ? { risk } : {}),
+          ...(failureCode ? { failureCode } : {}),
+          ...(customerRef ? { customerRef } : {}),
+          ...(created !== undefined ? { created } : {}),
+        },
+      ];
+    }
     default:
       return ignored;
   }

@@ -71,7 +71,7 @@ export const signupGrants = pgTable(
     decidedAt: timestamp('decided_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
   },
-  (t) => [check('signup_grants_state_check', sql.raw(`state in (${list(signupGrantStates)})`))],
+  () => [check('signup_grants_state_check', sql.raw(`state in (${list(signupGrantStates)})`))],
 );
 
 /**

@@ -10,3 +10,4 @@ export * from './moderation';
 export * from './privacy';
 export * from './admin';
 export * from './abuse';
+export * from './payment-risk';

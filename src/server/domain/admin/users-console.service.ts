@@ -12,6 +12,7 @@ import { sqlCreditsRepo, type LedgerRow } from '../credits/credits.repo';
 import { sessionDeviceFacts } from '../privacy/export.repo';
 import type { ExportsService } from '../privacy/export.service';
 import type { AccountDeletionResult, AccountDeletionService } from '../users/account-deletion.service';
+import { clearGenerationHold, lockGenerationHold } from '../abuse/payment-risk.repo';
 import { auditTrail, type AuditActor, type AuditService } from './audit.service';
 import {
   countStrikes,
@@ -374,7 +375,7 @@ export function createUsersConsoleService({
     /**
      * Suspends, terminates or reactivates an account (what `user:suspend` / `user:reactivate` did):
      * anything but active ends every session at once, and sign-in and generation are refused with
-     * the reason. Reactivating clears the reason.
+     * the reason. Reactivating clears the reason, and lifts a generation hold (a dispute's, issue 19).
      */
     async setStatus(actor: AuditActor, userId: string, status: UserStatus, reason: string | null): Promise<AdminUserRow> {
       const why = status === 'active' ? null : reason?.trim() || null;
@@ -384,6 +385,9 @@ export function createUsersConsoleService({
         if (!t) throw notFound();
         assertMayActOn(actor, t, 'refuse', 'You cannot suspend, terminate or reactivate your own account: ask another operator.');
         assertAdminRemains(admins, t, status === 'active');
+        // a dispute's generation hold is lifted by reactivation (the review is done)
+        const held = status === 'active' ? ((await lockGenerationHold(tx, userId))?.hold ?? null) : null;
+        if (held) await clearGenerationHold(tx, userId, clock.now());
         await updateUserStatus(tx, userId, status, why, clock.now());
         const ended = status === 'active' ? 0 : await deleteUserSessions(tx, userId);
         await audit().record(
@@ -393,8 +397,8 @@ export function createUsersConsoleService({
             targetType: 'user',
             targetId: userId,
             reason: reason?.trim() || null,
-            before: { status: t.status, statusReason: t.statusReason },
-            after: { status, statusReason: why, sessionsEnded: ended },
+            before: { status: t.status, statusReason: t.statusReason, ...(held ? { generationHold: held } : {}) },
+            after: { status, statusReason: why, sessionsEnded: ended, ...(held ? { generationHold: null } : {}) },
           },
           tx,
         );

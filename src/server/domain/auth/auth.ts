@@ -19,6 +19,7 @@ import { withHashedSessionTokens } from './session-token-hashing';
 import { looksEncrypted } from './oauth-tokens';
 import { symmetricEncrypt } from 'better-auth/crypto';
 import { deviceFingerprint, parseUserAgent, regionFromHeaders } from './request-info';
+import { createAccountAbuse } from '../abuse/eligibility.auth';
 
 /** Header our HTTP layer sets to the client IP (as Fastify resolved it) before calling Better Auth. */
 export const CLIENT_IP_HEADER = 'x-savesora-client-ip';
@@ -127,6 +128,9 @@ export function createAuth({ config, database, mailer, logger, clock = systemClo
     }
     return readIntent(config.SESSION_SECRET, cookieValue(ctx?.request?.headers ?? ctx?.headers, SIGNUP_INTENT_COOKIE));
   };
+
+  // issue 19: disposable mail, signals, free-credit eligibility, multi-account evasion
+  const abuse = createAccountAbuse({ config, database, clock, logger, ipHeader: CLIENT_IP_HEADER });
 
   const sealIdToken = async (v: string | null | undefined) => (v && !looksEncrypted(v) ? symmetricEncrypt({ key: config.SESSION_SECRET, data: v }) : v);
 
@@ -245,6 +249,7 @@ export function createAuth({ config, database, mailer, logger, clock = systemClo
                 message: `You must confirm that you are at least ${minimumAgeFor(intent.region)} years old to use Save Sora.`,
               });
             }
+            await abuse.beforeSignUp(user.email, headers);
             const ua = headers?.get('user-agent') ?? null;
             return {
               data: {
@@ -263,13 +268,15 @@ export function createAuth({ config, database, mailer, logger, clock = systemClo
           async after(user, ctx) {
             const code = intentOf(ctx)?.referralCode;
             await credits.ensureAccount(database, user.id);
-            if (config.SIGNUP_FREE_CREDITS > 0) {
-              // once per account: the signup grant's idempotency key makes a repeated hook a no-op
-              await database.transaction((tx) =>
-                credits.grant(tx, { userId: user.id, credits: config.SIGNUP_FREE_CREDITS, reason: 'Welcome credits', source: 'signup' }),
-              );
-            }
+            // free credits come with the verified address (at once for a verified Google address), once per person
+            await abuse.afterSignUp(user, ctx?.request?.headers ?? ctx?.headers);
             if (typeof code === 'string' && /^[A-Za-z0-9]{4,32}$/.test(code)) await insertReferral(database, user.id, code.toLowerCase());
+          },
+        },
+        update: {
+          // the address was verified (its link, or Google vouching for it when linking): decide the free credits
+          async after(user, ctx) {
+            if (user.emailVerified) await abuse.afterVerified(user.id, ctx?.path === '/verify-email' ? (ctx.request?.headers ?? ctx.headers) : undefined);
           },
         },
       },
@@ -310,7 +317,8 @@ export function createAuth({ config, database, mailer, logger, clock = systemClo
               },
             };
           },
-          async after(session) {
+          async after(session, ctx) {
+            await abuse.afterSignIn(session.userId, ctx?.request?.headers ?? ctx?.headers);
             const s = session as typeof session & { deviceType: string; browser: string | null; os: string | null; region: string | null };
             const device = { deviceType: s.deviceType as 'desktop', browser: s.browser, os: s.os };
             const fp = deviceFingerprint(device);

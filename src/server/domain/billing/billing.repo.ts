@@ -92,7 +92,8 @@ export async function savePlan(db: DbHandle, p: PlanSettings, at: Date): Promise
 /** A checkout starting at `at` (an order still pending long after expires: expireAbandonedOrders). */
 export async function insertPendingOrder(
   db: DbHandle,
-  o: Pick<NewOrder, 'id' | 'userId' | 'planId' | 'planName' | 'kind' | 'credits' | 'amountMinor' | 'currency' | 'provider'>,
+  o: Pick<NewOrder, 'id' | 'userId' | 'planId' | 'planName' | 'kind' | 'credits' | 'amountMinor' | 'currency' | 'provider'> &
+    Pick<Partial<NewOrder>, 'checkoutIp'>,
   at: Date,
 ): Promise<void> {
   await db.db.insert(orders).values({ ...o, createdAt: at, updatedAt: at });

@@ -10,6 +10,7 @@ import type { CatalogService } from '../catalog/catalog.service';
 import { createCredits, type Credits } from '../credits/credits';
 import { sqlCreditsRepo } from '../credits/credits.repo';
 import { sqlBillingRepo, type BillingRepo, type OrderRow, type PaidOrder, type PlanRow, type PlanSettings } from './billing.repo';
+import type { PaymentRisk } from '../abuse/payment-risk.service';
 import { createCheckout } from './checkout';
 import { createPaymentEvents, type ApplyOutcome } from './payment-events';
 import { createRefunds, type OrderReconciliation, type RefundOptions } from './refunds';
@@ -28,7 +29,8 @@ export type { OrderReconciliation, RefundOptions } from './refunds';
 
 export interface BillingService {
   plans(): Promise<PlansResponse>;
-  checkout(user: { id: string; email: string }, input: CheckoutInput): Promise<CheckoutResponse>;
+  /** `ip`: the address the checkout comes from (velocity rules; stored only as a keyed hash) */
+  checkout(user: { id: string; email: string }, input: CheckoutInput, meta?: { ip?: string }): Promise<CheckoutResponse>;
   overview(userId: string, query: { limit: number; cursor?: string | undefined }): Promise<BillingResponse>;
   order(userId: string, id: string): Promise<OrderView>;
   /** the user's paid order, for its receipt */
@@ -74,6 +76,8 @@ export interface BillingDeps {
   repo?: BillingRepo;
   /** default: the credits module on the database, on `clock` */
   credits?: Credits;
+  /** payment fraud rules (issue 19): velocity at checkout, risk facts of charges, the dispute hold */
+  risk?: PaymentRisk | undefined;
 }
 
 const isPaid = (order: OrderRow): order is PaidOrder => order.paidAt !== null && order.receiptNumber !== null;

@@ -8,6 +8,7 @@ import { AppError } from '../../errors';
 import { quotePrice } from '../../../shared/catalog/spec';
 import type { CheckoutInput, CheckoutResponse, PlansResponse, PlanView } from '../../../shared/api/billing';
 import type { CatalogService } from '../catalog/catalog.service';
+import type { PaymentRisk } from '../abuse/payment-risk.service';
 import type { BillingRepo, PlanRow } from './billing.repo';
 import { pricingExamples } from './plans-data';
 import { providerLabel } from './views';
@@ -25,9 +26,11 @@ export interface CheckoutDeps {
   clock: Pick<Clock, 'now'>;
   /** applies provider events that arrived before the checkout was recorded */
   applyWaiting: (tx: DbHandle, provider: string, keys: (string | null | undefined)[]) => Promise<void>;
+  /** payment velocity rules (issue 19): may refuse the checkout; gives the address's stored form */
+  risk?: Pick<PaymentRisk, 'screenCheckout'> | undefined;
 }
 
-export function createCheckout({ database, repo, payments, catalog, config, logger, clock, applyWaiting }: CheckoutDeps) {
+export function createCheckout({ database, repo, payments, catalog, config, logger, clock, applyWaiting, risk }: CheckoutDeps) {
   const currencies = config.BILLING_CURRENCIES.split(',');
   /** the first currency listed is the default */
   const defaultCurrency = currencies[0] ?? 'usd';
@@ -95,8 +98,10 @@ export function createCheckout({ database, repo, payments, catalog, config, logg
     return { plan, currency, amount };
   }
 
-  async function checkout(user: { id: string; email: string }, input: CheckoutInput): Promise<CheckoutResponse> {
+  async function checkout(user: { id: string; email: string }, input: CheckoutInput, meta: { ip?: string } = {}): Promise<CheckoutResponse> {
     const { plan, currency, amount } = await validate(user.id, input);
+    // velocity rules: 429/403 when over a limit and the setting blocks (nothing is created)
+    const screened = risk ? await risk.screenCheckout(user.id, meta.ip) : { checkoutIp: null };
     const orderId = randomUUID();
     await repo.insertPendingOrder(
       database,
@@ -110,6 +115,7 @@ export function createCheckout({ database, repo, payments, catalog, config, logg
         amountMinor: amount,
         currency,
         provider: input.provider,
+        checkoutIp: screened.checkoutIp,
       },
       clock.now(),
     );

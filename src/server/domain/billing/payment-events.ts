@@ -5,6 +5,7 @@ import type { PaymentEvent, PaymentProviderId, PaymentRegistry } from '../../ada
 import type { Config } from '../../config';
 import type { Database, DbHandle } from '../../db/client';
 import type { JobQueue } from '../../jobs/queue';
+import type { PaymentRisk } from '../abuse/payment-risk.service';
 import type { Credits } from '../credits/credits';
 import type { BillingRepo, OrderRow } from './billing.repo';
 import { enqueueOrderConfirmation } from './confirmation';
@@ -46,6 +47,8 @@ export interface PaymentEventsDeps {
   config: Pick<Config, 'NOWPAYMENTS_PARTIAL_PAYMENTS'>;
   logger: Logger;
   clock: Pick<Clock, 'now'>;
+  /** payment fraud (issue 19): a charge's risk facts, and the generation hold a dispute places */
+  risk?: Pick<PaymentRisk, 'recordCharge' | 'holdForDispute'> | undefined;
 }
 
 /** Where a provider's event must wait, when what it refers to is not known yet. */
@@ -61,7 +64,7 @@ type Paid = Extract<PaymentEvent, { type: 'checkout.paid' | 'checkout.partially_
 const refundStatus = (order: OrderRow, refunded: number): OrderRow['status'] =>
   refunded >= (order.paidMinor || order.amountMinor) ? 'refunded' : refunded > 0 ? 'partially_refunded' : order.status;
 
-export function createPaymentEvents({ database, repo, credits, queue, payments, config, logger, clock }: PaymentEventsDeps) {
+export function createPaymentEvents({ database, repo, credits, queue, payments, config, logger, clock, risk }: PaymentEventsDeps) {
   const subscriptions = createSubscriptionBooks({ repo, credits, queue });
 
   /**
@@ -145,7 +148,24 @@ export function createPaymentEvents({ database, repo, credits, queue, payments, 
       case 'payment.disputed': {
         const order = await repo.findOrderForEvent(tx, provider, { paymentRef: e.paymentRef });
         if (!order || order.status === 'pending') throw new Deferred(e.paymentRef);
-        return (await takeBack(tx, order, e.type === 'payment.refunded' ? { refundedMinor: e.refundedMinor } : { disputed: true }, at)).id;
+        const after = await takeBack(tx, order, e.type === 'payment.refunded' ? { refundedMinor: e.refundedMinor } : { disputed: true }, at);
+        // a dispute or chargeback also holds the account's generation until an operator reviews it
+        if (e.type === 'payment.disputed') await risk?.holdForDispute(tx, provider, after, e, at);
+        return after.id;
+      }
+      case 'payment.charge': {
+        // the order by our id (Stripe copies it onto the charge), else by the payment it belongs to
+        const order = await repo.findOrderForEvent(tx, provider, { orderId: e.orderId, paymentRef: e.paymentRef });
+        if (!order) {
+          // a subscription's charge (it names a customer, not our order) comes before its order is known and
+          // waits for it, for a day at most; any other charge no order claims is not ours (a shared Stripe account)
+          const recent = e.created === undefined || at.getTime() - e.created * 1000 < 24 * 3600_000;
+          if (e.succeeded && !e.orderId && e.customerRef && recent) throw new Deferred(e.paymentRef);
+          return null;
+        }
+        if (!risk) return null;
+        await risk.recordCharge(tx, provider, order, e, at);
+        return order.id;
       }
     }
   }

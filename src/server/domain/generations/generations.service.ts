@@ -32,6 +32,7 @@ import { checkAgainstLimit } from '../media/media.service';
 import { describeKind } from '../media/references';
 import type { ModerationGate } from '../moderation/gate';
 import { refuseIfDeletionPending } from '../users/account-deletion.guard';
+import { refuseIfGenerationHeld } from '../abuse/payment-risk.service';
 
 /**
  * What users do with generations: submit (validate, price, hold, insert, enqueue — one
@@ -183,6 +184,8 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
     }
     // an account scheduled for deletion makes no new videos (checked again under the balance lock below)
     await refuseIfDeletionPending(database, userId);
+    // a dispute or chargeback holds the account's generation until an operator reviews it (403)
+    await refuseIfGenerationHeld(database, userId);
     const { model, request, quote } = await catalog.parseRequest(body, { requireAvailable: true });
     // uploaded references must be the user's own, of the declared kind, and within this model's limits;
     // URL references must point at public addresses (they are fetched, SSRF-safely, at dispatch)
@@ -250,6 +253,7 @@ export function createGenerationsService(deps: GenerationsDeps): GenerationsServ
         await ledger.ensureAccount(tx, userId);
         const balance = await ledger.lockBalance(tx, userId);
         await refuseIfDeletionPending(tx, userId);
+        await refuseIfGenerationHeld(tx, userId);
         const inFlight = await countInFlight(tx, userId);
         if (inFlight >= maxInFlight) {
           throw new AppError('rate_limited', `You have ${inFlight} videos in progress, the most at one time. Wait for one to finish, then try again.`, 429);

@@ -170,6 +170,22 @@ export function serviceParties(config: Config, models: readonly EffectiveModel[]
       companies: ['OpenAI'],
     });
   }
+  if (config.BOT_CHALLENGE === 'turnstile') {
+    parties.push({
+      name: same('Cloudflare Turnstile'),
+      site: 'cloudflare.com',
+      role: w(
+        'the check that tells people from bots on the sign-up, sign-in and password-reset pages',
+        'la comprobación que distingue personas de bots en las páginas de registro, acceso y restablecimiento de contraseña',
+      ),
+      receives: w(
+        'your IP address and what your browser shows its check on those pages; we send it the check’s answer and your IP address',
+        'tu dirección IP y lo que tu navegador muestra a su comprobación en esas páginas; le enviamos la respuesta de la comprobación y tu dirección IP',
+      ),
+      hosts: [...new Set([hostOf(config.TURNSTILE_VERIFY_URL), 'challenges.cloudflare.com'])].filter((h): h is string => Boolean(h)),
+      companies: ['Cloudflare'],
+    });
+  }
   if (config.NCMEC_USERNAME && config.NCMEC_PASSWORD) {
     parties.push({
       name: same('NCMEC CyberTipline'),
@@ -329,6 +345,7 @@ export function scalarPlaceholders(config: Config): Record<string, string> {
     webhookDeliveryRetentionDays: String(config.WEBHOOK_DELIVERY_RETENTION_DAYS),
     paymentEventRetentionDays: String(config.PAYMENT_EVENT_RETENTION_DAYS),
     deviceRetentionDays: String(config.DEVICE_RETENTION_DAYS),
+    abuseSignalRetentionDays: String(config.ABUSE_SIGNAL_RETENTION_DAYS),
     mailOutboxRetentionDays: String(config.MAIL_OUTBOX_RETENTION_DAYS),
     privacyRequestDueDays: String(config.PRIVACY_REQUEST_DUE_DAYS),
     privacyRequestRetentionDays: String(config.PRIVACY_REQUEST_RETENTION_DAYS),

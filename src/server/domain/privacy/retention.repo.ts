@@ -60,6 +60,18 @@ export const tableRules = {
     past: 'a.last_seen_at < $1::timestamptz',
     held: userHeld('a.user_id'),
   },
+  'account-signals': {
+    table: 'account_signals',
+    key: ['id'],
+    past: 'a.last_seen_at < $1::timestamptz',
+    held: userHeld('a.user_id'),
+  },
+  'payment-failures': {
+    table: 'payment_failures',
+    key: ['id'],
+    past: 'a.failed_at < $1::timestamptz',
+    held: userHeld('a.user_id'),
+  },
   'deleted-account-subscriptions': {
     table: 'subscriptions',
     key: ['id'],

@@ -19,6 +19,8 @@ export const retentionKindIds = [
   'webhook-deliveries',
   'payment-events',
   'sign-in-devices',
+  'account-signals',
+  'payment-failures',
   'export-files',
   'export-records',
   'mail-outbox',
@@ -79,6 +81,7 @@ export type RetentionSettings = Pick<
   | 'WEBHOOK_DELIVERY_RETENTION_DAYS'
   | 'PAYMENT_EVENT_RETENTION_DAYS'
   | 'DEVICE_RETENTION_DAYS'
+  | 'ABUSE_SIGNAL_RETENTION_DAYS'
   | 'EXPORT_LINK_DAYS'
   | 'PRIVACY_REQUEST_RETENTION_DAYS'
   | 'MAIL_OUTBOX_RETENTION_DAYS'
@@ -127,6 +130,26 @@ export const retentionSchedule: readonly RetentionKind[] = [
     period: (c) => days(c.DEVICE_RETENTION_DAYS, 'DEVICE_RETENTION_DAYS'),
     action: 'delete',
     then: 'forgotten',
+    appliedBy: 'privacy.retention',
+    holds: 'user',
+  },
+  {
+    id: 'account-signals',
+    record: 'abuse signals (hashed IP, network, device, browser fingerprint, canonical email; issue 19)',
+    from: 'last seen',
+    period: (c) => days(c.ABUSE_SIGNAL_RETENTION_DAYS, 'ABUSE_SIGNAL_RETENTION_DAYS'),
+    action: 'delete',
+    then: 'deleted',
+    appliedBy: 'privacy.retention',
+    holds: 'user',
+  },
+  {
+    id: 'payment-failures',
+    record: 'failed card payments (hashed card fingerprint and address; velocity rules, issue 19)',
+    from: 'the failure',
+    period: (c) => days(c.ABUSE_SIGNAL_RETENTION_DAYS, 'ABUSE_SIGNAL_RETENTION_DAYS'),
+    action: 'delete',
+    then: 'deleted',
     appliedBy: 'privacy.retention',
     holds: 'user',
   },

@@ -2,6 +2,7 @@ import type { Clock } from '../../adapters/clock';
 import type { Database, DbHandle } from '../../db/client';
 import type { JobHandler } from '../../jobs/define';
 import { deleteExpiredBuckets } from '../../lib/rate-limit.repo';
+import { deleteExpiredChallengeUses } from '../abuse/challenge.repo';
 import { deleteExpiredSessions, deleteExpiredVerifications } from '../auth/auth.repo';
 import { expireIdempotencyKeys } from '../generations/generations.repo';
 
@@ -10,6 +11,8 @@ export interface CleanupResult {
   verifications: number;
   rateLimitBuckets: number;
   idempotencyKeys: number;
+  /** redeemed bot challenges past their expiry (a replay is refused by the expiry itself from then on) */
+  challengeUses: number;
 }
 
 /**
@@ -22,7 +25,8 @@ export async function cleanupExpired(database: DbHandle, now: Date): Promise<Cle
   const verifications = await deleteExpiredVerifications(database);
   const buckets = await deleteExpiredBuckets(database, now);
   const keys = await expireIdempotencyKeys(database, now);
-  return { sessions, verifications, rateLimitBuckets: buckets, idempotencyKeys: keys };
+  const challengeUses = await deleteExpiredChallengeUses(database, now);
+  return { sessions, verifications, rateLimitBuckets: buckets, idempotencyKeys: keys, challengeUses };
 }
 
 export function createCleanupHandler(database: Database, clock: Pick<Clock, 'now'>, log: (result: CleanupResult) => void): JobHandler<Record<string, never>> {

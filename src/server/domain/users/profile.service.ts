@@ -7,6 +7,8 @@ import type { Database } from '../../db/client';
 import { AppError } from '../../errors';
 import { sendTemplateMail } from '../../mail/send';
 import { deleteUserSessions } from '../auth/auth.repo';
+import { createEmailRules } from '../abuse/email.service';
+import { systemClock } from '../../adapters/clock';
 import { verifyPassword } from './password';
 import {
   deleteAvatar,
@@ -56,6 +58,7 @@ export interface ProfileDeps {
  * method is scoped to `userId`.
  */
 export function createProfileService({ database, mailer, config }: ProfileDeps) {
+  const emailRules = createEmailRules({ database, clock: systemClock });
   async function me(userId: string): Promise<MeView> {
     const found = await findUserWithCredits(database, userId);
     if (!found) throw new AppError('unauthenticated', 'Sign in to continue.', 401);
@@ -152,6 +155,8 @@ export function createProfileService({ database, mailer, config }: ProfileDeps) 
      */
     async requestEmailChange(userId: string, newEmail: string): Promise<void> {
       const email = newEmail.trim();
+      // disposable mail is refused here as at sign-up (issue 19)
+      await emailRules.assertAllowed(email);
       if (await isEmailUsedByAnother(database, email, userId)) throw new AppError('email_taken', 'Another account already uses that email address.', 409);
       const token = randomBytes(32).toString('base64url');
       const identifier = `change-email:${createHash('sha256').update(token).digest('hex')}`;

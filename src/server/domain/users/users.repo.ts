@@ -1,5 +1,6 @@
 import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { DbHandle } from '../../db/client';
+import { canonicalEmail } from '../abuse/email';
 import { accounts, creditBalances, referrals, userAvatars, userDevices, users, verifications, type UserRole, type UserStatus } from '../../db/schema';
 
 /** SQL for users and what hangs off them: sign-in accounts, photos, devices, referrals, email-change tokens. */
@@ -147,7 +148,8 @@ export async function setVerifiedEmail(tx: DbHandle, userId: string, email: stri
   try {
     await tx.db
       .update(users)
-      .set({ email, emailVerified: true, updatedAt: sql`now()` })
+      // (the canonical form for abuse checks follows the address, issue 19)
+      .set({ email, canonicalEmail: canonicalEmail(email), emailVerified: true, updatedAt: sql`now()` })
       .where(eq(users.id, userId));
     return true;
   } catch (err) {

@@ -3,8 +3,10 @@ import type { AppContext } from '../../context';
 import { resetTokenOwner } from '../../domain/auth/auth';
 import { assertPasswordAllowed } from '../../domain/users/password-policy';
 import { AppError } from '../../errors';
+import { BOT_CHALLENGE_HEADER, type BotChallengePurpose } from '../../../shared/api/bot-challenge';
 import { errorPayload } from '../errors';
 import { webHeaders } from '../plugins/session';
+import { withDeviceCookie } from '../../domain/abuse/signals';
 
 interface Limit {
   /** bucket name */
@@ -64,6 +66,13 @@ const ALLOWED: Array<{ method: 'GET' | 'POST'; path: RegExp }> = [
 ];
 
 const PREFIX = '/api/auth';
+
+/** The endpoints behind the bot challenge (issue 19): its solution comes in the X-Bot-Challenge header. */
+const CHALLENGED: Record<string, BotChallengePurpose> = {
+  'POST /sign-up/email': 'signup',
+  'POST /sign-in/email': 'signin',
+  'POST /request-password-reset': 'reset',
+};
 
 /**
  * The one normal form of a request path: percent-decoded segment by segment, empty and `.`
@@ -170,23 +179,33 @@ export const authRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
       const body = (req.method === 'POST' ? (req.body ?? {}) : {}) as Record<string, unknown>;
       if (typeof body !== 'object' || Array.isArray(body)) throw new AppError('invalid_request', 'The request body must be a JSON object.', 400);
       if (!(await applyLimits(req, reply, endpoint))) return reply;
+      const purpose = CHALLENGED[endpoint];
+      // before Better Auth runs: a refused request creates no account and sends no mail
+      if (purpose) await ctx.services.botChallenge.check(purpose, req.ip, req.headers[BOT_CHALLENGE_HEADER]);
       await checkPassword(endpoint, body);
+      // disposable mail is refused before anything else, whether or not the address is taken
+      if (endpoint === 'POST /sign-up/email' && typeof body.email === 'string') await ctx.services.emailRules.assertAllowed(body.email);
 
       const search = rest.length ? `?${rest.join('?')}` : '';
       const url = new URL(`${PREFIX}${sub}${search}`, ctx.config.PUBLIC_URL);
       const headers = webHeaders(req);
+      // the first-party device cookie (issue 19): set when absent, and seen by this very request's hooks
+      const deviceCookie = withDeviceCookie(headers, ctx.config.PUBLIC_URL.startsWith('https://'));
       let forwardBody: string | undefined;
       if (req.method === 'POST') {
         forwardBody = JSON.stringify(body);
         headers.set('content-type', 'application/json');
         headers.delete('content-length');
       }
+      headers.delete(BOT_CHALLENGE_HEADER);
       const res = await ctx.auth.handler(new Request(url, { method: req.method, headers, body: forwardBody }));
+      // a wrong email or password: after a few from this address, sign-in asks for the bot challenge
+      if (purpose === 'signin' && res.status === 401) await ctx.services.botChallenge.recordFailure(req.ip);
       reply.status(res.status);
       res.headers.forEach((value, key) => {
         if (key !== 'set-cookie' && key !== 'content-length' && key !== 'content-encoding') reply.header(key, value);
       });
-      const cookies = res.headers.getSetCookie();
+      const cookies = [...res.headers.getSetCookie(), ...(deviceCookie ? [deviceCookie] : [])];
       if (cookies.length) reply.header('set-cookie', cookies);
       const text = await res.text();
       const isJson = (res.headers.get('content-type') ?? '').includes('json');

@@ -31,7 +31,7 @@ export const billingRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (
     },
     async (req, reply) => {
       const s = await requireVerifiedUser(ctx, req, reply);
-      return billing.checkout({ id: s.user.id, email: s.user.email }, req.body);
+      return billing.checkout({ id: s.user.id, email: s.user.email }, req.body, { ip: req.ip });
     },
   );
 

@@ -6,6 +6,8 @@ import { KeyIcon, MailIcon } from '../../components/icons';
 import { NewPasswordFields } from '../../components/auth/NewPasswordFields';
 import { Alert, Badge, Button, EmailInput, PasswordInput, useToast } from '../../components/ui';
 import { apiFetch } from '../../lib/api';
+import { useBotChallenge } from '../../lib/bot-challenge';
+import { BotCheck } from '../../components/auth/BotCheck';
 import { useAuthConfig } from '../../lib/auth';
 import { errorText, fieldOf } from '../../lib/errors';
 import { Section } from './shared';
@@ -188,14 +190,19 @@ function ChangePasswordForm() {
 /** Google-only accounts have no password; the reset mail sets one. */
 function SetPasswordNote({ me }: { me: Me }) {
   const { t, i18n } = useTranslation();
+  const bot = useBotChallenge('reset');
   const send = useMutation({
-    mutationFn: () => apiFetch<unknown>('/api/auth/request-password-reset', { method: 'POST', body: { email: me.email, redirectTo: '/reset-password' } }),
+    mutationFn: () =>
+      bot.run((headers) =>
+        apiFetch<unknown>('/api/auth/request-password-reset', { method: 'POST', headers, body: { email: me.email, redirectTo: '/reset-password' } }),
+      ),
   });
   return (
     <div className="space-y-4">
       <p className="text-sm leading-relaxed text-zinc-600 dark:text-zinc-400">{t('account.password.none')}</p>
       {send.isSuccess && <Alert tone="success">{t('account.password.linkSent', { email: me.email })}</Alert>}
       {send.isError && <Alert tone="error">{errorText(send.error, t, i18n.language)}</Alert>}
+      <BotCheck waiting={bot.waiting} widgetRef={bot.widgetRef} />
       <Button variant="secondary" onClick={() => send.mutate()} loading={send.isPending} disabled={send.isSuccess}>
         {t('account.password.setLink')}
       </Button>

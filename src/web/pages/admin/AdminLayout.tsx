@@ -4,6 +4,7 @@ import { useTranslation } from 'react-i18next';
 import type { ConsolePermission } from '../../../shared/api/admin';
 import {
   ActivityIcon,
+  AlertIcon,
   CheckCircleIcon,
   CreditCardIcon,
   DocumentIcon,
@@ -26,6 +27,7 @@ export const consoleSections = [
   { to: '/admin/users', key: 'users', icon: UserIcon, permission: 'users.view', exact: false },
   { to: '/admin/orders', key: 'orders', icon: CreditCardIcon, permission: 'orders.view', exact: false },
   { to: '/admin/generations', key: 'generations', icon: FilmIcon, permission: 'generations.view', exact: false },
+  { to: '/admin/risk', key: 'risk', icon: AlertIcon, permission: 'risk.view', exact: false },
   { to: '/moderation', key: 'moderation', icon: ShieldIcon, permission: 'moderation.review', exact: false },
   { to: '/operator/privacy-requests', key: 'privacy', icon: InboxIcon, permission: 'privacy.handle', exact: false },
   { to: '/admin/catalog', key: 'catalog', icon: LibraryIcon, permission: 'catalog.view', exact: false },

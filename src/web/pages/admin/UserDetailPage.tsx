@@ -5,9 +5,11 @@ import { UserIcon } from '../../components/icons';
 import { BackLink, PageLoadFailed, PageLoading } from '../../components/PageStates';
 import { DetailSection } from '../../components/ui';
 import { errorText } from '../../lib/errors';
+import { useCan } from '../../lib/admin';
 import { usePageTitle } from '../../lib/usePageTitle';
 import { userDetailQuery } from './users/api';
 import { FlagBadges, RoleBadge, StatusBadge } from './users/shared';
+import { RiskSection } from './users/RiskSection';
 import { UserActions } from './users/UserActions';
 import {
   ApiKeysSection,
@@ -30,6 +32,7 @@ export function UserDetailPage() {
   const { t, i18n } = useTranslation();
   const { id } = useParams({ from: '/admin/users/$id' });
   const query = useQuery(userDetailQuery(id));
+  const can = useCan();
   usePageTitle(query.data ? t('admin.users.detailTitle', { email: query.data.profile.email }) : t('admin.users.title'));
   const back = <BackLink to="/admin/users">{t('admin.users.back')}</BackLink>;
 
@@ -71,6 +74,7 @@ export function UserDetailPage() {
         <GenerationsSection user={user} />
         <ApiKeysSection user={user} />
         <SafetySection user={user} />
+        {can('risk.view') && <RiskSection key={`risk-${p.id}`} userId={p.id} email={p.email} />}
         <ConsentSection user={user} />
         <PrivacySection user={user} />
       </div>

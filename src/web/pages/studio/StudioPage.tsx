@@ -124,6 +124,12 @@ function Balance({ balance, held, failed }: { balance: number | undefined; held:
           · {t('studio.balance.held', { count: held })}
         </span>
       )}
+      {balance === 0 && !held && (
+        // the welcome credits come once per person, with a verified address (issue 19): said where it matters
+        <span className="text-zinc-500 dark:text-zinc-400" data-testid="balance-free-hint">
+          · {t('studio.balance.freeOnce')}
+        </span>
+      )}
     </div>
   );
 }

@@ -4,11 +4,13 @@ import { adminReauth, adminReauthResult, errorBody, isStaff } from '../../../../
 import type { AppContext } from '../../../context';
 import { AppError } from '../../../errors';
 import { requireUser } from '../../plugins/session';
+import { adminAbuseDomainRoutes } from './abuse-domains';
 import { adminAuditRoutes } from './audit';
 import { adminCatalogRoutes } from './catalog';
 import { adminDashboardRoutes } from './dashboard';
 import { adminGenerationsRoutes } from './generations';
 import { adminOrdersRoutes } from './orders';
+import { adminRiskRoutes } from './risk';
 import { adminSettingsRoutes } from './settings';
 import { adminSetupRoutes } from './setup';
 import { adminUsersRoutes } from './users';
@@ -54,6 +56,8 @@ export const adminConsoleRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = as
     adminSettingsRoutes,
     adminCatalogRoutes,
     adminAuditRoutes,
+    adminAbuseDomainRoutes,
+    adminRiskRoutes,
   ]) {
     await app.register(routes, { ctx });
   }
