@@ -146,6 +146,14 @@ export async function signUpAndVerify(page: Page, labelText: string, name = 'E2E
   });
   expect(res.status(), await res.text()).toBe(200);
 
+  await page.goto(await verificationLink(page, email));
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByTestId('email-verified')).toBeVisible();
+  return email;
+}
+
+/** The link of the verification mail sent to `email`, from the development mailbox (waits for it). */
+export async function verificationLink(page: Page, email: string): Promise<string> {
   let link: string | undefined;
   await expect
     .poll(
@@ -160,10 +168,7 @@ export async function signUpAndVerify(page: Page, labelText: string, name = 'E2E
       { message: 'the verification mail arrives', timeout: 15_000 },
     )
     .toBeTruthy();
-  await page.goto(link!);
-  await expect(page).toHaveURL(/\/account$/);
-  await expect(page.getByTestId('email-verified')).toBeVisible();
-  return email;
+  return link!;
 }
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
