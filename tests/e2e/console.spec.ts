@@ -40,7 +40,12 @@ test('an admin runs the service from the console: dashboard, a user, credits, a 
   // a customer who buys the starter pack with Stripe
   const buyer = await signUpAndVerify(page, 'console-buyer', 'Casey Customer');
   const orderId = await buyStarterWithStripe(page, new URL(baseURL!).origin);
+  // signed out, in the same browser: its device cookie stays, so the admin's account will share the
+  // device with the customer's (the risk pages below show the link)
+  const device = (await page.context().cookies()).filter((c) => c.name === 'savesora_device');
+  expect(device).toHaveLength(1);
   await page.context().clearCookies();
+  await page.context().addCookies(device);
 
   // the admin: made with the CLI (credits for the Veo test), signs in through the page
   const admin = uniqueEmail('console-admin');
@@ -69,6 +74,27 @@ test('an admin runs the service from the console: dashboard, a user, credits, a 
   await page.getByTestId('admin-user-credits-reason').fill('support: a render that failed');
   await page.getByTestId('admin-user-credits-submit').click();
   await expect(balance).toHaveAttribute('data-balance', String(before + 50));
+
+  // the customer's risk (issue 19): the device and card signals, the free credits granted on
+  // verification, and the admin's account linked through the shared device
+  await expect(page.getByTestId('admin-risk-signal').and(page.locator('[data-kind="device"]'))).toHaveCount(1);
+  await expect(page.getByTestId('admin-risk-signal').and(page.locator('[data-kind="card"]'))).toHaveCount(1);
+  await expect(page.getByTestId('admin-risk-free-credits')).toHaveAttribute('data-state', 'granted');
+  await expect(page.getByTestId('admin-risk-linked')).toContainText(admin);
+  // and the cluster of accounts sharing that device
+  await page.getByTestId('admin-nav-risk').click();
+  await expect(page).toHaveURL(/\/admin\/risk/);
+  const cluster = page.getByTestId('admin-risk-cluster').and(page.locator('[data-kind="device"]'));
+  await expect(cluster.first()).toBeVisible();
+  let found = false;
+  for (const c of await cluster.all()) {
+    await c.getByTestId('admin-risk-cluster-toggle').click();
+    const members = c.getByTestId('admin-risk-cluster-member');
+    await expect(members.first()).toBeVisible();
+    const text = (await members.allTextContents()).join(' ');
+    if (text.includes(buyer) && text.includes(admin)) found = true;
+  }
+  expect(found, 'a device cluster holds the customer and the admin').toBe(true);
 
   // refund the order in full through the fake Stripe
   await page.getByTestId('admin-nav-orders').click();
