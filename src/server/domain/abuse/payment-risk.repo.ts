@@ -59,12 +59,12 @@ export async function cardsOf(db: DbHandle, userId: string): Promise<string[]> {
 }
 
 /** The most failed payments since `since` on any one of these cards. */
-export async function maxFailuresOnCards(db: DbHandle, paymentFingerprintes: readonly string[], since: Date): Promise<number> {
-  if (!paymentFingerprintes.length) return 0;
+export async function maxFailuresOnCards(db: DbHandle, paymentFingerprints: readonly string[], since: Date): Promise<number> {
+  if (!paymentFingerprints.length) return 0;
   const rows = await db.db
     .select({ n: count() })
     .from(paymentFailures)
-    .where(and(inArray(paymentFailures.paymentFingerprint, [...paymentFingerprintes]), gte(paymentFailures.failedAt, since)))
+    .where(and(inArray(paymentFailures.paymentFingerprint, [...paymentFingerprints]), gte(paymentFailures.failedAt, since)))
     .groupBy(paymentFailures.paymentFingerprint)
     .orderBy(desc(count()))
     .limit(1);
@@ -72,12 +72,12 @@ export async function maxFailuresOnCards(db: DbHandle, paymentFingerprintes: rea
 }
 
 /** The most accounts seen since `since` on any one of these cards. */
-export async function maxAccountsOnCards(db: DbHandle, paymentFingerprintes: readonly string[], since: Date): Promise<number> {
-  if (!paymentFingerprintes.length) return 0;
+export async function maxAccountsOnCards(db: DbHandle, paymentFingerprints: readonly string[], since: Date): Promise<number> {
+  if (!paymentFingerprints.length) return 0;
   const rows = await db.db
     .select({ n: countDistinct(accountSignals.userId) })
     .from(accountSignals)
-    .where(and(eq(accountSignals.kind, 'card'), inArray(accountSignals.valueHash, [...paymentFingerprintes]), gte(accountSignals.lastSeenAt, since)))
+    .where(and(eq(accountSignals.kind, 'card'), inArray(accountSignals.valueHash, [...paymentFingerprints]), gte(accountSignals.lastSeenAt, since)))
     .groupBy(accountSignals.valueHash)
     .orderBy(desc(countDistinct(accountSignals.userId)))
     .limit(1);
